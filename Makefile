@@ -1,0 +1,48 @@
+# edgekit — one command from nothing to a verified Swift package.
+#   make setup        create .venv with pinned dependencies (idempotent)
+#   make ios-package  build both default models and build/ios/HRVKit
+#   make test         unit tests, the parity suite, and swift build/test of the package
+#   make bench        side-by-side benchmarks (build/bench/bench.json)
+#   make clean        remove build outputs
+
+PYTHON ?= python3.11
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.edgekit-installed
+BUILD  ?= build
+
+.PHONY: setup ios-package test unit-test conversion-test swift-test bench clean distclean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found (edgekit needs Python 3.11)"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade "pip>=24"
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[test]'
+	@touch $@
+
+ios-package: setup
+	$(PY) -m edgekit build --config edgekit.toml --out $(BUILD)
+
+test: setup
+	$(PY) -m pytest -q tests conversion_tests
+	$(MAKE) swift-test
+
+unit-test: setup
+	$(PY) -m pytest -q tests
+
+conversion-test: setup
+	$(PY) -m pytest -q conversion_tests
+
+swift-test: ios-package
+	cd $(BUILD)/ios/HRVKit && swift build && swift test
+
+bench: ios-package
+	$(PY) -m edgekit.bench --out $(BUILD)/bench
+
+clean:
+	rm -rf $(BUILD) .pytest_cache
+
+distclean: clean
+	rm -rf $(VENV) *.egg-info

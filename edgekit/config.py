@@ -1,0 +1,213 @@
+"""Model build configuration: one TOML file per model (``configs/*.toml``).
+
+Every section is a dataclass; unknown keys and wrongly typed values are refused with a one-line
+``ConfigError`` naming the file and the key, before any work starts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from edgekit.models import MODEL_TYPES
+
+
+class ConfigError(ValueError):
+    """A configuration file is missing, malformed or holds an invalid value."""
+
+
+@dataclass
+class ModelSection:
+    name: str = ""
+    type: str = ""
+    description: str = ""
+    params: dict = field(default_factory=dict)
+
+
+@dataclass
+class DataSection:
+    """Where training data comes from and how it is cleaned and windowed."""
+
+    source: str = "synthetic"  # "synthetic" or "files"
+    inputs: list = field(default_factory=list)  # paths, when source = "files"
+    format: str = "csv"  # reader format, when source = "files"
+    subjects: int = 48
+    days: int = 14
+    seed: int = 7
+    clean: str = "kubios"  # kubios | malik | none
+    min_rr_ms: float = 300.0
+    max_rr_ms: float = 2000.0
+    max_artifact_pct: float = 5.0
+    window_stride: int = 64  # beats between window starts (strain classifier)
+
+
+@dataclass
+class TrainSection:
+    seed: int = 0
+    epochs: int = 40
+    batch_size: int = 64
+    lr: float = 2e-3
+    weight_decay: float = 1e-2
+    patience: int = 8
+    threads: int = 2
+    val_fraction: float = 0.2
+    test_fraction: float = 0.2
+    class_weighting: bool = True
+
+
+@dataclass
+class ConvertSection:
+    variants: list = field(default_factory=lambda: ["fp32", "fp16", "int8", "palette6", "palette4", "w8a8"])
+    minimum_deployment_target: str = "iOS17"
+    author: str = "edgekit"
+    license: str = "Apache-2.0"
+    version: str = "1.0.0"
+
+
+@dataclass
+class VerifySection:
+    """Parity gates. Differences are max |Δ| over all fixture outputs."""
+
+    fp32_coreml_tol: float = 1e-4
+    fp32_onnx_tol: float = 1e-5
+    fp16_tol: float = 1e-2
+    min_top1_agreement: float = 0.99
+    max_accuracy_drop: float = 0.01
+    fp32_score_tol: float = 0.5
+    max_mae_drift: float = 1.0
+
+
+SECTIONS: dict[str, type] = {
+    "model": ModelSection,
+    "data": DataSection,
+    "train": TrainSection,
+    "convert": ConvertSection,
+    "verify": VerifySection,
+}
+
+
+@dataclass
+class ModelConfig:
+    """A whole model build: ``configs/<model>.toml``."""
+
+    path: Path
+    model: ModelSection
+    data: DataSection
+    train: TrainSection
+    convert: ConvertSection
+    verify: VerifySection
+
+    @property
+    def name(self) -> str:
+        return self.model.name
+
+    def section_dict(self, *names: str) -> dict:
+        return {n: dataclasses.asdict(getattr(self, n)) for n in names}
+
+    def fingerprint(self, *names: str) -> str:
+        """SHA-256 of the named sections (all when none given), for up-to-date checks."""
+        names = names or tuple(SECTIONS)
+        blob = json.dumps(self.section_dict(*names), sort_keys=True, default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _coerce(section: str, cls: type, raw: Any, path: Path):
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: [{section}] must be a table")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    kwargs = {}
+    for key, value in raw.items():
+        if key not in fields:
+            raise ConfigError(f"{path}: unknown key '{section}.{key}'; known: {', '.join(sorted(fields))}")
+        f = fields[key]
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+        ok = True
+        if isinstance(default, bool):
+            ok = isinstance(value, bool)
+        elif isinstance(default, int):
+            ok = isinstance(value, int) and not isinstance(value, bool)
+        elif isinstance(default, float):
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+            value = float(value) if ok else value
+        elif isinstance(default, str):
+            ok = isinstance(value, str)
+        elif isinstance(default, list):
+            ok = isinstance(value, list)
+        elif isinstance(default, dict):
+            ok = isinstance(value, dict)
+        if not ok:
+            raise ConfigError(
+                f"{path}: '{section}.{key}' must be {type(default).__name__}, got {value!r}"
+            )
+        kwargs[key] = value
+    return cls(**kwargs)
+
+
+def load_config(path: str | Path) -> ModelConfig:
+    """Read and validate a model config TOML. Raises ``ConfigError`` with a one-line message."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    unknown = sorted(set(raw) - set(SECTIONS))
+    if unknown:
+        raise ConfigError(f"{path}: unknown section(s) {unknown}; known: {sorted(SECTIONS)}")
+    sections = {name: _coerce(name, cls, raw.get(name, {}), path) for name, cls in SECTIONS.items()}
+    cfg = ModelConfig(path=path, **sections)
+    _validate(cfg)
+    return cfg
+
+
+def _validate(cfg: ModelConfig) -> None:
+    p = cfg.path
+    m = cfg.model
+    if not m.name or not m.name.replace("_", "").replace("-", "").isalnum():
+        raise ConfigError(f"{p}: model.name must be a non-empty identifier, got {m.name!r}")
+    if m.type not in MODEL_TYPES:
+        raise ConfigError(f"{p}: unknown model.type {m.type!r}; expected one of {sorted(MODEL_TYPES)}")
+    try:
+        MODEL_TYPES[m.type][1].from_dict(m.params)
+    except ValueError as exc:
+        raise ConfigError(f"{p}: model.params: {exc}") from None
+    d = cfg.data
+    if d.source not in ("synthetic", "files"):
+        raise ConfigError(f"{p}: data.source must be 'synthetic' or 'files', got {d.source!r}")
+    if d.source == "files" and not d.inputs:
+        raise ConfigError(f"{p}: data.inputs must list files when data.source = 'files'")
+    if d.clean not in ("kubios", "malik", "none"):
+        raise ConfigError(f"{p}: data.clean must be kubios, malik or none, got {d.clean!r}")
+    if not 0 < d.min_rr_ms < d.max_rr_ms:
+        raise ConfigError(f"{p}: need 0 < data.min_rr_ms < data.max_rr_ms")
+    if d.subjects < 3 and d.source == "synthetic":
+        raise ConfigError(f"{p}: data.subjects must be >= 3 (train/val/test split by subject)")
+    if d.days < 2:
+        raise ConfigError(f"{p}: data.days must be >= 2")
+    if not 0 <= d.max_artifact_pct <= 100:
+        raise ConfigError(f"{p}: data.max_artifact_pct must be in [0, 100]")
+    if d.window_stride < 1:
+        raise ConfigError(f"{p}: data.window_stride must be >= 1")
+    t = cfg.train
+    for key in ("epochs", "batch_size", "threads"):
+        if getattr(t, key) < 1:
+            raise ConfigError(f"{p}: train.{key} must be >= 1, got {getattr(t, key)}")
+    if t.patience < 0:
+        raise ConfigError(f"{p}: train.patience must be >= 0")
+    if not t.lr > 0:
+        raise ConfigError(f"{p}: train.lr must be positive, got {t.lr}")
+    if not (0 < t.val_fraction < 0.5 and 0 < t.test_fraction < 0.5):
+        raise ConfigError(f"{p}: train.val_fraction and train.test_fraction must be in (0, 0.5)")
+    from edgekit.quantize import VARIANTS  # local: quantize imports heavy deps lazily
+
+    bad = [v for v in cfg.convert.variants if v not in VARIANTS]
+    if bad or not cfg.convert.variants:
+        raise ConfigError(f"{p}: convert.variants {bad or '[]'} invalid; known: {list(VARIANTS)}")
+    if "fp32" not in cfg.convert.variants:
+        raise ConfigError(f"{p}: convert.variants must include 'fp32' (the reference variant)")
