@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from edgekit.errors import EdgekitError
 from edgekit.models import MODEL_TYPES
 
 
-class ConfigError(ValueError):
+class ConfigError(EdgekitError, ValueError):
     """A configuration file is missing, malformed or holds an invalid value."""
 
 

@@ -4,7 +4,8 @@ Input  ``rr_sequence`` float32 (1, N, 1), RR intervals in milliseconds, in time 
 Output class probabilities (1, 3) over ``healthy``, ``strained``, ``burnout_risk`` (softmax).
 
 Features the network sees per beat: the normalized RR value and the normalized successive
-difference (ΔRR, the quantity RMSSD summarises; Task Force 1996). Sinusoidal positional encoding
+difference (ΔRR, the quantity RMSSD summarises; Task Force 1996). Consecutive beats are grouped
+into patches and linearly embedded, one token per patch. Sinusoidal positional encoding
 (Vaswani et al. 2017) lets attention see beat order; without it mean pooling is order-blind.
 """
 
@@ -21,9 +22,14 @@ from edgekit.models._config import from_dict, require
 
 @dataclass
 class StrainTransformerConfig:
-    """Architecture of the strain classifier. Defaults: ~70k parameters."""
+    """Architecture of the strain classifier. Defaults: ~68k parameters.
+
+    Beats are embedded in patches of ``patch_beats`` consecutive beats (one token per patch), so
+    attention runs over ``window_beats / patch_beats`` tokens: 32 by default.
+    """
 
     window_beats: int = 128
+    patch_beats: int = 4
     d_model: int = 64
     n_heads: int = 4
     n_layers: int = 2
@@ -37,6 +43,11 @@ class StrainTransformerConfig:
 
     def validate(self) -> None:
         require(self.window_beats >= 8, f"window_beats must be >= 8, got {self.window_beats}")
+        require(self.patch_beats > 0, f"patch_beats must be positive, got {self.patch_beats}")
+        require(
+            self.window_beats % self.patch_beats == 0,
+            f"patch_beats ({self.patch_beats}) must divide window_beats ({self.window_beats})",
+        )
         require(self.d_model > 0, f"d_model must be positive, got {self.d_model}")
         require(self.n_heads > 0, f"n_heads must be positive, got {self.n_heads}")
         require(
@@ -106,9 +117,10 @@ class StrainTransformer(nn.Module):
         self.register_buffer("rr_mean_ms", torch.tensor(800.0))
         self.register_buffer("rr_std_ms", torch.tensor(100.0))
         self.register_buffer("drr_std_ms", torch.tensor(40.0))
-        self.embed = nn.Linear(2, config.d_model)
+        self.n_tokens = config.window_beats // config.patch_beats
+        self.embed = nn.Linear(2 * config.patch_beats, config.d_model)
         self.register_buffer(
-            "positions", sinusoidal_positions(config.window_beats, config.d_model), persistent=False
+            "positions", sinusoidal_positions(self.n_tokens, config.d_model), persistent=False
         )
         self.layers = nn.ModuleList(
             EncoderLayer(config.d_model, config.n_heads, config.ff_dim, config.dropout)
@@ -129,7 +141,9 @@ class StrainTransformer(nn.Module):
         # successive differences, first beat gets 0: (b, t, 1)
         diff = torch.cat([torch.zeros_like(rr[:, :1]), rr[:, 1:] - rr[:, :-1]], dim=1)
         diff = diff / self.drr_std_ms
-        x = self.embed(torch.cat([level, diff], dim=-1)) + self.positions
+        beats = torch.cat([level, diff], dim=-1)  # (b, t, 2)
+        patches = beats.reshape(beats.shape[0], self.n_tokens, 2 * self.config.patch_beats)
+        x = self.embed(patches) + self.positions
         for layer in self.layers:
             x = layer(x)
         x = self.norm(x)

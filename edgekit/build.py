@@ -1,0 +1,207 @@
+"""Orchestration: run stages in order, skipping those that are up to date.
+
+A stage is up to date when its fingerprint — the edgekit source, the config sections it reads and
+the bytes of its input files — equals the one recorded after its last successful run, and its
+outputs are still the bytes it wrote. Records live in ``build/<model>/.stamps/<stage>.json``
+together with the stage's wall time (read by the report).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import edgekit
+from edgekit.config import ModelConfig, load_config
+from edgekit.errors import EdgekitError
+from edgekit.fileio import sha256_tree, write_json
+
+MODEL_STAGES = ("data", "train", "convert", "verify", "report")
+
+
+@dataclass(frozen=True)
+class StageSpec:
+    sections: tuple[str, ...]  # config sections the stage reads
+    inputs: tuple[str, ...]  # paths relative to build/<model>/ (or "fixtures:" for repo fixtures)
+    outputs: tuple[str, ...]  # paths relative to build/<model>/
+
+
+STAGES: dict[str, StageSpec] = {
+    "data": StageSpec(("model", "data"), (), ("data",)),
+    "train": StageSpec(("model", "data", "train"), ("data",), ("train",)),
+    "convert": StageSpec(("model", "convert"), ("train",), ("onnx", "coreml")),
+    "verify": StageSpec(("model", "verify"), ("train", "onnx", "coreml", "fixtures:"), ("verify",)),
+    "report": StageSpec(("model",), ("data", "train", "coreml", "verify"), ("report",)),
+}
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _code_hash() -> str:
+    """SHA-256 of edgekit's Python sources: a code change invalidates every stage."""
+    h = hashlib.sha256(edgekit.__version__.encode())
+    pkg = Path(edgekit.__file__).parent
+    for f in sorted(pkg.rglob("*.py")):
+        h.update(str(f.relative_to(pkg)).encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+def fixtures_path(cfg: ModelConfig) -> Path:
+    """Parity fixture inputs of a model: ``fixtures/<model>.json`` beside the configs."""
+    return cfg.path.resolve().parent.parent / "fixtures" / f"{cfg.name}.json"
+
+
+def _tree_hash(path: Path) -> str:
+    return sha256_tree(path) if path.exists() else "missing"
+
+
+def _stage_fingerprint(cfg: ModelConfig, stage: str, model_dir: Path, extra: dict) -> str:
+    spec = STAGES[stage]
+    parts = {
+        "stage": stage,
+        "code": _code_hash(),
+        "config": cfg.section_dict(*spec.sections),
+        "extra": {k: str(v) for k, v in sorted(extra.items()) if v is not None},
+    }
+    for rel in spec.inputs:
+        if rel == "fixtures:":
+            parts[rel] = _tree_hash(fixtures_path(cfg))
+        else:
+            parts[rel] = _tree_hash(model_dir / rel)
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _outputs_hash(stage: str, model_dir: Path) -> str:
+    return hashlib.sha256(
+        "".join(_tree_hash(model_dir / rel) for rel in STAGES[stage].outputs).encode()
+    ).hexdigest()
+
+
+def _stamp_path(model_dir: Path, stage: str) -> Path:
+    return model_dir / ".stamps" / f"{stage}.json"
+
+
+def is_up_to_date(cfg: ModelConfig, stage: str, out: Path, **extra) -> bool:
+    model_dir = out / cfg.name
+    stamp = _stamp_path(model_dir, stage)
+    if not stamp.is_file():
+        return False
+    try:
+        rec = json.loads(stamp.read_text())
+    except (OSError, json.JSONDecodeError):
+        return False
+    return rec.get("fingerprint") == _stage_fingerprint(cfg, stage, model_dir, extra) and rec.get(
+        "outputs"
+    ) == _outputs_hash(stage, model_dir)
+
+
+def _stage_module(stage: str):
+    import importlib
+
+    module = {
+        "data": "edgekit.data.pipeline",
+        "train": "edgekit.train",
+        "convert": "edgekit.convert",
+        "verify": "edgekit.verify",
+        "report": "edgekit.report",
+    }[stage]
+    return importlib.import_module(module)
+
+
+def run_stage(cfg: ModelConfig, stage: str, out: Path, *, skip_if_up_to_date: bool = False, **extra) -> dict:
+    """Run one stage of one model; record its fingerprint and wall time on success."""
+    model_dir = Path(out) / cfg.name
+    if stage not in STAGES:
+        raise EdgekitError(f"unknown stage {stage!r}")
+    if skip_if_up_to_date and is_up_to_date(cfg, stage, Path(out), **extra):
+        print(f"[{cfg.name}] {stage}: up to date, skipped")
+        return {"skipped": True}
+    stamp = _stamp_path(model_dir, stage)
+    stamp.unlink(missing_ok=True)
+    print(f"[{cfg.name}] {stage} …", flush=True)
+    start = time.perf_counter()
+    kwargs = {k: v for k, v in extra.items() if v is not None}
+    summary = _stage_module(stage).run(cfg, Path(out), **kwargs) or {}
+    seconds = time.perf_counter() - start
+    if not kwargs:  # fine-tuning runs are not stamped as the config's own stage
+        write_json(
+            stamp,
+            {
+                "stage": stage,
+                "fingerprint": _stage_fingerprint(cfg, stage, model_dir, extra),
+                "outputs": _outputs_hash(stage, model_dir),
+                "seconds": round(seconds, 3),
+            },
+        )
+    print(f"[{cfg.name}] {stage}: done in {seconds:.1f} s", flush=True)
+    return summary
+
+
+def model_configs(package_config: Path) -> list[Path]:
+    """Model config paths listed in an edgekit.toml (``[[package.models]] config = …``)."""
+    try:
+        raw = tomllib.loads(package_config.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise EdgekitError(f"{package_config}: config file not found") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise EdgekitError(f"{package_config}: not valid TOML: {exc}") from None
+    models = raw.get("package", {}).get("models", [])
+    if not models:
+        raise EdgekitError(f"{package_config}: no [[package.models]] entries")
+    paths = []
+    for i, entry in enumerate(models):
+        if not isinstance(entry, dict) or not isinstance(entry.get("config"), str):
+            raise EdgekitError(f"{package_config}: package.models[{i}] needs a 'config' path")
+        paths.append((package_config.parent / entry["config"]).resolve())
+    return paths
+
+
+def is_package_config(path: Path) -> bool:
+    try:
+        return "package" in tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise EdgekitError(f"{path}: config file not found") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise EdgekitError(f"{path}: not valid TOML: {exc}") from None
+
+
+def build_model(cfg: ModelConfig, out: Path, *, force: bool = False) -> None:
+    for stage in MODEL_STAGES:
+        run_stage(cfg, stage, out, skip_if_up_to_date=not force)
+
+
+def run_package_stage(package_config: Path, out: Path) -> dict:
+    from edgekit.package import run_package
+
+    start = time.perf_counter()
+    summary = run_package(package_config, Path(out)) or {}
+    seconds = time.perf_counter() - start
+    write_json(Path(out) / "ios" / ".package-stamp.json", {"seconds": round(seconds, 3)})
+    print(f"[package] done in {seconds:.1f} s")
+    return summary
+
+
+def build(config: Path, out: Path, *, force: bool = False) -> None:
+    """``edgekit build``: every model of an edgekit.toml and its package, or one model config."""
+    config = Path(config)
+    if is_package_config(config):
+        cfgs = [load_config(p) for p in model_configs(config)]  # validate all before any work
+        for cfg in cfgs:
+            build_model(cfg, out, force=force)
+        run_package_stage(config, out)
+        _write_summary(cfgs, out)
+    else:
+        build_model(load_config(config), out, force=force)
+
+
+def _write_summary(cfgs: list[ModelConfig], out: Path) -> None:
+    try:
+        from edgekit.report import write_build_summary
+    except ImportError:
+        return
+    write_build_summary(cfgs, Path(out))

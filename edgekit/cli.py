@@ -1,0 +1,161 @@
+"""The ``edgekit`` command line: one verb per pipeline stage, plus ``build`` for all of them."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from edgekit import __version__
+from edgekit.errors import EdgekitError
+
+DEFAULT_OUT = Path("build")
+
+EPILOG = """\
+stages (each reads the previous stage's files under OUT/<model>/):
+  data → train → convert → verify → report, then package (build/ios/<Package>/)
+
+examples:
+  edgekit build                                   # everything in edgekit.toml
+  edgekit build --config configs/hrv_lstm.toml    # one model, all its stages
+  edgekit train --config configs/hrv_transformer.toml
+  edgekit verify --config configs/hrv_transformer.toml
+  edgekit data synth --out cohort.csv --subjects 20 --days 7
+  edgekit hrv recording.txt --format rr-text --json
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors as one line and exit status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"edgekit: error: {message} (see '{self.prog} --help')\n")
+
+
+def _add_common(p: argparse.ArgumentParser, config_help: str, default_config: str | None = None) -> None:
+    p.add_argument(
+        "--config",
+        metavar="FILE",
+        default=default_config,
+        required=default_config is None,
+        help=config_help,
+    )
+    p.add_argument("--out", metavar="DIR", type=Path, default=DEFAULT_OUT, help="build directory (default: build/)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="edgekit",
+        description="Train, quantize, verify and package on-device HRV models (Core ML + Swift) for iOS.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"edgekit {__version__}")
+    sub = parser.add_subparsers(dest="verb", metavar="VERB", parser_class=_Parser)
+    sub.required = True
+
+    model_help = "model config TOML (configs/<model>.toml)"
+
+    p = sub.add_parser(
+        "build",
+        help="run every stage; skip stages whose inputs and config are unchanged",
+        description=(
+            "Run the whole pipeline. With edgekit.toml (the default): every model it lists, then the "
+            "Swift package. With a model config: that model's stages only. A stage whose config, code "
+            "and input files are unchanged since its last successful run is skipped. Exits 0 only if "
+            "every gate passes."
+        ),
+    )
+    _add_common(p, "edgekit.toml or a model config (default: edgekit.toml)", "edgekit.toml")
+    p.add_argument("--force", action="store_true", help="re-run every stage even if up to date")
+    p.set_defaults(func=_cmd_build)
+
+    p = sub.add_parser(
+        "train",
+        help="train a model on its windows (train/model.pt, metrics.json)",
+        description=(
+            "Train the model of a config on build/<model>/data/windows.npz with a subject-wise "
+            "train/validation/test split, AdamW, a one-cycle learning-rate schedule and early stopping. "
+            "Same config and seed give bit-identical weights. With --init-from and --data, fine-tune a "
+            "population checkpoint on one person's recordings. Under torchrun, trains with "
+            "DistributedDataParallel (gloo on CPU)."
+        ),
+    )
+    _add_common(p, model_help)
+    p.add_argument("--init-from", metavar="CKPT", type=Path, help="start from this checkpoint (fine-tuning)")
+    p.add_argument("--data", metavar="PATH", nargs="+", type=Path, help="one person's recordings to fine-tune on")
+    p.add_argument("--format", metavar="FMT", default=None, help="reader format of --data (see 'edgekit data ingest --help')")
+    p.set_defaults(func=_cmd_stage, stage="train")
+
+    for stage, text in (
+        ("convert", "export ONNX and Core ML packages of every variant (onnx/, coreml/)"),
+        ("verify", "three-way parity: torch vs onnxruntime vs the Core ML program, per variant"),
+        ("report", "size/accuracy report of the variants (report/report.{json,md,html})"),
+    ):
+        p = sub.add_parser(stage, help=text, description=text[0].upper() + text[1:] + ".")
+        _add_common(p, model_help)
+        p.set_defaults(func=_cmd_stage, stage=stage)
+
+    p = sub.add_parser(
+        "package",
+        help="render the Swift package (build/ios/<Package>/) from verified models",
+        description=(
+            "Render the Swift package described by edgekit.toml, bundling for each model the smallest "
+            "variant that passed every gate within its size budget."
+        ),
+    )
+    _add_common(p, "package config (default: edgekit.toml)", "edgekit.toml")
+    p.set_defaults(func=_cmd_package)
+
+    try:
+        from edgekit.data.cli import register as register_data
+    except ImportError:  # data layer not installed in this tree
+        register_data = None
+    if register_data is not None:
+        register_data(sub)
+    return parser
+
+
+def _cmd_build(args: argparse.Namespace) -> int:
+    from edgekit.build import build
+
+    build(Path(args.config), args.out, force=args.force)
+    return 0
+
+
+def _cmd_stage(args: argparse.Namespace) -> int:
+    from edgekit.build import run_stage
+    from edgekit.config import load_config
+
+    cfg = load_config(args.config)
+    extra = {}
+    if args.stage == "train":
+        extra = {"init_from": args.init_from, "data": args.data, "data_format": args.format}
+        if args.data and not args.init_from:
+            raise EdgekitError("--data (fine-tuning) needs --init-from CKPT")
+    run_stage(cfg, args.stage, args.out, **extra)
+    return 0
+
+
+def _cmd_package(args: argparse.Namespace) -> int:
+    from edgekit.build import run_package_stage
+
+    run_package_stage(Path(args.config), args.out)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except EdgekitError as exc:
+        print(f"edgekit: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("edgekit: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

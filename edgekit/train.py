@@ -1,0 +1,402 @@
+"""Training stage: subject-wise split, AdamW + one-cycle schedule, early stopping, metrics.
+
+Reads ``build/<model>/data/windows.npz`` (see docs/pipeline.md) and writes ``train/model.pt``,
+``train/metrics.json`` (held-out test subjects), ``train/history.json`` (curves) and
+``train/test_set.npz``. Same config and seed ⇒ bit-identical weights: every RNG is seeded,
+deterministic algorithms are enforced and the thread count is fixed.
+
+Under ``torchrun`` (``WORLD_SIZE`` > 1) training uses DistributedDataParallel: each rank takes an
+equal share of every global batch, gradients are averaged, and rank 0 writes the outputs.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+import edgekit
+from edgekit import STRAIN_LABELS
+from edgekit.config import ModelConfig
+from edgekit.errors import EdgekitError
+from edgekit.fileio import atomic_path, sha256_file, write_json
+from edgekit.models import build_model
+from edgekit.zones import zone_of
+
+# ---------------------------------------------------------------------------------------------
+# data
+
+
+@dataclass
+class Split:
+    """Arrays of one split. X: (n, T) float32 ms; y: (n,) int64 class or float32 score."""
+
+    X: np.ndarray
+    y: np.ndarray
+    y_today: np.ndarray | None
+    subjects: np.ndarray
+
+
+def load_windows(path: Path) -> dict[str, np.ndarray]:
+    if not path.is_file():
+        raise EdgekitError(f"{path}: windows not found; run the data stage first (edgekit build)")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+    except (OSError, ValueError) as exc:
+        raise EdgekitError(f"{path}: unreadable windows file: {exc}") from None
+    for key in ("X", "y", "subject"):
+        if key not in arrays:
+            raise EdgekitError(f"{path}: missing array '{key}'")
+    X = arrays["X"]
+    if X.ndim != 2 or len(X) == 0:
+        raise EdgekitError(f"{path}: X must be a non-empty (n, T) array, got shape {X.shape}")
+    if not np.isfinite(X).all():
+        raise EdgekitError(f"{path}: X holds NaN or infinite values")
+    if len(arrays["y"]) != len(X) or len(arrays["subject"]) != len(X):
+        raise EdgekitError(f"{path}: X, y and subject lengths differ")
+    return arrays
+
+
+def split_by_subject(
+    subjects: np.ndarray, val_fraction: float, test_fraction: float, seed: int
+) -> dict[str, np.ndarray]:
+    """Assign whole subjects to train/val/test (no subject in two splits). Returns subject ids."""
+    unique = np.unique(subjects)
+    if len(unique) < 3:
+        raise EdgekitError(f"need at least 3 subjects for a subject-wise split, got {len(unique)}")
+    order = np.random.default_rng(seed).permutation(unique)
+    n_test = max(1, round(test_fraction * len(unique)))
+    n_val = max(1, round(val_fraction * len(unique)))
+    return {
+        "test": np.sort(order[:n_test]),
+        "val": np.sort(order[n_test : n_test + n_val]),
+        "train": np.sort(order[n_test + n_val :]),
+    }
+
+
+def _take(arrays: dict[str, np.ndarray], subject_ids: np.ndarray) -> Split:
+    mask = np.isin(arrays["subject"], subject_ids)
+    return Split(
+        X=arrays["X"][mask].astype(np.float32),
+        y=arrays["y"][mask],
+        y_today=arrays["y_today"][mask].astype(np.float32) if "y_today" in arrays else None,
+        subjects=arrays["subject"][mask],
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# metrics
+
+
+def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, labels: list[str]) -> dict[str, Any]:
+    """accuracy, macro-F1, per-class recall/precision and the confusion matrix (rows = truth)."""
+    k = len(labels)
+    confusion = np.zeros((k, k), dtype=np.int64)
+    np.add.at(confusion, (y_true.astype(int), y_pred.astype(int)), 1)
+    tp = np.diag(confusion).astype(float)
+    support = confusion.sum(axis=1).astype(float)
+    predicted = confusion.sum(axis=0).astype(float)
+    recall = np.divide(tp, support, out=np.zeros(k), where=support > 0)
+    precision = np.divide(tp, predicted, out=np.zeros(k), where=predicted > 0)
+    f1 = np.divide(2 * precision * recall, precision + recall, out=np.zeros(k), where=(precision + recall) > 0)
+    present = support > 0
+    return {
+        "n": int(len(y_true)),
+        "accuracy": float(tp.sum() / max(len(y_true), 1)),
+        "macro_f1": float(f1[present].mean()) if present.any() else 0.0,
+        "recall": {lab: float(r) for lab, r in zip(labels, recall)},
+        "precision": {lab: float(p) for lab, p in zip(labels, precision)},
+        "confusion": confusion.tolist(),
+        "labels": list(labels),
+    }
+
+
+def forecast_metrics(y_true: np.ndarray, y_pred: np.ndarray, y_today: np.ndarray | None) -> dict[str, Any]:
+    """MAE (score points), persistence baseline MAE (tomorrow = today) and zone accuracy."""
+    mae = float(np.mean(np.abs(y_pred - y_true)))
+    zones_true = np.array([zone_of(s) for s in y_true])
+    zones_pred = np.array([zone_of(s) for s in y_pred])
+    out: dict[str, Any] = {
+        "n": int(len(y_true)),
+        "mae": mae,
+        "rmse": float(np.sqrt(np.mean((y_pred - y_true) ** 2))),
+        "zone_accuracy": float(np.mean(zones_true == zones_pred)),
+    }
+    if y_today is not None:
+        base = float(np.mean(np.abs(y_today - y_true)))
+        out["baseline_mae"] = base
+        out["baseline"] = "persistence (tomorrow = today)"
+        out["mae_vs_baseline"] = mae / base if base > 0 else None
+        out["baseline_zone_accuracy"] = float(
+            np.mean(zones_true == np.array([zone_of(s) for s in y_today]))
+        )
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# checkpoints
+
+
+def save_checkpoint(path: Path, model: nn.Module, meta: dict[str, Any]) -> None:
+    payload = dict(meta)
+    payload["state_dict"] = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    buf = io.BytesIO()
+    torch.save(payload, buf)
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(buf.getvalue())
+
+
+def load_checkpoint(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
+    """Load ``train/model.pt`` → (model in eval mode, meta without the state dict)."""
+    path = Path(path)
+    if not path.is_file():
+        raise EdgekitError(f"{path}: checkpoint not found; run the train stage first")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for corrupt files
+        raise EdgekitError(f"{path}: not a readable edgekit checkpoint: {str(exc).splitlines()[0]}") from None
+    if not isinstance(payload, dict) or "state_dict" not in payload or "model_type" not in payload:
+        raise EdgekitError(f"{path}: not an edgekit checkpoint (missing model_type/state_dict)")
+    model = build_model(payload["model_type"], payload["model_config"])
+    try:
+        model.load_state_dict(payload["state_dict"])
+    except RuntimeError as exc:
+        raise EdgekitError(f"{path}: weights do not match the model config: {str(exc).splitlines()[0]}") from None
+    model.eval()
+    meta = {k: v for k, v in payload.items() if k != "state_dict"}
+    return model, meta
+
+
+# ---------------------------------------------------------------------------------------------
+# training loop
+
+
+def seed_everything(seed: int, threads: int) -> None:
+    torch.manual_seed(seed)
+    np.random.seed(seed % (2**32))
+    torch.use_deterministic_algorithms(True)
+    torch.set_num_threads(threads)
+
+
+def _distributed() -> tuple[int, int]:
+    """(rank, world size); initialises the process group under torchrun."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return 0, 1
+    import torch.distributed as dist
+
+    if not dist.is_initialized():
+        backend = "nccl" if torch.cuda.is_available() else "gloo"
+        dist.init_process_group(backend=backend)
+    return dist.get_rank(), world
+
+
+def _set_normalization(model: nn.Module, model_type: str, X: np.ndarray) -> dict[str, float]:
+    if model_type == "strain_transformer":
+        stats = {
+            "rr_mean_ms": float(X.mean()),
+            "rr_std_ms": float(X.std()),
+            "drr_std_ms": float(np.diff(X, axis=1).std()),
+        }
+    else:
+        log_x = np.log(np.clip(X, 1.0, None))
+        stats = {"log_rmssd_mean": float(log_x.mean()), "log_rmssd_std": float(log_x.std())}
+    model.set_normalization(**stats)
+    return stats
+
+
+def _predict(model: nn.Module, X: np.ndarray, batch: int = 512) -> np.ndarray:
+    model.eval()
+    outs = []
+    with torch.no_grad():
+        for i in range(0, len(X), batch):
+            outs.append(model(torch.from_numpy(X[i : i + batch, :, None])).numpy())
+    return np.concatenate(outs) if outs else np.zeros((0, 1), np.float32)
+
+
+def evaluate(model: nn.Module, model_type: str, split: Split, labels: list[str]) -> dict[str, Any]:
+    out = _predict(model, split.X)
+    if model_type == "strain_transformer":
+        return classification_metrics(split.y, out.argmax(axis=1), labels)
+    return forecast_metrics(split.y.astype(np.float32), out[:, 0], split.y_today)
+
+
+def _score(model_type: str, metrics: dict[str, Any]) -> float:
+    """Early-stopping score, higher is better."""
+    return metrics["macro_f1"] if model_type == "strain_transformer" else -metrics["mae"]
+
+
+def fit(
+    model: nn.Module,
+    model_type: str,
+    train: Split,
+    val: Split,
+    cfg: ModelConfig,
+    labels: list[str],
+    *,
+    epochs: int | None = None,
+    lr: float | None = None,
+    desc: str = "train",
+) -> tuple[list[dict[str, Any]], int]:
+    """Train in place; restores the best validation state. Returns (history, best epoch)."""
+    from tqdm import tqdm
+
+    t = cfg.train
+    epochs = epochs or t.epochs
+    lr = lr or t.lr
+    rank, world = _distributed()
+    classifier = model_type == "strain_transformer"
+    if classifier:
+        counts = np.bincount(train.y, minlength=len(labels)).astype(np.float64)
+        weights = counts.sum() / np.maximum(counts, 1) / len(labels) if t.class_weighting else np.ones(len(labels))
+        loss_fn: nn.Module = nn.CrossEntropyLoss(weight=torch.tensor(weights, dtype=torch.float32))
+        target = torch.from_numpy(train.y.astype(np.int64))
+    else:
+        loss_fn = nn.SmoothL1Loss(beta=2.0)
+        target = torch.from_numpy(train.y.astype(np.float32))
+    X = torch.from_numpy(train.X[:, :, None])
+    train_module: nn.Module = model
+    if world > 1:
+        from torch.nn.parallel import DistributedDataParallel
+
+        train_module = DistributedDataParallel(model)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=t.weight_decay)
+    steps_per_epoch = max(1, -(-len(X) // t.batch_size))
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=lr, total_steps=epochs * steps_per_epoch, pct_start=0.2
+    )
+    gen = torch.Generator().manual_seed(t.seed)
+    history: list[dict[str, Any]] = []
+    best_score, best_epoch, best_state, stale = -np.inf, 0, None, 0
+    bar = tqdm(range(1, epochs + 1), desc=desc, unit="epoch", disable=rank != 0, dynamic_ncols=True)
+    for epoch in bar:
+        train_module.train()
+        perm = torch.randperm(len(X), generator=gen)
+        total, seen = 0.0, 0
+        for b in range(steps_per_epoch):
+            idx = perm[b * t.batch_size : (b + 1) * t.batch_size]
+            idx = idx[rank::world]  # this rank's share of the global batch
+            if len(idx) == 0:
+                continue
+            out = train_module(X[idx])
+            if classifier:
+                logits = torch.log(torch.clamp(out, min=1e-8))
+                loss = loss_fn(logits, target[idx])
+            else:
+                loss = loss_fn(out[:, 0], target[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            sched.step()
+            total += float(loss.detach()) * len(idx)
+            seen += len(idx)
+        val_metrics = evaluate(model, model_type, val, labels)
+        score = _score(model_type, val_metrics)
+        row = {
+            "epoch": epoch,
+            "train_loss": total / max(seen, 1),
+            "lr": float(sched.get_last_lr()[0]),
+            "val_macro_f1" if classifier else "val_mae": val_metrics["macro_f1" if classifier else "mae"],
+        }
+        if classifier:
+            row["val_accuracy"] = val_metrics["accuracy"]
+        history.append(row)
+        bar.set_postfix(loss=f"{row['train_loss']:.3f}", **({"val_f1": f"{score:.3f}"} if classifier else {"val_mae": f"{-score:.2f}"}))
+        if score > best_score + 1e-6:
+            best_score, best_epoch, stale = score, epoch, 0
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        else:
+            stale += 1
+            if t.patience and stale > t.patience:
+                break
+    bar.close()
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    model.eval()
+    return history, best_epoch
+
+
+def run(cfg: ModelConfig, build_dir: Path, init_from: Path | None = None, data: list[Path] | None = None,
+        data_format: str | None = None) -> dict[str, Any]:
+    """The train stage (or fine-tuning with ``init_from`` + ``data``)."""
+    if data:
+        from edgekit.finetune import finetune
+
+        return finetune(cfg, Path(build_dir), Path(init_from), data, data_format)
+    model_dir = Path(build_dir) / cfg.name
+    windows_path = model_dir / "data" / "windows.npz"
+    arrays = load_windows(windows_path)
+    t = cfg.train
+    seed_everything(t.seed, t.threads)
+    model_type = cfg.model.type
+    labels = [str(s) for s in arrays["label_names"]] if "label_names" in arrays else list(STRAIN_LABELS)
+    splits_ids = split_by_subject(arrays["subject"], t.val_fraction, t.test_fraction, t.seed)
+    train, val, test = (_take(arrays, splits_ids[k]) for k in ("train", "val", "test"))
+    if min(len(train.X), len(val.X), len(test.X)) == 0:
+        raise EdgekitError(f"{windows_path}: a split is empty; need more subjects or windows")
+    expected_len = cfg.model.params.get(
+        "window_beats" if model_type == "strain_transformer" else "sequence_hours",
+        128 if model_type == "strain_transformer" else 24,
+    )
+    if train.X.shape[1] != expected_len:
+        raise EdgekitError(
+            f"{windows_path}: windows have {train.X.shape[1]} steps but the model expects {expected_len}"
+        )
+
+    if init_from is not None:
+        model, init_meta = load_checkpoint(init_from)
+        if init_meta["model_type"] != model_type:
+            raise EdgekitError(f"{init_from}: a {init_meta['model_type']} checkpoint, config wants {model_type}")
+        normalization = init_meta["normalization"]
+    else:
+        model = build_model(model_type, cfg.model.params)
+        normalization = _set_normalization(model, model_type, train.X)
+    history, best_epoch = fit(model, model_type, train, val, cfg, labels, desc=f"train {cfg.name}")
+
+    rank, _ = _distributed()
+    metrics = {
+        "model": cfg.name,
+        "model_type": model_type,
+        "split": "test (held-out subjects)",
+        "n_subjects": {k: int(len(v)) for k, v in splits_ids.items()},
+        "n_windows": {"train": len(train.X), "val": len(val.X), "test": len(test.X)},
+        "best_epoch": best_epoch,
+        "epochs_run": len(history),
+        "params": int(sum(p.numel() for p in model.parameters())),
+        "test": evaluate(model, model_type, test, labels),
+        "val": evaluate(model, model_type, val, labels),
+    }
+    metrics.update({k: v for k, v in metrics["test"].items() if k in ("accuracy", "macro_f1", "mae", "baseline_mae", "zone_accuracy")})
+    if rank == 0:
+        meta = {
+            "model_type": model_type,
+            "model_config": model.config.to_dict(),
+            "label_names": labels if model_type == "strain_transformer" else [],
+            "normalization": normalization,
+            "data_fingerprint": sha256_file(windows_path),
+            "edgekit_version": edgekit.__version__,
+            "seed": t.seed,
+            "model_name": cfg.name,
+        }
+        out = model_dir / "train"
+        save_checkpoint(out / "model.pt", model, meta)
+        write_json(out / "metrics.json", metrics)
+        write_json(out / "history.json", {"model": cfg.name, "best_epoch": best_epoch, "epochs": history})
+        test_arrays = {"X": test.X, "y": test.y, "subject": test.subjects}
+        if test.y_today is not None:
+            test_arrays["y_today"] = test.y_today
+        with atomic_path(out / "test_set.npz", suffix=".npz") as tmp:
+            with open(tmp, "wb") as fh:
+                np.savez(fh, **test_arrays)
+        write_json(out / "split.json", {k: v.tolist() for k, v in splits_ids.items()})
+    return {k: metrics[k] for k in ("params", "best_epoch") } | {
+        k: metrics[k] for k in ("accuracy", "macro_f1", "mae", "baseline_mae") if k in metrics
+    }

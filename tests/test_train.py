@@ -1,0 +1,174 @@
+"""Training: subject-wise split, determinism, config validation, checkpoint round trip."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from edgekit.config import ConfigError, load_config
+from edgekit.errors import EdgekitError
+from edgekit.train import classification_metrics, load_checkpoint, run, split_by_subject
+
+TINY_TRANSFORMER = """
+[model]
+name = "tiny_tf"
+type = "strain_transformer"
+[model.params]
+window_beats = 32
+patch_beats = 4
+d_model = 16
+n_heads = 2
+n_layers = 1
+ff_dim = 32
+[data]
+subjects = 12
+[train]
+seed = {seed}
+epochs = 3
+batch_size = 32
+patience = 2
+"""
+
+
+def _write_windows(path: Path, n: int = 600, steps: int = 32, seed: int = 0) -> None:
+    """Small separable classifier data: three RR levels/variabilities, 12 subjects."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, n)
+    mean = np.array([850.0, 760.0, 690.0])[y] + rng.normal(0, 20, n)
+    sd = np.array([45.0, 30.0, 18.0])[y]
+    X = (mean[:, None] + sd[:, None] * rng.standard_normal((n, steps))).astype(np.float32)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(
+        path,
+        X=X,
+        y=y.astype(np.int64),
+        subject=rng.integers(0, 12, n).astype(np.int64),
+        label_names=np.array(["healthy", "strained", "burnout_risk"]),
+    )
+
+
+@pytest.fixture
+def tiny(tmp_path: Path):
+    def make(seed: int = 0, out: str = "build"):
+        cfg_path = tmp_path / "configs" / f"tiny_{seed}.toml"
+        cfg_path.parent.mkdir(exist_ok=True)
+        cfg_path.write_text(TINY_TRANSFORMER.format(seed=seed))
+        build = tmp_path / out
+        _write_windows(build / "tiny_tf" / "data" / "windows.npz")
+        return load_config(cfg_path), build
+
+    return make
+
+
+def test_split_is_subject_wise_and_complete():
+    subjects = np.repeat(np.arange(20), 5)
+    ids = split_by_subject(subjects, 0.2, 0.2, seed=3)
+    sets = [set(ids[k].tolist()) for k in ("train", "val", "test")]
+    assert not (sets[0] & sets[1]) and not (sets[0] & sets[2]) and not (sets[1] & sets[2])
+    assert set().union(*sets) == set(range(20))
+    assert len(ids["test"]) == 4 and len(ids["val"]) == 4
+
+
+def test_split_needs_three_subjects():
+    with pytest.raises(EdgekitError, match="at least 3 subjects"):
+        split_by_subject(np.array([0, 0, 1]), 0.2, 0.2, seed=0)
+
+
+def test_same_seed_gives_identical_weights(tiny):
+    cfg_a, build_a = tiny(seed=5, out="a")
+    cfg_b, build_b = tiny(seed=5, out="b")
+    run(cfg_a, build_a)
+    run(cfg_b, build_b)
+    a = torch.load(build_a / "tiny_tf/train/model.pt", weights_only=True)["state_dict"]
+    b = torch.load(build_b / "tiny_tf/train/model.pt", weights_only=True)["state_dict"]
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+    assert (build_a / "tiny_tf/train/metrics.json").read_text() == (build_b / "tiny_tf/train/metrics.json").read_text()
+
+
+def test_different_seed_gives_different_weights(tiny):
+    cfg_a, build_a = tiny(seed=1, out="a")
+    cfg_b, build_b = tiny(seed=2, out="b")
+    run(cfg_a, build_a)
+    run(cfg_b, build_b)
+    a = torch.load(build_a / "tiny_tf/train/model.pt", weights_only=True)["state_dict"]
+    b = torch.load(build_b / "tiny_tf/train/model.pt", weights_only=True)["state_dict"]
+    assert not torch.equal(a["embed.weight"], b["embed.weight"])
+
+
+def test_checkpoint_round_trip_and_outputs(tiny):
+    cfg, build = tiny()
+    run(cfg, build)
+    model, meta = load_checkpoint(build / "tiny_tf/train/model.pt")
+    assert meta["label_names"] == ["healthy", "strained", "burnout_risk"]
+    assert meta["normalization"]["rr_mean_ms"] == pytest.approx(float(model.rr_mean_ms))
+    x = torch.full((1, 32, 1), 800.0)
+    with torch.no_grad():
+        probs = model(x)
+    assert probs.shape == (1, 3) and float(probs.sum()) == pytest.approx(1.0, abs=1e-6)
+    for name in ("metrics.json", "history.json", "test_set.npz", "split.json"):
+        assert (build / "tiny_tf/train" / name).is_file()
+
+
+def test_corrupt_checkpoint_is_one_line_error(tmp_path):
+    bad = tmp_path / "model.pt"
+    bad.write_bytes(b"not a checkpoint")
+    with pytest.raises(EdgekitError, match="model.pt"):
+        load_checkpoint(bad)
+
+
+def test_missing_windows_is_clear(tiny, tmp_path):
+    cfg, _ = tiny()
+    with pytest.raises(EdgekitError, match="windows not found"):
+        run(cfg, tmp_path / "nowhere")
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ("d_model = -8", "d_model must be positive"),
+        ("d_model = 30\nn_heads = 4", "must divide d_model"),
+        ("patch_beats = 5", "must divide window_beats"),
+        ("widht = 3", "unknown key"),
+        ("d_model = 'wide'", "must be an integer"),
+    ],
+)
+def test_bad_model_params_refused_before_training(tmp_path, params, message):
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text(f'[model]\nname = "m"\ntype = "strain_transformer"\n[model.params]\n{params}\n')
+    with pytest.raises(ConfigError, match=message):
+        load_config(cfg)
+
+
+def test_unknown_model_type_refused(tmp_path):
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text('[model]\nname = "m"\ntype = "resnet"\n')
+    with pytest.raises(ConfigError, match="unknown model.type"):
+        load_config(cfg)
+
+
+def test_cli_reports_bad_config_in_one_line(tmp_path):
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text('[model]\nname = "m"\ntype = "fatigue_lstm"\n[train]\nepochs = -1\n')
+    proc = subprocess.run(
+        [sys.executable, "-m", "edgekit", "train", "--config", str(cfg), "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 1
+    assert proc.stderr.strip().count("\n") == 0
+    assert "train.epochs must be >= 1" in proc.stderr
+
+
+def test_classification_metrics_by_hand():
+    m = classification_metrics(np.array([0, 0, 1, 2]), np.array([0, 1, 1, 2]), ["a", "b", "c"])
+    assert m["accuracy"] == 0.75
+    assert m["confusion"] == [[1, 1, 0], [0, 1, 0], [0, 0, 1]]
+    assert m["recall"] == {"a": 0.5, "b": 1.0, "c": 1.0}
+    assert m["macro_f1"] == pytest.approx((2 / 3 + 2 / 3 + 1.0) / 3)
