@@ -282,9 +282,9 @@ def fit(
         total, seen = 0.0, 0
         for b in range(steps_per_epoch):
             idx = perm[b * t.batch_size : (b + 1) * t.batch_size]
-            idx = idx[rank::world]  # this rank's share of the global batch
-            if len(idx) == 0:
+            if len(idx) < world:  # every rank must step together; drop a tail too small to share
                 continue
+            idx = idx[rank::world]  # this rank's share of the global batch
             out = train_module(X[idx])
             if classifier:
                 logits = torch.log(torch.clamp(out, min=1e-8))

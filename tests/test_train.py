@@ -172,3 +172,35 @@ def test_classification_metrics_by_hand():
     assert m["confusion"] == [[1, 1, 0], [0, 1, 0], [0, 0, 1]]
     assert m["recall"] == {"a": 0.5, "b": 1.0, "c": 1.0}
     assert m["macro_f1"] == pytest.approx((2 / 3 + 2 / 3 + 1.0) / 3)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_torchrun_two_processes_matches_one(tiny, tmp_path):
+    """DistributedDataParallel (gloo, 2 ranks) trains a model as good as one process."""
+    cfg, build_single = tiny(seed=4, out="single")
+    run(cfg, build_single)
+    _write_windows(tmp_path / "ddp" / "tiny_tf" / "data" / "windows.npz")
+    proc = subprocess.run(
+        [
+            sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", f"--master_port={_free_port()}",
+            "-m", "edgekit", "train", "--config", str(cfg.path), "--out", str(tmp_path / "ddp"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**__import__("os").environ, "OMP_NUM_THREADS": "1"},
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    import json
+
+    single = json.loads((build_single / "tiny_tf/train/metrics.json").read_text())
+    ddp = json.loads((tmp_path / "ddp/tiny_tf/train/metrics.json").read_text())
+    assert ddp["macro_f1"] >= single["macro_f1"] - 0.05
+    assert ddp["macro_f1"] > 0.8
