@@ -45,6 +45,7 @@ class DataSection:
     max_rr_ms: float = 2000.0
     max_artifact_pct: float = 5.0
     window_stride: int = 64  # beats between window starts (strain classifier)
+    series_stride_hours: int = 4  # hours between 24 h series ends (fatigue forecaster)
 
 
 @dataclass

@@ -1,0 +1,391 @@
+"""RR cleaning: physiological bounds, artifact detection and correction.
+
+Methods (``--clean``):
+
+- ``kubios``: detection after Lipponen & Tarvainen (2019), J Med Eng Technol 43(3):173-181,
+  with per-class correction (extra beats merged, missed beats split, ectopic and long/short beats
+  interpolated). The exact rules, constants and order are specified in ``docs/data.md`` so the Swift
+  package can reproduce them to 1e-9; keep the two in step.
+- ``malik``: Malik's 20 % rule (an interval differing by more than 20 % from the last accepted one
+  is rejected and interpolated).
+- ``none``: bounds only.
+
+Everything is vectorised with NumPy across all segments of a table at once; the only Python loops
+run over artifact *candidates* (a few per hundred beats) or over segments that need interpolation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from edgekit.data.rr import ARTIFACT_MASK, Flag, RRTable, segment_bounds
+
+# Lipponen & Tarvainen (2019) constants.
+ALPHA = 5.2  # threshold = ALPHA * quartile deviation
+C1 = 0.13  # ectopic decision boundary slope
+C2 = 0.17  # ectopic decision boundary offset
+QD_HALF_WINDOW = 45  # 91-beat window for the time-varying thresholds
+MED_HALF_WINDOW = 5  # 11-beat median filter for mRR
+TH_FLOOR_MS = 1.0  # thresholds never fall below 1 ms (guards a perfectly regular series)
+MALIK_FRACTION = 0.2
+
+METHODS = ("kubios", "malik", "none")
+_CHUNK = 65_536  # rows per block in the rolling-quantile kernel (bounds memory)
+
+
+@dataclass
+class CleanResult:
+    table: RRTable  # cleaned beats (out-of-bounds removed, artifacts corrected, flags set)
+    n_in: int  # beats read
+    n_out_of_bounds: int  # removed by the physiological bounds
+    counts: dict  # events per class: ectopic, missed, extra, long_short, malik
+    segment_artifact_pct: np.ndarray  # per output segment: flagged beats / beats, in %
+    segment_origin: np.ndarray  # per output segment number: the input segment number it came from
+
+    @property
+    def n_corrected(self) -> int:
+        return int(sum(self.counts.values()))
+
+
+# --------------------------------------------------------------------------------------------
+# Segment-aware rolling statistics
+# --------------------------------------------------------------------------------------------
+
+
+def _row_segment_limits(segment: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    b = segment_bounds(segment)
+    lengths = np.diff(b)
+    start = np.repeat(b[:-1], lengths)
+    end = np.repeat(b[1:], lengths)
+    return start, end
+
+
+def rolling_quantiles(values: np.ndarray, start: np.ndarray, end: np.ndarray, half: int,
+                      qs: tuple[float, ...], valid: np.ndarray | None = None) -> list[np.ndarray]:
+    """Quantiles of ``values`` over the window [j-half, j+half] clipped to row j's segment.
+
+    Quantiles use linear interpolation between order statistics (NumPy's default ``linear``
+    method): position p = q * (n - 1) in the sorted window of its n valid values. ``valid``
+    (optional bool mask) excludes rows from every window. Rows whose window holds no valid value
+    get NaN. ``start``/``end`` give each row's segment [start, end).
+    """
+    n = len(values)
+    out = [np.full(n, np.nan) for _ in qs]
+    if n == 0:
+        return out
+    ok_all = np.ones(n, bool) if valid is None else np.asarray(valid, bool)
+    width = 2 * half + 1
+    # Lay segments out with `half` +inf separators so a plain sliding window never crosses one.
+    seg_no = np.cumsum(np.concatenate([[0], start[1:] != start[:-1]]))
+    pos = np.arange(n) + (seg_no + 1) * half
+    padded = np.full(n + (int(seg_no[-1]) + 2) * half, np.inf)
+    padded[pos] = np.where(ok_all, values, np.inf)
+    view = np.lib.stride_tricks.sliding_window_view(padded, width)
+    inval = np.concatenate([[0], np.cumsum(~ok_all)])
+    j = np.arange(n)
+    lo_i = np.maximum(j - half, start)
+    hi_i = np.minimum(j + half + 1, end)
+    cnt_all = (hi_i - lo_i) - (inval[hi_i] - inval[lo_i])
+    for a in range(0, n, _CHUNK):
+        b = min(n, a + _CHUNK)
+        w = view[pos[a:b] - half]  # gathered copy (rows, width)
+        cnt = cnt_all[a:b]
+        w.sort(axis=1)  # +inf (outside the segment / invalid) sorts last
+        r = np.arange(b - a)
+        has = cnt > 0
+        cm1 = np.maximum(cnt - 1, 0)
+        for k, q in enumerate(qs):
+            p = q * cm1
+            lo = np.floor(p).astype(np.int64)
+            hi = np.minimum(lo + 1, cm1)
+            frac = p - lo
+            vlo = w[r, lo]
+            vhi = w[r, hi]
+            with np.errstate(invalid="ignore"):
+                res = vlo + frac * (vhi - vlo)
+            out[k][a:b] = np.where(has, res, np.nan)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Detection (Lipponen & Tarvainen 2019)
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Detection:
+    """Per-beat artifact classification of one pass (indices into the input arrays)."""
+
+    ectopic: np.ndarray  # index j: the pair (j-1, j) is ectopic
+    missed: np.ndarray  # index j: interval j hides k >= 2 beats
+    missed_k: np.ndarray  # number of parts for each missed index
+    extra: np.ndarray  # index j: intervals j and j+1 are one beat split by an extra detection
+    long_short: np.ndarray  # index j: interval j is long or short
+    subspaces: dict
+
+
+def detect_kubios(rr: np.ndarray, segment: np.ndarray) -> Detection:
+    """Classify artifacts; see docs/data.md ("Artifact detection") for the exact rules."""
+    rr = np.asarray(rr, dtype=np.float64)
+    n = len(rr)
+    start, end = _row_segment_limits(segment)
+    j = np.arange(n)
+    first = j == start
+    # dRR_j = RR_j - RR_{j-1}; undefined (0, and excluded from threshold windows) at segment starts.
+    drr = np.zeros(n)
+    drr[1:] = rr[1:] - rr[:-1]
+    drr[first] = 0.0
+    q1, q3 = rolling_quantiles(np.abs(drr), start, end, QD_HALF_WINDOW, (0.25, 0.75), valid=~first)
+    th1 = np.maximum(ALPHA * (q3 - q1) / 2.0, TH_FLOOR_MS)
+    th1 = np.where(np.isnan(th1), TH_FLOOR_MS, th1)
+    d = drr / th1
+
+    def nb(arr: np.ndarray, k: int) -> np.ndarray:
+        """arr[j+k] when j+k is in row j's segment and is not the segment's first row, else 0."""
+        out = np.zeros(n)
+        src = j + k
+        ok = (src >= start) & (src < end)
+        src_c = np.clip(src, 0, max(n - 1, 0))
+        ok &= ~first[src_c]
+        out[ok] = arr[src_c[ok]]
+        return out
+
+    dm1, dp1, dp2 = nb(d, -1), nb(d, 1), nb(d, 2)
+    s12 = np.where(d > 0, np.maximum(dm1, dp1), np.where(d < 0, np.minimum(dm1, dp1), 0.0))
+    s22 = np.where(d >= 0, np.minimum(dp1, dp2), np.maximum(dp1, dp2))
+
+    (med,) = rolling_quantiles(rr, start, end, MED_HALF_WINDOW, (0.5,))
+    mrr = rr - med
+    mrr = np.where(mrr < 0, 2.0 * mrr, mrr)
+    q1m, q3m = rolling_quantiles(np.abs(mrr), start, end, QD_HALF_WINDOW, (0.25, 0.75))
+    th2 = np.maximum(ALPHA * (q3m - q1m) / 2.0, TH_FLOOR_MS)
+    m = mrr / th2
+
+    big = np.abs(d) > 1.0
+    ect = big & (((d > 1) & (s12 < -C1 * d - C2)) | ((d < -1) & (s12 > -C1 * d + C2)))
+    ect &= ~first & (j - 1 >= start)
+    bigm = np.abs(m) > 3.0
+    cand = ~ect & (big | bigm)
+    long_ = (d > 1) & (s22 < -1)
+    short = (d < -1) & (s22 > 1)
+    # missed: interval j holds k = round(RR_j / med_j) >= 2 beats of about the local median
+    k = np.rint(rr / med)
+    missed = cand & (long_ | (bigm & (rr > med))) & (k >= 2) & (np.abs(rr / np.maximum(k, 1) - med) < th2)
+    nxt = np.minimum(j + 1, n - 1)
+    has_next = (j + 1) < end
+    extra = cand & (short | (bigm & (rr < med))) & has_next & (np.abs(rr + rr[nxt] - med) < th2)
+    extra &= ~missed
+    ls = cand & (long_ | short | bigm) & ~missed & ~extra
+    return Detection(
+        ectopic=np.flatnonzero(ect),
+        missed=np.flatnonzero(missed),
+        missed_k=k[missed].astype(np.int64),
+        extra=np.flatnonzero(extra),
+        long_short=np.flatnonzero(ls),
+        subspaces={"drr": d, "mrr": m, "s12": s12, "s22": s22, "th1": th1, "th2": th2, "med": med},
+    )
+
+
+def _resolve(det: Detection, n: int) -> list[tuple[int, int, str, int]]:
+    """Turn candidate indices into non-overlapping events (start, stop, kind, k).
+
+    Priority: ectopic pairs, then extra pairs, then missed, then long/short; within a class left to
+    right. A candidate overlapping an already accepted event is dropped.
+    """
+    covered = np.zeros(n + 1, bool)
+    events = []
+    for kind, idx, span in (
+        ("ectopic", det.ectopic, (-1, 1)),
+        ("extra", det.extra, (0, 2)),
+        ("missed", det.missed, (0, 1)),
+        ("long_short", det.long_short, (0, 1)),
+    ):
+        ks = det.missed_k if kind == "missed" else np.zeros(len(idx), np.int64)
+        for i, kk in zip(idx.tolist(), ks.tolist()):
+            a, b = i + span[0], i + span[1]
+            if covered[a:b].any():
+                continue
+            covered[a:b] = True
+            events.append((a, b, kind, int(kk)))
+    events.sort()
+    return events
+
+
+_KIND_FLAG = {
+    "ectopic": Flag.ECTOPIC,
+    "missed": Flag.MISSED,
+    "extra": Flag.EXTRA,
+    "long_short": Flag.LONG_SHORT,
+}
+
+
+def _apply(table: RRTable, events: list[tuple[int, int, str, int]]) -> RRTable:
+    """Apply corrections: merge extras, split missed, then interpolate ectopic/long-short values."""
+    n = len(table)
+    if not events:
+        return table
+    rr = table.rr_ms
+    t = table.time_s
+    keep = np.ones(n, bool)
+    new_rr = rr.copy()
+    new_flags = table.flags.copy()
+    interp = np.zeros(n, bool)
+    inserts = []  # (position, rr values list, times list, flag)
+    for a, b, kind, k in events:
+        f = int(_KIND_FLAG[kind])
+        if kind == "extra":
+            new_rr[a + 1] = rr[a] + rr[a + 1]  # merged interval ends at the later beat
+            new_flags[a + 1] |= f
+            keep[a] = False
+        elif kind == "missed":
+            part = rr[a] / k
+            new_rr[a] = part
+            new_flags[a] |= f
+            # k-1 inserted beats before beat a, evenly spaced
+            times = [t[a] - (k - i) * part / 1000.0 for i in range(1, k)]
+            inserts.append((a, [part] * (k - 1), times, f | int(Flag.INSERTED)))
+        else:
+            new_flags[a:b] |= f
+            interp[a:b] = True
+    out_rr, out_t, out_f, out_s, out_seg, out_interp = (new_rr, t.copy(), new_flags, table.subject,
+                                                         table.segment, interp)
+    if inserts:
+        pos = np.concatenate([[p] * len(v) for p, v, _, _ in inserts]).astype(np.int64)
+        vals = np.concatenate([v for _, v, _, _ in inserts])
+        tim = np.concatenate([tt for _, _, tt, _ in inserts])
+        fl = np.concatenate([[f] * len(v) for _, v, _, f in inserts]).astype(np.int64)
+        out_rr = np.insert(out_rr, pos, vals)
+        out_t = np.insert(out_t, pos, tim)
+        out_f = np.insert(out_f, pos, fl)
+        out_s = np.insert(out_s, pos, out_s[pos])
+        out_seg = np.insert(out_seg, pos, out_seg[pos])
+        out_interp = np.insert(out_interp, pos, False)
+        keep = np.insert(keep, pos, True)
+    res = RRTable(out_s[keep], out_seg[keep], out_t[keep], out_rr[keep], out_f[keep])
+    interp_mask = out_interp[keep]
+    if interp_mask.any():
+        _interpolate(res, interp_mask)
+    return res
+
+
+def _interpolate(table: RRTable, mask: np.ndarray) -> None:
+    """Replace masked rr values by linear interpolation in beat index between the nearest unmasked
+    beats of the same segment (held constant beyond the first/last unmasked beat)."""
+    b = table.segment_bounds()
+    seg_idx = np.searchsorted(b, np.flatnonzero(mask), side="right") - 1
+    for s in np.unique(seg_idx):
+        lo, hi = b[s], b[s + 1]
+        mk = mask[lo:hi]
+        good = np.flatnonzero(~mk)
+        if len(good) == 0:
+            continue
+        bad = np.flatnonzero(mk)
+        seg_rr = table.rr_ms[lo:hi]
+        seg_rr[bad] = np.interp(bad.astype(np.float64), good.astype(np.float64), seg_rr[good])
+
+
+def correct_kubios(table: RRTable, passes: int = 2) -> tuple[RRTable, dict]:
+    """Detect and correct; later passes re-run detection only on segments corrected before."""
+    counts = {"ectopic": 0, "missed": 0, "extra": 0, "long_short": 0}
+    cur = table
+    todo = None  # segments to (re)examine; None = all
+    for _ in range(passes):
+        if len(cur) == 0:
+            break
+        if todo is None:
+            sub, rows = cur, None
+        else:
+            rows = np.flatnonzero(np.isin(cur.segment, todo))
+            if len(rows) == 0:
+                break
+            sub = cur.take(rows)
+        det = detect_kubios(sub.rr_ms, sub.segment)
+        events = _resolve(det, len(sub))
+        if not events:
+            break
+        for _, _, kind, _ in events:
+            counts[kind] += 1
+        fixed = _apply(sub, events)
+        todo = np.unique(sub.segment[[a for a, _, _, _ in events]])
+        if rows is None:
+            cur = fixed
+        else:
+            rest = np.ones(len(cur), bool)
+            rest[rows] = False
+            merged = RRTable.concat_rows([cur.take(np.flatnonzero(rest)), fixed])
+            cur = merged
+    return cur, counts
+
+
+def correct_malik(table: RRTable, fraction: float = MALIK_FRACTION) -> tuple[RRTable, dict]:
+    """Malik's rule: RR_j is rejected when |RR_j - ref| > fraction * ref, where ref is the last
+    accepted interval of the segment (the first interval of a segment is accepted as reference only
+    if it lies within 20 % of the segment median). Rejected intervals are interpolated."""
+    rr = table.rr_ms
+    b = table.segment_bounds()
+    rej = np.zeros(len(rr), bool)
+    for s in range(len(b) - 1):
+        lo, hi = int(b[s]), int(b[s + 1])
+        seg = rr[lo:hi].tolist()
+        med = float(np.median(rr[lo:hi]))
+        ref = seg[0] if abs(seg[0] - med) <= fraction * med else med
+        for i, v in enumerate(seg):
+            if abs(v - ref) > fraction * ref:
+                rej[lo + i] = True
+            else:
+                ref = v
+    out = RRTable(table.subject, table.segment, table.time_s, rr.copy(), table.flags.copy())
+    out.flags[rej] |= int(Flag.MALIK)
+    if rej.any():
+        _interpolate(out, rej)
+    return out, {"malik": int(rej.sum())}
+
+
+def apply_bounds(table: RRTable, min_rr_ms: float, max_rr_ms: float) -> tuple[RRTable, int, np.ndarray]:
+    """Remove intervals outside [min_rr_ms, max_rr_ms]; each removal ends the segment (the beats
+    on both sides are no longer successive), so the table is re-segmented 0, 1, 2, ... in order.
+
+    Returns (table, number removed, input segment number of each output segment).
+    """
+    bad = (table.rr_ms < min_rr_ms) | (table.rr_ms > max_rr_ms) | ~np.isfinite(table.rr_ms)
+    n_bad = int(bad.sum())
+    keep = ~bad
+    # a new output segment starts at an input segment change or right after a removed interval
+    starts = np.zeros(len(table), bool)
+    if len(table):
+        starts[0] = True
+        starts[1:] = (table.segment[1:] != table.segment[:-1]) | bad[:-1]
+    # only kept rows carry segments; a start on a removed row moves to the next kept row
+    grp = np.cumsum(starts)  # group id per row (1-based)
+    kept_grp = grp[keep]
+    newseg = np.zeros(len(kept_grp), np.int64)
+    if len(kept_grp):
+        newseg[1:] = np.cumsum(kept_grp[1:] != kept_grp[:-1])
+    out = RRTable(table.subject[keep], newseg, table.time_s[keep], table.rr_ms[keep], table.flags[keep])
+    b = segment_bounds(newseg)
+    origin = table.segment[keep][b[:-1]] if len(newseg) else np.zeros(0, np.int64)
+    return out, n_bad, origin
+
+
+def clean(table: RRTable, method: str = "kubios", min_rr_ms: float = 300.0,
+          max_rr_ms: float = 2000.0) -> CleanResult:
+    """Bounds, then artifact detection/correction with ``method``."""
+    if method not in METHODS:
+        raise ValueError(f"unknown cleaning method {method!r}; expected one of {METHODS}")
+    n_in = len(table)
+    t, n_oob, origin = apply_bounds(table, min_rr_ms, max_rr_ms)
+    if method == "kubios":
+        t, counts = correct_kubios(t)
+    elif method == "malik":
+        t, counts = correct_malik(t)
+    else:
+        counts = {}
+    b = t.segment_bounds()
+    flagged = (t.flags & ARTIFACT_MASK) != 0
+    if len(t):
+        per = np.add.reduceat(flagged.astype(np.int64), b[:-1]) / np.diff(b) * 100.0
+    else:
+        per = np.zeros(0)
+    return CleanResult(t, n_in, n_oob, counts, per, origin)

@@ -1,0 +1,183 @@
+"""The ``data`` stage: config ``[data]`` -> ``build/<model>/data/windows.npz`` + ``summary.json``.
+
+See docs/pipeline.md for the file contract and docs/data.md for the definitions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from edgekit import STRAIN_LABELS
+from edgekit.errors import EdgekitError
+from edgekit.fileio import atomic_path, write_json
+
+SERIES_HOURS = 24
+
+
+def write_npz_deterministic(path: str | Path, arrays: dict[str, np.ndarray]) -> str:
+    """Write an .npz (readable by np.load) whose bytes depend only on the arrays; returns sha256.
+
+    np.savez stamps the current time into the zip entries; here every entry has a fixed date, a
+    fixed order (as given) and no compression.
+    """
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as zf:
+        for name, arr in arrays.items():
+            arr = np.ascontiguousarray(arr)
+            body = io.BytesIO()
+            np.lib.format.write_array(body, arr, allow_pickle=False)
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.external_attr = 0o644 << 16
+            zf.writestr(info, body.getvalue())
+    data = buf.getvalue()
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+    return hashlib.sha256(data).hexdigest()
+
+
+def _window_beats(cfg) -> int:
+    return int(cfg.model.params.get("window_beats", 128))
+
+
+def _load_source(cfg):
+    """Return (cleaned table, clean result, labels source) for the configured data source."""
+    from edgekit.data import synth
+    from edgekit.data.clean import clean
+
+    d = cfg.data
+    if d.source == "synthetic":
+        cohort = synth.generate(d.subjects, d.days, d.seed)
+        res = clean(cohort.table, d.clean, d.min_rr_ms, d.max_rr_ms)
+        return res, cohort
+    from edgekit.data.labelled import load_labelled_files  # files with label columns
+
+    return load_labelled_files(cfg)
+
+
+def run(cfg, build_dir: Path) -> dict:
+    """Build the model's training windows. Returns the summary (also written to summary.json)."""
+    t0 = time.perf_counter()
+    out_dir = Path(build_dir) / cfg.name / "data"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    res, labels = _load_source(cfg)
+    table = res.table
+    d = cfg.data
+    summary: dict = {
+        "source": d.source,
+        "synthetic": d.source == "synthetic",
+        "model_type": cfg.model.type,
+        "clean": d.clean,
+        "n_beats_in": res.n_in,
+        "n_beats_clean": len(table),
+        "n_out_of_bounds": res.n_out_of_bounds,
+        "n_corrected": res.n_corrected,
+        "corrections": res.counts,
+        "max_artifact_pct": d.max_artifact_pct,
+    }
+    if d.source == "synthetic":
+        summary["note"] = ("SYNTHETIC cohort (simulated RR, no real subjects); see "
+                           "docs/synthetic_cohort.md")
+        summary.update({"subjects": d.subjects, "days": d.days, "seed": d.seed})
+    if cfg.model.type == "strain_transformer":
+        arrays, s = _classifier_windows(cfg, res, labels)
+    elif cfg.model.type == "fatigue_lstm":
+        arrays, s = _forecaster_series(cfg, table, labels)
+    else:  # config validation prevents this
+        raise EdgekitError(f"data stage: unknown model.type {cfg.model.type!r}")
+    summary.update(s)
+    if summary["n_windows"] == 0:
+        raise EdgekitError(f"data stage: no usable windows for {cfg.name} (all excluded or too short)")
+    summary["fingerprint"] = write_npz_deterministic(out_dir / "windows.npz", arrays)
+    summary["seconds"] = round(time.perf_counter() - t0, 3)
+    write_json(out_dir / "summary.json", summary)
+    return summary
+
+
+def _classifier_windows(cfg, res, labels):
+    from edgekit.data.windows import beat_windows
+
+    table = res.table
+    n = _window_beats(cfg)
+    X, seg_of, starts, n_excl = beat_windows(table, n, cfg.data.window_stride, cfg.data.max_artifact_pct)
+    # segment -> label and subject
+    # window -> input segment (cleaning may split segments) -> label
+    seg_ids = res.segment_origin[table.segment[starts]] if len(starts) else np.zeros(0, np.int64)
+    y = labels.seg_label[seg_ids] if len(seg_ids) else np.zeros(0, np.int64)
+    subj_names = table.subject[starts] if len(starts) else np.zeros(0, str)
+    subj_index = {s: i for i, s in enumerate(sorted(set(table.subject.tolist())))}
+    subject = np.array([subj_index[s] for s in subj_names.tolist()], np.int64)
+    arrays = {
+        "X": X.astype(np.float32),
+        "y": y.astype(np.int64),
+        "subject": subject,
+        "label_names": np.array(STRAIN_LABELS),
+    }
+    counts = {name: int((y == i).sum()) for i, name in enumerate(STRAIN_LABELS)}
+    s = {
+        "n_windows": int(len(y)),
+        "n_excluded_artifact": n_excl,
+        "window_beats": n,
+        "window_stride": cfg.data.window_stride,
+        "class_counts": counts,
+        "n_subjects": int(len(np.unique(subject))),
+    }
+    return arrays, s
+
+
+def _forecaster_series(cfg, table, labels):
+    from edgekit.data.windows import hourly_rmssd, hourly_series
+
+    stride = int(getattr(cfg.data, "series_stride_hours", 4))
+    hr = hourly_rmssd(table, cfg.data.max_artifact_pct)
+    X, subj, ends, n_incomplete = hourly_series(hr, SERIES_HOURS, stride)
+    score = labels.score  # (subjects, hours) hourly 100 * latent recovery
+    subj_index = {s: i for i, s in enumerate(sorted(hr))}
+    from edgekit.data.synth import EPOCH0
+
+    h_epoch0 = int(EPOCH0 // 3600)
+    keep, y, y_today, sidx = [], [], [], []
+    n_no_future = 0
+    for i, (s, e) in enumerate(zip(subj, ends.tolist())):
+        si = subj_index[s]
+        eh = e - h_epoch0  # hour index into the score matrix
+        if eh + SERIES_HOURS > score.shape[1]:
+            n_no_future += 1
+            continue
+        keep.append(i)
+        y.append(score[si, eh:eh + SERIES_HOURS].mean())
+        y_today.append(score[si, eh - SERIES_HOURS:eh].mean())
+        sidx.append(si)
+    X = X[keep]
+    y = np.array(y, np.float32)
+    y_today = np.array(y_today, np.float32)
+    arrays = {
+        "X": X.astype(np.float32),
+        "y": y,
+        "y_today": y_today,
+        "subject": np.array(sidx, np.int64),
+    }
+    s = {
+        "n_windows": int(len(y)),
+        "n_series": int(len(y)),
+        "n_excluded_artifact": int(n_incomplete),
+        "n_without_next_24h": n_no_future,
+        "series_hours": SERIES_HOURS,
+        "series_stride_hours": stride,
+        "n_hours_missing": int(sum(np.isnan(r).sum() for _, r in hr.values())),
+        "n_subjects": int(len(set(sidx))),
+        "class_counts": {
+            "green": int((y >= 70).sum()),
+            "yellow": int(((y >= 40) & (y < 70)).sum()),
+            "red": int((y < 40).sum()),
+        },
+        "y_mean": float(y.mean()) if len(y) else float("nan"),
+        "y_std": float(y.std()) if len(y) else float("nan"),
+        "persistence_mae": float(np.mean(np.abs(y - y_today))) if len(y) else float("nan"),
+    }
+    return arrays, s

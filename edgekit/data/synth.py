@@ -1,0 +1,235 @@
+"""Labelled SYNTHETIC cohort (no public burnout-labelled RR data set exists).
+
+Everything this module produces is simulated. The model, its parameters and their sources are
+described in docs/synthetic_cohort.md; keep the two in step.
+
+Outline
+-------
+- Each subject has its own baselines (heart rate, RMSSD scale, LF/HF balance, breathing rate, sleep
+  schedule) and a proneness type that sets its daily state transition matrix.
+- Each day the subject is in one autonomic state: healthy, strained or burnout_risk (a Markov chain).
+- A latent recovery state R(t) in [0, 1] (hourly) follows the states with inertia: it drains over
+  the waking day (more under strain) and recharges overnight towards the state's target level.
+  The fatigue score of a 24 h period is 100 * mean R over it (the forecaster's target).
+- Every hour a 150 s spot measurement is recorded (one segment). Its RR series is generated with the
+  spectral model of McSharry et al. (2003): a bimodal power spectrum (Mayer-wave LF peak at ~0.1 Hz,
+  respiratory HF peak at the breathing rate) with random phases and amplitudes, scaled to the
+  segment's mean RR, RMSSD and LF/HF, which depend on subject, state, R(t) and time of day.
+- Artifacts are injected (ectopic pairs, missed beats, extra beats) with ground-truth flags.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from edgekit import STRAIN_LABELS
+from edgekit.data.rr import Flag, RRTable
+
+EPOCH0 = 1704067200.0  # 2024-01-01T00:00:00Z: day 0 of every synthetic cohort
+SEGMENT_S = 150.0  # length of an hourly spot measurement
+L_BEATS = 384  # generation grid (beats) per segment; enough for HR up to 150 bpm
+WHITE_MS = 2.0  # beat-to-beat white noise (ms, s.d.)
+
+# State parameters (index = STRAIN_LABELS): see docs/synthetic_cohort.md for sources.
+R_TARGET = np.array([0.78, 0.52, 0.30])  # latent recovery the state pulls towards
+DRAIN = np.array([0.10, 0.20, 0.14])  # recovery lost over a waking day
+HR_DELTA = np.array([0.0, 6.0, 9.0])  # bpm added to the subject's baseline
+LFHF_FACTOR = np.array([1.0, 1.9, 1.5])  # sympathovagal balance
+LN_RMSSD_STATE = np.array([0.0, -0.10, -0.22])  # extra state effect beyond R
+TRANSITIONS = {  # per proneness type: rows = today, cols = tomorrow
+    "resilient": np.array([[0.88, 0.11, 0.01], [0.35, 0.58, 0.07], [0.10, 0.35, 0.55]]),
+    "variable": np.array([[0.72, 0.24, 0.04], [0.22, 0.60, 0.18], [0.05, 0.25, 0.70]]),
+    "prone": np.array([[0.60, 0.30, 0.10], [0.12, 0.60, 0.28], [0.02, 0.13, 0.85]]),
+}
+TYPE_START = {"resilient": [0.8, 0.2, 0.0], "variable": [0.4, 0.4, 0.2], "prone": [0.2, 0.4, 0.4]}
+
+
+@dataclass
+class Cohort:
+    """A synthetic cohort: beats (with injected artifacts), ground truth and labels."""
+
+    table: RRTable  # segment k = one spot measurement; subject ids "S000", ...
+    truth: np.ndarray  # per beat: Flag.ECTOPIC / MISSED / EXTRA of the injected artifact, else 0
+    clean_rr: list  # per segment: the RR series before artifact injection (ms)
+    seg_label: np.ndarray  # per segment: state index into STRAIN_LABELS
+    seg_subject: np.ndarray  # per segment: subject index
+    seg_hour: np.ndarray  # per segment: absolute hour index since EPOCH0
+    score: np.ndarray  # (subjects, hours): 100 * latent recovery R(t) at each hour
+    day_state: np.ndarray  # (subjects, days)
+    label_names: tuple = STRAIN_LABELS
+
+
+def _subject_params(rng: np.random.Generator, n: int) -> dict:
+    types = rng.choice(["resilient", "variable", "prone"], size=n, p=[0.34, 0.33, 0.33])
+    return {
+        "type": types,
+        "hr0": np.clip(rng.normal(64.0, 6.0, n), 50, 82),
+        "ln_rmssd0": rng.normal(np.log(40.0), 0.18, n),
+        "ln_lfhf0": rng.normal(np.log(1.4), 0.30, n),
+        "resp_hz": rng.uniform(0.20, 0.30, n),
+        "lf_hz": rng.uniform(0.09, 0.11, n),
+        "wake": rng.integers(6, 9, n),  # hour of waking
+        "sleep": rng.integers(22, 24, n),  # hour of falling asleep
+        "r_offset": rng.normal(0.0, 0.04, n),
+    }
+
+
+def _trajectories(rng, p: dict, n_sub: int, days: int):
+    """Daily states and hourly latent recovery for each subject."""
+    hours = days * 24
+    day_state = np.zeros((n_sub, days), np.int64)
+    r_hour = np.zeros((n_sub, hours))
+    for s in range(n_sub):
+        tm = TRANSITIONS[p["type"][s]]
+        st = rng.choice(3, p=TYPE_START[p["type"][s]])
+        r_morning = []
+        r = R_TARGET[st] + p["r_offset"][s] + rng.normal(0, 0.05)
+        for d in range(days):
+            if d:
+                st = rng.choice(3, p=tm[st])
+                target = R_TARGET[st] + p["r_offset"][s]
+                r = r + 0.5 * (target - r) + rng.normal(0.0, 0.035)
+            r = float(np.clip(r, 0.05, 0.97))
+            day_state[s, d] = st
+            r_morning.append(r)
+        drains = DRAIN[day_state[s]] * rng.lognormal(0.0, 0.3, days)
+        # hourly piecewise-linear battery: drain wake->sleep, recharge sleep->next wake
+        w, sl = int(p["wake"][s]), int(p["sleep"][s])
+        knots_t, knots_r = [], []
+        for d in range(days):
+            knots_t += [d * 24 + w, d * 24 + sl]
+            knots_r += [r_morning[d], r_morning[d] - drains[d]]
+        knots_t.append(days * 24 + w)
+        knots_r.append(r_morning[-1] + 0.5 * (R_TARGET[day_state[s, -1]] - r_morning[-1]))
+        r_hour[s] = np.interp(np.arange(hours) + 0.5, knots_t, knots_r)
+    return day_state, np.clip(r_hour, 0.0, 1.0)
+
+
+def _spectral_rr(rng, mean_rr_ms, rmssd_ms, lfhf, lf_hz, hf_hz):
+    """McSharry et al. (2003) bimodal-spectrum RR series on a beat grid, one row per segment."""
+    n = len(mean_rr_ms)
+    k = np.arange(L_BEATS // 2 + 1)
+    fb = k / L_BEATS  # cycles per beat
+    mu_s = mean_rr_ms / 1000.0
+    f_hz = fb[None, :] / mu_s[:, None]
+
+    def shape(fc, width):
+        g = np.exp(-0.5 * ((f_hz - fc[:, None]) / width) ** 2)
+        g[:, 0] = 0.0
+        return g / g.sum(axis=1, keepdims=True)
+
+    g_lf = shape(lf_hz, 0.012)
+    g_hf = shape(hf_hz, 0.02)
+    one_minus_cos = 1.0 - np.cos(2 * np.pi * fb)[None, :]
+    c_lf = (g_lf * one_minus_cos).sum(axis=1)
+    c_hf = (g_hf * one_minus_cos).sum(axis=1)
+    # RMSSD^2 = 2 (P_lf c_lf + P_hf c_hf + white^2)
+    p_hf = np.maximum(rmssd_ms**2 / 2.0 - WHITE_MS**2, 1.0) / (lfhf * c_lf + c_hf)
+    p_lf = lfhf * p_hf
+    spec = p_lf[:, None] * g_lf + p_hf[:, None] * g_hf  # variance per frequency bin
+    coef = (rng.normal(size=spec.shape) + 1j * rng.normal(size=spec.shape)) * np.sqrt(spec / 2.0)
+    x = np.fft.irfft(coef, n=L_BEATS, axis=1) * L_BEATS
+    x += rng.normal(0.0, WHITE_MS, x.shape)
+    return mean_rr_ms[:, None] + x
+
+
+def _inject(rng, rr: np.ndarray, rate: float):
+    """Inject artifacts into one segment; returns (rr list, truth flag list)."""
+    n = len(rr)
+    out = rr.tolist()
+    truth = [0] * n
+    n_ev = rng.binomial(max(n - 6, 0), rate)
+    if n_ev == 0:
+        return out, truth
+    pos = np.sort(rng.choice(np.arange(2, n - 3), size=min(n_ev, (n - 5) // 4), replace=False))
+    # keep events at least 4 beats apart
+    keep, last = [], -10
+    for q in pos.tolist():
+        if q - last >= 4:
+            keep.append(q)
+            last = q
+    for q in reversed(keep):  # from the end, so earlier indices stay valid
+        kind = rng.integers(3)
+        if kind == 0:  # ectopic: premature beat with compensatory pause
+            delta = rng.uniform(0.2, 0.4) * out[q]
+            out[q] -= delta
+            out[q + 1] += delta
+            truth[q] = truth[q + 1] = int(Flag.ECTOPIC)
+        elif kind == 1:  # missed: two intervals merged
+            out[q] = out[q] + out[q + 1]
+            del out[q + 1]
+            del truth[q + 1]
+            truth[q] = int(Flag.MISSED)
+        else:  # extra: one interval split in two
+            a = rng.uniform(0.3, 0.7) * out[q]
+            out[q:q + 1] = [a, out[q] - a]
+            truth[q:q + 1] = [int(Flag.EXTRA), int(Flag.EXTRA)]
+    return out, truth
+
+
+def generate(subjects: int = 48, days: int = 14, seed: int = 7, artifacts: bool = True) -> Cohort:
+    """Simulate ``subjects`` x ``days`` of hourly 150 s RR spot measurements. Deterministic in seed."""
+    rng = np.random.default_rng(seed)
+    p = _subject_params(rng, subjects)
+    day_state, r_hour = _trajectories(rng, p, subjects, days)
+    hours = days * 24
+    sub = np.repeat(np.arange(subjects), hours)
+    hour = np.tile(np.arange(hours), subjects)
+    hod = hour % 24
+    # state of the physiological day: hours before waking belong to the previous day
+    day = hour // 24 - (hod < p["wake"][sub])
+    day = np.clip(day, 0, days - 1)
+    state = day_state[sub, day]
+    r = r_hour[sub, hour]
+    asleep = (hod >= p["sleep"][sub]) | (hod < p["wake"][sub])
+    n = len(sub)
+    # circadian: daytime HR bump peaking mid-afternoon
+    day_phase = np.cos(2 * np.pi * (hod - 15) / 24.0)
+    hr = (p["hr0"][sub] + HR_DELTA[state] - 8.0 * (r - 0.5) + np.where(asleep, -7.0, 2.0 * day_phase)
+          + rng.normal(0, 2.5, n))
+    mean_rr = 60000.0 / np.clip(hr, 40, 150)
+    ln_rmssd = (p["ln_rmssd0"][sub] + 1.0 * (r - 0.6) + LN_RMSSD_STATE[state]
+                + np.where(asleep, 0.25, 0.0) + rng.normal(0, 0.10, n))
+    rmssd = np.exp(ln_rmssd)
+    lfhf = np.exp(p["ln_lfhf0"][sub] + np.log(LFHF_FACTOR[state]) + np.where(asleep, -0.5, 0.0)
+                  + rng.normal(0, 0.25, n))
+    rr = _spectral_rr(rng, mean_rr, rmssd, lfhf, p["lf_hz"][sub], p["resp_hz"][sub])
+    rr = np.clip(rr, 320.0, 1900.0)
+    start = EPOCH0 + hour * 3600.0 + rng.uniform(0, 3600 - SEGMENT_S - 60, n)
+    heavy = rng.random(n) < 0.05
+    rates = np.where(heavy, rng.uniform(0.03, 0.10, n), rng.uniform(0.0, 0.015, n))
+    subj_ids = np.array([f"S{i:03d}" for i in range(subjects)])
+    cols_rr, cols_t, cols_truth, cols_seg, clean_rr = [], [], [], [], []
+    cum = np.cumsum(rr, axis=1)
+    nb = np.minimum((cum <= SEGMENT_S * 1000.0).sum(axis=1), L_BEATS)
+    for i in range(n):
+        seg_rr = rr[i, : nb[i]]
+        clean_rr.append(seg_rr.copy())
+        if artifacts:
+            out, truth = _inject(rng, seg_rr, rates[i])
+        else:
+            out, truth = seg_rr.tolist(), [0] * len(seg_rr)
+        cols_rr.append(np.asarray(out))
+        cols_truth.append(np.asarray(truth, np.int64))
+    lens = np.array([len(c) for c in cols_rr])
+    all_rr = np.concatenate(cols_rr)
+    seg_id = np.repeat(np.arange(n), lens)
+    # timestamps: cumulative within segment
+    csum = np.cumsum(all_rr)
+    seg_first = np.concatenate([[0], np.cumsum(lens)[:-1]])
+    base = np.repeat(csum[seg_first] - all_rr[seg_first], lens)
+    t = np.repeat(start, lens) + (csum - base) / 1000.0
+    table = RRTable(subj_ids[np.repeat(sub, lens)], seg_id, t, all_rr, np.zeros(len(all_rr), np.int64),
+                    meta={"synthetic": True, "seed": seed})
+    return Cohort(
+        table=table,
+        truth=np.concatenate(cols_truth),
+        clean_rr=clean_rr,
+        seg_label=state.astype(np.int64),
+        seg_subject=sub.astype(np.int64),
+        seg_hour=hour.astype(np.int64),
+        score=100.0 * r_hour,
+        day_state=day_state,
+    )
