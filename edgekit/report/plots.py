@@ -1,0 +1,223 @@
+"""The report's PNG plots (matplotlib, Agg, no pyplot global state, byte-deterministic output).
+
+Each function takes the collected report dict and returns PNG bytes, or ``None`` when the data it
+needs is not in the report (e.g. no confusion matrix for a forecaster).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from typing import Any
+
+_RC = {
+    "font.family": "DejaVu Sans",
+    "font.size": 9,
+    "axes.titlesize": 10,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "figure.dpi": 100,
+    "savefig.dpi": 100,
+    "path.simplify": False,
+    "svg.hashsalt": "edgekit",
+}
+PASS, FAIL, PACKAGED, REF = "#2b7bba", "#c0392b", "#e69f00", "#555555"
+
+
+def _figure(w: float = 6.4, h: float = 4.0):
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(w, h), layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _png(fig) -> bytes:
+    buf = io.BytesIO()
+    # no timestamps or version strings: identical inputs give identical bytes
+    fig.savefig(buf, format="png", metadata={"Software": None})
+    return buf.getvalue()
+
+
+def _rc():
+    import matplotlib
+
+    return matplotlib.rc_context(_RC)
+
+
+def pareto(report: dict) -> bytes | None:
+    """Size (package KB, log x) vs held-out accuracy / MAE, Pareto front, budget and packaged variant."""
+    classifier = report["role"] == "classifier"
+    metric = "accuracy" if classifier else "mae"
+    pts = [(r["bytes_total"] / 1024, r[metric], r) for r in report["variants"] if r.get(metric) is not None]
+    if not pts:
+        return None
+    with _rc():
+        fig = _figure()
+        ax = fig.add_subplot()
+        better = (lambda a, b: a >= b) if classifier else (lambda a, b: a <= b)
+        front = []
+        for kb, v, r in pts:
+            dominated = any(k2 <= kb and better(v2, v) and (k2 < kb or v2 != v) for k2, v2, _ in pts)
+            if not dominated:
+                front.append((kb, v))
+        front.sort()
+        if len(front) > 1:
+            ax.step([p[0] for p in front], [p[1] for p in front], where="post", color=REF, lw=1, ls="--",
+                    label="Pareto front")
+        for kb, v, r in pts:
+            color = PACKAGED if r.get("packaged") else (PASS if r.get("passed") else FAIL)
+            marker = "*" if r.get("packaged") else ("o" if r.get("passed") else "x")
+            ax.scatter([kb], [v], s=120 if r.get("packaged") else 40, color=color, marker=marker, zorder=3)
+            ax.annotate(r["name"], (kb, v), textcoords="offset points", xytext=(5, 5), fontsize=8)
+        base = report["fp32_torch"].get(metric)
+        if base is not None:
+            ax.axhline(base, color=REF, lw=0.8, ls=":", label=f"fp32 torch {metric}")
+        max_kb = report["packaging"].get("max_kb")
+        if max_kb:
+            ax.axvline(max_kb, color=FAIL, lw=0.8, ls="-.", label=f"budget {max_kb:g} KB")
+        ax.set_xscale("log")
+        ax.set_xlabel("package size on disk (KB, log scale)")
+        ax.set_ylabel("held-out accuracy" if classifier else "held-out MAE (score points, lower is better)")
+        ax.set_title(f"{report['model']}: size vs {'accuracy' if classifier else 'MAE'} per variant")
+        from matplotlib.lines import Line2D
+
+        handles, _ = ax.get_legend_handles_labels()
+        handles += [Line2D([], [], color=PASS, marker="o", ls="", label="passed"),
+                    Line2D([], [], color=FAIL, marker="x", ls="", label="failed a gate"),
+                    Line2D([], [], color=PACKAGED, marker="*", ms=10, ls="", label="packaged")]
+        ax.legend(handles=handles, fontsize=7, loc="best")
+        return _png(fig)
+
+
+def confusion(report: dict) -> bytes | None:
+    test = report.get("test_metrics", {})
+    cm, labels = test.get("confusion"), test.get("labels")
+    if report["role"] != "classifier" or not cm or not labels:
+        return None
+    with _rc():
+        fig = _figure(4.8, 4.0)
+        ax = fig.add_subplot()
+        ax.grid(False)
+        totals = [max(sum(row), 1) for row in cm]
+        norm = [[v / t for v in row] for row, t in zip(cm, totals)]
+        im = ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
+        for i, row in enumerate(cm):
+            for j, v in enumerate(row):
+                ax.text(j, i, f"{v}\n{norm[i][j] * 100:.0f}%", ha="center", va="center", fontsize=8,
+                        color="white" if norm[i][j] > 0.6 else "black")
+        ax.set_xticks(range(len(labels)), labels, rotation=20)
+        ax.set_yticks(range(len(labels)), labels)
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("true")
+        ax.set_title(f"{report['model']}: confusion (fp32 torch, held-out test subjects)")
+        fig.colorbar(im, ax=ax, fraction=0.046, label="row fraction")
+        return _png(fig)
+
+
+def training_curves(report: dict) -> bytes | None:
+    hist = report.get("history") or []
+    if not hist:
+        return None
+    epochs = [h.get("epoch", i + 1) for i, h in enumerate(hist)]
+    with _rc():
+        fig = _figure(6.4, 3.6)
+        ax = fig.add_subplot()
+        loss = [h.get("train_loss") for h in hist]
+        ax.plot(epochs, loss, color=PASS, marker=".", label="train loss")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("train loss", color=PASS)
+        ax2 = ax.twinx()
+        ax2.grid(False)
+        for key, color, label in (("val_macro_f1", PACKAGED, "val macro-F1"), ("val_accuracy", "#009e73", "val accuracy"),
+                                  ("val_mae", PACKAGED, "val MAE")):
+            ys = [h.get(key) for h in hist]
+            if any(y is not None for y in ys):
+                ax2.plot(epochs, [math.nan if y is None else y for y in ys], color=color, marker=".", label=label)
+        ax2.set_ylabel("validation metric")
+        best = report.get("best_epoch")
+        if best:
+            ax.axvline(best, color=REF, ls=":", lw=1, label=f"best epoch {best}")
+        h1, l1 = ax.get_legend_handles_labels()
+        h2, l2 = ax2.get_legend_handles_labels()
+        ax.legend(h1 + h2, l1 + l2, fontsize=7, loc="center right")
+        ax.set_title(f"{report['model']}: training curves")
+        return _png(fig)
+
+
+def parity_errors(report: dict) -> bytes | None:
+    """Per-fixture |Δ| distributions when verify recorded them, else max |Δ| per variant and backend."""
+    rows = report["variants"]
+    series: dict[str, Any] = report.get("parity_series") or {}
+    with _rc():
+        fig = _figure(6.4, 3.8)
+        ax = fig.add_subplot()
+        floor = 1e-12
+        if series:
+            data, labels, colors = [], [], []
+            for r in rows:
+                for backend, color in (("onnxruntime", PASS), ("coreml", PACKAGED)):
+                    vals = series.get(r["name"], {}).get(backend)
+                    if vals:
+                        data.append([max(v, floor) for v in vals])
+                        labels.append(f"{r['name']}\n{'ORT' if backend == 'onnxruntime' else 'Core ML'}")
+                        colors.append(color)
+            if not data:
+                return None
+            parts = ax.boxplot(data, tick_labels=labels, patch_artist=True, showfliers=True)
+            for patch, color in zip(parts["boxes"], colors):
+                patch.set_facecolor(color)
+                patch.set_alpha(0.6)
+            ax.set_ylabel("|torch − backend| per fixture (log)")
+        else:
+            names = [r["name"] for r in rows]
+            width = 0.38
+            any_bar = False
+            for k, (field, color, label) in enumerate((("onnx_max_abs_diff", PASS, "onnxruntime"),
+                                                      ("coreml_max_abs_diff", PACKAGED, "Core ML program"))):
+                xs, ys = [], []
+                for i, r in enumerate(rows):
+                    if r.get(field) is not None:
+                        xs.append(i + (k - 0.5) * width)
+                        ys.append(max(r[field], floor))
+                if xs:
+                    any_bar = True
+                    ax.bar(xs, ys, width=width, color=color, label=label)
+            if not any_bar:
+                return None
+            for i, r in enumerate(rows):
+                for g in r.get("gates", []):
+                    if g.get("limit") is not None and "diff" in g["name"] and g["limit"] > 0:
+                        ax.hlines(g["limit"], i - 0.45, i + 0.45, color=FAIL, lw=1)
+            ax.set_xticks(range(len(names)), names)
+            ax.set_ylabel("max |torch − backend| over fixtures (log)")
+            from matplotlib.lines import Line2D
+
+            handles, _ = ax.get_legend_handles_labels()
+            handles.append(Line2D([], [], color=FAIL, lw=1, label="gate limit"))
+            ax.legend(handles=handles, fontsize=7)
+        ax.set_yscale("log")
+        backend = report.get("coreml_backend") or "unknown"
+        ax.set_title(f"{report['model']}: parity vs torch (Core ML figures: {backend})", fontsize=9)
+        return _png(fig)
+
+
+PLOTS = {
+    "size_vs_accuracy.png": pareto,
+    "confusion.png": confusion,
+    "training_curves.png": training_curves,
+    "parity_errors.png": parity_errors,
+}
+
+
+def render_all(report: dict) -> dict[str, bytes]:
+    out = {}
+    for name, fn in PLOTS.items():
+        png = fn(report)
+        if png is not None:
+            out[name] = png
+    return out

@@ -1,0 +1,161 @@
+"""A realistic fake build directory for the report and bench tests.
+
+Stage files follow the schemas the stages write (train/metrics.json, history.json, model.pt,
+data/summary.json, coreml/convert.json, verify/parity.json, .stamps/); the .mlpackage directories hold
+placeholder bytes of plausible sizes (the report reads their byte counts, never their contents).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+VARIANTS = ("fp32", "fp16", "int8", "palette6", "palette4", "w8a8")
+BITS = {"fp32": 32, "fp16": 16, "int8": 8, "w8a8": 8, "palette6": 6, "palette4": 4}
+
+TRANSFORMER = """
+[model]
+name = "hrv_transformer"
+type = "strain_transformer"
+description = "Autonomic strain from 32 consecutive RR intervals (ms)"
+[model.params]
+window_beats = 32
+patch_beats = 4
+d_model = 16
+n_heads = 2
+n_layers = 1
+ff_dim = 32
+[data]
+subjects = 12
+"""
+
+LSTM = """
+[model]
+name = "hrv_lstm"
+type = "fatigue_lstm"
+description = "Fatigue score for the next 24 h"
+[model.params]
+sequence_hours = 24
+hidden_size = 8
+n_layers = 1
+[data]
+subjects = 12
+"""
+
+PACKAGE = """
+[package]
+name = "HRVKit"
+[[package.models]]
+config = "configs/hrv_transformer.toml"
+max_kb = {tf_kb}
+[[package.models]]
+config = "configs/hrv_lstm.toml"
+max_kb = {lstm_kb}
+"""
+
+
+def _write(path: Path, obj) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(obj, indent=2), encoding="utf-8")
+
+
+def _mlpackage(path: Path, weight_bytes: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    data = path / "Data" / "com.apple.CoreML"
+    (data / "weights").mkdir(parents=True, exist_ok=True)
+    (data / "model.mlmodel").write_bytes(rng.bytes(3000 + seed * 7))
+    (data / "weights" / "weight.bin").write_bytes(rng.bytes(weight_bytes))
+    (path / "Manifest.json").write_text(json.dumps({"fileFormatVersion": "1.0.0", "rootModelIdentifier": "x"}))
+
+
+def make_model(root: Path, name: str, *, failing: tuple[str, ...] = ("palette4",), with_stamps: bool = True,
+               backend: str = "reference_evaluator") -> None:
+    """build/<name>/ with every stage file of a finished verify stage."""
+    import torch
+
+    from edgekit.config import load_config
+    from edgekit.fileio import sha256_tree
+    from edgekit.models import build_model
+    from edgekit.train import save_checkpoint
+
+    cfg = load_config(root / "configs" / f"{name}.toml")
+    classifier = cfg.model.type == "strain_transformer"
+    md = root / "build" / name
+    torch.manual_seed(0)
+    model = build_model(cfg.model.type, cfg.model.params)
+    params = int(sum(p.numel() for p in model.parameters()))
+    labels = ["healthy", "strained", "burnout_risk"]
+    save_checkpoint(md / "train" / "model.pt", model, {
+        "model_type": cfg.model.type, "model_config": model.config.to_dict(),
+        "label_names": labels if classifier else [], "normalization": {}, "data_fingerprint": "ab" * 32,
+        "edgekit_version": "0.1.0", "seed": 0, "model_name": name})
+    if classifier:
+        test = {"n": 300, "accuracy": 0.8133333333333334, "macro_f1": 0.7921, "labels": labels,
+                "recall": {}, "precision": {}, "confusion": [[90, 8, 2], [12, 80, 8], [3, 23, 74]]}
+        history = [{"epoch": e, "train_loss": 1.1 - 0.05 * e, "lr": 1e-3, "val_macro_f1": 0.5 + 0.02 * e,
+                    "val_accuracy": 0.55 + 0.02 * e} for e in range(1, 13)]
+    else:
+        test = {"n": 240, "mae": 6.4321, "rmse": 8.1, "zone_accuracy": 0.71, "baseline_mae": 7.9,
+                "baseline": "persistence (tomorrow = today)", "mae_vs_baseline": 0.81}
+        history = [{"epoch": e, "train_loss": 5.0 - 0.2 * e, "lr": 1e-3, "val_mae": 9.0 - 0.2 * e}
+                   for e in range(1, 11)]
+    metrics = {"model": name, "model_type": cfg.model.type, "split": "test (held-out subjects)",
+               "n_subjects": {"train": 8, "val": 2, "test": 2}, "n_windows": {"train": 900, "val": 200, "test": 300},
+               "best_epoch": 9, "epochs_run": len(history), "params": params, "test": test, "val": test}
+    metrics.update({k: v for k, v in test.items() if k in ("accuracy", "macro_f1", "mae", "baseline_mae")})
+    _write(md / "train" / "metrics.json", metrics)
+    _write(md / "train" / "history.json", {"model": name, "best_epoch": 9, "epochs": history})
+    _write(md / "data" / "summary.json", {"source": "synthetic", "synthetic": True, "n_beats_in": 100000,
+                                          "n_beats_clean": 99000, "n_windows": 1400,
+                                          "note": "SYNTHETIC cohort (simulated RR, no real subjects)"})
+    conv_variants = {}
+    par_variants = {}
+    for i, v in enumerate(VARIANTS):
+        pkg = md / "coreml" / f"{v}.mlpackage"
+        _mlpackage(pkg, params * BITS[v] // 8 + 64 * 6 + (256 if "palette" in v else 0), seed=i)
+        total = sum(f.stat().st_size for f in pkg.rglob("*") if f.is_file())
+        sha = sha256_tree(pkg)
+        conv_variants[v] = {"path": f"coreml/{v}.mlpackage", "method": f"method of {v}", "bytes_total": total,
+                            "weight_bytes": (pkg / "Data/com.apple.CoreML/weights/weight.bin").stat().st_size,
+                            "params": params + 3, "params_compressed": params - 40 if BITS[v] < 16 else 0,
+                            "bits_per_param": round(BITS[v] + 0.37, 3), "sha256": sha}
+        ok = v not in failing
+        diff = {"fp32": 3.1e-7, "fp16": 2.2e-3, "int8": 8.5e-3}.get(v, 2.5e-2 if ok else 0.21)
+        if classifier:
+            acc = {"accuracy": 0.8133333333333334 - 0.0033 * i, "macro_f1": 0.7921 - 0.004 * i,
+                   "accuracy_drop": 0.0033 * i}
+            checks = {"onnx_max_abs_diff": {"passed": True, "value": 1.1e-7, "limit": 1e-5},
+                      "coreml_max_abs_diff": {"passed": ok, "value": diff, "limit": 0.05},
+                      "top1_agreement": {"passed": ok, "value": 1.0 if ok else 0.93, "limit": 0.99},
+                      "accuracy_drop": {"passed": True, "value": 0.0033 * i, "limit": 0.01}}
+            onnx = {"max_abs_diff": 1.1e-7, "top1_agreement": 1.0}
+            coreml = {"max_abs_diff": diff, "top1_agreement": 1.0 if ok else 0.93, "backend": backend,
+                      "abs_diffs": [diff * k / 10 for k in range(1, 11)]}
+        else:
+            acc = {"mae": 6.4321 + 0.05 * i, "mae_drift": 0.05 * i}
+            checks = {"coreml_max_abs_diff": {"passed": ok, "value": diff * 10, "limit": 2.0},
+                      "mae_drift": {"passed": ok, "value": 0.05 * i, "limit": 1.0}}
+            onnx = {"max_abs_diff": 2.0e-5}
+            coreml = {"max_abs_diff": diff * 10, "backend": backend}
+        par_variants[v] = {"passed": ok, "sha256": sha, "onnx": onnx, "coreml": coreml, "test": acc,
+                           "checks": checks}
+    _write(md / "coreml" / "convert.json", {"model": name, "model_type": cfg.model.type, "variants": conv_variants,
+                                            "onnx": {"path": "onnx/model.onnx", "bytes": 1000}})
+    _write(md / "verify" / "parity.json", {"model": name, "coreml_backend": backend, "variants": par_variants})
+    if with_stamps:
+        for k, stage in enumerate(("data", "train", "convert", "verify")):
+            _write(md / ".stamps" / f"{stage}.json", {"stage": stage, "fingerprint": "f", "outputs": "o",
+                                                     "seconds": 1.5 + 10 * k})
+
+
+def make_build(root: Path, *, tf_kb: float = 256, lstm_kb: float = 128, **kw) -> Path:
+    """A project root with configs/, edgekit.toml and build/ of both default models."""
+    (root / "configs").mkdir(parents=True, exist_ok=True)
+    (root / "configs" / "hrv_transformer.toml").write_text(TRANSFORMER, encoding="utf-8")
+    (root / "configs" / "hrv_lstm.toml").write_text(LSTM, encoding="utf-8")
+    (root / "edgekit.toml").write_text(PACKAGE.format(tf_kb=tf_kb, lstm_kb=lstm_kb), encoding="utf-8")
+    make_model(root, "hrv_transformer", **kw)
+    make_model(root, "hrv_lstm", **kw)
+    return root / "build"
