@@ -69,6 +69,9 @@ class ConvertSection:
     author: str = "edgekit"
     license: str = "Apache-2.0"
     version: str = "1.0.0"
+    compressed_base: str = "fp16"  # program the weight-compressed variants start from: fp16 | fp32
+    calibration_windows: int = 64  # training windows that calibrate W8A8 activation ranges
+    fp16_keep_fp32: list = field(default_factory=list)  # extra MIL op types kept fp32 in fp16 variants
 
 
 @dataclass

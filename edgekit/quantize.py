@@ -1,3 +1,325 @@
-"""Quantized variants of a converted Core ML program (placeholder list; see issue 5)."""
+"""Variants of a converted model: precision and weight/activation compression.
+
+Every variant is made with coremltools' own APIs (``ct.convert`` compute precision and
+``coremltools.optimize.coreml``), with ``weight_threshold=0`` so that small weight tensors are
+compressed too (coremltools skips tensors of ≤ 2048 elements by default; it never compresses rank-1
+tensors — biases, norm scales — which stay at the program's float precision):
+
+==========  =================================================================================
+fp32        fp32 compute, fp32 weights (the reference variant)
+fp16        fp16 compute and weights; input normalization of raw milliseconds stays fp32, plus
+            any op type whose activations were measured out of fp16's safe range
+int8        weights int8, per-output-channel symmetric linear quantization
+palette6    weights as 6-bit indices into a 64-entry k-means palette (per tensor)
+palette4    weights as 4-bit indices into a 16-entry k-means palette (per tensor)
+w8a8        int8 weights + int8 activations (quantize/dequantize pairs before linear/conv/add),
+            activation ranges calibrated on training windows with edgekit's reference evaluator
+==========  =================================================================================
+
+The compressed variants start from the program named by ``convert.compressed_base`` (fp16 by
+default: what Core ML runs on the Neural Engine).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 VARIANTS = ("fp32", "fp16", "int8", "palette6", "palette4", "w8a8")
+
+FP16_MAX = 65504.0
+# Activation magnitudes (fp32 program, calibration windows) above which an op type is kept fp32 in
+# the fp16 variant: generic ops keep 8× headroom below fp16's max; normalizations square their
+# input, so |x| must stay below √65504 ≈ 255.
+_SAFE_ABS = {"layer_norm": 255.0, "batch_norm": 255.0, "instance_norm": 255.0, "reduce_l2_norm": 255.0,
+             "reduce_sum_square": 255.0}
+_SAFE_ABS_DEFAULT = FP16_MAX / 8
+
+
+def weight_config(variant: str) -> Any:
+    """The ``ct.optimize.coreml.OptimizationConfig`` of a weight-compressed variant."""
+    from edgekit.convert import import_coremltools
+
+    ct = import_coremltools()
+    cto = ct.optimize.coreml
+    if variant in ("int8", "w8a8"):
+        op = cto.OpLinearQuantizerConfig(mode="linear_symmetric", dtype="int8", granularity="per_channel",
+                                         weight_threshold=0)
+    elif variant in ("palette6", "palette4"):
+        op = cto.OpPalettizerConfig(mode="kmeans", nbits=6 if variant == "palette6" else 4,
+                                    granularity="per_tensor", weight_threshold=0)
+    else:
+        raise ValueError(f"{variant} is not a weight-compressed variant")
+    return cto.OptimizationConfig(global_config=op)
+
+
+def compress_weights(mlmodel: Any, variant: str) -> Any:
+    """int8 / palette6 / palette4 weights of ``mlmodel`` via coremltools.optimize.coreml."""
+    import numpy as _np
+
+    from edgekit.convert import import_coremltools, quiet
+
+    ct = import_coremltools()
+    with quiet():
+        if variant in ("int8", "w8a8"):
+            return ct.optimize.coreml.linear_quantize_weights(mlmodel, weight_config(variant))
+        _np.random.seed(0)  # k-means initialisation: same checkpoint ⇒ same palette
+        return ct.optimize.coreml.palettize_weights(mlmodel, weight_config(variant))
+
+
+# --------------------------------------------------------------------------------------------
+# activation calibration (W8A8) with the reference evaluator
+
+
+def activation_ranges(package: Path, samples: list[Mapping[str, np.ndarray]]) -> dict[str, dict[str, float]]:
+    """Min/max of every input and every non-const op output over ``samples``, by variable name.
+
+    Concat inputs and outputs share one range (as coremltools' own calibration does), so a
+    quantized concat needs no rescaling.
+    """
+    from edgekit.verify.evaluator import ReferenceEvaluator
+
+    ev = ReferenceEvaluator(package)
+    stats: dict[str, dict[str, float]] = {}
+
+    def note(name: str, value: np.ndarray) -> None:
+        arr = np.asarray(value)
+        if arr.dtype.kind != "f" or arr.size == 0:
+            return
+        lo, hi = float(np.nanmin(arr)), float(np.nanmax(arr))
+        cur = stats.setdefault(name, {"rmin": lo, "rmax": hi})
+        cur["rmin"], cur["rmax"] = min(cur["rmin"], lo), max(cur["rmax"], hi)
+
+    def observer(op: Any, values: list[Any]) -> None:
+        if op.type == "const" or op.type.startswith("constexpr_"):
+            return
+        for (name, _), value in zip(op.outputs, values):
+            note(name, value)
+
+    for sample in samples:
+        for name, value in sample.items():
+            note(name, value)
+        ev.run(sample, observer=observer)
+    for name in ev.program.outputs:
+        stats.pop(name, None)
+    groups: list[set[str]] = []
+    for op in ev.program.operations:
+        if op.type == "concat":
+            names = {ref for kind, ref in op.inputs.get("values", []) if kind == "var"}
+            names.add(op.outputs[0][0])
+            for g in [g for g in groups if g & names]:
+                names |= g
+                groups.remove(g)
+            groups.append(names)
+    for g in groups:
+        known = [stats[n] for n in g if n in stats]
+        if known:
+            lo, hi = min(s["rmin"] for s in known), max(s["rmax"] for s in known)
+            for n in g:
+                if n in stats:
+                    stats[n] = {"rmin": lo, "rmax": hi}
+    return stats
+
+
+def quantize_activations(mlmodel: Any, stats: dict[str, dict[str, float]]) -> Any:
+    """Insert int8 quantize/dequantize pairs with coremltools' activation-compression passes.
+
+    Same passes ``ct.optimize.coreml.linear_quantize_activations`` applies; only the calibration
+    (which needs the Core ML runtime there) is replaced by :func:`activation_ranges`.
+    """
+    from edgekit.convert import import_coremltools, quiet
+
+    ct = import_coremltools()
+    with quiet():
+        from coremltools import _SPECIFICATION_VERSION_IOS_17
+        from coremltools.converters.mil.frontend.milproto import load as milproto_load
+        from coremltools.converters.mil.mil.passes.graph_pass import PassOption
+        from coremltools.converters.mil.mil.passes.pass_registry import PASS_REGISTRY
+        from coremltools.models import utils as model_utils
+
+        cto = ct.optimize.coreml
+        config = cto.OptimizationConfig(
+            global_config=cto.OpLinearQuantizerConfig(mode="linear_symmetric", dtype="int8", weight_threshold=0)
+        )
+        passes = []
+        for name in ("compression::insert_prefix_quantize_dequantize_pair",
+                     "compression::insert_suffix_quantize_dequantize_pair"):
+            graph_pass = PASS_REGISTRY[name]
+            graph_pass.set_options([PassOption("config", config)])
+            graph_pass.set_options([PassOption("activation_stats", stats)])
+            passes.append(graph_pass)
+        passes.append(PASS_REGISTRY["common::dequantize_quantize_pair_elimination"])
+        return model_utils._apply_graph_pass(
+            mlmodel, passes, spec_version=_SPECIFICATION_VERSION_IOS_17,
+            pymil_load_func=milproto_load.load, skip_model_load=True,
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# fp16 policy: measure which op types must stay fp32
+
+
+def fp16_policy(fp32_package: Path, samples: list[Mapping[str, np.ndarray]], extra: list[str]) -> dict:
+    """Max |activation| per op type of the fp32 program on ``samples``; types beyond fp16's safe
+    range (see ``_SAFE_ABS``) are kept fp32 in the fp16 variant, with ``extra`` added by config."""
+    from edgekit.verify.evaluator import ReferenceEvaluator
+
+    ev = ReferenceEvaluator(fp32_package)
+    peak_out: dict[str, float] = {}
+    peak_in: dict[str, float] = {}
+    env_peak: dict[str, float] = {}
+
+    def observer(op: Any, values: list[Any]) -> None:
+        if op.type == "const" or op.type.startswith("constexpr_"):
+            return
+        for (name, _), value in zip(op.outputs, values):
+            arr = np.asarray(value)
+            if arr.dtype.kind == "f" and arr.size:
+                m = float(np.max(np.abs(arr)))
+                env_peak[name] = max(env_peak.get(name, 0.0), m)
+                peak_out[op.type] = max(peak_out.get(op.type, 0.0), m)
+        for kind, ref in op.inputs.get("x", []):
+            if kind == "var" and ref in env_peak:
+                peak_in[op.type] = max(peak_in.get(op.type, 0.0), env_peak[ref])
+
+    for sample in samples:
+        for name, value in sample.items():
+            env_peak[name] = max(env_peak.get(name, 0.0), float(np.max(np.abs(value))))
+        ev.run(sample, observer=observer)
+    keep = set(extra)
+    for op_type in set(peak_out) | set(peak_in):
+        limit = _SAFE_ABS.get(op_type, _SAFE_ABS_DEFAULT)
+        if max(peak_out.get(op_type, 0.0), peak_in.get(op_type, 0.0)) > limit:
+            keep.add(op_type)
+    return {
+        "keep_fp32_op_types": sorted(keep),
+        "max_abs_input_by_op_type": {k: round(v, 4) for k, v in sorted(peak_in.items())},
+        "max_abs_output_by_op_type": {k: round(v, 4) for k, v in sorted(peak_out.items())},
+    }
+
+
+def fp32_ops_of(package: Path) -> list[str]:
+    """Non-const ops of a program that compute in fp32 (output dtype fp32)."""
+    from edgekit.verify.program import load_program
+
+    prog = load_program(package)
+    return [f"{op.type}:{op.name}" for op in prog.operations
+            if op.type not in ("const", "cast") and not op.type.startswith("constexpr_")
+            and op.outputs and op.outputs[0][1].kind == "tensor" and op.outputs[0][1].name == "fp32"]
+
+
+def uncompressed_weights(package: Path) -> list[str]:
+    """Float weight tensors of rank ≥ 2 stored densely (not behind a decompression op)."""
+    from edgekit.verify.program import load_program
+
+    prog = load_program(package)
+    consumed = {ref for op in prog.operations if op.type.startswith("constexpr_")
+                for b in op.inputs.values() for kind, ref in b if kind == "var"}
+    out = []
+    for op in prog.operations:
+        if op.type != "const" or op.outputs[0][0] in consumed:
+            continue
+        t = op.outputs[0][1]
+        if t.kind == "tensor" and t.np_dtype.kind == "f" and t.shape and len(t.shape) >= 2 and np.prod(t.shape) > 1:
+            out.append(op.outputs[0][0])
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# all variants
+
+
+def calibration_samples(windows: np.ndarray, count: int) -> list[dict[str, np.ndarray]]:
+    """``count`` evenly spaced windows (T,) or (T, 1) as ``{"rr_sequence": (1, T, 1)}`` samples."""
+    from edgekit import INPUT_NAME
+
+    windows = np.asarray(windows, np.float32)
+    if windows.ndim == 3:
+        windows = windows[..., 0]
+    idx = np.unique(np.linspace(0, len(windows) - 1, min(count, len(windows))).round().astype(int))
+    return [{INPUT_NAME: windows[i].reshape(1, -1, 1)} for i in idx]
+
+
+def build_variants(module: Any, example: Any, model_type: str, cfg: Any, meta: Mapping[str, Any],
+                   metadata: Mapping[str, Any], out_dir: Path, calibration: np.ndarray | None = None) -> dict:
+    """Convert ``module`` and save ``out_dir/<variant>.mlpackage`` for every ``cfg.convert.variants``.
+
+    ``calibration``: windows (W, T) in ms for fp16 range measurement and W8A8 calibration; read from
+    the model's training split when not given. Returns ``{"variants": {name: stats}, "fp16_policy": …}``.
+    """
+    from edgekit.convert import coreml_kwargs, package_stats, save_mlpackage, to_coreml
+    from edgekit.errors import EdgekitError
+
+    conv = cfg.convert
+    if conv.compressed_base not in ("fp16", "fp32"):
+        raise EdgekitError(f"convert.compressed_base must be fp16 or fp32, got {conv.compressed_base!r}")
+    if calibration is None:
+        calibration = training_windows(cfg, out_dir.parent)
+    samples = calibration_samples(calibration, conv.calibration_windows)
+    kwargs = dict(coreml_kwargs(model_type, meta), minimum_deployment_target=conv.minimum_deployment_target)
+    out_dir = Path(out_dir)
+    results: dict[str, dict] = {}
+    models: dict[str, Any] = {}
+
+    def save(name: str, mlmodel: Any, how: str) -> None:
+        path = out_dir / f"{name}.mlpackage"
+        save_mlpackage(mlmodel, path, dict(metadata, **{"edgekit.variant": name}))
+        entry = {"path": f"coreml/{name}.mlpackage", "method": how}
+        entry.update(package_stats(path))
+        if name not in ("fp32", "fp16"):
+            dense = uncompressed_weights(path)
+            if dense:
+                raise EdgekitError(f"{name}: weight tensor(s) left uncompressed: {', '.join(dense)}")
+        results[name] = entry
+
+    models["fp32"] = to_coreml(module, example, "fp32", **kwargs)
+    with tempfile.TemporaryDirectory(prefix="edgekit-fp32-") as tmp:
+        ref = save_mlpackage(models["fp32"], Path(tmp) / "fp32.mlpackage")
+        policy = fp16_policy(ref, samples, list(conv.fp16_keep_fp32))
+    if "fp32" in conv.variants:
+        save("fp32", models["fp32"], "ct.convert compute_precision=FLOAT32")
+    need_fp16 = "fp16" in conv.variants or (conv.compressed_base == "fp16" and set(conv.variants) - {"fp32"})
+    if need_fp16:
+        models["fp16"] = to_coreml(module, example, "fp16", keep_fp32=tuple(policy["keep_fp32_op_types"]), **kwargs)
+    if "fp16" in conv.variants:
+        save("fp16", models["fp16"], "ct.convert FP16ComputePrecision(op_selector: raw-ms normalization "
+             "and measured-overflow op types stay fp32)")
+        policy["fp32_ops_in_fp16_variant"] = fp32_ops_of(out_dir / "fp16.mlpackage")
+    base = models[conv.compressed_base]
+    for name in ("int8", "palette6", "palette4"):
+        if name in conv.variants:
+            save(name, compress_weights(base, name), f"ct.optimize.coreml {type(weight_config(name).global_config).__name__} "
+                 f"weight_threshold=0 on the {conv.compressed_base} program")
+    if "w8a8" in conv.variants:
+        with tempfile.TemporaryDirectory(prefix="edgekit-calib-") as tmp:
+            base_path = save_mlpackage(base, Path(tmp) / "base.mlpackage")
+            stats = activation_ranges(base_path, samples)
+        save("w8a8", compress_weights(quantize_activations(base, stats), "w8a8"),
+             f"activation int8 quantize/dequantize (coremltools passes, {len(samples)} calibration windows, "
+             "edgekit reference evaluator) + int8 per-channel weights")
+    return {"variants": {k: results[k] for k in VARIANTS if k in results}, "fp16_policy": policy}
+
+
+def training_windows(cfg: Any, model_dir: Path) -> np.ndarray:
+    """Windows (W, T) ms of the training subjects (``data/windows.npz`` + ``train/split.json``)."""
+    import json
+
+    from edgekit.errors import EdgekitError
+
+    windows = model_dir / "data" / "windows.npz"
+    if not windows.is_file():
+        raise EdgekitError(f"{windows}: training windows not found (needed to calibrate fp16/W8A8); run data")
+    with np.load(windows, allow_pickle=False) as z:
+        X, subjects = z["X"], z["subject"]
+    split = model_dir / "train" / "split.json"
+    if split.is_file():
+        train_ids = json.loads(split.read_text(encoding="utf-8")).get("train")
+        if train_ids:
+            X = X[np.isin(subjects, np.asarray(train_ids))]
+    if len(X) == 0:
+        raise EdgekitError(f"{windows}: no training windows to calibrate with")
+    return X

@@ -1,0 +1,176 @@
+"""NumPy reference evaluator of saved Core ML ML programs.
+
+Linux has no Core ML runtime, so edgekit executes the saved program itself: every operation of the
+``main`` function in order, float ops computed in float64 and each output rounded to the dtype the
+program declares (fp16 or fp32), which is where Core ML rounds. Weight-decompression ops are
+evaluated from the stored compressed data, so a corrupted ``weight.bin`` shows up in the outputs.
+An op the evaluator does not implement is an :class:`~edgekit.errors.EdgekitError` naming the op.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgekit.errors import EdgekitError
+from edgekit.verify.ops import OPS, Call
+from edgekit.verify.program import Operation, Program, load_program
+
+Observer = Callable[[Operation, list[Any]], None]
+MAX_LOOP_ITERATIONS = 1_000_000
+_STATIC_PREFIX = "constexpr_"
+
+
+class ReferenceEvaluator:
+    """Load an ``.mlpackage`` once, then run it on many inputs.
+
+    ``run({"rr_sequence": x})`` returns ``{output name: ndarray}``. A classifier's probability
+    dictionary comes back as an array in label order (``labels``), its top label as a 0-d str array.
+    """
+
+    def __init__(self, package: str | Path | Program) -> None:
+        self.program = package if isinstance(package, Program) else load_program(package)
+        missing = sorted({op.type for op in _walk(self.program.operations)} - set(OPS) - _CONTROL_FLOW)
+        if missing:
+            raise EdgekitError(
+                f"{self.program.path}: reference evaluator does not implement MIL op(s) {', '.join(missing)}"
+            )
+        self.labels: list[str] | None = None
+        self._static: dict[str, Any] = {}
+        for op in self.program.operations:  # weights: evaluate consts and decompression once
+            if op.type == "const" or op.type.startswith(_STATIC_PREFIX):
+                self._exec(op, self._static, None)
+            if op.type == "classify":
+                classes = op.inputs.get("classes", [])
+                if classes and classes[0][0] == "value":
+                    self.labels = [str(s) for s in np.asarray(classes[0][1]).reshape(-1)]
+
+    @property
+    def input_names(self) -> list[str]:
+        return list(self.program.inputs)
+
+    def run(self, inputs: Mapping[str, Any], observer: Observer | None = None) -> dict[str, np.ndarray]:
+        env = dict(self._static)
+        for name, ttype in self.program.inputs.items():
+            if name not in inputs:
+                raise EdgekitError(f"{self.program.path}: input '{name}' not given")
+            arr = np.asarray(inputs[name])
+            if ttype.shape is not None and all(d is not None for d in ttype.shape) and arr.shape != ttype.shape:
+                raise EdgekitError(
+                    f"{self.program.path}: input '{name}' has shape {arr.shape}, the model takes {ttype.shape}"
+                )
+            env[name] = arr.astype(ttype.np_dtype)
+        for op in self.program.operations:
+            if op.outputs and op.outputs[0][0] in self._static:
+                continue
+            self._exec(op, env, observer)
+        out: dict[str, np.ndarray] = {}
+        for name in self.program.outputs:
+            if name not in env:
+                raise EdgekitError(f"{self.program.path}: output '{name}' never computed")
+            value = env[name]
+            if isinstance(value, dict):
+                value = np.array([value[k] for k in (self.labels or list(value))], dtype=np.float64)
+            out[name] = value
+        return out
+
+    # ------------------------------------------------------------------ internals
+
+    def _resolve(self, op: Operation, env: Mapping[str, Any]) -> dict[str, list[Any]]:
+        # constexpr ops of iOS16 carry their constant operands as attributes
+        args: dict[str, list[Any]] = {k: [v] for k, v in op.attributes.items() if k != "name"}
+        for param, bindings in op.inputs.items():
+            vals = []
+            for kind, ref in bindings:
+                if kind == "var":
+                    if ref not in env:
+                        raise EdgekitError(f"op {op.type} ({op.name}): input '{param}' refers to unknown '{ref}'")
+                    vals.append(env[ref])
+                else:
+                    vals.append(ref)
+            args[param] = vals
+        return args
+
+    def _exec(self, op: Operation, env: dict[str, Any], observer: Observer | None) -> None:
+        if op.type == "const":
+            values: list[Any] = [op.attributes["val"]]
+        elif op.type == "while_loop":
+            values = self._while_loop(op, env, observer)
+        elif op.type == "cond":
+            values = self._cond(op, env, observer)
+        else:
+            fn = OPS.get(op.type)
+            if fn is None:
+                raise EdgekitError(f"reference evaluator does not implement MIL op '{op.type}' ({op.name})")
+            try:
+                result = fn(Call(op, self._resolve(op, env)))
+            except EdgekitError:
+                raise
+            except (ValueError, IndexError, TypeError, KeyError) as exc:
+                raise EdgekitError(f"op {op.type} ({op.name}) failed: {exc}") from None
+            values = list(result) if isinstance(result, tuple) else [result]
+        if len(values) != len(op.outputs):
+            raise EdgekitError(f"op {op.type} ({op.name}): {len(values)} outputs, program declares {len(op.outputs)}")
+        for (name, ttype), value in zip(op.outputs, values):
+            env[name] = _conform(op, name, ttype, value)
+        if observer is not None:
+            observer(op, [env[name] for name, _ in op.outputs])
+
+    def _run_block(self, block, env: dict[str, Any], args: list[Any], observer) -> list[Any]:
+        scope = dict(env)
+        for (name, ttype), value in zip(block.inputs, args):
+            scope[name] = _conform(None, name, ttype, value)
+        for op in block.operations:
+            self._exec(op, scope, observer)
+        return [scope[name] for name in block.outputs]
+
+    def _while_loop(self, op: Operation, env: dict[str, Any], observer) -> list[Any]:
+        if len(op.blocks) != 2:
+            raise EdgekitError(f"op while_loop ({op.name}): expected a condition and a body block")
+        state = self._resolve(op, env).get("loop_vars", [])
+        for _ in range(MAX_LOOP_ITERATIONS):
+            (keep_going,) = self._run_block(op.blocks[0], env, state, observer)
+            if not bool(np.asarray(keep_going).reshape(-1)[0]):
+                return state
+            state = self._run_block(op.blocks[1], env, state, observer)
+        raise EdgekitError(f"op while_loop ({op.name}): more than {MAX_LOOP_ITERATIONS} iterations")
+
+    def _cond(self, op: Operation, env: dict[str, Any], observer) -> list[Any]:
+        pred = bool(np.asarray(self._resolve(op, env)["pred"][0]).reshape(-1)[0])
+        return self._run_block(op.blocks[0 if pred else 1], env, [], observer)
+
+
+_CONTROL_FLOW = {"const", "while_loop", "cond"}
+
+
+def _walk(ops: list[Operation]):
+    for op in ops:
+        yield op
+        for block in op.blocks:
+            yield from _walk(block.operations)
+
+
+def _conform(op: Operation | None, name: str, ttype, value: Any) -> Any:
+    """Round/cast ``value`` to its declared dtype and check its declared shape."""
+    if ttype.kind != "tensor":
+        return value
+    target = ttype.np_dtype
+    arr = np.asarray(value)
+    if target != object:
+        if np.issubdtype(target, np.integer) and np.issubdtype(arr.dtype, np.floating):
+            arr = np.rint(arr)
+        with np.errstate(over="ignore", invalid="ignore"):
+            arr = arr.astype(target)
+    shape = ttype.shape
+    if shape is not None and all(d is not None for d in shape) and arr.shape != tuple(shape):
+        where = f"op {op.type} ({op.name})" if op is not None else "block input"
+        raise EdgekitError(f"{where}: output '{name}' has shape {arr.shape}, program declares {tuple(shape)}")
+    return arr
+
+
+def run_mlprogram(path: str | Path, inputs: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """Evaluate a saved ``.mlpackage`` on ``inputs`` with the NumPy reference evaluator."""
+    return ReferenceEvaluator(path).run(inputs)
