@@ -71,7 +71,7 @@ def _mlpackage(path: Path, weight_bytes: int, seed: int) -> None:
 
 
 def make_model(root: Path, name: str, *, failing: tuple[str, ...] = ("palette4",), with_stamps: bool = True,
-               backend: str = "reference_evaluator") -> None:
+               backend: str = "reference-evaluator") -> None:
     """build/<name>/ with every stage file of a finished verify stage."""
     import torch
 
@@ -123,27 +123,53 @@ def make_model(root: Path, name: str, *, failing: tuple[str, ...] = ("palette4",
                             "bits_per_param": round(BITS[v] + 0.37, 3), "sha256": sha}
         ok = v not in failing
         diff = {"fp32": 3.1e-7, "fp16": 2.2e-3, "int8": 8.5e-3}.get(v, 2.5e-2 if ok else 0.21)
+
+        def check(cname, figure, value, tol, direction="<="):
+            passed = value <= tol if direction == "<=" else value >= tol
+            return {"name": cname, "figure": figure, "value": value, "tolerance": tol, "comparison": direction,
+                    "backend": backend, "passed": passed}
+
         if classifier:
-            acc = {"accuracy": 0.8133333333333334 - 0.0033 * i, "macro_f1": 0.7921 - 0.004 * i,
-                   "accuracy_drop": 0.0033 * i}
-            checks = {"onnx_max_abs_diff": {"passed": True, "value": 1.1e-7, "limit": 1e-5},
-                      "coreml_max_abs_diff": {"passed": ok, "value": diff, "limit": 0.05},
-                      "top1_agreement": {"passed": ok, "value": 1.0 if ok else 0.93, "limit": 0.99},
-                      "accuracy_drop": {"passed": True, "value": 0.0033 * i, "limit": 0.01}}
-            onnx = {"max_abs_diff": 1.1e-7, "top1_agreement": 1.0}
-            coreml = {"max_abs_diff": diff, "top1_agreement": 1.0 if ok else 0.93, "backend": backend,
-                      "abs_diffs": [diff * k / 10 for k in range(1, 11)]}
+            drop = 0.0033 * i if ok else 0.021
+            figures = {"max_abs_diff": diff, "accuracy": 0.8133333333333334 - drop,
+                       "accuracy_fp32_torch": 0.8133333333333334, "accuracy_drop": drop,
+                       "top1_agreement_test": 1.0 - i * 0.001, "test_windows": 300,
+                       "top1_agreement": 1.0 - i * 0.001 if ok else 0.93, "top1_agreement_fixtures": 1.0}
+            checks = [check("label_matches_probabilities", "fraction of fixtures whose classLabel is the argmax",
+                            1.0, 1.0, ">="),
+                      check("accuracy_drop", "test-set accuracy drop vs fp32 torch (fraction)", drop, 0.01)]
+            if v == "fp32":
+                checks.insert(0, check("fp32_probabilities", "max |Δp| Core ML vs torch (fixtures)", diff, 1e-4))
+            elif v == "fp16":
+                checks.insert(0, check("fp16_probabilities", "max |Δp| Core ML vs torch (fixtures)", diff, 1e-2))
+            else:
+                checks.append(check("top1_agreement", "top-1 agreement with fp32 torch", figures["top1_agreement"],
+                                    0.99, ">="))
+            onnx_diff = 1.1e-7
         else:
-            acc = {"mae": 6.4321 + 0.05 * i, "mae_drift": 0.05 * i}
-            checks = {"coreml_max_abs_diff": {"passed": ok, "value": diff * 10, "limit": 2.0},
-                      "mae_drift": {"passed": ok, "value": 0.05 * i, "limit": 1.0}}
-            onnx = {"max_abs_diff": 2.0e-5}
-            coreml = {"max_abs_diff": diff * 10, "backend": backend}
-        par_variants[v] = {"passed": ok, "sha256": sha, "onnx": onnx, "coreml": coreml, "test": acc,
-                           "checks": checks}
+            drift = 0.05 * i if ok else 1.7
+            figures = {"max_abs_diff": diff * 10, "mae": 6.4321 + drift / 2, "mae_fp32_torch": 6.4321,
+                       "mae_change": drift / 2, "mae_drift_test": drift, "test_windows": 240, "mae_drift": drift}
+            checks = [check("mae_drift", "MAE drift: mean |Δscore| vs fp32 torch, points (test set)", drift, 1.0)]
+            if v == "fp32":
+                checks.insert(0, check("fp32_score", "max |Δscore| Core ML vs torch, points", diff * 10, 0.5))
+            onnx_diff = 2.0e-5
+        entry = {"path": f"coreml/{v}.mlpackage", "backend": backend, "sha256": sha, "bytes": total,
+                 "figures": figures, "checks": checks, "passed": all(c["passed"] for c in checks),
+                 "per_fixture_max_abs_diff": {f"case{k:02d}": figures["max_abs_diff"] * k / 10 for k in range(1, 11)}}
+        entry.update({k: val for k, val in figures.items()
+                      if k in ("max_abs_diff", "accuracy", "accuracy_drop", "top1_agreement", "mae", "mae_drift")})
+        par_variants[v] = entry
     _write(md / "coreml" / "convert.json", {"model": name, "model_type": cfg.model.type, "variants": conv_variants,
                                             "onnx": {"path": "onnx/model.onnx", "bytes": 1000}})
-    _write(md / "verify" / "parity.json", {"model": name, "coreml_backend": backend, "variants": par_variants})
+    onnx_check = {"name": "onnx", "figure": "max |Δ| onnxruntime vs torch (fixtures)", "value": onnx_diff,
+                  "tolerance": 1e-5, "comparison": "<=", "backend": "onnxruntime", "passed": True}
+    failures = [f"{v} failed" for v, e in par_variants.items() if not e["passed"]]
+    _write(md / "verify" / "parity.json", {
+        "model": name, "model_type": cfg.model.type, "fixtures": f"{name}.json", "fixture_count": 10,
+        "test_set": "train/test_set.npz", "backends": ["torch", "onnxruntime", backend],
+        "onnx": {"sha256": "cd" * 32, "checks": [onnx_check], "passed": True, "max_abs_diff": onnx_diff},
+        "variants": par_variants, "passed": not failures, "failures": failures})
     if with_stamps:
         for k, stage in enumerate(("data", "train", "convert", "verify")):
             _write(md / ".stamps" / f"{stage}.json", {"stage": stage, "fingerprint": "f", "outputs": "o",

@@ -175,7 +175,7 @@ def _gate_list(entry_src: Sourced, base: str) -> list[dict]:
                 v = next((check[k] for k in keys if k in check), None)
                 if _is_number(v):
                     gate[out_key] = v
-            for extra in ("backend", "metric", "detail", "reason"):
+            for extra in ("figure", "comparison", "backend", "metric", "detail", "reason"):
                 if isinstance(check.get(extra), str):
                     gate[extra] = check[extra]
         else:
@@ -184,28 +184,34 @@ def _gate_list(entry_src: Sourced, base: str) -> list[dict]:
     return gates
 
 
-# key paths, relative to a parity entry, tried in order
+# key paths, relative to a parity variant entry, tried in order (verify/parity.py's schema first)
 _PARITY_PATHS = {
-    "onnx_max_abs_diff": ("onnx/max_abs_diff", "onnxruntime/max_abs_diff", "onnx_max_abs_diff",
-                          "torch_vs_onnx/max_abs_diff", "parity/onnxruntime/max_abs_diff", "parity/onnx/max_abs_diff"),
-    "onnx_top1_agreement": ("onnx/top1_agreement", "onnxruntime/top1_agreement", "onnx_top1_agreement",
-                            "torch_vs_onnx/top1_agreement", "parity/onnxruntime/top1_agreement",
-                            "parity/onnx/top1_agreement"),
-    "coreml_max_abs_diff": ("coreml/max_abs_diff", "coreml_max_abs_diff", "torch_vs_coreml/max_abs_diff",
-                            "parity/coreml/max_abs_diff", "max_abs_diff"),
-    "coreml_top1_agreement": ("coreml/top1_agreement", "coreml_top1_agreement", "torch_vs_coreml/top1_agreement",
-                              "parity/coreml/top1_agreement", "top1_agreement"),
+    "coreml_max_abs_diff": ("max_abs_diff", "figures/max_abs_diff", "coreml/max_abs_diff"),
+    "coreml_top1_agreement": ("top1_agreement", "figures/top1_agreement", "coreml/top1_agreement"),
+    "coreml_top1_agreement_test": ("figures/top1_agreement_test",),
+    "coreml_runtime_max_abs_diff": ("coreml_runtime/CPU_ONLY/max_abs_diff", "coreml_runtime/ALL/max_abs_diff"),
+    "coreml_runtime_top1_agreement": ("coreml_runtime/CPU_ONLY/top1_agreement", "coreml_runtime/ALL/top1_agreement"),
 }
-_BACKEND_PATHS = ("coreml/backend", "coreml_backend", "backend", "parity/coreml/backend")
+# onnxruntime parity: per variant where verify ran a variant's own ONNX, else the model-level fp32 export
+_ONNX_PATHS = {
+    "onnx_max_abs_diff": ("onnx/max_abs_diff", "onnxruntime/max_abs_diff"),
+    "onnx_top1_agreement": ("onnx/top1_agreement", "onnxruntime/top1_agreement", "onnx/figures/top1_agreement"),
+}
+_BACKEND_PATHS = ("backend", "coreml/backend", "figures/backend")
 _ACC_PATHS = {
-    "accuracy": ("test/accuracy", "accuracy/accuracy", "heldout/accuracy", "accuracy", "test_accuracy"),
-    "macro_f1": ("test/macro_f1", "accuracy/macro_f1", "heldout/macro_f1", "macro_f1", "test_macro_f1"),
-    "mae": ("test/mae", "accuracy/mae", "heldout/mae", "mae", "test_mae"),
+    "accuracy": ("accuracy", "figures/accuracy", "test/accuracy"),
+    "macro_f1": ("macro_f1", "figures/macro_f1", "test/macro_f1"),
+    "mae": ("mae", "figures/mae", "test/mae"),
 }
 _DROP_PATHS = {
-    "accuracy": ("test/accuracy_drop", "accuracy/accuracy_drop", "accuracy_drop"),
-    "macro_f1": ("test/macro_f1_drop", "accuracy/macro_f1_drop", "macro_f1_drop"),
-    "mae": ("test/mae_drift", "accuracy/mae_drift", "mae_drift", "mae_drop"),
+    "accuracy": ("accuracy_drop", "figures/accuracy_drop", "test/accuracy_drop"),
+    "macro_f1": ("macro_f1_drop", "figures/macro_f1_drop", "test/macro_f1_drop"),
+    "mae": ("mae_change", "figures/mae_change", "test/mae_change"),
+}
+_FP32_REF_PATHS = {
+    "accuracy": ("figures/accuracy_fp32_torch", "accuracy_fp32_torch"),
+    "macro_f1": ("figures/macro_f1_fp32_torch", "macro_f1_fp32_torch"),
+    "mae": ("figures/mae_fp32_torch", "mae_fp32_torch"),
 }
 
 
@@ -254,12 +260,11 @@ def _variant_row(name: str, model_dir: Path, convert: Sourced, conv_ptr: str | N
 
     # held-out accuracy and parity (from verify)
     metric_names = ("accuracy", "macro_f1") if classifier else ("mae",)
+    for field in (*metric_names, *_PARITY_PATHS, *_ONNX_PATHS, "coreml_backend"):
+        row[field] = None
+    row.update(gates=[], passed=False, verify_note=None)
     if par_ptr is None:
-        for m in metric_names:
-            row[m] = None
-        row.update(onnx_max_abs_diff=None, onnx_top1_agreement=None, coreml_max_abs_diff=None,
-                   coreml_top1_agreement=None, coreml_backend=None, gates=[], passed=False,
-                   verify_note="not in verify/parity.json")
+        row["verify_note"] = "not in verify/parity.json"
         return row
     for m in metric_names:
         v, s = parity.first(par_ptr, *_ACC_PATHS[m])
@@ -267,28 +272,46 @@ def _variant_row(name: str, model_dir: Path, convert: Sourced, conv_ptr: str | N
         d, s = parity.first(par_ptr, *_DROP_PATHS[m])
         if d is not None:
             take(f"{m}_drop_recorded", d, s)
+        r, s = parity.first(par_ptr, *_FP32_REF_PATHS[m])
+        if r is not None:
+            take(f"{m}_fp32_torch_verify", r, s)
     for field, paths in _PARITY_PATHS.items():
-        if not classifier and "top1" in field:
-            row[field] = None
-            continue
-        v, s = parity.first(par_ptr, *paths)
-        take(field, v, s)
+        if classifier or "top1" not in field:
+            take(field, *parity.first(par_ptr, *paths))
+    # onnxruntime: this variant's own ONNX if verify ran one, else the fp32 export (model level)
+    own = {f: parity.first(par_ptr, *paths) for f, paths in _ONNX_PATHS.items()}
+    if any(v is not None for v, _ in own.values()):
+        for f, (v, s) in own.items():
+            take(f, v, s)
+        row["onnx_model"] = "this variant's ONNX"
+    elif name == "fp32":
+        for f, paths in _ONNX_PATHS.items():
+            take(f, *parity.first("", *(p for p in paths if p.startswith(("onnx/", "onnxruntime/")))))
+        row["onnx_model"] = "onnx/model.onnx (fp32 export)"
+    else:
+        row["onnx_model"] = None  # no ONNX of a quantized variant exists
+    if not classifier:
+        row["onnx_top1_agreement"] = None
+        src.pop("onnx_top1_agreement", None)
     backend, s = parity.first(par_ptr, *_BACKEND_PATHS, kind="str")
-    if backend is None:
-        backend, s = parity.first("", "coreml_backend", "backend", "coreml/backend", kind="str")
     take("coreml_backend", backend, s)
+    if row.get("coreml_runtime_max_abs_diff") is not None:
+        row["coreml_backend"] = f"{backend} + coreml-runtime" if backend else "coreml-runtime"
     row["gates"] = _gate_list(parity, par_ptr)
     passed, s = parity.first(par_ptr, "passed", "ok", kind="bool")
     take("passed", bool(passed), s)
-    row["verify_note"] = None
-    err, s = parity.first(par_ptr, "error", "reason", kind="str")
+    err, s = parity.first(par_ptr, "error", kind="str")
     if err:
         take("verify_error", err, s)
     return row
 
 
 def _derive(rows: list[dict], fp32_torch: dict[str, float], classifier: bool) -> None:
-    """Compression vs fp32 and held-out drops vs the fp32 torch model (arithmetic on sourced figures)."""
+    """Compression vs fp32, and held-out drops vs the fp32 torch model.
+
+    A drop verify recorded is used as is; otherwise it is the difference of the variant's figure (from
+    verify) and the fp32 torch figure (from train/metrics.json). Positive = worse than fp32 torch.
+    """
     ref = next((r for r in rows if r["name"] == "fp32"), None)
     for r in rows:
         r["compression_vs_fp32"] = ref["bytes_total"] / r["bytes_total"] if ref and r["bytes_total"] else None
@@ -296,9 +319,12 @@ def _derive(rows: list[dict], fp32_torch: dict[str, float], classifier: bool) ->
                                           if ref and r["weight_bytes"] else None)
         r["derived"] += ["compression_vs_fp32", "weight_compression_vs_fp32"]
         for m in (("accuracy", "macro_f1") if classifier else ("mae",)):
-            base = fp32_torch.get(m)
-            v = r.get(m)
-            # drop: positive = worse than fp32 torch (accuracy/F1 lower, MAE higher)
+            recorded = r.get(f"{m}_drop_recorded")
+            if _is_number(recorded):
+                r[f"{m}_drop"] = recorded
+                r["sources"][f"{m}_drop"] = r["sources"][f"{m}_drop_recorded"]
+                continue
+            base, v = fp32_torch.get(m), r.get(m)
             r[f"{m}_drop"] = ((base - v) if classifier else (v - base)) if _is_number(v) and _is_number(base) else None
             r["derived"].append(f"{m}_drop")
 
@@ -474,6 +500,8 @@ def collect(cfg: ModelConfig, build_dir: Path) -> dict[str, Any]:
         r["package_reason"] = cand.get("reason") if cand else None
 
     parity_series = _parity_series(parity, par_entries)
+    onnx_gates = _gate_list(parity, "/onnx") if isinstance(docs["parity"].get("onnx"), dict) else []
+    verify_passed, _ = parity.first("", "passed", kind="bool")
     repo = cfg.path.resolve().parent.parent
     return {
         "schema": 1,
@@ -498,6 +526,9 @@ def collect(cfg: ModelConfig, build_dir: Path) -> dict[str, Any]:
         "best_epoch": history.get("best_epoch"),
         "variants": rows,
         "parity_series": parity_series,
+        "onnx_gates": onnx_gates,
+        "verify_passed": verify_passed,
+        "verify_failures": [f for f in docs["parity"].get("failures", []) if isinstance(f, str)],
         "coreml_backend": _global_backend(rows),
         "packaging": pack,
         "stage_seconds": stage_times(model_dir),
@@ -518,14 +549,20 @@ def _global_backend(rows: list[dict]) -> str | None:
 
 
 def _parity_series(parity: Sourced, entries: dict[str, str]) -> dict[str, dict[str, list[float]]]:
-    """Per-fixture |Δ| arrays, where verify recorded them (for the error-distribution plot)."""
+    """Per-fixture |Δ| vs torch, where verify recorded them (for the error-distribution plot)."""
     out: dict[str, dict[str, list[float]]] = {}
     for name, ptr in entries.items():
-        for backend, paths in (("onnxruntime", ("onnx/abs_diffs", "onnxruntime/abs_diffs", "onnx/per_fixture_max_abs_diff",
-                                                "onnxruntime/per_fixture_max_abs_diff", "onnx/errors")),
-                               ("coreml", ("coreml/abs_diffs", "coreml/per_fixture_max_abs_diff", "coreml/errors",
-                                           "abs_diffs", "per_fixture_max_abs_diff"))):
+        for backend, paths in (("coreml", ("per_fixture_max_abs_diff", "coreml/per_fixture_max_abs_diff",
+                                           "coreml/abs_diffs")),
+                               ("onnxruntime", ("onnx/per_fixture_max_abs_diff", "onnx/abs_diffs"))):
             v, _ = parity.first(ptr, *paths, kind="any")
+            if isinstance(v, dict):
+                v = [v[k] for k in sorted(v)]
             if isinstance(v, list) and v and all(_is_number(x) for x in v):
                 out.setdefault(name, {})[backend] = [float(x) for x in v]
+    v, _ = parity.first("", "onnx/per_fixture_max_abs_diff", kind="any")
+    if isinstance(v, dict):
+        v = [v[k] for k in sorted(v)]
+    if isinstance(v, list) and v and all(_is_number(x) for x in v) and "fp32" in out:
+        out["fp32"]["onnxruntime"] = [float(x) for x in v]
     return out

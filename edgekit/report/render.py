@@ -15,6 +15,8 @@ PLOT_TITLES = {
 }
 BACKEND_TEXT = {
     "reference": "edgekit's NumPy reference evaluator of the ML program (no Core ML runtime on this OS)",
+    "reference-evaluator": "edgekit's NumPy reference evaluator of the saved ML program (Linux has no Core ML runtime)",
+    "reference-evaluator + coreml-runtime": "the Core ML runtime and edgekit's reference evaluator",
     "reference_evaluator": "edgekit's NumPy reference evaluator of the ML program (no Core ML runtime on this OS)",
     "coreml": "the Core ML runtime",
     "coreml_runtime": "the Core ML runtime",
@@ -196,11 +198,15 @@ def _env_rows(report: dict) -> list[list[str]]:
 
 def _gate_rows(report: dict) -> list[list[str]]:
     rows = []
+    for g in report.get("onnx_gates", []):
+        rows.append(["onnx (fp32 export)", g.get("figure") or g["name"], num(g.get("value")),
+                     f"{g.get('comparison', '')} {num(g.get('limit'))}".strip(), yes_no(g.get("passed"))])
     for r in report["variants"]:
         if not r.get("gates"):
             rows.append([r["name"], "—", "—", "—", r.get("verify_note") or "no gates recorded"])
         for g in r.get("gates", []):
-            rows.append([r["name"], g["name"], num(g.get("value")), num(g.get("limit")), yes_no(g.get("passed"))])
+            rows.append([r["name"], g.get("figure") or g["name"], num(g.get("value")),
+                         f"{g.get('comparison', '')} {num(g.get('limit'))}".strip(), yes_no(g.get("passed"))])
     return rows
 
 
@@ -276,9 +282,21 @@ img{max-width:100%;border:1px solid #eaeef2}.note{color:#57606a;font-size:13px}
 """
 
 
+_HTML_GLYPHS = {"✅": "✓", "❌": "✗ FAIL", "📦 ": ""}
+
+
+def _plain(text: str) -> str:
+    """Emoji read well on a code host; the HTML uses glyphs every system font has."""
+    for a, b in _HTML_GLYPHS.items():
+        text = text.replace(a, b)
+    return text
+
+
 def _html_table(headers: list[str], rows: list[list[str]], row_classes: list[str] | None = None,
                 left: int = 1) -> str:
-    e = html.escape
+    def e(x: str) -> str:
+        return html.escape(_plain(x))
+
     parts = ["<table><thead><tr>"]
     parts += [f'<th class="{"l" if i < left else ""}">{e(h)}</th>' for i, h in enumerate(headers)]
     parts.append("</tr></thead><tbody>")
