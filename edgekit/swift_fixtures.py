@@ -1,0 +1,393 @@
+"""Fixtures for the Swift package's tests, computed by edgekit's Python data layer.
+
+``Tests/HRVKitCoreTests/Fixtures/core.json``: deterministic beat recordings (clean, gaps, ectopic,
+missed and extra beats, out-of-bounds intervals, noisy, tiny, multi-hour) with what Python computes
+from them: RR intervals, cleaned series for every method, features, beat windows, hourly RMSSD and
+its 24-hour series, and the on-device "latest window" inputs. Swift must match within 1e-9.
+
+``Tests/HRVKitTests/Fixtures/predictions.json``: model inputs (windows cut from the fixtures and rows
+of the held-out test set) and the PyTorch outputs on them, with the bundled variant's tolerance.
+
+Everything here is deterministic (fixed seeds, no clocks), so the package renders byte-identically.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgekit.errors import EdgekitError
+
+TOLERANCE = 1e-9
+FIXTURE_SEED = 20240611
+EPOCH0 = 1_718_000_000.0  # a fixed UTC start (seconds since 1970) for the recordings
+
+
+# ---------------------------------------------------------------------------------------------
+# Python reference of the on-device steps that the data layer does not have itself
+
+
+def rr_from_beats(times: list[float], gaps: list[bool]):
+    """Beats → RR table exactly as Swift's ``RRSeries(beats:)``.
+
+    Interval j is 1000 * (t_j - t_{j-1}) ms, ending at beat j. No interval spans a beat preceded by
+    a gap or a beat with a non-finite time; each such break starts a new segment (numbered from 0,
+    increasing only once an interval has been emitted).
+    """
+    from edgekit.data.rr import RRTable  # noqa: PLC0415
+
+    rr, ts, segs = [], [], []
+    seg = 0
+    previous = None
+    pending = False
+    for t, gap in zip(times, gaps):
+        if t is None or not math.isfinite(t):
+            previous = None
+            pending = True
+            continue
+        if previous is not None and not gap:
+            if pending and rr:
+                seg += 1
+            pending = False
+            rr.append((t - previous) * 1000.0)
+            ts.append(t)
+            segs.append(seg)
+        elif previous is not None or gap:
+            pending = True
+        previous = t
+    n = len(rr)
+    return RRTable(np.array(["device"] * n, dtype=str), np.array(segs, np.int64), np.array(ts, np.float64),
+                   np.array(rr, np.float64), np.zeros(n, np.int64))
+
+
+def latest_window(table, n_beats: int, max_artifact_pct: float) -> dict:
+    """The most recent acceptable beat window (Swift's ``Preprocessing.latestWindow``)."""
+    from edgekit.data.rr import segment_bounds  # noqa: PLC0415
+    from edgekit.data.windows import beat_windows  # noqa: PLC0415
+
+    X, _, starts, _ = beat_windows(table, n_beats, 1, max_artifact_pct)
+    if len(X):
+        s = int(starts[-1])
+        return {"values": _floats(X[-1]), "end_time": _float(table.time_s[s + n_beats - 1])}
+    b = segment_bounds(table.segment) if len(table) else np.array([0])
+    longest = int(np.diff(b).max()) if len(table) else 0
+    if longest < n_beats:
+        return {"error": "not_enough_beats", "needed": n_beats, "found": longest}
+    return {"error": "too_many_artifacts"}
+
+
+def latest_hours(table, hours: int, max_artifact_pct: float) -> dict:
+    """The most recent complete run of hourly RMSSD values (Swift's ``latestHourlyRMSSD``)."""
+    from edgekit.data.windows import hourly_rmssd  # noqa: PLC0415
+
+    by = hourly_rmssd(table, max_artifact_pct)
+    if not by:
+        return {"error": "not_enough_history", "needed": hours, "found": 0}
+    (h0, r), = by.values()
+    for e in range(len(r), hours - 1, -1):
+        x = r[e - hours:e]
+        if not np.isnan(x).any():
+            return {"values": _floats(x), "end_time": float((h0 + e) * 3600.0)}
+    best = run = 0
+    for v in r:
+        run = 0 if np.isnan(v) else run + 1
+        best = max(best, run)
+    return {"error": "not_enough_history", "needed": hours, "found": best}
+
+
+# ---------------------------------------------------------------------------------------------
+# recordings
+
+
+def _rr_process(rng: np.random.Generator, n: int, mean_ms: float = 850.0, rsa_ms: float = 35.0,
+                noise_ms: float = 12.0) -> np.ndarray:
+    """A plausible resting RR series: respiratory sinus arrhythmia + slow drift + noise."""
+    k = np.arange(n)
+    resp = rsa_ms * np.sin(2 * np.pi * k / rng.uniform(3.5, 5.5))
+    drift = 40.0 * np.sin(2 * np.pi * k / rng.uniform(60, 140) + rng.uniform(0, 6.28))
+    return mean_ms + resp + drift + rng.normal(0, noise_ms, n)
+
+
+def _beats_from_rr(rr_ms: np.ndarray, t0: float) -> list[float]:
+    return [t0] + list(t0 + np.cumsum(rr_ms) / 1000.0)
+
+
+def _recordings() -> list[tuple[str, list[float | None], list[bool], dict]]:
+    rng = np.random.default_rng(FIXTURE_SEED)
+    cases: list[tuple[str, list, list, dict]] = []
+
+    def add(name, times, gaps=None, **params):
+        gaps = list(gaps) if gaps is not None else [False] * len(times)
+        cases.append((name, [None if t is None else float(t) for t in times], [bool(g) for g in gaps], params))
+
+    # 1. clean resting recording
+    rr = _rr_process(rng, 500)
+    add("clean_rest", _beats_from_rr(rr, EPOCH0))
+
+    # 2. gaps: precededByGap flags and a timestamp jump (becomes an out-of-bounds interval)
+    rr = _rr_process(rng, 600, mean_ms=780)
+    t = _beats_from_rr(rr, EPOCH0 + 3600)
+    g = [False] * len(t)
+    g[150] = True
+    g[420] = True
+    t = t[:300] + [x + 7.5 for x in t[300:]]
+    add("gaps", t, g)
+
+    # 3. ectopic beats: premature beat followed by a compensatory pause
+    rr = _rr_process(rng, 600, mean_ms=900)
+    for j in (80, 210, 330, 331 + 60, 500):
+        rr[j] *= 0.62
+        rr[j + 1] *= 1.38
+    add("ectopic", _beats_from_rr(rr, EPOCH0 + 7200))
+
+    # 4. missed beats: two (or three) intervals merged
+    rr = list(_rr_process(rng, 620, mean_ms=820))
+    for j in (500, 350, 200, 90):
+        rr[j:j + 2] = [rr[j] + rr[j + 1]]
+    rr[420:423] = [rr[420] + rr[421] + rr[422]]
+    add("missed", _beats_from_rr(np.array(rr), EPOCH0 + 10800))
+
+    # 5. extra beats: an interval split in two
+    rr = list(_rr_process(rng, 600, mean_ms=950))
+    for j in (70, 260, 261 + 100, 540):
+        a = rr[j] * 0.37
+        rr[j:j + 1] = [a, rr[j] - a]
+    add("extra", _beats_from_rr(np.array(rr), EPOCH0 + 14400))
+
+    # 6. out-of-bounds intervals (too short, too long) and a long pause
+    rr = _rr_process(rng, 500, mean_ms=700)
+    rr[[40, 41, 260]] = [150.0, 120.0, 2600.0]
+    rr[400] = 4800.0
+    add("out_of_bounds", _beats_from_rr(rr, EPOCH0 + 18000))
+
+    # 7. noisy: many artifacts, windows excluded
+    rr = _rr_process(rng, 500, mean_ms=760, noise_ms=25)
+    idx = rng.choice(np.arange(5, 495), 45, replace=False)
+    rr[idx] *= rng.choice([0.55, 1.6, 1.9], len(idx))
+    add("noisy", _beats_from_rr(rr, EPOCH0 + 21600), max_artifact_pct=5.0)
+
+    # 8. high heart rate with a tachycardia burst and an irregular stretch
+    rr = _rr_process(rng, 500, mean_ms=520, rsa_ms=8, noise_ms=6)
+    rr[200:260] = _rr_process(rng, 60, mean_ms=390, rsa_ms=3, noise_ms=3)
+    rr[300:340] *= rng.uniform(0.8, 1.25, 40)
+    add("fast_irregular", _beats_from_rr(rr, EPOCH0 + 25200))
+
+    # 9. non-finite and out-of-order timestamps
+    rr = _rr_process(rng, 300, mean_ms=830)
+    t = _beats_from_rr(rr, EPOCH0 + 28800)
+    t[60] = None
+    t[61] = float("nan")
+    t[150] = t[149] - 0.2  # a beat earlier than its predecessor
+    t[230] = float("inf")
+    add("bad_timestamps", t)
+
+    # 10. tiny recordings
+    add("empty", [])
+    add("one_beat", [EPOCH0])
+    add("two_beats", [EPOCH0, EPOCH0 + 0.8])
+    add("three_beats_gap", [EPOCH0, EPOCH0 + 0.8, EPOCH0 + 1.6], [False, False, True])
+
+    # 11. Malik edge: first interval far from the segment median
+    rr = _rr_process(rng, 200, mean_ms=800)
+    rr[0] = 1300.0
+    add("malik_first_outlier", _beats_from_rr(rr, EPOCH0 + 32400))
+
+    # 12. 30 hours of hourly spot measurements (about a minute each): one hour missing, one hour
+    #     too short, one hour with heavy artifacts, then 26 good hours: hourly RMSSD, 24-hour series
+    times: list[float | None] = []
+    gaps: list[bool] = []
+    h_start = math.floor(EPOCH0 / 3600.0) + 40
+    for h in range(30):
+        if h == 1:
+            continue  # no measurement this hour
+        n = 25 if h == 2 else 100
+        rr = _rr_process(rng, n, mean_ms=float(rng.uniform(700, 1000)), rsa_ms=float(rng.uniform(10, 50)), noise_ms=4.0)
+        if h == 3:
+            bad = rng.choice(np.arange(3, n - 3), 8, replace=False)
+            rr[bad] *= 1.7
+        t0 = (h_start + h) * 3600.0 + 600.0 + float(rng.uniform(0, 1200))
+        beats = _beats_from_rr(rr, t0)
+        times.extend(beats)
+        gaps.extend([True] + [False] * (len(beats) - 1))
+    add("hourly_30h", times, gaps, window_beats=64, window_stride=32, hours=24, stride_hours=1)
+
+    # 13. the same recording cleaned with Malik's rule, with short series so several runs exist
+    add("hourly_30h_malik", times, gaps, method="malik", window_beats=64, window_stride=32, hours=3, stride_hours=2)
+    add("noisy_none", cases[6][1], cases[6][2], method="none")
+    return cases
+
+
+# ---------------------------------------------------------------------------------------------
+# fixture documents
+
+
+def _float(x: Any) -> float | None:
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def _floats(a) -> list[float | None]:
+    return [_float(v) for v in np.asarray(a, dtype=np.float64).tolist()]
+
+
+def _table_doc(t, flags: bool = True) -> dict:
+    doc = {"rr_ms": _floats(t.rr_ms), "time_s": _floats(t.time_s), "segment": [int(s) for s in t.segment]}
+    if flags:
+        doc["flags"] = [int(f) for f in t.flags]
+    return doc
+
+
+def core_fixtures() -> dict:
+    """The Core fixture document (``core.json``)."""
+    from edgekit.data.clean import METHODS, clean  # noqa: PLC0415
+    from edgekit.data.features import time_domain  # noqa: PLC0415
+    from edgekit.data.windows import beat_windows, hourly_rmssd, hourly_series  # noqa: PLC0415
+    from edgekit.zones import zone_of  # noqa: PLC0415
+
+    docs = []
+    for name, times, gaps, overrides in _recordings():
+        params = {"method": "kubios", "min_rr_ms": 300.0, "max_rr_ms": 2000.0, "max_artifact_pct": 5.0,
+                  "window_beats": 128, "window_stride": 64, "hours": 24, "stride_hours": 4}
+        params.update(overrides)
+        table = rr_from_beats(times, gaps)
+        cleaned = {}
+        for method in METHODS:
+            res = clean(table, method, params["min_rr_ms"], params["max_rr_ms"])
+            cleaned[method] = {
+                "table": _table_doc(res.table),
+                "n_in": int(res.n_in),
+                "n_out_of_bounds": int(res.n_out_of_bounds),
+                "counts": {k: int(v) for k, v in sorted(res.counts.items())},
+                "segment_artifact_pct": _floats(res.segment_artifact_pct),
+            }
+        main = clean(table, params["method"], params["min_rr_ms"], params["max_rr_ms"]).table
+        feats = time_domain(main.rr_ms, main.segment)
+        X, seg, starts, n_ex = beat_windows(main, params["window_beats"], params["window_stride"],
+                                            params["max_artifact_pct"])
+        by = hourly_rmssd(main, params["max_artifact_pct"])
+        hourly = None
+        series = {"end": [], "X": []}
+        if by:
+            ((h0, r),) = by.values()
+            hourly = {"first_hour": int(h0), "values": _floats(r)}
+            HX, _, ends, _ = hourly_series(by, params["hours"], params["stride_hours"])
+            series = {"end": [int(e) for e in ends], "X": [_floats(x) for x in HX]}
+        docs.append({
+            "name": name,
+            "beats": {"time": [None if t is None or not math.isfinite(t) else t for t in times], "gap": gaps},
+            "params": params,
+            "rr": _table_doc(table, flags=False),
+            "cleaned": cleaned,
+            "features": {k: (_float(v) if isinstance(v, float) else float(v)) for k, v in sorted(feats.items())},
+            "windows": {"X": [_floats(x) for x in X], "segment": [int(s) for s in seg],
+                        "start": [int(s) for s in starts], "n_excluded": int(n_ex)},
+            "hourly": hourly,
+            "hourly_series": series,
+            "latest_window": latest_window(main, params["window_beats"], params["max_artifact_pct"]),
+            "latest_hourly": latest_hours(main, params["hours"], params["max_artifact_pct"]),
+        })
+    # Non-finite times are written as null; Swift reads null as NaN (a broken timestamp).
+    scores = [100.0, 70.0, math.nextafter(70.0, 0.0), 69.5, 55.0, 40.0, math.nextafter(40.0, 0.0), 39.9, 0.0, -3.0, 120.0]
+    zones = [[repr(s), zone_of(s)] for s in scores]
+    return {"tolerance": TOLERANCE, "cases": docs, "zones": zones}
+
+
+def swift_constants() -> dict:
+    """Constants of Python's cleaning and windowing, rendered into the Swift core."""
+    from edgekit.config import DataSection  # noqa: PLC0415
+    from edgekit.data import clean as c  # noqa: PLC0415
+    from edgekit.data import windows as w  # noqa: PLC0415
+
+    passes = inspect.signature(c.correct_kubios).parameters["passes"].default
+    if passes != 2:
+        raise EdgekitError(f"edgekit.data.clean.correct_kubios passes={passes}; the Swift port does 2")
+    d = DataSection()
+    return {
+        "alpha": c.ALPHA, "c1": c.C1, "c2": c.C2, "qd_half_window": int(c.QD_HALF_WINDOW),
+        "med_half_window": int(c.MED_HALF_WINDOW), "th_floor_ms": c.TH_FLOOR_MS,
+        "malik_fraction": c.MALIK_FRACTION, "min_hour_diffs": int(w.MIN_HOUR_DIFFS),
+        "min_rr_ms": d.min_rr_ms, "max_rr_ms": d.max_rr_ms,
+    }
+
+
+def preprocessing(models, cfgs) -> dict:
+    """Per role: cleaning settings and input length the bundled model was trained with."""
+    from edgekit.config import DataSection  # noqa: PLC0415
+
+    d = DataSection()
+    out = {
+        "classifier": {"method": d.clean, "min_rr_ms": d.min_rr_ms, "max_rr_ms": d.max_rr_ms,
+                       "max_artifact_pct": d.max_artifact_pct, "input_length": 128},
+        "forecaster": {"method": d.clean, "min_rr_ms": d.min_rr_ms, "max_rr_ms": d.max_rr_ms,
+                       "max_artifact_pct": d.max_artifact_pct, "input_length": 24},
+    }
+    for m, cfg in zip(models, cfgs):
+        out[m.role] = {"method": cfg.data.clean, "min_rr_ms": cfg.data.min_rr_ms, "max_rr_ms": cfg.data.max_rr_ms,
+                       "max_artifact_pct": cfg.data.max_artifact_pct, "input_length": m.input_length}
+    return out
+
+
+def prediction_fixtures(models, cfgs, build_dir: Path, core: dict) -> dict:
+    """Model inputs and PyTorch outputs (``predictions.json``)."""
+    import torch  # noqa: PLC0415
+
+    from edgekit.train import load_checkpoint  # noqa: PLC0415
+
+    docs = []
+    for m, cfg in zip(models, cfgs):
+        model_dir = build_dir / cfg.name
+        module, _meta = load_checkpoint(model_dir / "train" / "model.pt")
+        inputs: list[np.ndarray] = []
+        n = m.input_length
+        # windows cut by the same data layer from the fixture recordings
+        if m.role == "classifier":
+            for case in core["cases"]:
+                cleaned = case["cleaned"][case["params"]["method"]]["table"]["rr_ms"]
+                if len(cleaned) >= n and len(inputs) < 6:
+                    inputs.append(np.array(cleaned[-n:], dtype=np.float64))
+        else:
+            for case in core["cases"]:
+                vals = case["latest_hourly"].get("values")
+                if vals and len(vals) == n:
+                    inputs.append(np.array(vals, dtype=np.float64))
+        test_path = model_dir / "train" / "test_set.npz"
+        if test_path.is_file():
+            with np.load(test_path, allow_pickle=False) as z:
+                X = np.asarray(z["X"], dtype=np.float64)
+            if X.ndim == 3:
+                X = X[..., 0]
+            if X.ndim == 2 and X.shape[1] == n and len(X):
+                pick = np.linspace(0, len(X) - 1, min(8, len(X))).round().astype(int)
+                inputs.extend(X[i] for i in sorted(set(pick.tolist())))
+        if not inputs:  # a deterministic fallback input
+            rng = np.random.default_rng(FIXTURE_SEED)
+            base = 850.0 if m.role == "classifier" else 45.0
+            inputs.append(base + rng.normal(0, base * 0.05, n))
+        batch = torch.tensor(np.stack(inputs).astype(np.float32)).unsqueeze(-1)
+        with torch.no_grad():
+            out = module(batch)
+        out = out.detach().cpu().numpy().astype(np.float64).reshape(len(inputs), -1)
+        if m.role == "classifier" and out.shape[1] != len(m.labels):
+            raise EdgekitError(f"{cfg.name}: torch output has {out.shape[1]} classes, model has {len(m.labels)} labels")
+        docs.append({
+            "name": m.name, "role": m.role, "variant": m.variant, "input_length": n,
+            "labels": list(m.labels), "tolerance": m.tolerance,
+            "inputs": [[float(np.float32(v)) for v in x] for x in inputs],
+            "expected": [[float(v) for v in row] for row in out],
+        })
+    return {"models": docs}
+
+
+def build_fixtures(models, cfgs, build_dir: Path) -> dict:
+    """Every fixture document, keyed by its path in the package (template-relative names)."""
+    core = core_fixtures()
+    return {
+        "Tests/HRVKitCoreTests/Fixtures/core.json": core,
+        "Tests/HRVKitTests/Fixtures/predictions.json": prediction_fixtures(models, cfgs, Path(build_dir), core),
+        "_constants": swift_constants(),
+        "_preprocessing": preprocessing(models, cfgs),
+    }

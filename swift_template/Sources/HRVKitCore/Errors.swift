@@ -1,0 +1,53 @@
+import Foundation
+
+/// Everything that can go wrong between reading beats and a prediction. Bad data never crashes:
+/// it surfaces as one of these cases.
+public enum HRVKitError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The user has not granted access to the health data (or it was denied).
+    case notAuthorized
+    /// Health data is not available on this device.
+    case healthDataUnavailable
+    /// No gap-free run of `needed` clean beats was found; the longest run had `found`.
+    case notEnoughBeats(needed: Int, found: Int)
+    /// Every candidate window had more artifacts than allowed (`percent` is the lowest fraction seen).
+    case tooManyArtifacts(percent: Double, limit: Double)
+    /// No run of `neededHours` consecutive hours with a valid RMSSD; the longest run had `foundHours`.
+    case notEnoughHistory(neededHours: Int, foundHours: Int)
+    /// The bundled model could not be found, compiled or loaded.
+    case modelLoadFailed(model: String, reason: String)
+    /// The model ran but its output was missing or not usable.
+    case predictionFailed(model: String, reason: String)
+    /// An input had the wrong length or held non-finite values.
+    case invalidInput(String)
+    /// A health-data query failed for another reason.
+    case queryFailed(String)
+
+    /// A one-line English description, for logs.
+    public var description: String {
+        switch self {
+        case .notAuthorized:
+            return "Access to heart-beat data was not granted."
+        case .healthDataUnavailable:
+            return "Health data is not available on this device."
+        case let .notEnoughBeats(needed, found):
+            return "Not enough consecutive clean beats: \(found) of \(needed) needed."
+        case let .tooManyArtifacts(percent, limit):
+            return "Too many artifacts: \(percent) % of the beats (at most \(limit) % allowed)."
+        case let .notEnoughHistory(needed, found):
+            return "Not enough hourly HRV history: \(found) consecutive hours of \(needed) needed."
+        case let .modelLoadFailed(model, reason):
+            return "The model \(model) could not be loaded: \(reason)"
+        case let .predictionFailed(model, reason):
+            return "The model \(model) failed to predict: \(reason)"
+        case let .invalidInput(reason):
+            return "Invalid input: \(reason)"
+        case let .queryFailed(reason):
+            return "The health-data query failed: \(reason)"
+        }
+    }
+}
+
+extension HRVKitError: LocalizedError {
+    /// Same text as ``description``.
+    public var errorDescription: String? { description }
+}

@@ -1,0 +1,342 @@
+"""Package stage: config, variant selection, escaping, deterministic atomic rendering.
+
+The Swift build of the rendered package is in ``test_package_swift.py`` (slow, needs `swift`).
+Build directories here are fakes with real (tiny) checkpoints and real .mlpackages made by
+coremltools, so the stage reads exactly the files the pipeline writes.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edgekit.errors import EdgekitError
+from edgekit.package import (
+    doc_text,
+    load_package_config,
+    md_code,
+    resource_name,
+    run_package,
+    select_variant,
+    swift_identifier,
+    swift_string,
+    unique_identifiers,
+)
+
+HOSTILE_LABELS = ['he said "hi"', "back\\slash \\(x)", "naïve 😀 ü", "class", "self", "1st", "", "line\nbreak",
+                  "rawValue", "\u202egnp.exe", "*/ /* `tick`"]
+
+SIZES = {"fp32": 9000, "fp16": 6000, "int8": 4000, "palette6": 3500, "palette4": 3000, "w8a8": 4100}
+
+
+# ---------------------------------------------------------------------------------------------
+# fake build directories with real tiny models
+
+
+def _tiny_mlpackage(path: Path, role: str, length: int, labels: list[str] | None, meta: dict | None = None) -> None:
+    """A real Core ML ML program with the contract's input and outputs."""
+    import coremltools as ct
+    import torch
+
+    class Classifier(torch.nn.Module):
+        def __init__(self, k: int) -> None:
+            super().__init__()
+            self.lin = torch.nn.Linear(1, k)
+
+        def forward(self, x):  # (1, T, 1) -> (1, k)
+            return torch.softmax(self.lin(x / 1000.0).mean(dim=1), dim=-1)
+
+    class Forecaster(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lin = torch.nn.Linear(1, 1)
+
+        def forward(self, x):  # (1, T, 1) -> (1, 1)
+            return 100.0 * torch.sigmoid(self.lin(x / 100.0).mean(dim=1))
+
+    torch.manual_seed(0)
+    module = (Classifier(len(labels)) if role == "classifier" else Forecaster()).eval()
+    example = torch.rand(1, length, 1) * 1000
+    traced = torch.jit.trace(module, example)
+    kwargs = {}
+    if role == "classifier":
+        kwargs["classifier_config"] = ct.ClassifierConfig(list(labels))
+    else:
+        kwargs["outputs"] = [ct.TensorType(name="fatigue_score")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ml = ct.convert(traced, inputs=[ct.TensorType(name="rr_sequence", shape=(1, length, 1))],
+                        convert_to="mlprogram", minimum_deployment_target=ct.target.iOS17, **kwargs)
+    ml.author = meta.get("author", "edgekit") if meta else "edgekit"
+    ml.short_description = (meta or {}).get("description", "tiny test model")
+    for k, v in sorted(((meta or {}).get("user_defined") or {}).items()):
+        ml.user_defined_metadata[k] = v
+    ml.save(str(path))
+
+
+_MLCACHE: dict[tuple, Path] = {}
+
+
+def _cached_mlpackage(cache_dir: Path, role: str, length: int, labels: list[str] | None) -> Path:
+    key = (role, length, tuple(labels or ()))
+    if key not in _MLCACHE or not _MLCACHE[key].exists():
+        p = cache_dir / f"ml{len(_MLCACHE)}.mlpackage"
+        _tiny_mlpackage(p, role, length, labels)
+        _MLCACHE[key] = p
+    return _MLCACHE[key]
+
+
+def _write_checkpoint(path: Path, model_type: str, params: dict, labels: list[str]) -> None:
+    import torch
+
+    from edgekit.models import build_model
+
+    torch.manual_seed(1)
+    model = build_model(model_type, params)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"model_type": model_type, "model_config": model.config.to_dict(), "state_dict": model.state_dict(),
+                "label_names": labels, "normalization": {}, "data_fingerprint": "0" * 64,
+                "edgekit_version": "test", "seed": 0, "model_name": "x"}, path)
+
+
+def make_model(root: Path, build: Path, name: str, model_type: str, *, labels: list[str] | None = None,
+               length: int | None = None, passed: dict[str, bool] | None = None,
+               sizes: dict[str, int] | None = None, description: str = "A test model") -> Path:
+    """Config + build/<name>/{train,coreml,verify} for one model. Returns the config path."""
+    role = "classifier" if model_type == "strain_transformer" else "forecaster"
+    length = length or (16 if role == "classifier" else 24)
+    labels = list(labels) if labels is not None else (["healthy", "strained", "burnout_risk"] if role == "classifier" else [])
+    params = ({"window_beats": length, "d_model": 8, "n_heads": 2, "n_layers": 1, "ff_dim": 16,
+               "n_classes": len(labels)} if role == "classifier" else
+              {"sequence_hours": length, "hidden_size": 8, "n_layers": 1, "dropout": 0.0})
+    cfg = root / "configs" / f"{abs(hash(name)) % 10**8}.toml"
+    cfg.parent.mkdir(parents=True, exist_ok=True)
+    lines = ["[model]", f"name = {json.dumps(name, ensure_ascii=False)}", f'type = "{model_type}"',
+             f"description = {json.dumps(description, ensure_ascii=False)}", "[model.params]"]
+    lines += [f"{k} = {json.dumps(v)}" for k, v in params.items()]
+    cfg.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    mdir = build / name
+    _write_checkpoint(mdir / "train" / "model.pt", model_type, params, labels)
+    (mdir / "train" / "metrics.json").write_text(json.dumps(
+        {"accuracy": 0.912, "macro_f1": 0.897} if role == "classifier" else {"mae": 6.3, "baseline_mae": 9.1}))
+    rng = np.random.default_rng(0)
+    X = (800 + rng.normal(0, 40, (5, length))) if role == "classifier" else (40 + rng.normal(0, 8, (5, length)))
+    np.savez(mdir / "train" / "test_set.npz", X=X.astype(np.float32), y=np.zeros(5))
+    passed = passed if passed is not None else {v: True for v in SIZES}
+    sizes = sizes or SIZES
+    coreml = mdir / "coreml"
+    coreml.mkdir(parents=True, exist_ok=True)
+    base = _cached_mlpackage(root.parent / "mlcache", role, length, labels)
+    variants = {}
+    for variant, ok in passed.items():
+        dest = coreml / f"{variant}.mlpackage"
+        shutil.copytree(base, dest)
+        weights = dest / "Data" / "com.apple.CoreML" / "weights" / "pad.bin"
+        weights.parent.mkdir(parents=True, exist_ok=True)
+        weights.write_bytes(b"\0" * sizes[variant])
+        variants[variant] = {"passed": ok, "checks": {"max_abs_diff": {"passed": ok, "value": 0.001 if ok else 0.3,
+                                                                       "limit": 0.01}}}
+    (coreml / "convert.json").write_text(json.dumps({"variants": {v: {"bytes": sizes[v]} for v in passed}}))
+    (mdir / "verify").mkdir(parents=True, exist_ok=True)
+    (mdir / "verify" / "parity.json").write_text(json.dumps({"model": name, "variants": variants}))
+    return cfg
+
+
+def make_project(tmp: Path, *, labels=None, names=("hrv_transformer", "hrv_lstm"), max_kb=(64, 64),
+                 passed=None, package_name="HRVKit", descriptions=("Strain", "Fatigue")) -> tuple[Path, Path]:
+    root = tmp / "proj"
+    build = root / "build"
+    entries = []
+    types = ("strain_transformer", "fatigue_lstm")
+    for name, kb, mtype, desc in zip(names, max_kb, types, descriptions):
+        if name is None:
+            continue
+        cfg = make_model(root, build, name, mtype, labels=labels if mtype == "strain_transformer" else None,
+                         passed=passed, description=desc)
+        entries.append(f'[[package.models]]\nconfig = "configs/{cfg.name}"\nmax_kb = {kb}\n')
+    toml = root / "edgekit.toml"
+    toml.write_text(f'[package]\nname = "{package_name}"\nios = "17.0"\nwatchos = "10.0"\nmacos = "14.0"\n\n'
+                    + "\n".join(entries), encoding="utf-8")
+    return toml, build
+
+
+# ---------------------------------------------------------------------------------------------
+# escaping
+
+
+def test_swift_string_escapes_everything():
+    assert swift_string('a"b\\c') == '"a\\"b\\\\c"'
+    assert swift_string("\\(x)") == '"\\\\(x)"'
+    assert swift_string("é\n\t😀") == '"\\u{E9}\\n\\t\\u{1F600}"'
+    assert swift_string("\ud800") == '"\\u{FFFD}"'
+    assert swift_string("\x00\x7f") == '"\\u{0}\\u{7F}"'
+
+
+def test_identifiers_are_valid_and_unique():
+    import re
+
+    idents = unique_identifiers(HOSTILE_LABELS + ["class", "Class"], fallback="label")
+    assert len(set(idents)) == len(idents)
+    for ident in idents:
+        assert re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", ident), ident
+    assert swift_identifier("burnout_risk") == "burnoutRisk"
+    assert swift_identifier("class") == "class_"
+    assert swift_identifier("self") == "self_"
+    assert swift_identifier("1st") == "_1st"
+    assert swift_identifier("naïve") == "naive"
+    assert swift_identifier("😀", fallback="label3") == "label3"
+    assert swift_identifier("rawValue") == "rawValue_"
+
+
+def test_doc_and_markdown_text_are_one_line():
+    assert "\n" not in doc_text("a\nb\u2028c")
+    assert "\u202e" not in doc_text("\u202eevil")
+    assert md_code("a`b") == "``a`b``"
+
+
+def test_resource_names_are_safe():
+    assert resource_name("hrv-lstm") == "hrv_lstm"
+    assert resource_name("class") == "model_class"
+    assert resource_name("1x") == "model_1x"
+    assert resource_name("日本") == "model"
+
+
+# ---------------------------------------------------------------------------------------------
+# config
+
+
+def test_load_package_config_repo_file():
+    cfg = load_package_config(Path(__file__).resolve().parent.parent / "edgekit.toml")
+    assert cfg.name == "HRVKit" and cfg.ios == "17.0"
+    assert [m.max_kb for m in cfg.models] == [256, 128]
+    assert all(m.config.is_file() for m in cfg.models)
+
+
+@pytest.mark.parametrize("body, match", [
+    ('[package]\nname = "Bad Name"\n[[package.models]]\nconfig = "a.toml"\nmax_kb = 1\n', "module name"),
+    ('[package]\nname = "K"\nios = "16.0"\n[[package.models]]\nconfig = "a.toml"\nmax_kb = 1\n', "17.0"),
+    ('[package]\nname = "K"\n', "no \\[\\[package.models\\]\\]"),
+    ('[package]\nname = "K"\n[[package.models]]\nconfig = "a.toml"\nmax_kb = -1\n', "max_kb"),
+    ('[package]\nname = "K"\n[[package.models]]\nconfig = "a.toml"\nmax_kb = 1\ncompute_units = "gpu"\n', "compute_units"),
+    ('[package]\nname = "K"\nbogus = 1\n', "unknown key"),
+    ('[package\n', "not valid TOML"),
+])
+def test_bad_package_config(tmp_path, body, match):
+    p = tmp_path / "edgekit.toml"
+    p.write_text(body)
+    with pytest.raises(EdgekitError, match=match) as exc:
+        load_package_config(p)
+    assert "\n" not in str(exc.value)
+
+
+# ---------------------------------------------------------------------------------------------
+# selection
+
+
+def test_selects_smallest_passing_within_budget(tmp_path):
+    toml, build = make_project(tmp_path, passed={"fp32": True, "fp16": True, "int8": True, "palette6": False,
+                                                 "palette4": False, "w8a8": True})
+    choice = select_variant("hrv_transformer", build / "hrv_transformer", 64)
+    assert choice.variant == "int8"  # smallest that passed (palette6/4 failed)
+    assert "palette4" in choice.why and "failed" in choice.why
+    with pytest.raises(EdgekitError, match="int8: .* KB budget"):
+        select_variant("hrv_transformer", build / "hrv_transformer", (choice.bytes - 1) / 1024)
+
+
+def test_no_variant_within_budget_is_one_line_error(tmp_path):
+    toml, build = make_project(tmp_path, max_kb=(1, 64))
+    with pytest.raises(EdgekitError) as exc:
+        run_package(toml, build)
+    msg = str(exc.value)
+    assert "\n" not in msg and "hrv_transformer" in msg and "max_kb=1" in msg
+    assert not (build / "ios" / "HRVKit").exists()
+
+
+def test_unverified_model_is_never_shipped(tmp_path):
+    toml, build = make_project(tmp_path, passed={v: False for v in SIZES})
+    with pytest.raises(EdgekitError, match="no verified variant"):
+        run_package(toml, build)
+    (build / "hrv_transformer" / "verify" / "parity.json").unlink()
+    with pytest.raises(EdgekitError, match="parity.json"):
+        run_package(toml, build)
+
+
+def test_changed_mlpackage_after_verify_is_stale(tmp_path):
+    from edgekit.fileio import sha256_tree
+
+    toml, build = make_project(tmp_path)
+    mdir = build / "hrv_transformer"
+    parity = json.loads((mdir / "verify" / "parity.json").read_text())
+    for v, entry in parity["variants"].items():
+        entry["sha256"] = sha256_tree(mdir / "coreml" / f"{v}.mlpackage")
+    parity["variants"]["palette4"]["sha256"] = "0" * 64
+    (mdir / "verify" / "parity.json").write_text(json.dumps(parity))
+    choice = select_variant("hrv_transformer", mdir, 64)
+    assert choice.variant == "palette6"
+    assert "palette4 changed after verification" in choice.why
+
+
+# ---------------------------------------------------------------------------------------------
+# rendering
+
+
+def test_render_is_atomic_deterministic_and_summarised(tmp_path):
+    toml, build = make_project(tmp_path)
+    summary = run_package(toml, build)
+    out = build / "ios" / "HRVKit"
+    assert summary["models"]["hrv_transformer"]["variant"] == "palette4"
+    assert summary["models"]["hrv_lstm"]["bytes"] > 0
+    assert (out / "Package.swift").is_file()
+    assert (out / "Sources" / "HRVKit" / "Resources" / "hrv_transformer.mlpackage").is_dir()
+    assert (out / "Tests" / "HRVKitCoreTests" / "Fixtures" / "core.json").is_file()
+    readme = (out / "README.md").read_text()
+    assert "palette4" in readme and "smallest" in readme and "NSHealthShareUsageDescription" in readme
+    first = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    run_package(toml, build)
+    second = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert first == second
+    leftovers = [p.name for p in (build / "ios").iterdir() if p.name.startswith(".HRVKit")]
+    assert leftovers == []
+    text = "".join(b.decode("utf-8", "replace") for k, b in first.items() if k.suffix in (".swift", ".md", ".json"))
+    assert str(tmp_path) not in text  # no machine paths in the package
+
+
+def test_failed_render_keeps_previous_package(tmp_path, monkeypatch):
+    import edgekit.package as package
+
+    toml, build = make_project(tmp_path)
+    run_package(toml, build)
+    marker = build / "ios" / "HRVKit" / "Package.swift"
+    before = marker.read_bytes()
+
+    def boom(*a, **k):
+        raise RuntimeError("render failed")
+
+    monkeypatch.setattr(package, "render_package", boom)
+    with pytest.raises(RuntimeError):
+        run_package(toml, build)
+    assert marker.read_bytes() == before
+
+
+def test_duplicate_or_equivalent_labels_refused(tmp_path):
+    toml, build = make_project(tmp_path, labels=["caf\u00e9", "cafe\u0301", "x"])
+    with pytest.raises(EdgekitError, match="not distinct as Swift strings"):
+        run_package(toml, build)
+
+
+def test_hostile_labels_are_escaped(tmp_path):
+    toml, build = make_project(tmp_path, labels=HOSTILE_LABELS, names=("class", "1-naïve_model"),
+                               descriptions=('quote " and \\ and """ and \\(interp)', "new\nline */"))
+    run_package(toml, build)
+    out = build / "ios" / "HRVKit"
+    results = (out / "Sources" / "HRVKitCore" / "Results.swift").read_text()
+    for label in HOSTILE_LABELS:
+        assert swift_string(label) in results
+    catalog = (out / "Sources" / "HRVKit" / "ModelCatalog.swift").read_text()
+    assert swift_string('quote " and \\ and """ and \\(interp)') in catalog
+    assert (out / "Sources" / "HRVKit" / "Resources" / "model_class.mlpackage").is_dir()
