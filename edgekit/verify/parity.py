@@ -1,0 +1,338 @@
+"""The ``verify`` stage: three-way parity (torch, onnxruntime, Core ML) and accuracy per variant.
+
+Fixture inputs (``fixtures/<model>.json``) go through the fp32 torch checkpoint, the ONNX model and
+every Core ML variant; the held-out test set (``train/test_set.npz``) measures accuracy (classifier)
+or MAE (forecaster) of every variant against fp32 torch. Core ML figures come from edgekit's NumPy
+reference evaluator of the saved program (``reference-evaluator``); on macOS the Core ML runtime is
+run as well (``coreml-runtime``, CPU_ONLY and ALL) and held to the same gates.
+
+Gates (``[verify]``): classifier probabilities — fp32 ≤ ``fp32_coreml_tol``, fp16 ≤ ``fp16_tol``,
+compressed variants top-1 agreement ≥ ``min_top1_agreement``; every variant accuracy drop ≤
+``max_accuracy_drop``. Forecaster score (0–100 points) — fp32 ≤ ``fp32_score_tol`` points, fp16 ≤
+``fp16_tol`` × 100 points, every variant mean |Δscore| vs fp32 torch (MAE drift) ≤ ``max_mae_drift``.
+ONNX vs torch ≤ ``fp32_onnx_tol`` (× 100 for scores). Writes ``verify/parity.json`` and raises
+:class:`~edgekit.errors.GateError` naming the variant and figure when a gate fails.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgekit import INPUT_NAME, STRAIN_LABELS
+from edgekit.errors import EdgekitError, GateError
+from edgekit.fileio import sha256_file, sha256_tree, write_json
+from edgekit.verify import fixtures as fixture_files
+
+CLASS_PROBS = "classLabel_probs"
+CLASS_LABEL = "classLabel"
+SCORE = "fatigue_score"
+COMPRESSED = ("int8", "palette6", "palette4", "w8a8")
+
+
+@dataclass
+class Check:
+    """One gate: a measured figure against its tolerance."""
+
+    name: str
+    figure: str
+    value: float
+    tolerance: float
+    direction: str = "max"  # "max": value ≤ tolerance; "min": value ≥ tolerance
+    backend: str = "reference-evaluator"
+
+    @property
+    def passed(self) -> bool:
+        if not np.isfinite(self.value):
+            return False
+        return self.value <= self.tolerance if self.direction == "max" else self.value >= self.tolerance
+
+    def as_dict(self) -> dict:
+        return {"name": self.name, "figure": self.figure, "value": float(self.value), "tolerance": self.tolerance,
+                "comparison": "<=" if self.direction == "max" else ">=", "backend": self.backend,
+                "passed": self.passed}
+
+    def line(self, model: str, variant: str) -> str:
+        op = "≤" if self.direction == "max" else "≥"
+        return f"{'✓' if self.passed else '✗'} {model} {variant}: {self.figure} = {self.value:.4g} {op} {self.tolerance:g}"
+
+
+@dataclass
+class Outputs:
+    """Model outputs over a set of inputs: probabilities (K, C) or scores (K,)."""
+
+    values: np.ndarray
+    labels: list[str] = field(default_factory=list)  # classifier top labels, when the backend gives them
+
+
+def _torch_outputs(module: Any, X: np.ndarray, classifier: bool, batch: int = 256) -> Outputs:
+    import torch
+
+    outs = []
+    with torch.no_grad():
+        for i in range(0, len(X), batch):
+            x = torch.as_tensor(X[i : i + batch, :, None], dtype=torch.float32)
+            outs.append(module(x).double().numpy())
+    y = np.concatenate(outs) if outs else np.zeros((0, 1))
+    return Outputs(y if classifier else y.reshape(-1))
+
+
+def _onnx_outputs(path: Path, X: np.ndarray, classifier: bool) -> Outputs:
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    rows = [sess.run(None, {INPUT_NAME: x.reshape(1, -1, 1).astype(np.float32)})[0].reshape(-1) for x in X]
+    y = np.asarray(rows, np.float64)
+    return Outputs(y if classifier else y.reshape(-1))
+
+
+def _evaluator_outputs(package: Path, X: np.ndarray, classifier: bool) -> Outputs:
+    from edgekit.verify.evaluator import ReferenceEvaluator
+
+    ev = ReferenceEvaluator(package)
+    vals, labels = [], []
+    for x in X:
+        out = ev.run({INPUT_NAME: x.reshape(1, -1, 1)})
+        if classifier:
+            vals.append(np.asarray(out[CLASS_PROBS], np.float64).reshape(-1))
+            labels.append(str(np.asarray(out[CLASS_LABEL]).item()))
+        else:
+            vals.append(float(np.asarray(out[SCORE]).reshape(-1)[0]))
+    return Outputs(np.asarray(vals, np.float64), labels)
+
+
+def _runtime_outputs(package: Path, X: np.ndarray, classifier: bool, units: str, labels: list[str]) -> Outputs:
+    """Predictions of the real Core ML runtime (macOS only)."""
+    from edgekit.convert import import_coremltools
+
+    ct = import_coremltools()
+    model = ct.models.MLModel(str(package), compute_units=getattr(ct.ComputeUnit, units))
+    vals, top = [], []
+    for x in X:
+        out = model.predict({INPUT_NAME: x.reshape(1, -1, 1).astype(np.float32)})
+        if classifier:
+            probs = out[CLASS_PROBS]
+            vals.append([float(probs[k]) for k in labels])
+            top.append(str(out[CLASS_LABEL]))
+        else:
+            vals.append(float(np.asarray(out[SCORE]).reshape(-1)[0]))
+    return Outputs(np.asarray(vals, np.float64), top)
+
+
+def runtime_available() -> bool:
+    """True where coremltools can predict (macOS with the Core ML framework)."""
+    if sys.platform != "darwin":
+        return False
+    try:
+        from edgekit.convert import import_coremltools
+
+        ct = import_coremltools()
+        from coremltools.models import _MLModelProxy  # noqa: F401
+
+        return ct is not None
+    except Exception:
+        return False
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def _max_abs(a: np.ndarray, b: np.ndarray) -> float:
+    if a.shape != b.shape:
+        return float("inf")
+    d = np.abs(np.asarray(a, np.float64) - np.asarray(b, np.float64))
+    return float(np.nanmax(d)) if d.size and not np.isnan(d).any() else (float("inf") if d.size else 0.0)
+
+
+def variant_checks(variant: str, classifier: bool, gates: Any, ref_fix: Outputs, got_fix: Outputs,
+                   ref_test: Outputs | None, got_test: Outputs | None, y_test: np.ndarray | None,
+                   backend: str = "reference-evaluator") -> tuple[list[Check], dict]:
+    """Checks of one variant's outputs against fp32 torch, and the figures behind them."""
+    checks: list[Check] = []
+    figures: dict[str, Any] = {}
+    d_fix = _max_abs(ref_fix.values, got_fix.values)
+    figures["max_abs_diff"] = d_fix
+    if classifier:
+        top_ref_fix = ref_fix.values.argmax(axis=1)
+        top_fix = got_fix.values.argmax(axis=1) if got_fix.values.ndim == 2 else np.full(len(top_ref_fix), -1)
+        if variant == "fp32":
+            checks.append(Check("fp32_probabilities", "max |Δp| Core ML vs torch (fixtures)", d_fix,
+                                gates.fp32_coreml_tol, backend=backend))
+        elif variant == "fp16":
+            checks.append(Check("fp16_probabilities", "max |Δp| Core ML vs torch (fixtures)", d_fix,
+                                gates.fp16_tol, backend=backend))
+        if got_fix.labels:
+            names = ref_fix.labels
+            label_ok = float(np.mean([names[int(i)] == lab for i, lab in zip(top_fix, got_fix.labels)])) if names else 1.0
+            checks.append(Check("label_matches_probabilities", "fraction of fixtures whose classLabel is the "
+                                "argmax of classLabel_probs", label_ok, 1.0, "min", backend))
+        agree_parts = [top_fix == top_ref_fix]
+        if ref_test is not None and got_test is not None and len(got_test.values):
+            top_ref_test = ref_test.values.argmax(axis=1)
+            top_test = got_test.values.argmax(axis=1)
+            agree_parts.append(top_test == top_ref_test)
+            acc_ref = float(np.mean(top_ref_test == y_test))
+            acc = float(np.mean(top_test == y_test))
+            figures.update(accuracy=acc, accuracy_fp32_torch=acc_ref, accuracy_drop=acc_ref - acc,
+                           top1_agreement_test=float(np.mean(top_test == top_ref_test)),
+                           test_windows=int(len(y_test)))
+            checks.append(Check("accuracy_drop", "test-set accuracy drop vs fp32 torch (fraction)", acc_ref - acc,
+                                gates.max_accuracy_drop, backend=backend))
+        agree = float(np.mean(np.concatenate(agree_parts)))
+        figures["top1_agreement"] = agree
+        figures["top1_agreement_fixtures"] = float(np.mean(agree_parts[0]))
+        if variant in COMPRESSED or variant not in ("fp32", "fp16"):
+            checks.append(Check("top1_agreement", "top-1 agreement with fp32 torch (fixtures + test set)", agree,
+                                gates.min_top1_agreement, "min", backend))
+    else:
+        if variant == "fp32":
+            checks.append(Check("fp32_score", "max |Δscore| Core ML vs torch, points (fixtures)", d_fix,
+                                gates.fp32_score_tol, backend=backend))
+        elif variant == "fp16":
+            checks.append(Check("fp16_score", "max |Δscore| Core ML vs torch / 100 (fixtures)", d_fix / 100.0,
+                                gates.fp16_tol, backend=backend))
+        drift_parts = [np.abs(got_fix.values - ref_fix.values)] if got_fix.values.shape == ref_fix.values.shape else []
+        if ref_test is not None and got_test is not None and len(got_test.values):
+            diff = np.abs(got_test.values - ref_test.values)
+            mae_ref = float(np.mean(np.abs(ref_test.values - y_test)))
+            mae = float(np.mean(np.abs(got_test.values - y_test)))
+            figures.update(mae=mae, mae_fp32_torch=mae_ref, mae_change=mae - mae_ref,
+                           mae_drift_test=float(np.mean(diff)), test_windows=int(len(y_test)))
+            drift = float(np.mean(diff))
+            figure = "MAE drift: mean |Δscore| vs fp32 torch, points (test set)"
+        else:
+            drift = float(np.mean(np.concatenate(drift_parts))) if drift_parts else float("inf")
+            figure = "MAE drift: mean |Δscore| vs fp32 torch, points (fixtures)"
+        figures["mae_drift"] = drift
+        checks.append(Check("mae_drift", figure, drift, gates.max_mae_drift, backend=backend))
+    return checks, figures
+
+
+def _fixtures(cfg: Any, model_type: str, length: int) -> tuple[list[str], np.ndarray, str]:
+    from edgekit.build import fixtures_path
+
+    path = fixtures_path(cfg)
+    if path.is_file():
+        names, X = fixture_files.load(path, length)
+        return names, X, str(path.name)
+    cases = fixture_files.cases_for(model_type, length)
+    return [c["name"] for c in cases], np.asarray([c[INPUT_NAME] for c in cases], np.float32), "generated"
+
+
+def run(cfg: Any, build_dir: Path) -> dict:
+    """Verify every converted variant of ``cfg``'s model; write ``verify/parity.json``."""
+    from edgekit.train import load_checkpoint
+
+    model_dir = Path(build_dir) / cfg.name
+    module, meta = load_checkpoint(model_dir / "train" / "model.pt")
+    model_type = meta.get("model_type", cfg.model.type)
+    classifier = model_type == "strain_transformer"
+    length = module.config.window_beats if classifier else module.config.sequence_hours
+    names, X_fix, source = _fixtures(cfg, model_type, length)
+    labels = list(meta.get("label_names") or STRAIN_LABELS) if classifier else []
+    gates = cfg.verify
+
+    test_path = model_dir / "train" / "test_set.npz"
+    X_test = y_test = None
+    if test_path.is_file():
+        with np.load(test_path, allow_pickle=False) as z:
+            X_test, y_test = np.asarray(z["X"], np.float32), np.asarray(z["y"])
+        if X_test.ndim == 3:
+            X_test = X_test[..., 0]
+    ref_fix = _torch_outputs(module, X_fix, classifier)
+    ref_fix.labels = labels
+    ref_test = _torch_outputs(module, X_test, classifier) if X_test is not None else None
+
+    model_lines: list[str] = []
+    report: dict[str, Any] = {
+        "model": cfg.name, "model_type": model_type, "fixtures": source, "fixture_count": len(names),
+        "test_set": "train/test_set.npz" if X_test is not None else None,
+        "checkpoint_sha256": sha256_file(model_dir / "train" / "model.pt"),
+        "backends": ["torch", "onnxruntime", "reference-evaluator"], "variants": {},
+    }
+    failures: list[str] = []
+
+    # ONNX
+    onnx_path = model_dir / "onnx" / "model.onnx"
+    scale = 1.0 if classifier else 100.0
+    if onnx_path.is_file():
+        onnx_out = _onnx_outputs(onnx_path, X_fix, classifier)
+        d = _max_abs(ref_fix.values, onnx_out.values) / scale
+        chk = Check("onnx", "max |Δ| onnxruntime vs torch (fixtures" + (")" if classifier else ", score/100)"),
+                    d, gates.fp32_onnx_tol, backend="onnxruntime")
+        report["onnx"] = {"sha256": sha256_file(onnx_path), "checks": [chk.as_dict()], "passed": chk.passed,
+                          "max_abs_diff": d * scale}
+    else:
+        chk = Check("onnx", "onnx/model.onnx present", 0.0, 1.0, "min", backend="onnxruntime")
+        report["onnx"] = {"checks": [chk.as_dict()], "passed": False, "error": "onnx/model.onnx missing"}
+    print(chk.line(cfg.name, "onnx"))
+    if not chk.passed:
+        failures.append(f"onnx {chk.figure} = {chk.value:.4g}")
+
+    runtime = runtime_available()
+    if runtime:
+        report["backends"].append("coreml-runtime")
+    for variant in cfg.convert.variants:
+        package = model_dir / "coreml" / f"{variant}.mlpackage"
+        entry: dict[str, Any] = {"path": f"coreml/{variant}.mlpackage", "backend": "reference-evaluator"}
+        if not package.is_dir():
+            entry.update(passed=False, error=f"{package.name} missing; run convert", checks=[])
+            failures.append(f"{variant} package missing")
+            print(f"✗ {cfg.name} {variant}: {package.name} missing")
+            report["variants"][variant] = entry
+            continue
+        entry["sha256"] = sha256_tree(package)
+        entry["bytes"] = sum(f.stat().st_size for f in package.rglob("*") if f.is_file())
+        try:
+            got_fix = _evaluator_outputs(package, X_fix, classifier)
+            got_test = _evaluator_outputs(package, X_test, classifier) if X_test is not None else None
+        except EdgekitError as exc:
+            entry.update(passed=False, error=str(exc), checks=[])
+            failures.append(f"{variant}: {exc}")
+            print(f"✗ {cfg.name} {variant}: {exc}")
+            report["variants"][variant] = entry
+            continue
+        checks, figures = variant_checks(variant, classifier, gates, ref_fix, got_fix, ref_test, got_test, y_test)
+        entry["figures"] = figures
+        entry.update({k: v for k, v in figures.items() if k in ("max_abs_diff", "accuracy", "accuracy_drop",
+                                                               "top1_agreement", "mae", "mae_drift")})
+        entry["per_fixture_max_abs_diff"] = {
+            n: float(np.max(np.abs(np.atleast_1d(got_fix.values[i] - ref_fix.values[i])))) for i, n in enumerate(names)
+        }
+        if runtime:
+            entry["coreml_runtime"] = {}
+            for units in ("CPU_ONLY", "ALL"):
+                try:
+                    rt = _runtime_outputs(package, X_fix, classifier, units, labels)
+                    rt_test = _runtime_outputs(package, X_test, classifier, units, labels) if X_test is not None else None
+                    rt_checks, rt_fig = variant_checks(variant, classifier, gates, ref_fix, rt, ref_test, rt_test,
+                                                       y_test, backend=f"coreml-runtime:{units}")
+                    checks += rt_checks
+                    entry["coreml_runtime"][units] = rt_fig
+                except Exception as exc:  # runtime failures: record, fail the variant
+                    checks.append(Check(f"coreml_runtime_{units}", f"Core ML runtime ({units}) predicts", 0.0, 1.0,
+                                        "min", backend=f"coreml-runtime:{units}"))
+                    entry.setdefault("errors", []).append(f"{units}: {exc}")
+        entry["checks"] = [c.as_dict() for c in checks]
+        entry["passed"] = all(c.passed for c in checks)
+        for c in checks:
+            print(c.line(cfg.name, variant))
+            if not c.passed:
+                failures.append(f"{variant} {c.figure} = {c.value:.4g} (tolerance {c.tolerance:g})")
+        report["variants"][variant] = entry
+    report["passed"] = not failures
+    report["failures"] = failures
+    write_json(model_dir / "verify" / "parity.json", report)
+    if failures:
+        raise GateError(f"{cfg.name}: verification failed: " + "; ".join(failures))
+    return {"passed": True, "variants": {v: e.get("max_abs_diff") for v, e in report["variants"].items()}}
+
+
+
