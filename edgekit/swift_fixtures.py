@@ -82,16 +82,15 @@ def latest_window(table, n_beats: int, max_artifact_pct: float) -> dict:
 
 def latest_hours(table, hours: int, max_artifact_pct: float) -> dict:
     """The most recent complete run of hourly RMSSD values (Swift's ``latestHourlyRMSSD``)."""
-    from edgekit.data.windows import hourly_rmssd  # noqa: PLC0415
+    from edgekit.data.windows import hourly_rmssd, hourly_series  # noqa: PLC0415
 
     by = hourly_rmssd(table, max_artifact_pct)
     if not by:
         return {"error": "not_enough_history", "needed": hours, "found": 0}
     (h0, r), = by.values()
-    for e in range(len(r), hours - 1, -1):
-        x = r[e - hours:e]
-        if not np.isnan(x).any():
-            return {"values": _floats(x), "end_time": float((h0 + e) * 3600.0)}
+    X, _, ends, _ = hourly_series(by, hours, 1)  # every usable run; the last one is the latest
+    if len(X):
+        return {"values": _floats(X[-1]), "end_time": float(int(ends[-1]) * 3600.0)}
     best = run = 0
     for v in r:
         run = 0 if np.isnan(v) else run + 1
@@ -196,13 +195,13 @@ def _recordings() -> list[tuple[str, list[float | None], list[bool], dict]]:
     rr[0] = 1300.0
     add("malik_first_outlier", _beats_from_rr(rr, EPOCH0 + 32400))
 
-    # 12. 30 hours of hourly spot measurements (about a minute each): one hour missing, one hour
+    # 12. 30 hours of hourly spot measurements (about a minute each): hours 1 and 15 missing, one hour
     #     too short, one hour with heavy artifacts, then 26 good hours: hourly RMSSD, 24-hour series
     times: list[float | None] = []
     gaps: list[bool] = []
     h_start = math.floor(EPOCH0 / 3600.0) + 40
     for h in range(30):
-        if h == 1:
+        if h in (1, 15):
             continue  # no measurement this hour
         n = 25 if h == 2 else 100
         rr = _rr_process(rng, n, mean_ms=float(rng.uniform(700, 1000)), rsa_ms=float(rng.uniform(10, 50)), noise_ms=4.0)
@@ -310,6 +309,7 @@ def swift_constants() -> dict:
         "alpha": c.ALPHA, "c1": c.C1, "c2": c.C2, "qd_half_window": int(c.QD_HALF_WINDOW),
         "med_half_window": int(c.MED_HALF_WINDOW), "th_floor_ms": c.TH_FLOOR_MS,
         "malik_fraction": c.MALIK_FRACTION, "min_hour_diffs": int(w.MIN_HOUR_DIFFS),
+        "max_missing_hours": int(getattr(w, "MAX_MISSING_HOURS", 0)),
         "min_rr_ms": d.min_rr_ms, "max_rr_ms": d.max_rr_ms,
     }
 

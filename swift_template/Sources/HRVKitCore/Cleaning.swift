@@ -131,28 +131,61 @@ public enum Cleaning {
 
     /// Quantiles over the window `[j - half, j + half]` clipped to row `j`'s segment, ignoring rows
     /// where `valid` is false; NaN where a window holds no valid value.
+    ///
+    /// The window slides one row at a time, so a sorted copy is kept up to date by one binary
+    /// insertion and one removal per row instead of sorting every window.
     static func rollingQuantiles(_ values: [Double], start: [Int], end: [Int], half: Int,
                                  _ qs: [Double], valid: [Bool]? = nil) -> [[Double]] {
         let n = values.count
         var out = [[Double]](repeating: [Double](repeating: .nan, count: n), count: qs.count)
+        func isValid(_ i: Int) -> Bool { valid?[i] ?? true }
+        var j = 0
         var window: [Double] = []
-        window.reserveCapacity(2 * half + 1)
-        for j in 0..<n {
+        window.reserveCapacity(2 * half + 2)
+        while j < n {
+            let lo = start[j], hi = end[j]
             window.removeAll(keepingCapacity: true)
-            let lo = max(j - half, start[j])
-            let hi = min(j + half + 1, end[j])
-            if lo < hi {
-                for i in lo..<hi where valid?[i] ?? true {
-                    window.append(values[i])
+            for i in lo..<min(lo + half + 1, hi) where isValid(i) {
+                insertSorted(&window, values[i])
+            }
+            for r in lo..<hi {
+                if r > lo {
+                    let incoming = r + half
+                    if incoming < hi && isValid(incoming) { insertSorted(&window, values[incoming]) }
+                    let outgoing = r - half - 1
+                    if outgoing >= lo && isValid(outgoing) { removeSorted(&window, values[outgoing]) }
+                }
+                guard !window.isEmpty else { continue }
+                for (k, q) in qs.enumerated() {
+                    out[k][r] = NumPy.sortedQuantile(window, q)
                 }
             }
-            guard !window.isEmpty else { continue }
-            window.sort()
-            for (k, q) in qs.enumerated() {
-                out[k][j] = NumPy.sortedQuantile(window, q)
-            }
+            j = hi
         }
         return out
+    }
+
+    /// First index whose value is not less than `v` (values are sorted and finite).
+    private static func lowerBound(_ w: [Double], _ v: Double) -> Int {
+        var lo = 0, hi = w.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if w[mid] < v { lo = mid + 1 } else { hi = mid }
+        }
+        return lo
+    }
+
+    private static func insertSorted(_ w: inout [Double], _ v: Double) {
+        w.insert(v, at: lowerBound(w, v))
+    }
+
+    private static func removeSorted(_ w: inout [Double], _ v: Double) {
+        let i = lowerBound(w, v)
+        if i < w.count && w[i] == v {
+            w.remove(at: i)
+        } else if let k = w.firstIndex(where: { $0 == v || ($0.isNaN && v.isNaN) }) {
+            w.remove(at: k)  // not reached for finite values; keeps NaN inputs from corrupting the window
+        }
     }
 
     // MARK: Kubios detection (Lipponen & Tarvainen 2019)

@@ -95,31 +95,57 @@ public enum Windowing {
         return HourlyRMSSD(firstHour: h0, values: values)
     }
 
-    /// Every complete run of `hours` consecutive hourly values, ending at hour index `end`
-    /// (exclusive, absolute) and advancing by `strideHours` (Python's `hourly_series`).
+    /// Every run of `hours` consecutive hourly values that ends at hour index `end` (exclusive,
+    /// absolute), advancing by `strideHours` (Python's `hourly_series`).
+    ///
+    /// A run may miss at most ``CleaningConstants/maxMissingHours`` hours, never its last hour;
+    /// missing hours are filled by ``fillMissingHours(_:)``. Other runs are left out.
     public static func hourlySeries(_ hourly: HourlyRMSSD, hours: Int = 24, strideHours: Int = 4) -> [(end: Int, values: [Double])] {
         guard hours > 0, strideHours > 0, hourly.values.count >= hours else { return [] }
         var out: [(end: Int, values: [Double])] = []
         var e = hours
         while e <= hourly.values.count {
-            let slice = hourly.values[(e - hours)..<e]
-            let present = slice.compactMap { $0 }
-            if present.count == hours { out.append((hourly.firstHour + e, present)) }
+            if let values = usableRun(hourly.values[(e - hours)..<e]) {
+                out.append((hourly.firstHour + e, values))
+            }
             e += strideHours
         }
         return out
     }
 
-    /// The most recent complete run of `hours` hourly values, if any: the model input of the
-    /// fatigue forecaster.
+    /// The most recent usable run of `hours` hourly values (see ``hourlySeries(_:hours:strideHours:)``):
+    /// the model input of the fatigue forecaster.
     public static func latestHourlySeries(_ hourly: HourlyRMSSD, hours: Int = 24) -> (end: Int, values: [Double])? {
         guard hours > 0, hourly.values.count >= hours else { return nil }
         var e = hourly.values.count
         while e >= hours {
-            let present = hourly.values[(e - hours)..<e].compactMap { $0 }
-            if present.count == hours { return (hourly.firstHour + e, present) }
+            if let values = usableRun(hourly.values[(e - hours)..<e]) {
+                return (hourly.firstHour + e, values)
+            }
             e -= 1
         }
         return nil
+    }
+
+    static func usableRun(_ run: ArraySlice<Double?>) -> [Double]? {
+        let missing = run.reduce(0) { $0 + ($1 == nil ? 1 : 0) }
+        guard let last = run.last, last != nil, missing <= CleaningConstants.maxMissingHours else { return nil }
+        return fillMissingHours(Array(run))
+    }
+
+    /// Linear interpolation over missing hours in hour index, held constant beyond the first and
+    /// last present hour (Python's `fill_missing_hours`). All `nil` gives NaN.
+    public static func fillMissingHours(_ values: [Double?]) -> [Double] {
+        var xp: [Double] = [], fp: [Double] = []
+        for (i, v) in values.enumerated() {
+            if let v {
+                xp.append(Double(i))
+                fp.append(v)
+            }
+        }
+        return values.enumerated().map { i, v in
+            if let v { return v }
+            return fp.isEmpty ? .nan : NumPy.interp(Double(i), xp, fp)
+        }
     }
 }
