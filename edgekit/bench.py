@@ -1,0 +1,544 @@
+"""Side-by-side benchmarks: ``python -m edgekit.bench --out build/bench`` (``make bench``).
+
+Benchmarks, not tests: every figure is a ratio of two things run side by side in the same process and
+the same run (interleaved rounds, medians), so machine speed cancels out. Writes
+``<out>/bench.json`` and prints a table last.
+
+Sections
+--------
+* ``data``: RR cleaning + HRV features on 100,000 beats vs NeuroKit2 / hrv-analysis, and the Apple
+  Health export reader vs a naive whole-tree parse — measured by :mod:`edgekit.bench_data` (the data
+  layer's own functions); skipped with a note when that module is absent.
+* ``inference``: per-window latency on onnxruntime CPU (1 thread) of the fp32 ONNX vs torch eager
+  (1 thread); per variant, the Core ML program's op count and MACs (parsed from the saved spec) vs fp32,
+  and edgekit's reference evaluator time per window vs the fp32 program.
+* ``size``: each variant's bytes on disk vs the floor (parameters × bits ÷ 8).
+* ``build``: ``make ios-package`` wall time by stage (``.stamps/*.json``, ``ios/.package-stamp.json``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from edgekit.errors import EdgekitError
+from edgekit.fileio import write_json
+
+NOMINAL_BITS = {"fp32": 32, "fp16": 16, "int8": 8, "w8a8": 8, "palette6": 6, "palette4": 4}
+STAGES = ("data", "train", "convert", "verify", "report")
+
+
+# ---------------------------------------------------------------------------------------------
+# side-by-side timing
+
+
+def side_by_side(fns: dict[str, Callable[[], Any]], *, rounds: int = 7, min_seconds: float = 0.05,
+                 max_calls: int = 10_000) -> dict[str, dict[str, float]]:
+    """Time several callables in interleaved rounds; per callable: median seconds per call over rounds.
+
+    Each callable is warmed up, then its calls per round are chosen so one round takes about
+    ``min_seconds``; the rounds alternate between callables (A B C A B C …) so drift affects all alike.
+    """
+    calls: dict[str, int] = {}
+    for name, fn in fns.items():
+        fn()  # warm-up (lazy init, caches)
+        t0 = time.perf_counter()
+        fn()
+        one = max(time.perf_counter() - t0, 1e-7)
+        calls[name] = int(min(max_calls, max(1, min_seconds / one)))
+    samples: dict[str, list[float]] = {n: [] for n in fns}
+    gc_was = gc.isenabled()
+    gc.disable()
+    try:
+        for _ in range(rounds):
+            for name, fn in fns.items():
+                n = calls[name]
+                t0 = time.perf_counter()
+                for _ in range(n):
+                    fn()
+                samples[name].append((time.perf_counter() - t0) / n)
+    finally:
+        if gc_was:
+            gc.enable()
+    return {n: {"median_s": statistics.median(v), "min_s": min(v), "calls_per_round": calls[n], "rounds": rounds}
+            for n, v in samples.items()}
+
+
+# ---------------------------------------------------------------------------------------------
+# Core ML program: op count and MACs from the saved spec
+
+
+def _dims(value_type: Any) -> list[int] | None:
+    if value_type.WhichOneof("type") != "tensorType":
+        return None
+    dims = []
+    for d in value_type.tensorType.dimensions:
+        if d.WhichOneof("dimension") != "constant":
+            return None
+        dims.append(int(d.constant.size))
+    return dims
+
+
+def _const_scalar(op: Any) -> Any:
+    """The scalar value of a ``const`` op (bools/ints used as op parameters), else None."""
+    val = op.attributes.get("val") if hasattr(op, "attributes") else None
+    if val is None or val.WhichOneof("value") != "immediateValue":
+        return None
+    t = val.immediateValue.tensor
+    for kind in ("bools", "ints", "floats", "longInts"):
+        vals = getattr(t, kind).values
+        if len(vals) == 1:
+            return vals[0]
+    return None
+
+
+def _prod(xs) -> int:
+    out = 1
+    for x in xs:
+        out *= int(x)
+    return out
+
+
+def program_stats(mlpackage: str | Path) -> dict[str, Any]:
+    """Op counts and multiply-accumulates of an ML program's ``main`` function, from its spec.
+
+    MACs per op: ``linear`` out × in-features; ``matmul`` out × K; ``conv`` out × (Cin/groups × kernel);
+    ``lstm``/``gru``/``rnn`` T × B × (elements of every weight matrix); ``scaled_dot_product_attention``
+    2 × B × L × S × E. Element-wise and normalization ops count as 0 MACs.
+    """
+    from edgekit.convert import import_coremltools
+
+    ct = import_coremltools()
+    path = Path(mlpackage)
+    try:
+        spec = ct.models.MLModel(str(path), skip_model_load=True).get_spec()
+    except Exception as exc:  # coremltools raises many types for unreadable packages
+        raise EdgekitError(f"{path}: cannot read the Core ML spec: {str(exc).splitlines()[0] if str(exc) else exc}") from None
+    if spec.WhichOneof("Type") != "mlProgram":
+        raise EdgekitError(f"{path}: not an ML program")
+    fn = spec.mlProgram.functions["main"]
+    block = fn.block_specializations[fn.opset]
+    shapes: dict[str, list[int] | None] = {i.name: _dims(i.type) for i in fn.inputs}
+    consts: dict[str, Any] = {}
+    by_type: dict[str, int] = {}
+    macs_by_type: dict[str, int] = {}
+    unknown: set[str] = set()
+
+    def arg_shape(op: Any, param: str) -> list[int] | None:
+        if param not in op.inputs or not op.inputs[param].arguments:
+            return None
+        b = op.inputs[param].arguments[0]
+        if b.WhichOneof("binding") == "name":
+            return shapes.get(b.name)
+        return _dims(b.value.type)
+
+    def arg_scalar(op: Any, param: str) -> Any:
+        if param not in op.inputs or not op.inputs[param].arguments:
+            return None
+        b = op.inputs[param].arguments[0]
+        return consts.get(b.name) if b.WhichOneof("binding") == "name" else None
+
+    def walk(ops: Any) -> None:
+        for op in ops:
+            by_type[op.type] = by_type.get(op.type, 0) + 1
+            for o in op.outputs:
+                shapes[o.name] = _dims(o.type)
+            if op.type == "const" and op.outputs:
+                consts[op.outputs[0].name] = _const_scalar(op)
+            macs = _op_macs(op, arg_shape, arg_scalar, shapes)
+            if macs is None:
+                unknown.add(op.type)
+            elif macs:
+                macs_by_type[op.type] = macs_by_type.get(op.type, 0) + macs
+            for b in op.blocks:
+                for i in b.inputs:
+                    shapes[i.name] = _dims(i.type)
+                walk(b.operations)
+
+    walk(block.operations)
+    total = sum(by_type.values())
+    const = by_type.get("const", 0)
+    decompress = sum(n for t, n in by_type.items() if t.startswith("constexpr_"))
+    return {
+        "ops_total": total,
+        "ops_compute": total - const - decompress,
+        "ops_const": const,
+        "ops_decompression": decompress,
+        "ops_quantize": sum(by_type.get(t, 0) for t in ("quantize", "dequantize")),
+        "op_types": dict(sorted(by_type.items())),
+        "macs": sum(macs_by_type.values()),
+        "macs_by_type": dict(sorted(macs_by_type.items())),
+        "macs_unknown_shape_ops": sorted(unknown),
+        "opset": fn.opset,
+    }
+
+
+
+
+def _op_macs(op: Any, arg_shape, arg_scalar, shapes) -> int | None:
+    """MACs of one op, 0 for ops without, None when a MAC op's shapes are not static."""
+    t = op.type
+    out = _dims(op.outputs[0].type) if op.outputs else None
+    if t == "linear":
+        w = arg_shape(op, "weight")
+        return _prod(out) * w[1] if out and w else None
+    if t == "matmul":
+        x = arg_shape(op, "x")
+        if not out or not x:
+            return None
+        k = x[-2] if arg_scalar(op, "transpose_x") and len(x) >= 2 else x[-1]
+        return _prod(out) * k
+    if t in ("conv", "conv_transpose"):
+        w = arg_shape(op, "weight")
+        if not out or not w:
+            return None
+        if t == "conv":
+            return _prod(out) * _prod(w[1:])
+        x = arg_shape(op, "x")
+        return _prod(x) * _prod(w[1:]) if x else None
+    if t in ("lstm", "gru", "rnn"):
+        x = arg_shape(op, "x")
+        if not x:
+            return None
+        weights = [arg_shape(op, p) for p in op.inputs if p.startswith("weight")]
+        if any(w is None for w in weights):
+            return None
+        return x[0] * x[1] * sum(_prod(w) for w in weights)
+    if t == "scaled_dot_product_attention":
+        q, k = arg_shape(op, "query"), arg_shape(op, "key")
+        if not q or not k:
+            return None
+        return 2 * _prod(q[:-1]) * k[-2] * q[-1]
+    if t == "einsum":
+        return None
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# sections
+
+
+def _row(section: str, name: str, a: str, a_value: float | None, b: str, b_value: float | None, unit: str,
+         note: str = "", ratio: float | None = None) -> dict[str, Any]:
+    if ratio is None and a_value is not None and b_value:
+        ratio = a_value / b_value
+    return {"section": section, "name": name, "a": a, "a_value": a_value, "b": b, "b_value": b_value,
+            "unit": unit, "ratio": ratio, "note": note}
+
+
+def data_section(quick: bool) -> tuple[list[dict], list[str]]:
+    """Rows from :mod:`edgekit.bench_data` (the data layer's measurement functions)."""
+    try:
+        import edgekit.bench_data as bd
+    except ImportError as exc:
+        if getattr(exc, "name", None) in ("edgekit.bench_data", None) or "bench_data" in str(exc):
+            return [], ["data: edgekit.bench_data is not in this tree; RR cleaning/features and Apple Health "
+                        "parse benchmarks not run"]
+        raise
+    funcs = getattr(bd, "BENCHMARKS", None)
+    if funcs is None:
+        funcs = {n[len("bench_"):]: getattr(bd, n) for n in sorted(dir(bd)) if n.startswith("bench_")
+                 and callable(getattr(bd, n))}
+    rows, notes = [], []
+    for name, fn in dict(funcs).items():
+        try:
+            try:
+                res = fn(quick=quick)
+            except TypeError:
+                res = fn()
+        except Exception as exc:  # a benchmark failing must not hide the others
+            notes.append(f"data/{name}: failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+            continue
+        rows += _data_rows(name, res)
+    return rows, notes
+
+
+def _data_rows(name: str, res: Any) -> list[dict]:
+    """Normalise a bench_data result dict into table rows (keeps the raw dict in ``raw``)."""
+    if isinstance(res, list):
+        return [r for i, item in enumerate(res) for r in _data_rows(f"{name}[{i}]", item)]
+    if not isinstance(res, dict):
+        return [_row("data", name, "edgekit", None, "baseline", None, "", note=f"unexpected result {res!r:.80}")]
+    if isinstance(res.get("rows"), list):
+        out = []
+        for item in res["rows"]:
+            out += _data_rows(str(item.get("name", name)) if isinstance(item, dict) else name, item)
+        return out
+    a = res.get("a", res.get("edgekit", res.get("ours", "edgekit")))
+    b = res.get("b", res.get("baseline", res.get("theirs", "baseline")))
+    av = res.get("a_value", res.get("edgekit_s", res.get("ours_s", res.get("edgekit_seconds"))))
+    bv = res.get("b_value", res.get("baseline_s", res.get("theirs_s", res.get("baseline_seconds"))))
+    ratio = res.get("ratio", res.get("speedup"))
+    row = _row("data", str(res.get("name", name)), str(a), av if isinstance(av, (int, float)) else None, str(b),
+               bv if isinstance(bv, (int, float)) else None, str(res.get("unit", "s")), str(res.get("note", "")),
+               ratio if isinstance(ratio, (int, float)) else None)
+    row["raw"] = res
+    return [row]
+
+
+def _windows(model_dir: Path, n: int, length: int) -> np.ndarray:
+    """Held-out test windows (train/test_set.npz), else a smooth realistic RR series."""
+    p = model_dir / "train" / "test_set.npz"
+    if p.is_file():
+        with np.load(p, allow_pickle=False) as z:
+            X = np.asarray(z["X"], np.float32)
+        if X.ndim == 3:
+            X = X[..., 0]
+        if len(X) and X.shape[1] == length:
+            return X[:n]
+    rng = np.random.default_rng(0)
+    return (800 + 40 * rng.standard_normal((n, length))).astype(np.float32)
+
+
+def inference_section(build: Path, models: list[str], quick: bool) -> tuple[list[dict], list[str], dict]:
+    import onnxruntime as ort
+    import torch
+
+    from edgekit.train import load_checkpoint
+
+    rows, notes, detail = [], [], {}
+    rounds = 3 if quick else 7
+    torch.set_num_threads(1)
+    for model in models:
+        md = build / model
+        module, meta = load_checkpoint(md / "train" / "model.pt")
+        cfg = module.config
+        length = getattr(cfg, "window_beats", None) or getattr(cfg, "sequence_hours")
+        X = _windows(md, 32, length)
+        it = iter(range(1 << 62))
+
+        def next_x() -> np.ndarray:
+            return X[next(it) % len(X)].reshape(1, -1, 1)
+
+        fns: dict[str, Callable[[], Any]] = {}
+        with torch.inference_mode():
+            fns["torch fp32 (eager, 1 thread)"] = lambda: module(torch.from_numpy(next_x()))
+            onnx_files = {"fp32": md / "onnx" / "model.onnx"}
+            onnx_files.update({p.stem: p for p in sorted((md / "onnx").glob("*.onnx")) if p.stem in NOMINAL_BITS})
+            for variant, path in onnx_files.items():
+                if not path.is_file():
+                    continue
+                so = ort.SessionOptions()
+                so.intra_op_num_threads = 1
+                so.inter_op_num_threads = 1
+                so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+                sess = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+                name = sess.get_inputs()[0].name
+                fns[f"onnxruntime {variant} (1 thread)"] = (lambda s=sess, n=name: s.run(None, {n: next_x()}))
+            timing = side_by_side(fns, rounds=rounds, min_seconds=0.05 if quick else 0.2)
+        torch_s = timing["torch fp32 (eager, 1 thread)"]["median_s"]
+        ort_fp32 = timing.get("onnxruntime fp32 (1 thread)", {}).get("median_s")
+        if ort_fp32 is None:
+            notes.append(f"{model}: onnx/model.onnx missing; onnxruntime not measured")
+        else:
+            rows.append(_row("inference", f"{model} per window", "onnxruntime fp32", ort_fp32 * 1e6,
+                             "torch fp32 eager", torch_s * 1e6, "µs"))
+        for key, t in timing.items():
+            if key.startswith("onnxruntime ") and not key.startswith("onnxruntime fp32") and ort_fp32:
+                rows.append(_row("inference", f"{model} per window", key.split(" (")[0], t["median_s"] * 1e6,
+                                 "onnxruntime fp32", ort_fp32 * 1e6, "µs"))
+        detail[model] = {"timing": timing, "windows": int(len(X)), "window_length": int(length)}
+
+        # Core ML programs: op counts and MACs (from the spec), reference evaluator time per window
+        variants = sorted((p.stem for p in (md / "coreml").glob("*.mlpackage")),
+                          key=lambda v: list(NOMINAL_BITS).index(v) if v in NOMINAL_BITS else 99)
+        stats = {v: program_stats(md / "coreml" / f"{v}.mlpackage") for v in variants}
+        detail[model]["programs"] = stats
+        ref = stats.get("fp32")
+        missing_onnx = [v for v in variants if v != "fp32" and v not in onnx_files]
+        for v in variants:
+            s = stats[v]
+            if ref:
+                rows.append(_row("inference", f"{model} {v} Core ML ops", v, s["ops_compute"], "fp32",
+                                 ref["ops_compute"], "ops",
+                                 note=f"+{s['ops_decompression']} decompression, {s['ops_quantize']} (de)quantize"))
+                rows.append(_row("inference", f"{model} {v} MACs/window", v, s["macs"], "fp32", ref["macs"], "MAC",
+                                 note=("unknown-shape ops: " + ", ".join(s["macs_unknown_shape_ops"]))
+                                 if s["macs_unknown_shape_ops"] else ""))
+        if missing_onnx:
+            notes.append(f"{model}: no ONNX of {', '.join(missing_onnx)} (quantized variants exist only as Core ML); "
+                         "their cost is given as program ops/MACs and reference-evaluator time")
+        try:
+            from edgekit.verify.evaluator import ReferenceEvaluator
+        except ImportError:
+            notes.append("reference evaluator not available; per-variant evaluator time not measured")
+            continue
+        evs = {}
+        for v in variants:
+            try:
+                evs[v] = ReferenceEvaluator(md / "coreml" / f"{v}.mlpackage")
+            except EdgekitError as exc:
+                notes.append(f"{model} {v}: reference evaluator cannot load: {exc}")
+        if "fp32" in evs:
+            ev_timing = side_by_side({v: (lambda e=e: e.run({"rr_sequence": next_x()})) for v, e in evs.items()},
+                                     rounds=rounds, min_seconds=0.05 if quick else 0.15, max_calls=200)
+            detail[model]["reference_evaluator"] = ev_timing
+            for v, t in ev_timing.items():
+                if v != "fp32":
+                    rows.append(_row("inference", f"{model} {v} ref. evaluator/window", v, t["median_s"] * 1e3, "fp32",
+                                     ev_timing["fp32"]["median_s"] * 1e3, "ms",
+                                     note="NumPy evaluator of the saved program (incl. weight decompression)"))
+    return rows, notes, detail
+
+
+def size_section(build: Path, models: list[str]) -> list[dict]:
+    from edgekit.train import load_checkpoint
+
+    rows = []
+    for model in models:
+        md = build / model
+        module, _ = load_checkpoint(md / "train" / "model.pt")
+        params = int(sum(p.numel() for p in module.parameters()))
+        for pkg in sorted((md / "coreml").glob("*.mlpackage"),
+                          key=lambda p: list(NOMINAL_BITS).index(p.stem) if p.stem in NOMINAL_BITS else 99):
+            bits = NOMINAL_BITS.get(pkg.stem)
+            if bits is None:
+                continue
+            total = sum(f.stat().st_size for f in pkg.rglob("*") if f.is_file())
+            blob = pkg / "Data" / "com.apple.CoreML" / "weights" / "weight.bin"
+            floor = params * bits / 8
+            wb = blob.stat().st_size if blob.is_file() else 0
+            rows.append(_row("size", f"{model} {pkg.stem} package", "bytes on disk", total,
+                             f"floor {params:,} params × {bits} bit ÷ 8", floor, "B",
+                             note=f"weight blob {wb:,} B = {wb / floor:.2f}× floor"))
+    return rows
+
+
+def build_section(build: Path, models: list[str]) -> tuple[list[dict], list[str]]:
+    rows, notes = [], []
+    times: dict[str, float] = {}
+    for model in models:
+        for stage in STAGES:
+            p = build / model / ".stamps" / f"{stage}.json"
+            if p.is_file():
+                try:
+                    times[f"{model} {stage}"] = float(json.loads(p.read_text())["seconds"])
+                except (ValueError, KeyError, TypeError):
+                    raise EdgekitError(f"{p}: stage stamp without numeric 'seconds'") from None
+    pkg = build / "ios" / ".package-stamp.json"
+    if pkg.is_file():
+        try:
+            times["package"] = float(json.loads(pkg.read_text())["seconds"])
+        except (ValueError, KeyError, TypeError):
+            raise EdgekitError(f"{pkg}: package stamp without numeric 'seconds'") from None
+    else:
+        notes.append("build: ios/.package-stamp.json missing (package stage not run)")
+    total = sum(times.values())
+    for name, secs in times.items():
+        rows.append(_row("build", f"ios-package: {name}", "stage", secs, "all stages", total, "s"))
+    return rows, notes
+
+
+# ---------------------------------------------------------------------------------------------
+# output
+
+
+def _fmt(v: Any, unit: str) -> str:
+    if v is None:
+        return "—"
+    if unit in ("B", "MAC", "ops") or (isinstance(v, int) and not isinstance(v, bool)):
+        return f"{v:,.0f}"
+    if abs(v) >= 100:
+        return f"{v:,.0f}"
+    return f"{v:.3g}"
+
+
+def table(rows: list[dict]) -> str:
+    head = ("section", "benchmark", "A", "A value", "B (baseline)", "B value", "unit", "A/B")
+    body = [(r["section"], r["name"], r["a"], _fmt(r["a_value"], r["unit"]), r["b"], _fmt(r["b_value"], r["unit"]),
+             r["unit"], "—" if r["ratio"] is None else f"{r['ratio']:.3g}×") for r in rows]
+    widths = [max(len(str(x)) for x in col) for col in zip(head, *body)]
+
+    def line(cells) -> str:
+        return "  ".join(str(c).ljust(w) if i in (0, 1, 2, 4, 6) else str(c).rjust(w)
+                         for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+
+    out = [line(head), line("-" * w for w in widths)] + [line(b) for b in body]
+    return "\n".join(out)
+
+
+def _models(config: Path, build: Path) -> list[str]:
+    if config.is_file():
+        from edgekit.build import model_configs
+        from edgekit.config import load_config
+
+        return [load_config(p).name for p in model_configs(config)]
+    return sorted(p.parent.parent.name for p in build.glob("*/train/model.pt"))
+
+
+def run(out: Path, build: Path, config: Path, *, quick: bool = False, sections: tuple[str, ...] = ()) -> dict:
+    start = time.perf_counter()
+    models = [m for m in _models(config, build) if (build / m / "train" / "model.pt").is_file()]
+    if not models and set(sections or ("inference",)) & {"inference", "size"}:
+        raise EdgekitError(f"{build}: no trained models found; run 'make ios-package' first")
+    wanted = sections or ("data", "inference", "size", "build")
+    rows: list[dict] = []
+    notes: list[str] = []
+    detail: dict[str, Any] = {}
+    if "data" in wanted:
+        r, n = data_section(quick)
+        rows += r
+        notes += n
+    if "inference" in wanted:
+        r, n, d = inference_section(build, models, quick)
+        rows += r
+        notes += n
+        detail["inference"] = d
+    if "size" in wanted:
+        rows += size_section(build, models)
+    if "build" in wanted:
+        r, n = build_section(build, models)
+        rows += r
+        notes += n
+    import platform
+
+    import edgekit
+
+    result = {
+        "edgekit": edgekit.__version__,
+        "python": platform.python_version(),
+        "platform": f"{platform.system()} {platform.machine()}",
+        "models": models,
+        "quick": quick,
+        "rows": rows,
+        "notes": notes,
+        "detail": detail,
+        "seconds": round(time.perf_counter() - start, 2),
+    }
+    write_json(Path(out) / "bench.json", result)
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m edgekit.bench", description=__doc__.split("\n\n")[0])
+    p.add_argument("--out", type=Path, default=Path("build/bench"), help="output directory (bench.json)")
+    p.add_argument("--build", type=Path, default=None, help="build directory (default: parent of --out)")
+    p.add_argument("--config", type=Path, default=Path("edgekit.toml"), help="package config listing the models")
+    p.add_argument("--quick", action="store_true", help="fewer rounds and smaller inputs (smoke runs)")
+    p.add_argument("--section", action="append", choices=("data", "inference", "size", "build"),
+                   help="run only these sections (repeatable)")
+    args = p.parse_args(argv)
+    build = args.build or args.out.parent
+    try:
+        res = run(args.out, build, args.config, quick=args.quick, sections=tuple(args.section or ()))
+    except EdgekitError as exc:
+        print(f"edgekit: error: {exc}", file=sys.stderr)
+        return 1
+    for n in res["notes"]:
+        print(f"note: {n}")
+    print(f"\nedgekit bench ({res['seconds']:.0f} s, {res['platform']}, Python {res['python']}); "
+          f"A/B = ratio of two things run side by side; JSON: {args.out / 'bench.json'}\n")
+    print(table(res["rows"]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
