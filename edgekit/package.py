@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from edgekit.errors import EdgekitError
-from edgekit.fileio import atomic_path, sha256_tree
+from edgekit.fileio import atomic_path, sha256_file, sha256_tree
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "swift_template"
 
@@ -383,6 +383,11 @@ def select_variant(name: str, model_dir: Path, max_kb: float) -> VariantChoice:
     converted = _variant_table(convert_doc)
     if not verified:
         raise EdgekitError(f"{parity_path}: no per-variant results; re-run verify")
+    checkpoint = model_dir / "train" / "model.pt"
+    recorded_ckpt = parity.get("checkpoint_sha256") if isinstance(parity, dict) else None
+    if isinstance(recorded_ckpt, str) and checkpoint.is_file() and sha256_file(checkpoint) != recorded_ckpt:
+        raise EdgekitError(f"{parity_path}: verified a different checkpoint than {checkpoint.name} (retrained "
+                           "since); re-run verify")
     budget = int(max_kb * 1024)
     rows: list[dict] = []
     for variant in sorted(verified, key=_variant_rank):

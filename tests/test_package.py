@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from edgekit.errors import EdgekitError
+from edgekit.fileio import sha256_file, sha256_tree
 from edgekit.package import (
     doc_text,
     load_package_config,
@@ -139,11 +140,19 @@ def make_model(root: Path, build: Path, name: str, model_type: str, *, labels: l
         weights = dest / "Data" / "com.apple.CoreML" / "weights" / "pad.bin"
         weights.parent.mkdir(parents=True, exist_ok=True)
         weights.write_bytes(b"\0" * sizes[variant])
-        variants[variant] = {"passed": ok, "checks": {"max_abs_diff": {"passed": ok, "value": 0.001 if ok else 0.3,
-                                                                       "limit": 0.01}}}
+        # the schema edgekit.verify.parity writes
+        check = {"name": "top1_agreement" if role == "classifier" else "fp32_score",
+                 "figure": "agreement", "value": 1.0 if ok else 0.8, "tolerance": 0.99,
+                 "comparison": ">=", "backend": "reference-evaluator", "passed": ok}
+        variants[variant] = {"path": f"coreml/{variant}.mlpackage", "sha256": sha256_tree(dest),
+                             "bytes": sizes[variant], "passed": ok, "checks": [check],
+                             "max_abs_diff": 0.004 if role == "classifier" else 0.2,
+                             **({"accuracy": 0.9, "top1_agreement": 1.0} if role == "classifier" else {"mae": 6.5})}
     (coreml / "convert.json").write_text(json.dumps({"variants": {v: {"bytes": sizes[v]} for v in passed}}))
     (mdir / "verify").mkdir(parents=True, exist_ok=True)
-    (mdir / "verify" / "parity.json").write_text(json.dumps({"model": name, "variants": variants}))
+    (mdir / "verify" / "parity.json").write_text(json.dumps({
+        "model": name, "checkpoint_sha256": sha256_file(mdir / "train" / "model.pt"), "variants": variants,
+        "passed": all(passed.values())}))
     return cfg
 
 
@@ -243,7 +252,7 @@ def test_selects_smallest_passing_within_budget(tmp_path):
                                                  "palette4": False, "w8a8": True})
     choice = select_variant("hrv_transformer", build / "hrv_transformer", 64)
     assert choice.variant == "int8"  # smallest that passed (palette6/4 failed)
-    assert "palette4" in choice.why and "failed" in choice.why
+    assert "palette4 failed top1_agreement (0.8 vs limit 0.99)" in choice.why
     with pytest.raises(EdgekitError, match="int8: .* KB budget"):
         select_variant("hrv_transformer", build / "hrv_transformer", (choice.bytes - 1) / 1024)
 
@@ -266,9 +275,17 @@ def test_unverified_model_is_never_shipped(tmp_path):
         run_package(toml, build)
 
 
-def test_changed_mlpackage_after_verify_is_stale(tmp_path):
-    from edgekit.fileio import sha256_tree
+def test_retrained_checkpoint_makes_verify_report_stale(tmp_path):
+    toml, build = make_project(tmp_path)
+    mdir = build / "hrv_transformer"
+    parity = json.loads((mdir / "verify" / "parity.json").read_text())
+    parity["checkpoint_sha256"] = "f" * 64
+    (mdir / "verify" / "parity.json").write_text(json.dumps(parity))
+    with pytest.raises(EdgekitError, match="re-run verify"):
+        run_package(toml, build)
 
+
+def test_changed_mlpackage_after_verify_is_stale(tmp_path):
     toml, build = make_project(tmp_path)
     mdir = build / "hrv_transformer"
     parity = json.loads((mdir / "verify" / "parity.json").read_text())

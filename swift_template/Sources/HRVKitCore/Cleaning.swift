@@ -263,7 +263,8 @@ public enum Cleaning {
                 det.extra.append(j)
                 continue
             }
-            if isLong || isShort || bigm {
+            // An isolated long/short interval must also deviate from the local median (|mRR| > 3).
+            if bigm {
                 det.longShort.append(j)
             }
         }
@@ -291,7 +292,8 @@ public enum Cleaning {
     }
 
     /// Non-overlapping events: ectopic pairs first, then extra pairs, missed, long/short; within a
-    /// class left to right; a candidate overlapping an accepted event is dropped.
+    /// class left to right; a candidate overlapping or touching an accepted event (the interval just
+    /// before or after it) is dropped.
     static func resolve(_ det: Detection, _ n: Int) -> [Event] {
         var covered = [Bool](repeating: false, count: n + 2)
         var events: [Event] = []
@@ -304,7 +306,7 @@ public enum Cleaning {
         for (kind, idx, span, ks) in classes {
             for (i, j) in idx.enumerated() {
                 let a = j + span.0, b = j + span.1
-                if (a..<b).contains(where: { covered[$0] }) { continue }
+                if (max(a - 1, 0)..<(b + 1)).contains(where: { covered[$0] }) { continue }
                 for x in a..<b { covered[x] = true }
                 events.append(Event(a: a, b: b, kind: kind, k: ks.isEmpty ? 0 : ks[i]))
             }
