@@ -357,12 +357,14 @@ def inference_section(build: Path, models: list[str], quick: bool) -> tuple[list
         for v in variants:
             s = stats[v]
             if ref:
-                rows.append(_row("inference", f"{model} {v} Core ML ops", v, s["ops_compute"], "fp32",
+                mac_note = (f"MACs {s['macs']:,}" + (" = fp32" if s["macs"] == ref["macs"]
+                                                     else f" ({s['macs'] / ref['macs']:.3g}× fp32)" if ref["macs"] else ""))
+                if s["macs_unknown_shape_ops"]:
+                    mac_note += " (not counted: " + ", ".join(s["macs_unknown_shape_ops"]) + ")"
+                rows.append(_row("inference", f"{model} {v} Core ML program ops", v, s["ops_compute"], "fp32",
                                  ref["ops_compute"], "ops",
-                                 note=f"+{s['ops_decompression']} decompression, {s['ops_quantize']} (de)quantize"))
-                rows.append(_row("inference", f"{model} {v} MACs/window", v, s["macs"], "fp32", ref["macs"], "MAC",
-                                 note=("unknown-shape ops: " + ", ".join(s["macs_unknown_shape_ops"]))
-                                 if s["macs_unknown_shape_ops"] else ""))
+                                 note=f"{mac_note}; +{s['ops_decompression']} weight-decompression, "
+                                      f"{s['ops_quantize']} (de)quantize ops"))
         if missing_onnx:
             notes.append(f"{model}: no ONNX of {', '.join(missing_onnx)} (quantized variants exist only as Core ML); "
                          "their cost is given as program ops/MACs and reference-evaluator time")
@@ -452,13 +454,13 @@ def _fmt(v: Any, unit: str) -> str:
 
 
 def table(rows: list[dict]) -> str:
-    head = ("section", "benchmark", "A", "A value", "B (baseline)", "B value", "unit", "A/B")
+    head = ("section", "benchmark", "A", "A value", "B (baseline)", "B value", "unit", "A/B", "note")
     body = [(r["section"], r["name"], r["a"], _fmt(r["a_value"], r["unit"]), r["b"], _fmt(r["b_value"], r["unit"]),
-             r["unit"], "—" if r["ratio"] is None else f"{r['ratio']:.3g}×") for r in rows]
+             r["unit"], "—" if r["ratio"] is None else f"{r['ratio']:.3g}×", r.get("note") or "") for r in rows]
     widths = [max(len(str(x)) for x in col) for col in zip(head, *body)]
 
     def line(cells) -> str:
-        return "  ".join(str(c).ljust(w) if i in (0, 1, 2, 4, 6) else str(c).rjust(w)
+        return "  ".join(str(c).ljust(w) if i in (0, 1, 2, 4, 6, 8) else str(c).rjust(w)
                          for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
 
     out = [line(head), line("-" * w for w in widths)] + [line(b) for b in body]

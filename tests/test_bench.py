@@ -167,10 +167,10 @@ def test_inference_section_measures_side_by_side(converted: Path) -> None:
     ort = by[("hrv_lstm per window", "onnxruntime fp32")]
     assert ort["b"] == "torch fp32 eager" and ort["ratio"] > 0 and ort["unit"] == "µs"
     # tiny LSTM: 24 steps × (4·8·1 + 4·8·8) weights + head 8 = 6,920 MACs, unchanged by int8
-    macs = by[("hrv_lstm int8 MACs/window", "int8")]
-    assert macs["a_value"] == macs["b_value"] == 24 * (32 + 256) + 8
-    ops = by[("hrv_lstm int8 Core ML ops", "int8")]
-    assert ops["ratio"] == pytest.approx(1.0)
+    programs = detail["hrv_lstm"]["programs"]
+    assert programs["int8"]["macs"] == programs["fp32"]["macs"] == 24 * (32 + 256) + 8
+    ops = by[("hrv_lstm int8 Core ML program ops", "int8")]
+    assert ops["ratio"] == pytest.approx(1.0) and "MACs 6,920 = fp32" in ops["note"]
     assert ("hrv_lstm int8 ref. evaluator/window", "int8") in by
     assert any("no ONNX of int8" in n for n in notes)
     assert detail["hrv_lstm"]["programs"]["int8"]["ops_decompression"] > 0

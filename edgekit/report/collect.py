@@ -502,7 +502,9 @@ def collect(cfg: ModelConfig, build_dir: Path) -> dict[str, Any]:
     parity_series = _parity_series(parity, par_entries)
     onnx_gates = _gate_list(parity, "/onnx") if isinstance(docs["parity"].get("onnx"), dict) else []
     verify_passed, _ = parity.first("", "passed", kind="bool")
-    repo = cfg.path.resolve().parent.parent
+    import edgekit
+
+    repo = Path(edgekit.__file__).resolve().parent.parent  # the edgekit source that made this report
     return {
         "schema": 1,
         "model": cfg.name,
