@@ -17,7 +17,7 @@ from pathlib import Path
 
 import edgekit
 from edgekit.config import ModelConfig, load_config
-from edgekit.errors import EdgekitError
+from edgekit.errors import EdgekitError, GateError
 from edgekit.fileio import sha256_tree, write_json
 
 MODEL_STAGES = ("data", "train", "convert", "verify", "report")
@@ -170,9 +170,19 @@ def is_package_config(path: Path) -> bool:
         raise EdgekitError(f"{path}: not valid TOML: {exc}") from None
 
 
-def build_model(cfg: ModelConfig, out: Path, *, force: bool = False) -> None:
+def build_model(cfg: ModelConfig, out: Path, *, force: bool = False) -> GateError | None:
+    """Run a model's stages. A failed parity gate does not stop the report (which shows it);
+    the failure is returned so the caller exits non-zero after everything else has run."""
+    failure = None
     for stage in MODEL_STAGES:
-        run_stage(cfg, stage, out, skip_if_up_to_date=not force)
+        try:
+            run_stage(cfg, stage, out, skip_if_up_to_date=not force)
+        except GateError as exc:
+            if stage != "verify":
+                raise
+            print(f"[{cfg.name}] verify: {exc}")
+            failure = exc
+    return failure
 
 
 def run_package_stage(package_config: Path, out: Path) -> dict:
@@ -191,12 +201,13 @@ def build(config: Path, out: Path, *, force: bool = False) -> None:
     config = Path(config)
     if is_package_config(config):
         cfgs = [load_config(p) for p in model_configs(config)]  # validate all before any work
-        for cfg in cfgs:
-            build_model(cfg, out, force=force)
-        run_package_stage(config, out)
+        failures = [f for cfg in cfgs if (f := build_model(cfg, out, force=force)) is not None]
+        run_package_stage(config, out)  # bundles only variants that passed every gate
         _write_summary(cfgs, out)
     else:
-        build_model(load_config(config), out, force=force)
+        failures = [f for f in [build_model(load_config(config), out, force=force)] if f is not None]
+    if failures:
+        raise GateError("; ".join(str(f) for f in failures))
 
 
 def _write_summary(cfgs: list[ModelConfig], out: Path) -> None:

@@ -1,0 +1,117 @@
+"""Fine-tuning: adapt a population checkpoint to one person (the two-stage idea).
+
+``edgekit train --config C --init-from POP.pt --data PERSON_FILES…`` reads one person's recordings
+through the data stage (any reader format; labels as the data layer finds them), splits their
+windows **by time** (earliest 60 % train, next 15 % validation, last 25 % held-out days), measures the
+population model on the held-out part, fine-tunes from the population weights with a lower learning
+rate, and measures again. Outputs go to ``build/<model>_personal/`` (``data/`` and ``train/``), in the
+same formats as the train stage, with ``metrics.json`` holding both figures.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import edgekit
+from edgekit.config import ModelConfig
+from edgekit.errors import EdgekitError
+from edgekit.fileio import atomic_path, sha256_file, write_json
+
+TRAIN_SHARE, VAL_SHARE = 0.60, 0.15
+LR_FACTOR = 0.3  # fine-tuning learning rate = population lr × this
+
+
+def personal_config(cfg: ModelConfig, data: list[Path], data_format: str | None) -> ModelConfig:
+    """The config of the personal model: same architecture, data from the person's files."""
+    person = copy.deepcopy(cfg)
+    person.model.name = f"{cfg.name}_personal"
+    person.data.source = "files"
+    person.data.inputs = [str(p) for p in data]
+    if data_format:
+        person.data.format = data_format
+    for p in data:
+        if not Path(p).is_file():
+            raise EdgekitError(f"{p}: --data file not found")
+    return person
+
+
+def chronological_split(n: int) -> dict[str, np.ndarray]:
+    """Index ranges of one person's windows (in time order): train, val, test (held-out days)."""
+    n_train = int(round(TRAIN_SHARE * n))
+    n_val = max(1, int(round(VAL_SHARE * n)))
+    if n_train < 2 or n - n_train - n_val < 1:
+        raise EdgekitError(f"fine-tuning needs more of this person's data: only {n} windows")
+    idx = np.arange(n)
+    return {"train": idx[:n_train], "val": idx[n_train : n_train + n_val], "test": idx[n_train + n_val :]}
+
+
+def finetune(cfg: ModelConfig, build_dir: Path, init_from: Path, data: list[Path], data_format: str | None) -> dict[str, Any]:
+    from edgekit.data.pipeline import run as build_windows
+    from edgekit.train import Split, evaluate, fit, load_checkpoint, load_windows, save_checkpoint, seed_everything
+
+    population, meta = load_checkpoint(init_from)
+    if meta["model_type"] != cfg.model.type:
+        raise EdgekitError(f"{init_from}: a {meta['model_type']} checkpoint, but the config is {cfg.model.type}")
+    person = personal_config(cfg, data, data_format)
+    build_windows(person, build_dir)
+    model_dir = Path(build_dir) / person.name
+    windows_path = model_dir / "data" / "windows.npz"
+    arrays = load_windows(windows_path)
+    if "y" not in arrays or len(arrays["y"]) != len(arrays["X"]):
+        raise EdgekitError(f"{windows_path}: the person's data has no labels to fine-tune on")
+    ids = chronological_split(len(arrays["X"]))
+
+    def take(idx: np.ndarray) -> Split:
+        return Split(
+            X=arrays["X"][idx].astype(np.float32),
+            y=arrays["y"][idx],
+            y_today=arrays["y_today"][idx].astype(np.float32) if "y_today" in arrays else None,
+            subjects=arrays["subject"][idx],
+        )
+
+    train, val, test = (take(ids[k]) for k in ("train", "val", "test"))
+    labels = list(meta.get("label_names") or [])
+    seed_everything(cfg.train.seed, cfg.train.threads)
+    before = evaluate(population, cfg.model.type, test, labels)
+    model, _ = load_checkpoint(init_from)
+    history, best_epoch = fit(
+        model, cfg.model.type, train, val, cfg, labels,
+        epochs=min(cfg.train.epochs, 30), lr=cfg.train.lr * LR_FACTOR, desc=f"fine-tune {cfg.name}",
+    )
+    after = evaluate(model, cfg.model.type, test, labels)
+    key = "macro_f1" if cfg.model.type == "strain_transformer" else "mae"
+    metrics = {
+        "model": person.name,
+        "model_type": cfg.model.type,
+        "init_from": str(init_from),
+        "split": "chronological: last 25 % of the person's windows held out",
+        "n_windows": {k: int(len(v)) for k, v in ids.items()},
+        "best_epoch": best_epoch,
+        "population_test": before,
+        "test": after,
+        key: after[key],
+        f"population_{key}": before[key],
+    }
+    out = model_dir / "train"
+    new_meta = dict(meta)
+    new_meta.update(
+        model_name=person.name,
+        data_fingerprint=sha256_file(windows_path),
+        edgekit_version=edgekit.__version__,
+        init_from_fingerprint=sha256_file(init_from),
+    )
+    save_checkpoint(out / "model.pt", model, new_meta)
+    write_json(out / "metrics.json", metrics)
+    write_json(out / "history.json", {"model": person.name, "best_epoch": best_epoch, "epochs": history})
+    test_arrays = {"X": test.X, "y": test.y, "subject": test.subjects}
+    if test.y_today is not None:
+        test_arrays["y_today"] = test.y_today
+    with atomic_path(out / "test_set.npz", suffix=".npz") as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **test_arrays)
+    print(f"[{person.name}] held-out {key}: population {before[key]:.3f} → personal {after[key]:.3f}")
+    return {key: after[key], f"population_{key}": before[key]}
