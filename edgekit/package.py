@@ -574,6 +574,9 @@ def _model_context(entry: PackageModel, build_dir: Path, used: set[str]) -> tupl
     if len(shape) != 3 or shape[0] != 1 or shape[2] != 1 or shape[1] < 1:
         raise EdgekitError(f"{choice.path}: input {inputs[0]['name']!r} must have shape (1, T, 1), got {tuple(shape)}")
     ud = spec["user_defined"]
+    meta_name = ud.get("edgekit.model_name")
+    if isinstance(meta_name, str) and meta_name != cfg.name:
+        raise EdgekitError(f"{choice.path}: holds model {meta_name!r}, expected {cfg.name!r}")
     labels: list[str] = []
     prob_out = label_out = score_out = ""
     if role == "classifier":
@@ -623,7 +626,7 @@ def _model_context(entry: PackageModel, build_dir: Path, used: set[str]) -> tupl
         author=spec["author"] or cfg.convert.author,
         license=spec["license"] or cfg.convert.license,
         version=spec["version"] or cfg.convert.version,
-        data_fingerprint=str(ud.get("training_data_fingerprint", ud.get("data_fingerprint", ""))),
+        data_fingerprint=str(ud.get("edgekit.training_data_fingerprint", ud.get("training_data_fingerprint", ""))),
         candidates=choice.candidates,
     )
     return ctx, (cfg, choice)
@@ -638,6 +641,20 @@ def resource_name(model_name: str) -> str:
     return base
 
 
+def _metadata_labels(ud: dict) -> list[str] | None:
+    """Labels stored in the model's user-defined metadata (JSON list or comma-separated), if any."""
+    raw = ud.get("edgekit.labels", ud.get("labels"))
+    if not isinstance(raw, str):
+        return None
+    try:
+        parsed = json.loads(raw)
+        if isinstance(parsed, list):
+            return [str(x) for x in parsed]
+    except json.JSONDecodeError:
+        pass
+    return raw.split(",") if raw else []
+
+
 def _labels(cfg, model_dir: Path, spec: dict, ud: dict, pkg: Path) -> list[str]:
     """Class labels of a classifier: the checkpoint's label_names, cross-checked with the model."""
     labels: list[str] = []
@@ -649,12 +666,9 @@ def _labels(cfg, model_dir: Path, spec: dict, ud: dict, pkg: Path) -> list[str]:
         labels = [str(x) for x in meta.get("label_names") or []]
     if not labels:
         labels = list(spec["labels"])
-    if not labels and isinstance(ud.get("labels"), str):
-        try:
-            parsed = json.loads(ud["labels"])
-            labels = [str(x) for x in parsed] if isinstance(parsed, list) else []
-        except json.JSONDecodeError:
-            labels = [s for s in ud["labels"].split(",") if s]
+    meta_labels = _metadata_labels(ud)
+    if not labels and meta_labels is not None:
+        labels = meta_labels
     if not labels:
         raise EdgekitError(f"{pkg}: classifier labels not found (checkpoint label_names or model metadata)")
     if len(set(labels)) != len(labels):
@@ -667,6 +681,9 @@ def _labels(cfg, model_dir: Path, spec: dict, ud: dict, pkg: Path) -> list[str]:
                            "(canonically equivalent Unicode or invalid surrogates)")
     if spec["labels"] and list(spec["labels"]) != labels:
         raise EdgekitError(f"{pkg}: model class labels {spec['labels']!r} differ from the checkpoint's {labels!r}")
+    raw = ud.get("edgekit.labels", ud.get("labels"))
+    if isinstance(raw, str) and meta_labels is not None and meta_labels != labels and raw != ",".join(labels):
+        raise EdgekitError(f"{pkg}: model metadata labels {raw!r} differ from the checkpoint's {labels!r}")
     return labels
 
 

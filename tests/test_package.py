@@ -357,3 +357,25 @@ def test_hostile_labels_are_escaped(tmp_path):
     catalog = (out / "Sources" / "HRVKit" / "ModelCatalog.swift").read_text()
     assert swift_string('quote " and \\ and """ and \\(interp)') in catalog
     assert (out / "Sources" / "HRVKit" / "Resources" / "model_class.mlpackage").is_dir()
+
+
+def test_model_metadata_labels_must_match_checkpoint(tmp_path):
+    import coremltools as ct
+
+    toml, build = make_project(tmp_path)
+    mdir = build / "hrv_transformer"
+    parity = json.loads((mdir / "verify" / "parity.json").read_text())
+    for variant in SIZES:
+        path = mdir / "coreml" / f"{variant}.mlpackage"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ml = ct.models.MLModel(str(path), skip_model_load=True)
+            ml.user_defined_metadata["edgekit.labels"] = "healthy,burnout_risk,strained"
+            tmp = path.with_name(path.name + ".new.mlpackage")
+            ml.save(str(tmp))
+        shutil.rmtree(path)
+        tmp.rename(path)
+        parity["variants"][variant]["sha256"] = sha256_tree(path)
+    (mdir / "verify" / "parity.json").write_text(json.dumps(parity))
+    with pytest.raises(EdgekitError, match="metadata labels"):
+        run_package(toml, build)

@@ -3,7 +3,7 @@ import Foundation
 import HealthKit
 
 /// Reading heart beats from HealthKit.
-public enum HealthData {
+public enum HealthData: Sendable {
     /// The types this package reads: heartbeat series and heart-rate variability (SDNN).
     public static var readTypes: Set<HKObjectType> {
         [HKSeriesType.heartbeat(), HKQuantityType(.heartRateVariabilitySDNN)]

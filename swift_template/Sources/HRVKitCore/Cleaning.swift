@@ -45,7 +45,7 @@ public struct CleaningResult: Sendable, Hashable {
 }
 
 /// RR cleaning identical to Python's `edgekit.data.clean` (bounds, then the chosen method).
-public enum Cleaning {
+public enum Cleaning: Sendable {
     /// Cleans `series`: removes intervals outside `[minRRMs, maxRRMs]` (each removal ends the
     /// segment), then detects and corrects artifacts with `method`.
     public static func clean(_ series: RRSeries, method: CleaningMethod = .kubios,

@@ -25,7 +25,7 @@ public struct HourlyRMSSD: Sendable, Hashable {
 }
 
 /// Windowing of cleaned series, identical to Python's `edgekit.data.windows`.
-public enum Windowing {
+public enum Windowing: Sendable {
     /// Windows of `beats` intervals starting at 0, `stride`, 2 `stride`, ... in every segment.
     ///
     /// A window whose artifact fraction (flagged intervals / `beats`, in percent) exceeds
