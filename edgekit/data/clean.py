@@ -177,7 +177,9 @@ def detect_kubios(rr: np.ndarray, segment: np.ndarray) -> Detection:
     has_next = (j + 1) < end
     extra = cand & (short | (bigm & (rr < med))) & has_next & (np.abs(rr + rr[nxt] - med) < th2)
     extra &= ~missed
-    ls = cand & (long_ | short | bigm) & ~missed & ~extra
+    # an isolated long/short interval must also deviate from the local median (|mRR| > 3): the dRR
+    # pattern alone fires on genuine respiratory swings and would erase real variability
+    ls = cand & bigm & ~missed & ~extra
     return Detection(
         ectopic=np.flatnonzero(ect),
         missed=np.flatnonzero(missed),
@@ -192,9 +194,10 @@ def _resolve(det: Detection, n: int) -> list[tuple[int, int, str, int]]:
     """Turn candidate indices into non-overlapping events (start, stop, kind, k).
 
     Priority: ectopic pairs, then extra pairs, then missed, then long/short; within a class left to
-    right. A candidate overlapping an already accepted event is dropped.
+    right. A candidate overlapping an accepted event, or touching one (the interval just before or
+    just after it, whose dRR is disturbed by the artifact), is dropped.
     """
-    covered = np.zeros(n + 1, bool)
+    covered = np.zeros(n + 2, bool)
     events = []
     for kind, idx, span in (
         ("ectopic", det.ectopic, (-1, 1)),
@@ -205,7 +208,7 @@ def _resolve(det: Detection, n: int) -> list[tuple[int, int, str, int]]:
         ks = det.missed_k if kind == "missed" else np.zeros(len(idx), np.int64)
         for i, kk in zip(idx.tolist(), ks.tolist()):
             a, b = i + span[0], i + span[1]
-            if covered[a:b].any():
+            if covered[max(a - 1, 0):b + 1].any():
                 continue
             covered[a:b] = True
             events.append((a, b, kind, int(kk)))

@@ -130,28 +130,37 @@ def _classifier_windows(cfg, res, labels):
     return arrays, s
 
 
+def readiness_days(end_hour_abs: int, wake_hour: int) -> tuple[int, int]:
+    """Day indices (since EPOCH0) of the score in force and of the next score for a series ending
+    at absolute hour ``end_hour_abs`` (exclusive): the fatigue score is issued at wake-up (hour
+    ``wake_hour`` of each day) and holds for the following 24 h. The last hour in the series is
+    end-1; the score in force was issued at the last wake-up at or before that hour's start, the
+    next one at the first wake-up after it."""
+    from edgekit.data.synth import EPOCH0
+
+    h = end_hour_abs - int(EPOCH0 // 3600) - 1  # hour index of the last series hour
+    d0 = (h - wake_hour) // 24
+    return d0, d0 + 1
+
+
 def _forecaster_series(cfg, table, labels):
     from edgekit.data.windows import hourly_rmssd, hourly_series
 
     stride = int(getattr(cfg.data, "series_stride_hours", 4))
     hr = hourly_rmssd(table, cfg.data.max_artifact_pct)
     X, subj, ends, n_incomplete = hourly_series(hr, SERIES_HOURS, stride)
-    score = labels.score  # (subjects, hours) hourly 100 * latent recovery
-    subj_index = {s: i for i, s in enumerate(sorted(hr))}
-    from edgekit.data.synth import EPOCH0
-
-    h_epoch0 = int(EPOCH0 // 3600)
+    subj_index = {s: i for i, s in enumerate(labels.subject_ids.tolist())}
     keep, y, y_today, sidx = [], [], [], []
     n_no_future = 0
     for i, (s, e) in enumerate(zip(subj, ends.tolist())):
         si = subj_index[s]
-        eh = e - h_epoch0  # hour index into the score matrix
-        if eh + SERIES_HOURS > score.shape[1]:
+        d0, d1 = readiness_days(e, int(labels.wake_hour[si]))
+        if d0 < 0 or d1 >= labels.readiness.shape[1]:
             n_no_future += 1
             continue
         keep.append(i)
-        y.append(score[si, eh:eh + SERIES_HOURS].mean())
-        y_today.append(score[si, eh - SERIES_HOURS:eh].mean())
+        y.append(labels.readiness[si, d1])
+        y_today.append(labels.readiness[si, d0])
         sidx.append(si)
     X = X[keep]
     y = np.array(y, np.float32)

@@ -30,14 +30,19 @@ from edgekit.data.rr import Flag, RRTable
 EPOCH0 = 1704067200.0  # 2024-01-01T00:00:00Z: day 0 of every synthetic cohort
 SEGMENT_S = 150.0  # length of an hourly spot measurement
 L_BEATS = 384  # generation grid (beats) per segment; enough for HR up to 150 bpm
-WHITE_MS = 2.0  # beat-to-beat white noise (ms, s.d.)
 
 # State parameters (index = STRAIN_LABELS): see docs/synthetic_cohort.md for sources.
-R_TARGET = np.array([0.78, 0.52, 0.30])  # latent recovery the state pulls towards
-DRAIN = np.array([0.10, 0.20, 0.14])  # recovery lost over a waking day
-HR_DELTA = np.array([0.0, 6.0, 9.0])  # bpm added to the subject's baseline
-LFHF_FACTOR = np.array([1.0, 1.9, 1.5])  # sympathovagal balance
-LN_RMSSD_STATE = np.array([0.0, -0.10, -0.22])  # extra state effect beyond R
+R_TARGET = np.array([0.92, 0.72, 0.56])  # latent recovery the overnight recharge pulls towards
+LOAD_MEAN = np.array([0.10, 0.20, 0.14])  # mean recovery lost over a waking day (allostatic load)
+LOAD_SD = 0.30
+LOAD_RHO = 0.0  # day-to-day persistence of load (busy periods)
+KAPPA = 0.5  # fraction of the gap to the target closed overnight
+BETA_R = 2.4  # ln RMSSD per unit of recovery R
+HR_DELTA = np.array([0.0, 9.0, 11.0])  # bpm added to the subject's baseline
+LN_LFHF_STATE = np.array([0.0, 1.9, 0.4])  # sympathovagal balance shift
+RESP_DELTA_HZ = np.array([0.0, 0.06, 0.02])  # faster breathing under strain
+WHITE_STATE_MS = np.array([2.0, 2.0, 7.0])  # irregular beat-to-beat component (loss of complexity)
+LN_RMSSD_STATE = np.array([0.0, 0.0, -0.15])  # extra state effect beyond R
 TRANSITIONS = {  # per proneness type: rows = today, cols = tomorrow
     "resilient": np.array([[0.88, 0.11, 0.01], [0.35, 0.58, 0.07], [0.10, 0.35, 0.55]]),
     "variable": np.array([[0.72, 0.24, 0.04], [0.22, 0.60, 0.18], [0.05, 0.25, 0.70]]),
@@ -58,6 +63,9 @@ class Cohort:
     seg_hour: np.ndarray  # per segment: absolute hour index since EPOCH0
     score: np.ndarray  # (subjects, hours): 100 * latent recovery R(t) at each hour
     day_state: np.ndarray  # (subjects, days)
+    subject_ids: np.ndarray  # (subjects,) names used in the table, row order of the arrays below
+    wake_hour: np.ndarray  # (subjects,): hour of day the subject wakes up
+    readiness: np.ndarray  # (subjects, days + 1): 100 * R at each wake-up (day d at d*24 + wake)
     label_names: tuple = STRAIN_LABELS
 
 
@@ -66,48 +74,52 @@ def _subject_params(rng: np.random.Generator, n: int) -> dict:
     return {
         "type": types,
         "hr0": np.clip(rng.normal(64.0, 6.0, n), 50, 82),
-        "ln_rmssd0": rng.normal(np.log(40.0), 0.18, n),
-        "ln_lfhf0": rng.normal(np.log(1.4), 0.30, n),
+        "ln_rmssd0": rng.normal(np.log(34.0), 0.12, n),
+        "ln_lfhf0": rng.normal(np.log(1.2), 0.25, n),
         "resp_hz": rng.uniform(0.20, 0.30, n),
         "lf_hz": rng.uniform(0.09, 0.11, n),
         "wake": rng.integers(6, 9, n),  # hour of waking
         "sleep": rng.integers(22, 24, n),  # hour of falling asleep
-        "r_offset": rng.normal(0.0, 0.04, n),
+        "r_offset": rng.normal(0.0, 0.03, n),
     }
 
 
 def _trajectories(rng, p: dict, n_sub: int, days: int):
-    """Daily states and hourly latent recovery for each subject."""
+    """Daily states, loads and hourly latent recovery R(t) for each subject.
+
+    Morning recovery R_d drains linearly over the waking day by the day's load L_d and recharges
+    overnight: R_{d+1} = (1 - KAPPA) (R_d - L_d) + KAPPA T(state_d) + e, e ~ N(0, 0.03).
+    """
     hours = days * 24
     day_state = np.zeros((n_sub, days), np.int64)
     r_hour = np.zeros((n_sub, hours))
+    morning = np.zeros((n_sub, days + 1))
     for s in range(n_sub):
         tm = TRANSITIONS[p["type"][s]]
         st = rng.choice(3, p=TYPE_START[p["type"][s]])
-        r_morning = []
         r = R_TARGET[st] + p["r_offset"][s] + rng.normal(0, 0.05)
-        for d in range(days):
-            if d:
-                st = rng.choice(3, p=tm[st])
-                target = R_TARGET[st] + p["r_offset"][s]
-                r = r + 0.5 * (target - r) + rng.normal(0.0, 0.035)
-            r = float(np.clip(r, 0.05, 0.97))
-            day_state[s, d] = st
-            r_morning.append(r)
-        drains = DRAIN[day_state[s]] * rng.lognormal(0.0, 0.3, days)
-        # hourly piecewise-linear battery: drain wake->sleep, recharge sleep->next wake
         w, sl = int(p["wake"][s]), int(p["sleep"][s])
         knots_t, knots_r = [], []
-        for d in range(days):
+        dev = rng.normal(0.0, LOAD_SD)
+        for d in range(days + 1):
+            if d:
+                st = rng.choice(3, p=tm[st])
+                dev = LOAD_RHO * dev + rng.normal(0.0, LOAD_SD * np.sqrt(1 - LOAD_RHO**2))
+            if d < days:
+                day_state[s, d] = st
+            load = float(np.clip(LOAD_MEAN[st] + dev, 0.0, 0.6))
+            r = float(np.clip(r, 0.02, 0.98))
+            evening = max(r - load, 0.0)
             knots_t += [d * 24 + w, d * 24 + sl]
-            knots_r += [r_morning[d], r_morning[d] - drains[d]]
-        knots_t.append(days * 24 + w)
-        knots_r.append(r_morning[-1] + 0.5 * (R_TARGET[day_state[s, -1]] - r_morning[-1]))
+            knots_r += [r, evening]
+            morning[s, d] = r
+            target = R_TARGET[st] + p["r_offset"][s]
+            r = (1 - KAPPA) * evening + KAPPA * target + rng.normal(0.0, 0.03)
         r_hour[s] = np.interp(np.arange(hours) + 0.5, knots_t, knots_r)
-    return day_state, np.clip(r_hour, 0.0, 1.0)
+    return day_state, np.clip(r_hour, 0.0, 1.0), np.clip(morning, 0.0, 1.0)
 
 
-def _spectral_rr(rng, mean_rr_ms, rmssd_ms, lfhf, lf_hz, hf_hz):
+def _spectral_rr(rng, mean_rr_ms, rmssd_ms, lfhf, lf_hz, hf_hz, white_ms):
     """McSharry et al. (2003) bimodal-spectrum RR series on a beat grid, one row per segment."""
     n = len(mean_rr_ms)
     k = np.arange(L_BEATS // 2 + 1)
@@ -126,12 +138,12 @@ def _spectral_rr(rng, mean_rr_ms, rmssd_ms, lfhf, lf_hz, hf_hz):
     c_lf = (g_lf * one_minus_cos).sum(axis=1)
     c_hf = (g_hf * one_minus_cos).sum(axis=1)
     # RMSSD^2 = 2 (P_lf c_lf + P_hf c_hf + white^2)
-    p_hf = np.maximum(rmssd_ms**2 / 2.0 - WHITE_MS**2, 1.0) / (lfhf * c_lf + c_hf)
+    p_hf = np.maximum(rmssd_ms**2 / 2.0 - white_ms**2, 1.0) / (lfhf * c_lf + c_hf)
     p_lf = lfhf * p_hf
     spec = p_lf[:, None] * g_lf + p_hf[:, None] * g_hf  # variance per frequency bin
     coef = (rng.normal(size=spec.shape) + 1j * rng.normal(size=spec.shape)) * np.sqrt(spec / 2.0)
     x = np.fft.irfft(coef, n=L_BEATS, axis=1) * L_BEATS
-    x += rng.normal(0.0, WHITE_MS, x.shape)
+    x += rng.normal(0.0, 1.0, x.shape) * white_ms[:, None]
     return mean_rr_ms[:, None] + x
 
 
@@ -173,7 +185,7 @@ def generate(subjects: int = 48, days: int = 14, seed: int = 7, artifacts: bool 
     """Simulate ``subjects`` x ``days`` of hourly 150 s RR spot measurements. Deterministic in seed."""
     rng = np.random.default_rng(seed)
     p = _subject_params(rng, subjects)
-    day_state, r_hour = _trajectories(rng, p, subjects, days)
+    day_state, r_hour, morning = _trajectories(rng, p, subjects, days)
     hours = days * 24
     sub = np.repeat(np.arange(subjects), hours)
     hour = np.tile(np.arange(hours), subjects)
@@ -187,15 +199,16 @@ def generate(subjects: int = 48, days: int = 14, seed: int = 7, artifacts: bool 
     n = len(sub)
     # circadian: daytime HR bump peaking mid-afternoon
     day_phase = np.cos(2 * np.pi * (hod - 15) / 24.0)
-    hr = (p["hr0"][sub] + HR_DELTA[state] - 8.0 * (r - 0.5) + np.where(asleep, -7.0, 2.0 * day_phase)
+    hr = (p["hr0"][sub] + HR_DELTA[state] - 10.0 * (r - 0.6) + np.where(asleep, -7.0, 2.0 * day_phase)
           + rng.normal(0, 2.5, n))
     mean_rr = 60000.0 / np.clip(hr, 40, 150)
-    ln_rmssd = (p["ln_rmssd0"][sub] + 1.0 * (r - 0.6) + LN_RMSSD_STATE[state]
-                + np.where(asleep, 0.25, 0.0) + rng.normal(0, 0.10, n))
+    ln_rmssd = (p["ln_rmssd0"][sub] + BETA_R * (r - 0.65) + LN_RMSSD_STATE[state]
+                + np.where(asleep, 0.25, 0.0) + rng.normal(0, 0.07, n))
     rmssd = np.exp(ln_rmssd)
-    lfhf = np.exp(p["ln_lfhf0"][sub] + np.log(LFHF_FACTOR[state]) + np.where(asleep, -0.5, 0.0)
-                  + rng.normal(0, 0.25, n))
-    rr = _spectral_rr(rng, mean_rr, rmssd, lfhf, p["lf_hz"][sub], p["resp_hz"][sub])
+    lfhf = np.exp(p["ln_lfhf0"][sub] + LN_LFHF_STATE[state] + np.where(asleep, -0.5, 0.0)
+                  + rng.normal(0, 0.15, n))
+    resp = p["resp_hz"][sub] + RESP_DELTA_HZ[state] + np.where(asleep, -0.03, 0.0)
+    rr = _spectral_rr(rng, mean_rr, rmssd, lfhf, p["lf_hz"][sub], resp, WHITE_STATE_MS[state])
     rr = np.clip(rr, 320.0, 1900.0)
     start = EPOCH0 + hour * 3600.0 + rng.uniform(0, 3600 - SEGMENT_S - 60, n)
     heavy = rng.random(n) < 0.05
@@ -231,5 +244,8 @@ def generate(subjects: int = 48, days: int = 14, seed: int = 7, artifacts: bool 
         seg_subject=sub.astype(np.int64),
         seg_hour=hour.astype(np.int64),
         score=100.0 * r_hour,
+        subject_ids=subj_ids,
+        wake_hour=p["wake"].astype(np.int64),
+        readiness=100.0 * morning,
         day_state=day_state,
     )
