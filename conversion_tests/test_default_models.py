@@ -1,0 +1,106 @@
+"""Both default models through every path: ONNX, Core ML fp32/fp16/int8/palette6/palette4/w8a8,
+the verify stage's gates, metadata, and byte determinism."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from edgekit import INPUT_NAME
+from edgekit.convert import CLASS_LABEL_OUTPUT, CLASS_PROBS_OUTPUT, SCORE_OUTPUT
+from edgekit.fileio import sha256_tree
+from edgekit.quantize import VARIANTS, uncompressed_weights
+from edgekit.verify import parity, run_mlprogram
+from edgekit.verify.program import load_spec
+
+MODELS = ["hrv_transformer", "hrv_lstm"]
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_verify_stage_passes_every_gate(built, name, capsys):
+    cfg, _, root = built[name]
+    summary = parity.run(cfg, root)
+    assert summary["passed"]
+    doc = json.loads((root / name / "verify" / "parity.json").read_text())
+    assert doc["passed"] and doc["fixture_count"] >= 32 and doc["onnx"]["passed"]
+    assert set(doc["variants"]) == set(VARIANTS)
+    for variant, entry in doc["variants"].items():
+        assert entry["passed"], (variant, [c for c in entry["checks"] if not c["passed"]])
+        assert entry["backend"] == "reference-evaluator"
+        assert entry["sha256"] == sha256_tree(root / name / "coreml" / f"{variant}.mlpackage")
+    lines = [l for l in capsys.readouterr().out.splitlines() if l.startswith(("✓", "✗"))]
+    n_checks = sum(len(e["checks"]) for e in doc["variants"].values()) + 1
+    assert len(lines) == n_checks and all(l.startswith("✓") for l in lines)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_convert_report_and_compression(built, name):
+    cfg, _, root = built[name]
+    doc = json.loads((root / name / "coreml" / "convert.json").read_text())
+    v = doc["variants"]
+    assert set(v) == set(VARIANTS)
+    assert v["fp32"]["bits_per_param"] == pytest.approx(32, abs=0.5)
+    assert v["fp16"]["bits_per_param"] < 17
+    assert v["palette4"]["weight_bytes"] < v["palette6"]["weight_bytes"] < v["int8"]["weight_bytes"]
+    assert v["int8"]["weight_bytes"] < v["fp16"]["weight_bytes"] < v["fp32"]["weight_bytes"]
+    for variant in ("int8", "palette6", "palette4", "w8a8"):
+        pkg = root / name / "coreml" / f"{variant}.mlpackage"
+        assert uncompressed_weights(pkg) == []  # weight_threshold=0: every weight matrix compressed
+        assert v[variant]["params_compressed"] > 0.9 * v[variant]["params"]
+    assert doc["onnx"]["opset"] >= 17
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_metadata_interface_and_fp16_policy(built, name):
+    cfg, module, root = built[name]
+    spec = load_spec(root / name / "coreml" / "fp16.mlpackage")
+    md = spec.description.metadata
+    assert md.author == cfg.convert.author and md.license == cfg.convert.license
+    assert md.versionString == cfg.convert.version and md.shortDescription
+    ud = dict(md.userDefined)
+    assert ud["edgekit.units"] == "ms" and ud["edgekit.variant"] == "fp16"
+    assert ud["edgekit.training_data_fingerprint"] == "0" * 64 and "edgekit.version" in ud
+    assert "com.github.apple.coremltools.conversion_date" not in ud
+    assert spec.specificationVersion == 8  # iOS 17
+    (inp,) = spec.description.input
+    assert inp.name == INPUT_NAME and inp.shortDescription
+    assert list(inp.type.multiArrayType.shape) == [1, int(ud["edgekit.window_length"]), 1]
+    assert inp.type.multiArrayType.dataType == 65568  # FLOAT32
+    outputs = [o.name for o in spec.description.output]
+    if name == "hrv_transformer":
+        assert outputs == [CLASS_LABEL_OUTPUT, CLASS_PROBS_OUTPUT]
+        assert spec.description.predictedFeatureName == CLASS_LABEL_OUTPUT
+        assert ud["edgekit.labels"] == "healthy,strained,burnout_risk"
+    else:
+        assert outputs == [SCORE_OUTPUT]
+    doc = json.loads((root / name / "coreml" / "convert.json").read_text())
+    fp32_ops = doc["fp16_policy"]["fp32_ops_in_fp16_variant"]
+    assert fp32_ops and all(not op.startswith(("linear", "lstm", "matmul")) for op in fp32_ops)
+
+
+def test_run_mlprogram_interface(built):
+    cfg, module, root = built["hrv_transformer"]
+    x = np.full((1, 128, 1), 800.0, np.float32)
+    out = run_mlprogram(root / "hrv_transformer" / "coreml" / "fp32.mlpackage", {INPUT_NAME: x})
+    assert set(out) == {CLASS_LABEL_OUTPUT, CLASS_PROBS_OUTPUT}
+    assert out[CLASS_PROBS_OUTPUT].shape == (3,) and abs(out[CLASS_PROBS_OUTPUT].sum() - 1) < 1e-6
+    assert str(out[CLASS_LABEL_OUTPUT]) in ("healthy", "strained", "burnout_risk")
+    import torch
+
+    ref = module(torch.as_tensor(x)).detach().numpy()[0]
+    np.testing.assert_allclose(out[CLASS_PROBS_OUTPUT], ref, atol=1e-5)
+
+
+def test_same_checkpoint_same_bytes(built, tmp_path):
+    """Re-running convert on the same checkpoint reproduces every package and the ONNX bit for bit."""
+    from edgekit import convert
+
+    cfg, _, root = built["hrv_lstm"]
+    first = json.loads((root / "hrv_lstm" / "coreml" / "convert.json").read_text())
+    convert.run(cfg, root)
+    second = json.loads((root / "hrv_lstm" / "coreml" / "convert.json").read_text())
+    for variant in VARIANTS:
+        assert first["variants"][variant]["sha256"] == second["variants"][variant]["sha256"], variant
+    assert first["onnx"]["sha256"] == second["onnx"]["sha256"]

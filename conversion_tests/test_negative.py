@@ -1,0 +1,109 @@
+"""Verification must fail when a saved package is altered."""
+
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+import struct
+
+import numpy as np
+import pytest
+
+from edgekit.errors import EdgekitError, GateError
+from edgekit.verify import parity
+from edgekit.verify.evaluator import ReferenceEvaluator
+
+
+def _weights(pkg):
+    return pkg / "Data" / "com.apple.CoreML" / "weights" / "weight.bin"
+
+
+def _largest_blob(path):
+    """(data offset, size) of the largest blob in a weight.bin."""
+    data = path.read_bytes()
+    best = (0, 0)
+    off = 64
+    while off + 64 <= len(data):
+        sentinel, _, size, data_off = struct.unpack_from("<IIQQ", data, off)
+        if sentinel != 0xDEADBEEF:
+            break
+        best = max(best, (size, data_off))
+        off = data_off + size
+        off += (-off) % 64
+    return best[1], best[0]
+
+
+@pytest.fixture()
+def copy_build(built, tmp_path):
+    """A copy of a model's build tree and its config, verifying only ``variants`` (time budget)."""
+
+    def make(name, variants=None):
+        cfg, module, root = built[name]
+        dst = tmp_path / "build"
+        shutil.copytree(root / name, dst / name)
+        cfg = copy.deepcopy(cfg)
+        if variants is not None:
+            cfg.convert.variants = list(variants)
+        return cfg, dst
+
+    return make
+
+
+@pytest.mark.parametrize("name,variant", [("hrv_transformer", "fp32"), ("hrv_transformer", "palette4"),
+                                          ("hrv_lstm", "int8"), ("hrv_lstm", "fp16")])
+def test_altered_weights_fail_verification(copy_build, name, variant):
+    cfg, root = copy_build(name, ["fp32", variant] if variant != "fp32" else ["fp32", "fp16"])
+    wb = _weights(root / name / "coreml" / f"{variant}.mlpackage")
+    off, size = _largest_blob(wb)
+    data = bytearray(wb.read_bytes())
+    rng = np.random.default_rng(0)
+    data[off : off + size] = rng.integers(0, 256, size=size, dtype=np.uint8).tobytes()
+    wb.write_bytes(bytes(data))
+    with pytest.raises(GateError, match=variant):
+        parity.run(cfg, root)
+    doc = json.loads((root / name / "verify" / "parity.json").read_text())
+    assert doc["variants"][variant]["passed"] is False
+    assert all(e["passed"] for v, e in doc["variants"].items() if v != variant)
+
+
+def test_corrupt_blob_header_is_a_clear_error(copy_build):
+    cfg, root = copy_build("hrv_lstm")
+    pkg = root / "hrv_lstm" / "coreml" / "fp32.mlpackage"
+    data = bytearray(_weights(pkg).read_bytes())
+    data[64:68] = b"\0\0\0\0"  # first blob's sentinel
+    _weights(pkg).write_bytes(bytes(data))
+    with pytest.raises(EdgekitError, match="sentinel"):
+        ReferenceEvaluator(pkg)
+
+
+def test_truncated_weights_fail(copy_build):
+    cfg, root = copy_build("hrv_transformer", ["int8"])
+    pkg = root / "hrv_transformer" / "coreml" / "int8.mlpackage"
+    wb = _weights(pkg)
+    wb.write_bytes(wb.read_bytes()[: wb.stat().st_size // 2])
+    with pytest.raises(GateError, match="int8"):
+        parity.run(cfg, root)
+
+
+def test_missing_variant_fails(copy_build):
+    cfg, root = copy_build("hrv_lstm", ["fp32", "w8a8"])
+    shutil.rmtree(root / "hrv_lstm" / "coreml" / "w8a8.mlpackage")
+    with pytest.raises(GateError, match="w8a8"):
+        parity.run(cfg, root)
+
+
+def test_drifted_model_fails_the_named_gate(copy_build):
+    """A checkpoint that differs from what was converted: fp32 parity names the figure."""
+    import torch
+
+    from edgekit.train import load_checkpoint, save_checkpoint
+
+    cfg, dst = copy_build("hrv_transformer", ["fp32"])
+    ckpt = dst / "hrv_transformer" / "train" / "model.pt"
+    model, meta = load_checkpoint(ckpt)
+    with torch.no_grad():
+        model.head.bias.add_(torch.tensor([0.5, -0.5, 0.0]))
+    save_checkpoint(ckpt, model, meta)
+    with pytest.raises(GateError, match=r"fp32 max \|Δp\|"):
+        parity.run(cfg, dst)
