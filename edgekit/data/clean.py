@@ -30,6 +30,7 @@ QD_HALF_WINDOW = 45  # 91-beat window for the time-varying thresholds
 MED_HALF_WINDOW = 5  # 11-beat median filter for mRR
 TH_FLOOR_MS = 1.0  # thresholds never fall below 1 ms (guards a perfectly regular series)
 MALIK_FRACTION = 0.2
+EXTRA_TOL = 0.25  # missed/extra: the split/merged interval within 25 % of the local median (or Th2)
 
 METHODS = ("kubios", "malik", "none")
 _CHUNK = 65_536  # rows per block in the rolling-quantile kernel (bounds memory)
@@ -167,19 +168,28 @@ def detect_kubios(rr: np.ndarray, segment: np.ndarray) -> Detection:
     ect = big & (((d > 1) & (s12 < -C1 * d - C2)) | ((d < -1) & (s12 > -C1 * d + C2)))
     ect &= ~first & (j - 1 >= start)
     bigm = np.abs(m) > 3.0
-    cand = ~ect & (big | bigm)
+    cand = big | bigm
     long_ = (d > 1) & (s22 < -1)
     short = (d < -1) & (s22 > 1)
     # missed: interval j holds k = round(RR_j / med_j) >= 2 beats of about the local median
     k = np.rint(rr / med)
-    missed = cand & (long_ | (bigm & (rr > med))) & (k >= 2) & (np.abs(rr / np.maximum(k, 1) - med) < th2)
+    tol = np.maximum(th2, EXTRA_TOL * med)
+    missed = cand & (long_ | (bigm & (rr > med))) & (k >= 2) & (np.abs(rr / np.maximum(k, 1) - med) < tol)
+    # extra: intervals j and j+1 are both shorter than the local median and their sum is within
+    # max(Th2, EXTRA_TOL * med) of it
     nxt = np.minimum(j + 1, n - 1)
     has_next = (j + 1) < end
-    extra = cand & (short | (bigm & (rr < med))) & has_next & (np.abs(rr + rr[nxt] - med) < th2)
+    cand_next = np.where(has_next, cand[nxt], False)
+    extra = ((cand | cand_next) & has_next & (rr < med) & (rr[nxt] < med)
+             & (np.abs(rr + rr[nxt] - med) < tol))
     extra &= ~missed
+    # an ectopic pair (j-1, j) whose sum fits 2 medians better than RR_j fits k medians is ectopic
+    prv = np.maximum(j - 1, 0)
+    ect_fit = np.abs(rr[prv] + rr - 2.0 * med) < np.abs(rr - k * med)
+    missed &= ~(ect & ect_fit)
     # an isolated long/short interval must also deviate from the local median (|mRR| > 3): the dRR
     # pattern alone fires on genuine respiratory swings and would erase real variability
-    ls = cand & bigm & ~missed & ~extra
+    ls = cand & bigm & ~missed & ~extra & ~ect
     return Detection(
         ectopic=np.flatnonzero(ect),
         missed=np.flatnonzero(missed),
@@ -193,16 +203,17 @@ def detect_kubios(rr: np.ndarray, segment: np.ndarray) -> Detection:
 def _resolve(det: Detection, n: int) -> list[tuple[int, int, str, int]]:
     """Turn candidate indices into non-overlapping events (start, stop, kind, k).
 
-    Priority: ectopic pairs, then extra pairs, then missed, then long/short; within a class left to
-    right. A candidate overlapping an accepted event, or touching one (the interval just before or
+    Priority: extra pairs, then missed, then ectopic pairs, then long/short (a missed or extra beat
+    often also matches the ectopic pattern, an ectopic pair never sums to ~1 or ~2 medians); within
+    a class left to right. A candidate overlapping an accepted event, or touching one (the interval just before or
     just after it, whose dRR is disturbed by the artifact), is dropped.
     """
     covered = np.zeros(n + 2, bool)
     events = []
     for kind, idx, span in (
-        ("ectopic", det.ectopic, (-1, 1)),
         ("extra", det.extra, (0, 2)),
         ("missed", det.missed, (0, 1)),
+        ("ectopic", det.ectopic, (-1, 1)),
         ("long_short", det.long_short, (0, 1)),
     ):
         ks = det.missed_k if kind == "missed" else np.zeros(len(idx), np.int64)

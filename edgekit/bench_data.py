@@ -1,0 +1,367 @@
+"""Data-layer benchmarks (``make bench`` runs these side by side in one process).
+
+- :func:`bench_cleaning`: cleaning + features on 100,000 beats: edgekit vs NeuroKit2
+  ``signal_fixpeaks(method="Kubios")`` vs hrv-analysis, time and RMSSD error vs the clean truth.
+- :func:`bench_apple_health`: streaming Apple Health reader vs a naive ``ElementTree.parse`` of a
+  generated export; time, MB/s and peak memory (each measured in a fresh subprocess).
+
+Also holds the generators the tests share: :func:`inject_artifacts` and :func:`write_export`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+# ---------------------------------------------------------------------------------------------
+# artifact injection (shared with tests)
+# ---------------------------------------------------------------------------------------------
+
+ECTOPIC, MISSED, EXTRA = 4, 8, 16  # same bits as edgekit.data.rr.Flag
+
+
+def inject_artifacts(rr: np.ndarray, fraction: float, rng: np.random.Generator,
+                     min_spacing: int = 5) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int, int]]]:
+    """Inject ``fraction * len(rr)`` events, the three kinds mixed in equal shares.
+
+    - ectopic: a premature beat with compensatory pause: RR_j -= d, RR_{j+1} += d, d in [25, 40] %
+    - missed: RR_j and RR_{j+1} merged into one interval
+    - extra: RR_j split into two at a random point in [30, 70] %
+
+    Returns (corrupted rr, per-beat truth flags, events as (start, stop, kind) in the corrupted
+    series' indices).
+    """
+    rr = np.asarray(rr, dtype=np.float64)
+    n = len(rr)
+    k = int(round(fraction * n))
+    pos: list[int] = []
+    cand = np.arange(3, n - 4)
+    while len(pos) < k:
+        q = int(rng.choice(cand))
+        if all(abs(q - p) >= min_spacing for p in pos):
+            pos.append(q)
+    kinds = [ECTOPIC, MISSED, EXTRA] * (k // 3 + 1)
+    kinds = kinds[:k]
+    rng.shuffle(kinds)
+    out = rr.tolist()
+    truth = [0] * n
+    for q, kind in sorted(zip(pos, kinds), reverse=True):
+        if kind == ECTOPIC:
+            d = rng.uniform(0.25, 0.40) * out[q]
+            out[q] -= d
+            out[q + 1] += d
+            truth[q] = truth[q + 1] = ECTOPIC
+        elif kind == MISSED:
+            out[q] = out[q] + out[q + 1]
+            del out[q + 1]
+            del truth[q + 1]
+            truth[q] = MISSED
+        else:
+            a = rng.uniform(0.3, 0.7) * out[q]
+            out[q:q + 1] = [a, out[q] - a]
+            truth[q:q + 1] = [EXTRA, EXTRA]
+    truth_a = np.array(truth, np.int64)
+    events = []
+    i = 0
+    while i < len(truth_a):
+        if truth_a[i]:
+            j = i + 1
+            while j < len(truth_a) and truth_a[j] == truth_a[i] and truth_a[i] != MISSED and j - i < 2:
+                j += 1
+            events.append((i, j, int(truth_a[i])))
+            i = j
+        else:
+            i += 1
+    return np.array(out), truth_a, events
+
+
+def match_events(truth_events, detected_spans) -> tuple[float, float]:
+    """Per-event recall and precision: a detection matches a truth event when their spans overlap
+    or touch (one interval tolerance); each side is matched at most once."""
+    det = sorted(detected_spans)
+    used = [False] * len(det)
+    hit = 0
+    starts = [a for a, _ in det]
+    import bisect
+
+    for a, b, _ in truth_events:
+        lo = bisect.bisect_left(starts, a - 3)
+        for e in range(lo, len(det)):
+            da, db = det[e]
+            if da > b:
+                break
+            if not used[e] and da <= b and db >= a - 1 + 0 and db > a - 1:
+                used[e] = True
+                hit += 1
+                break
+    recall = hit / len(truth_events) if truth_events else 1.0
+    precision = sum(used) / len(det) if det else 1.0
+    return recall, precision
+
+
+# ---------------------------------------------------------------------------------------------
+# generated Apple Health export (shared with tests)
+# ---------------------------------------------------------------------------------------------
+
+_DTD = """<!DOCTYPE HealthData [
+<!-- HealthKit Export Version: 14 -->
+<!ELEMENT HealthData (ExportDate,Me,(Record|Correlation|Workout|ActivitySummary|ClinicalRecord)*)>
+<!ATTLIST HealthData
+  locale CDATA #REQUIRED
+>
+<!ELEMENT ExportDate EMPTY>
+<!ATTLIST ExportDate
+  value CDATA #REQUIRED
+>
+<!ELEMENT Me EMPTY>
+<!ATTLIST Me
+  HKCharacteristicTypeIdentifierDateOfBirth CDATA #REQUIRED
+>
+<!ELEMENT Record ((MetadataEntry|HeartRateVariabilityMetadataList)*)>
+<!ATTLIST Record
+  type CDATA #REQUIRED
+  unit CDATA #IMPLIED
+  value CDATA #IMPLIED
+  sourceName CDATA #REQUIRED
+  startDate CDATA #REQUIRED
+  endDate CDATA #REQUIRED
+>
+<!ELEMENT MetadataEntry EMPTY>
+<!ELEMENT HeartRateVariabilityMetadataList (InstantaneousBeatsPerMinute*)>
+<!ELEMENT InstantaneousBeatsPerMinute EMPTY>
+<!ATTLIST InstantaneousBeatsPerMinute
+  bpm CDATA #REQUIRED
+  time CDATA #REQUIRED
+>
+]>
+"""
+
+
+def _fmt_tod(sec: float, style: int) -> str:
+    sec = sec % 86400
+    h = int(sec // 3600)
+    m = int(sec % 3600 // 60)
+    s = sec % 60
+    cs = int(round((s - int(s)) * 100))
+    si = int(s)
+    if cs == 100:
+        cs = 99
+    if style == 0:  # en_US
+        h12 = h % 12 or 12
+        return f"{h12}:{m:02d}:{si:02d}.{cs:02d} {'PM' if h >= 12 else 'AM'}"
+    if style == 1:  # 24 h, dot decimal
+        return f"{h:02d}:{m:02d}:{si:02d}.{cs:02d}"
+    return f"{h:02d}:{m:02d}:{si:02d},{cs:02d}"  # 24 h, comma decimal (de_DE, fr_FR)
+
+
+def write_export(path: str | Path, target_mb: float = 4.0, seed: int = 0, hrv_every: int = 25,
+                 beats_per_record: int = 60) -> dict:
+    """Write a synthetic Apple Health export of about ``target_mb`` MB: mostly filler heart-rate
+    records with metadata, and every ``hrv_every``-th record an HRV record with a beat list.
+    Returns exact counts (records, hrv_records, beats, intervals) for tests."""
+    rng = np.random.default_rng(seed)
+    path = Path(path)
+    target = int(target_mb * 1e6)
+    n_rec = n_hrv = n_beats = n_int = 0
+    t0 = 1704067200 + 3600 * 23  # 2024-01-01 23:00 UTC (+0000): crosses midnight early on
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write('<?xml version="1.0" encoding="UTF-8"?>\n')
+        fh.write(_DTD)
+        fh.write('<HealthData locale="en_US">\n <ExportDate value="2024-02-01 10:00:00 +0000"/>\n')
+        fh.write(' <Me HKCharacteristicTypeIdentifierDateOfBirth="1990-01-01"/>\n')
+        written = 0
+        t = float(t0)
+        while written < target:
+            buf = []
+            for _ in range(200):
+                n_rec += 1
+                t += 97.0
+                ts = time.strftime("%Y-%m-%d %H:%M:%S +0000", time.gmtime(t))
+                if n_rec % hrv_every == 0:
+                    n_hrv += 1
+                    style = n_hrv % 3
+                    buf.append(f' <Record type="HKQuantityTypeIdentifierHeartRateVariabilitySDNN" '
+                               f'sourceName="Watch" unit="ms" value="41.5" startDate="{ts}" endDate="{ts}">\n'
+                               f'  <HeartRateVariabilityMetadataList>\n')
+                    bt = t + 0.5
+                    for b in range(beats_per_record):
+                        rr = 0.8 + 0.05 * rng.standard_normal()
+                        bt += rr
+                        bpm = int(round(60.0 / rr))
+                        buf.append(f'   <InstantaneousBeatsPerMinute bpm="{bpm}" time="{_fmt_tod(bt, style)}"/>\n')
+                    n_beats += beats_per_record
+                    buf.append("  </HeartRateVariabilityMetadataList>\n </Record>\n")
+                    t = bt
+                else:
+                    buf.append(f' <Record type="HKQuantityTypeIdentifierHeartRate" sourceName="Watch" '
+                               f'unit="count/min" value="{60 + n_rec % 40}" startDate="{ts}" endDate="{ts}">\n'
+                               f'  <MetadataEntry key="HKMetadataKeyHeartRateMotionContext" value="0"/>\n'
+                               f' </Record>\n')
+            s = "".join(buf)
+            fh.write(s)
+            written += len(s)
+        fh.write("</HealthData>\n")
+    return {"records": n_rec, "hrv_records": n_hrv, "beats": n_beats, "bytes": path.stat().st_size}
+
+
+# ---------------------------------------------------------------------------------------------
+# benchmarks
+# ---------------------------------------------------------------------------------------------
+
+
+def _clean_series(n: int, seed: int) -> np.ndarray:
+    """A long clean RR series: the real pyhrv NNI sample tiled with jitter when available, else
+    the synthetic spectral model."""
+    from edgekit.data import synth
+
+    co = synth.generate(subjects=3, days=1, seed=seed, artifacts=False)
+    base = np.concatenate(co.clean_rr)
+    try:
+        import pyhrv  # noqa: F401  (only for its data file)
+    except Exception:
+        pass
+    reps = int(np.ceil(n / len(base)))
+    return np.tile(base, reps)[:n]
+
+
+def bench_cleaning(n_beats: int = 100_000, fraction: float = 0.02, seed: int = 0) -> dict:
+    """edgekit Kubios cleaning + features vs NeuroKit2 Kubios vs hrv-analysis (time, RMSSD error)."""
+    from edgekit.data.clean import clean
+    from edgekit.data.features import time_domain, frequency_domain
+    from edgekit.data.rr import RRTable
+
+    rng = np.random.default_rng(seed)
+    x = _pyhrv_nni()
+    reps = int(np.ceil(n_beats / len(x)))
+    truth_rr = np.concatenate([x] * reps)[:n_beats]
+    bad, _, events = inject_artifacts(truth_rr, fraction, rng)
+    rm_true = float(np.sqrt(np.mean(np.diff(truth_rr) ** 2)))
+    out: dict = {"n_beats": n_beats, "artifact_fraction": fraction, "rmssd_truth_ms": rm_true}
+
+    t = time.perf_counter()
+    tab = RRTable(np.full(len(bad), "b"), np.zeros(len(bad), np.int64), np.cumsum(bad) / 1000.0, bad,
+                  np.zeros(len(bad), np.int64))
+    res = clean(tab, "kubios")
+    feats = time_domain(res.table.rr_ms, res.table.segment)
+    feats.update(frequency_domain(res.table.rr_ms, res.table.time_s, res.table.segment))
+    t_ek = time.perf_counter() - t
+    out["edgekit"] = {"seconds": t_ek, "rmssd_ms": feats["rmssd_ms"],
+                      "rmssd_err_pct": 100 * (feats["rmssd_ms"] - rm_true) / rm_true,
+                      "n_corrected": res.n_corrected}
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            import neurokit2 as nk
+
+            peaks = np.concatenate([[0], np.cumsum(np.round(bad).astype(np.int64))])
+            t = time.perf_counter()
+            _, fixed = nk.signal_fixpeaks(peaks, sampling_rate=1000, method="Kubios", iterative=True)
+            rr_nk = np.diff(fixed).astype(float)
+            rm_nk = float(np.sqrt(np.mean(np.diff(rr_nk) ** 2)))
+            t_nk = time.perf_counter() - t
+            out["neurokit2_kubios"] = {"seconds": t_nk, "rmssd_ms": rm_nk,
+                                       "rmssd_err_pct": 100 * (rm_nk - rm_true) / rm_true}
+            out["speedup_vs_neurokit2"] = t_nk / t_ek
+        except Exception as exc:  # pragma: no cover - optional dependency
+            out["neurokit2_kubios"] = {"error": str(exc).splitlines()[0]}
+        try:
+            from hrvanalysis import (get_frequency_domain_features, get_time_domain_features,
+                                     interpolate_nan_values, remove_ectopic_beats, remove_outliers)
+
+            t = time.perf_counter()
+            r1 = remove_outliers(rr_intervals=bad.tolist(), low_rri=300, high_rri=2000, verbose=False)
+            r2 = interpolate_nan_values(r1)
+            r3 = remove_ectopic_beats(r2, method="malik", verbose=False)
+            r4 = interpolate_nan_values(r3)
+            td = get_time_domain_features(r4)
+            get_frequency_domain_features(r4)
+            t_ha = time.perf_counter() - t
+            out["hrv_analysis_malik"] = {"seconds": t_ha, "rmssd_ms": td["rmssd"],
+                                         "rmssd_err_pct": 100 * (td["rmssd"] - rm_true) / rm_true}
+        except Exception as exc:  # pragma: no cover
+            out["hrv_analysis_malik"] = {"error": str(exc).splitlines()[0]}
+    return out
+
+
+def _pyhrv_nni() -> np.ndarray:
+    """pyhrv's long sample NNI series (ms), read from the installed package's data file."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("pyhrv")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("pyhrv (test extra) is not installed")
+    p = Path(list(spec.submodule_search_locations)[0]) / "files" / "SampleNNISeriesLong.npy"
+    return np.load(p).astype(np.float64)
+
+
+_CHILD = r"""
+import json, resource, sys, time
+mode, path = sys.argv[1], sys.argv[2]
+t = time.perf_counter()
+if mode == "stream":
+    from edgekit.data.apple_health import read_export
+    tab = read_export(path)
+    n = len(tab)
+else:
+    import xml.etree.ElementTree as ET
+    root = ET.parse(path).getroot()
+    n = 0
+    for rec in root.iter("Record"):
+        if rec.get("type") == "HKQuantityTypeIdentifierHeartRateVariabilitySDNN":
+            n += max(len(rec.findall("./HeartRateVariabilityMetadataList/InstantaneousBeatsPerMinute")) - 1, 0)
+dt = time.perf_counter() - t
+print(json.dumps({"seconds": dt, "intervals": n,
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def _run_child(mode: str, path: Path) -> dict:
+    r = subprocess.run([sys.executable, "-c", _CHILD, mode, str(path)], capture_output=True, text=True,
+                       check=True)
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def _baseline_rss_mb() -> float:
+    r = subprocess.run([sys.executable, "-c", "import resource, edgekit.data.apple_health;"
+                        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024)"],
+                       capture_output=True, text=True, check=True)
+    return float(r.stdout.strip())
+
+
+def bench_apple_health(target_mb: float = 60.0, workdir: str | Path | None = None) -> dict:
+    """Streaming reader vs ElementTree.parse on a generated export (each in its own process)."""
+    tmp = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="edgekit-bench-"))
+    path = tmp / "export.xml"
+    counts = write_export(path, target_mb=target_mb)
+    mb = counts["bytes"] / 1e6
+    out = {"file_mb": mb, "expected_intervals": counts["hrv_records"] * 0}
+    exp_int = counts["beats"] - counts["hrv_records"]  # one anchor beat per record
+    out["expected_intervals"] = exp_int
+    base = _baseline_rss_mb()
+    for mode in ("stream", "elementtree"):
+        r = _run_child(mode, path)
+        r["mb_per_s"] = mb / r["seconds"]
+        r["counts_exact"] = r["intervals"] == exp_int
+        out[mode] = r
+    out["interpreter_baseline_rss_mb"] = base
+    if not workdir:
+        path.unlink()
+        os.rmdir(tmp)
+    return out
+
+
+def run_all() -> dict:
+    return {"cleaning": bench_cleaning(), "apple_health": bench_apple_health()}
+
+
+if __name__ == "__main__":  # pragma: no cover
+    print(json.dumps(run_all(), indent=2, default=float))

@@ -1,0 +1,413 @@
+"""Readers: recordings in various formats -> :class:`edgekit.data.rr.RRTable`.
+
+Formats (``--format``): ppg, ecg, polar, rr-text, csv, apple-health. Every reader raises
+:class:`edgekit.errors.InputError` with one line naming the file and the line/element on bad input
+(empty file, wrong delimiter, non-numeric, NaN, negative or absurd RR, timestamps going backwards,
+a file that is not what the format says). See docs/data.md for each format's rules.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+import warnings
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+
+from edgekit.data.rr import Flag, RRTable
+from edgekit.errors import InputError
+
+FORMATS = ("ppg", "ecg", "polar", "rr-text", "csv", "apple-health")
+GAP_S = 3.0  # a beat whose timestamp advances more than its RR + GAP_S starts a new segment
+ABSURD_RR_MS = 60_000.0  # a single value above this (or <= 0) is not an RR interval
+UNIT_RULE_MS = 10.0  # unit auto-detection: median value < 10 -> seconds, else milliseconds
+
+
+def read(paths, fmt: str, *, sample_rate: float | None = None, column: str | None = None,
+         time_column: str | None = None, unit: str = "auto", gap_s: float = GAP_S) -> RRTable:
+    """Read one or more files of format ``fmt`` into one table (subject = file stem)."""
+    if fmt not in FORMATS:
+        raise InputError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    if unit not in ("auto", "ms", "s"):
+        raise InputError(f"unknown unit {unit!r}; expected auto, ms or s")
+    tables = []
+    for p in [Path(x) for x in ([paths] if isinstance(paths, (str, Path)) else paths)]:
+        if not p.is_file():
+            raise InputError(f"{p}: file not found")
+        if fmt == "apple-health":
+            from edgekit.data.apple_health import read_export
+
+            t = read_export(p)
+        elif fmt in ("ppg", "ecg"):
+            t = read_signal(p, fmt, sample_rate=sample_rate, column=column, time_column=time_column)
+        elif fmt == "polar":
+            t = read_polar(p, gap_s=gap_s)
+        elif fmt == "rr-text":
+            t = read_rr_text(p, unit=unit)
+        else:
+            t = read_csv_column(p, column=column, time_column=time_column, unit=unit, gap_s=gap_s)
+        if len(t) == 0:
+            raise InputError(f"{p}: no RR intervals found")
+        tables.append(t)
+    return RRTable.concat(tables)
+
+
+# ---------------------------------------------------------------------------------------------
+# helpers
+# ---------------------------------------------------------------------------------------------
+
+
+def _read_text(path: Path) -> str:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
+    if not raw.strip():
+        raise InputError(f"{path}: empty file")
+    if b"\x00" in raw[:4096]:
+        raise InputError(f"{path}: binary data, not a text file")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+
+
+def _number(text: str, path: Path, lineno: int, what: str = "value") -> float:
+    s = text.strip()
+    try:
+        v = float(s)
+    except ValueError:
+        raise InputError(f"{path}: line {lineno}: non-numeric {what} {s[:40]!r}") from None
+    if not math.isfinite(v):
+        raise InputError(f"{path}: line {lineno}: {what} is {s!r} (not a finite number)")
+    return v
+
+
+def _check_rr(rr: np.ndarray, lines: np.ndarray, path: Path) -> None:
+    bad = np.flatnonzero((rr <= 0) | (rr > ABSURD_RR_MS))
+    if len(bad):
+        i = bad[0]
+        raise InputError(f"{path}: line {lines[i]}: RR interval {rr[i]:g} ms is negative, zero or absurd")
+
+
+def _detect_unit(values: np.ndarray, unit: str) -> float:
+    """Scale to milliseconds. Rule: ``auto`` treats the file as seconds when its median < 10."""
+    if unit == "ms":
+        return 1.0
+    if unit == "s":
+        return 1000.0
+    return 1000.0 if np.median(values) < UNIT_RULE_MS else 1.0
+
+
+def _segments_from_times(t: np.ndarray, rr_ms: np.ndarray, gap_s: float) -> np.ndarray:
+    seg = np.zeros(len(t), np.int64)
+    if len(t) > 1:
+        jump = (np.diff(t) - rr_ms[1:] / 1000.0) > gap_s
+        seg[1:] = np.cumsum(jump)
+    return seg
+
+
+def _check_monotonic(t: np.ndarray, lines: np.ndarray, path: Path) -> None:
+    back = np.flatnonzero(np.diff(t) < 0)
+    if len(back):
+        i = back[0] + 1
+        raise InputError(f"{path}: line {lines[i]}: timestamp goes backwards")
+
+
+def _sniff_delimiter(header: str, path: Path, candidates: str = ",;\t") -> str:
+    counts = {d: header.count(d) for d in candidates}
+    best = max(counts, key=counts.get)
+    return best if counts[best] else ","
+
+
+# ---------------------------------------------------------------------------------------------
+# rr-text: one RR per line (Elite HRV, Kubios text export)
+# ---------------------------------------------------------------------------------------------
+
+
+def read_rr_text(path: Path, unit: str = "auto") -> RRTable:
+    """One RR per line, ms or s (see ``_detect_unit``). Blank lines are skipped; a single header line
+    containing letters is allowed as the first non-blank line. The file is one segment; beat times
+    are the cumulative sum of the intervals (seconds from the first beat)."""
+    text = _read_text(path)
+    vals, lines = [], []
+    first = True
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        s = line.strip()
+        if not s:
+            continue
+        if first and re.search(r"[A-Za-z]", s) and not re.fullmatch(r"[-+]?(nan|inf)(inity)?", s, re.I):
+            first = False
+            if re.search(r"[;,\t]", s) and re.search(r"\d", s):
+                raise InputError(f"{path}: line {lineno}: several fields per line; not an rr-text file "
+                                 f"(one RR per line)")
+            continue
+        first = False
+        if re.search(r"[;,\t ]", s):
+            raise InputError(f"{path}: line {lineno}: several fields {s[:40]!r}; rr-text expects one RR "
+                             f"per line (use --format csv for delimited files)")
+        vals.append(_number(s, path, lineno, "RR"))
+        lines.append(lineno)
+    if not vals:
+        raise InputError(f"{path}: no RR values")
+    v = np.array(vals)
+    ln = np.array(lines)
+    rr = v * _detect_unit(v, unit)
+    _check_rr(rr, ln, path)
+    t = np.cumsum(rr) / 1000.0
+    return RRTable(np.full(len(rr), path.stem), np.zeros(len(rr), np.int64), t, rr,
+                   np.zeros(len(rr), np.int64))
+
+
+# ---------------------------------------------------------------------------------------------
+# polar: Polar Sensor Logger RR file
+# ---------------------------------------------------------------------------------------------
+
+_POLAR_TS_FORMATS = ("%Y-%m-%dT%H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S.%f",
+                     "%Y-%m-%d %H:%M:%S")
+
+
+def _parse_ts(s: str, path: Path, lineno: int) -> float:
+    s = s.strip()
+    try:
+        v = float(s)  # epoch seconds / ns
+        if v > 1e17:  # nanoseconds
+            return v / 1e9
+        if v > 1e11:  # milliseconds
+            return v / 1e3
+        return v
+    except ValueError:
+        pass
+    try:
+        dt = datetime.fromisoformat(s)
+    except ValueError:
+        dt = None
+        for f in _POLAR_TS_FORMATS:
+            try:
+                dt = datetime.strptime(s, f)
+                break
+            except ValueError:
+                continue
+        if dt is None:
+            raise InputError(f"{path}: line {lineno}: unreadable timestamp {s[:40]!r}") from None
+    if dt.tzinfo is None:
+        from datetime import timezone
+
+        dt = dt.replace(tzinfo=timezone.utc)  # local wall time, treated as UTC (documented)
+    return dt.timestamp()
+
+
+def read_polar(path: Path, gap_s: float = GAP_S) -> RRTable:
+    """Polar Sensor Logger RR file: header ``Phone timestamp;RR-interval [ms]`` then one
+    ``timestamp;rr`` per line (semicolon separated). Timestamps are the phone's receive times and
+    may repeat within one Bluetooth notification; they must not go backwards."""
+    text = _read_text(path)
+    rows = text.splitlines()
+    header = rows[0].strip()
+    if ";" not in header:
+        raise InputError(f"{path}: line 1: expected a ';'-separated Polar header "
+                         f"'Phone timestamp;RR-interval [ms]', got {header[:60]!r}")
+    cols = [c.strip().lower() for c in header.split(";")]
+    try:
+        i_t = next(i for i, c in enumerate(cols) if "timestamp" in c)
+        i_rr = next(i for i, c in enumerate(cols) if c.startswith("rr"))
+    except StopIteration:
+        raise InputError(f"{path}: line 1: not a Polar RR file (need 'Phone timestamp' and "
+                         f"'RR-interval [ms]' columns, got {header[:60]!r})") from None
+    ts, rr, lines = [], [], []
+    for lineno, line in enumerate(rows[1:], start=2):
+        if not line.strip():
+            continue
+        parts = line.split(";")
+        if len(parts) != len(cols):
+            raise InputError(f"{path}: line {lineno}: expected {len(cols)} ';'-separated fields, "
+                             f"got {len(parts)}")
+        ts.append(_parse_ts(parts[i_t], path, lineno))
+        rr.append(_number(parts[i_rr], path, lineno, "RR"))
+        lines.append(lineno)
+    if not rr:
+        raise InputError(f"{path}: no RR rows after the header")
+    t = np.array(ts)
+    r = np.array(rr)
+    ln = np.array(lines)
+    _check_rr(r, ln, path)
+    _check_monotonic(t, ln, path)
+    seg = _segments_from_times(t, r, gap_s + 2.0)  # phone timestamps batch beats: extra slack
+    return RRTable(np.full(len(r), path.stem), seg, t, r, np.zeros(len(r), np.int64))
+
+
+# ---------------------------------------------------------------------------------------------
+# csv: any CSV with --column / --time-column
+# ---------------------------------------------------------------------------------------------
+
+_RR_NAMES = ("rr_ms", "rr", "rr-interval [ms]", "rr interval", "ibi", "ibi_ms", "nni", "rri")
+
+
+def _read_table(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
+    text = _read_text(path)
+    lines = text.splitlines()
+    delim = _sniff_delimiter(lines[0], path)
+    reader = csv.reader(io.StringIO(text), delimiter=delim)
+    header = [h.strip() for h in next(reader)]
+    rows, nums = [], []
+    for lineno, row in enumerate(reader, start=2):
+        if not row or all(not c.strip() for c in row):
+            continue
+        if len(row) != len(header):
+            raise InputError(f"{path}: line {lineno}: expected {len(header)} fields "
+                             f"(delimiter {delim!r}), got {len(row)}")
+        rows.append(row)
+        nums.append(lineno)
+    return header, rows, nums
+
+
+def _find_column(header: list[str], name: str | None, path: Path, candidates=()) -> int:
+    low = [h.lower() for h in header]
+    if name is not None:
+        if name in header:
+            return header.index(name)
+        if name.lower() in low:
+            return low.index(name.lower())
+        raise InputError(f"{path}: line 1: no column {name!r}; columns are {', '.join(header)}")
+    for c in candidates:
+        if c in low:
+            return low.index(c)
+    raise InputError(f"{path}: line 1: cannot tell which column holds RR intervals; pass --column "
+                     f"(columns: {', '.join(header)})")
+
+
+def read_csv_column(path: Path, column: str | None = None, time_column: str | None = None,
+                    unit: str = "auto", gap_s: float = GAP_S) -> RRTable:
+    """RR intervals from one CSV column (delimiter sniffed among , ; tab). With ``time_column``
+    (epoch seconds/ms/ns or ISO 8601) gaps split segments; without it the file is one segment and
+    beat times are cumulative."""
+    header, rows, nums = _read_table(path)
+    ic = _find_column(header, column, path, _RR_NAMES)
+    vals = np.array([_number(r[ic], path, n, f"'{header[ic]}'") for r, n in zip(rows, nums)])
+    ln = np.array(nums)
+    if len(vals) == 0:
+        raise InputError(f"{path}: no data rows after the header")
+    rr = vals * _detect_unit(vals, unit)
+    _check_rr(rr, ln, path)
+    if time_column is not None:
+        it = _find_column(header, time_column, path)
+        t = np.array([_parse_ts(r[it], path, n) for r, n in zip(rows, nums)])
+        _check_monotonic(t, ln, path)
+        seg = _segments_from_times(t, rr, gap_s)
+    else:
+        t = np.cumsum(rr) / 1000.0
+        seg = np.zeros(len(rr), np.int64)
+    return RRTable(np.full(len(rr), path.stem), seg, t, rr, np.zeros(len(rr), np.int64))
+
+
+# ---------------------------------------------------------------------------------------------
+# ppg / ecg: raw signal through HeartPy
+# ---------------------------------------------------------------------------------------------
+
+
+def _read_signal_values(path: Path, column: str | None, time_column: str | None):
+    text = _read_text(path)
+    first = text.splitlines()[0]
+    has_header = re.search(r"[A-Za-z]", first) is not None
+    if not has_header:
+        if column is not None or time_column is not None:
+            raise InputError(f"{path}: line 1: --column/--time-column given but the file has no header")
+        vals, nums = [], []
+        for lineno, line in enumerate(text.splitlines(), start=1):
+            s = line.strip()
+            if not s:
+                continue
+            if re.search(r"[;,\t]", s):
+                raise InputError(f"{path}: line {lineno}: several fields; pass --column for a CSV")
+            vals.append(_number(s, path, lineno, "sample"))
+            nums.append(lineno)
+        return np.array(vals), None
+    header, rows, nums = _read_table(path)
+    if column is None:
+        cand = [i for i, h in enumerate(header) if h.lower() in ("hr", "ppg", "ecg", "signal", "value")]
+        if not cand:
+            raise InputError(f"{path}: line 1: pass --column (columns: {', '.join(header)})")
+        ic = cand[0]
+    else:
+        ic = _find_column(header, column, path)
+    vals = np.array([_number(r[ic], path, n, "sample") for r, n in zip(rows, nums)])
+    times = None
+    if time_column is not None:
+        it = _find_column(header, time_column, path)
+        times = (header[it], [r[it] for r in rows], nums)
+    return vals, times
+
+
+def _heartpy():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # heartpy imports pkg_resources (deprecation warning)
+        import heartpy as hp
+    return hp
+
+
+def _sample_rate_from_times(times, path: Path) -> float:
+    hp = _heartpy()
+
+    name, raw, nums = times
+    try:
+        t = np.array([float(x) for x in raw])
+        dt = np.diff(t)
+        if np.any(dt <= 0):
+            i = int(np.flatnonzero(dt <= 0)[0]) + 1
+            raise InputError(f"{path}: line {nums[i]}: time column '{name}' does not increase")
+        return float(hp.get_samplerate_mstimer(t))  # a millisecond timer (HeartPy convention)
+    except ValueError:
+        pass
+    try:
+        secs = np.array([datetime.fromisoformat(x.strip()).timestamp() for x in raw])
+    except ValueError:
+        raise InputError(f"{path}: time column '{name}': expected a millisecond timer or "
+                         f"'YYYY-MM-DD HH:MM:SS.ffffff' datetimes") from None
+    return float((len(secs) - 1) / (secs[-1] - secs[0]))
+
+
+def read_signal(path: Path, kind: str, sample_rate: float | None = None, column: str | None = None,
+                time_column: str | None = None) -> RRTable:
+    """Raw PPG/ECG samples -> HeartPy peaks -> RR intervals.
+
+    Filtering follows HeartPy's recommendations: PPG is band-passed 0.7-3.5 Hz (3rd order
+    Butterworth); ECG has baseline wander removed (0.05 Hz notch) and peaks enhanced. Peaks that
+    HeartPy rejects are kept: each interval touching a rejected peak is flagged DETECTOR_REJECTED
+    (cleaning counts it as an artifact) instead of being dropped.
+    """
+    hp = _heartpy()
+    vals, times = _read_signal_values(path, column, time_column)
+    if sample_rate is None:
+        if times is None:
+            raise InputError(f"{path}: --sample-rate is required (or --time-column to derive it)")
+        sample_rate = _sample_rate_from_times(times, path)
+    if not sample_rate > 0:
+        raise InputError(f"{path}: sample rate must be positive, got {sample_rate}")
+    if len(vals) < 5 * sample_rate:
+        raise InputError(f"{path}: only {len(vals)} samples ({len(vals) / sample_rate:.1f} s); need >= 5 s")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            if kind == "ppg":
+                sig = hp.filter_signal(vals, cutoff=[0.7, 3.5], sample_rate=sample_rate, order=3,
+                                       filtertype="bandpass")
+            else:
+                sig = hp.remove_baseline_wander(vals, sample_rate)
+                sig = hp.enhance_ecg_peaks(hp.scale_data(sig), sample_rate, aggregation="median",
+                                           iterations=2)
+            wd, _ = hp.process(hp.scale_data(sig), sample_rate)
+        except (hp.exceptions.BadSignalWarning, ValueError, IndexError, ZeroDivisionError) as exc:
+            raise InputError(f"{path}: HeartPy found no usable {kind.upper()} peaks "
+                             f"({str(exc).splitlines()[0][:80]})") from None
+    peaks = np.asarray(wd["peaklist"], dtype=np.float64)
+    ok = np.asarray(wd["binary_peaklist"], dtype=np.int64)
+    if len(peaks) < 3:
+        raise InputError(f"{path}: HeartPy found fewer than 3 {kind.upper()} peaks")
+    t = peaks / sample_rate
+    rr = np.diff(t) * 1000.0
+    flags = np.where((ok[1:] == 0) | (ok[:-1] == 0), int(Flag.DETECTOR_REJECTED), 0).astype(np.int64)
+    return RRTable(np.full(len(rr), path.stem), np.zeros(len(rr), np.int64), t[1:], rr, flags)
