@@ -289,6 +289,7 @@ def build_variants(module: Any, example: Any, model_type: str, cfg: Any, meta: M
         save("fp16", models["fp16"], "ct.convert FP16ComputePrecision(op_selector: raw-ms normalization "
              "and measured-overflow op types stay fp32)")
         policy["fp32_ops_in_fp16_variant"] = fp32_ops_of(out_dir / "fp16.mlpackage")
+        policy["max_abs_diff_vs_torch"] = _fp16_measurement(module, example, models["fp16"], samples, kwargs)
     base = models[conv.compressed_base]
     for name in ("int8", "palette6", "palette4"):
         if name in conv.variants:
@@ -302,6 +303,30 @@ def build_variants(module: Any, example: Any, model_type: str, cfg: Any, meta: M
              f"activation int8 quantize/dequantize (coremltools passes, {len(samples)} calibration windows, "
              "edgekit reference evaluator) + int8 per-channel weights")
     return {"variants": {k: results[k] for k in VARIANTS if k in results}, "fp16_policy": policy}
+
+
+def _fp16_measurement(module: Any, example: Any, fp16_model: Any, samples: list, kwargs: dict) -> dict:
+    """Max |Δ| vs torch on the calibration windows of the fp16 variant and of an all-fp16 program:
+    how much keeping the raw-ms normalization in fp32 buys (probabilities or score points)."""
+    import torch
+
+    from edgekit.convert import save_mlpackage, to_coreml
+    from edgekit.verify.evaluator import ReferenceEvaluator
+
+    full = to_coreml(module, example, "fp16-full", **kwargs)
+    out = {}
+    with torch.no_grad():
+        ref = [module(torch.as_tensor(s_["rr_sequence"])).double().numpy().reshape(-1) for s_ in samples]
+    with tempfile.TemporaryDirectory(prefix="edgekit-fp16-") as tmp:
+        for name, model in (("fp16", fp16_model), ("fp16_all_ops", full)):
+            ev = ReferenceEvaluator(save_mlpackage(model, Path(tmp) / f"{name}.mlpackage"))
+            worst = 0.0
+            for sample, r in zip(samples, ref):
+                got = ev.run(sample)
+                value = got.get("classLabel_probs", got.get(kwargs.get("output_name", ""), None))
+                worst = max(worst, float(np.max(np.abs(np.asarray(value, np.float64).reshape(-1) - r))))
+            out[name] = worst
+    return out
 
 
 def training_windows(cfg: Any, model_dir: Path) -> np.ndarray:

@@ -127,17 +127,15 @@ def _runtime_outputs(package: Path, X: np.ndarray, classifier: bool, units: str,
 
 
 def runtime_available() -> bool:
-    """True where coremltools can predict (macOS with the Core ML framework)."""
+    """True where coremltools can predict (macOS with coremltools' native Core ML bindings)."""
     if sys.platform != "darwin":
         return False
     try:
-        from edgekit.convert import import_coremltools
+        import importlib
 
-        ct = import_coremltools()
-        from coremltools.models import _MLModelProxy  # noqa: F401
-
-        return ct is not None
-    except Exception:
+        importlib.import_module("coremltools.libcoremlpython")
+        return True
+    except ImportError:
         return False
 
 
