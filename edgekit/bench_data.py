@@ -319,8 +319,16 @@ else:
         if rec.get("type") == "HKQuantityTypeIdentifierHeartRateVariabilitySDNN":
             n += max(len(rec.findall("./HeartRateVariabilityMetadataList/InstantaneousBeatsPerMinute")) - 1, 0)
 dt = time.perf_counter() - t
-print(json.dumps({"seconds": dt, "intervals": n,
-                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+def hwm():
+    # VmHWM is per address space (reset by exec); ru_maxrss can carry the parent's peak over exec
+    try:
+        for line in open("/proc/self/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"seconds": dt, "intervals": n, "peak_rss_mb": hwm()}))
 """
 
 
@@ -331,8 +339,9 @@ def _run_child(mode: str, path: Path) -> dict:
 
 
 def _baseline_rss_mb() -> float:
-    r = subprocess.run([sys.executable, "-c", "import resource, edgekit.data.apple_health;"
-                        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024)"],
+    r = subprocess.run([sys.executable, "-c", "import edgekit.data.apple_health\n"
+                        "print([int(l.split()[1]) / 1024 for l in open('/proc/self/status') "
+                        "if l.startswith('VmHWM:')][0])"],
                        capture_output=True, text=True, check=True)
     return float(r.stdout.strip())
 

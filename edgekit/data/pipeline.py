@@ -55,9 +55,10 @@ def _load_source(cfg):
         cohort = synth.generate(d.subjects, d.days, d.seed)
         res = clean(cohort.table, d.clean, d.min_rr_ms, d.max_rr_ms)
         return res, cohort
-    from edgekit.data.labelled import load_labelled_files  # files with label columns
-
-    return load_labelled_files(cfg)
+    raise EdgekitError(
+        f"{cfg.path}: data.source = 'files' is not supported for training yet: recordings carry no "
+        f"strain labels or fatigue scores (use 'edgekit data ingest' / 'edgekit hrv' for files, and "
+        f"data.source = 'synthetic' for training)")
 
 
 def run(cfg, build_dir: Path) -> dict:
