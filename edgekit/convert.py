@@ -373,13 +373,19 @@ def package_stats(path: Path) -> dict[str, Any]:
     """Bytes of a package and of its weight blob; parameters and storage bits per parameter.
 
     Parameters: every float tensor of ≥ 2 elements the program holds (dense consts and outputs of
-    decompression ops); scalars (normalization constants, op arguments) are not counted. Stored
+    decompression ops); scalars (normalization constants, op arguments) and all-zero tensors
+    (recurrent initial states) are not counted. Stored
     bits count each stored element at its type's width (int8 8, uint4 4 …, packed LUT indices as
     bytes), excluding blob headers and alignment.
     """
-    from edgekit.verify.program import dtype_bits, load_program  # noqa: PLC0415
+    from edgekit.verify.evaluator import ReferenceEvaluator  # noqa: PLC0415
+    from edgekit.verify.program import dtype_bits  # noqa: PLC0415
 
-    prog = load_program(path)
+    ev = ReferenceEvaluator(path)
+    prog = ev.program
+    # all-zero tensors (recurrent initial states) are not parameters
+    zero = {name for name, v in ev._static.items() if isinstance(v, np.ndarray) and v.dtype.kind == "f"
+            and v.size > 1 and not np.any(v)}
     weights = path / "Data" / "com.apple.CoreML" / "weights" / "weight.bin"
     by_name = {name: op for op in prog.operations for name, _ in op.outputs}
     consumed: set[str] = set()
@@ -389,7 +395,7 @@ def package_stats(path: Path) -> dict[str, Any]:
         return int(np.prod(ttype.shape or ())) * dtype_bits(ttype.dtype)
 
     for op in prog.operations:  # decompression ops: their outputs are compressed parameters
-        if not op.type.startswith("constexpr_"):
+        if not op.type.startswith("constexpr_") or op.outputs[0][0] in zero:
             continue
         n = int(np.prod(op.outputs[0][1].shape))
         params += n
@@ -401,7 +407,7 @@ def package_stats(path: Path) -> dict[str, Any]:
                     consumed.add(ref)
                     stored_bits += bits(by_name[ref].outputs[0][1])
     for op in prog.operations:
-        if op.type != "const" or op.outputs[0][0] in consumed:
+        if op.type != "const" or op.outputs[0][0] in consumed or op.outputs[0][0] in zero:
             continue
         ttype = op.outputs[0][1]
         if ttype.kind != "tensor" or ttype.np_dtype.kind != "f" or int(np.prod(ttype.shape or ())) < 2:
