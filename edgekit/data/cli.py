@@ -49,12 +49,22 @@ def register(subparsers) -> None:
             "injected artifacts with ground-truth flags. No real subjects; see docs/synthetic_cohort.md."),
         epilog=("examples:\n"
                 "  edgekit data synth --out build/cohort.csv\n"
-                "  edgekit data synth --out small.csv --subjects 6 --days 3 --seed 1"))
+                "  edgekit data synth --out small.csv --subjects 6 --days 3 --seed 1\n"
+                "  edgekit data synth --out person.csv --subjects 1 --days 20 --seed 99 --profile atypical\n"
+                "\nThe CSV is a labelled RR table (docs/data.md 'Labelled files'): columns label and\n"
+                "fatigue_score make it usable as data.inputs for training and fine-tuning."))
     s.add_argument("--out", required=True, type=Path,
-                   help="output CSV (RR table plus label, recovery and truth columns)")
+                   help="output CSV (RR table plus label, fatigue_score, recovery and truth columns)")
     s.add_argument("--subjects", type=int, default=48)
     s.add_argument("--days", type=int, default=14)
     s.add_argument("--seed", type=int, default=7)
+    s.add_argument("--profile", default="population", choices=("population", "atypical"),
+                   help="population: baselines drawn from the population (default); atypical: a person "
+                        "off the population (HR 80 bpm, RMSSD scale 17 ms, variable proneness)")
+    s.add_argument("--hr0", type=float, default=None, help="override every subject's resting HR (bpm)")
+    s.add_argument("--rmssd0", type=float, default=None, help="override every subject's RMSSD scale (ms)")
+    s.add_argument("--proneness", choices=("resilient", "variable", "prone"), default=None,
+                   help="override every subject's proneness type (state transition matrix)")
     s.set_defaults(func=cmd_synth)
 
     g = dsub.add_parser(
@@ -168,31 +178,42 @@ def cmd_synth(args) -> int:
 
     if args.subjects < 1 or args.days < 1:
         raise InputError("data synth: --subjects and --days must be >= 1")
+    if (args.hr0 is not None and not 30 <= args.hr0 <= 140) or (
+            args.rmssd0 is not None and not 2 <= args.rmssd0 <= 200):
+        raise InputError("data synth: --hr0 must be in 30-140 bpm and --rmssd0 in 2-200 ms")
+    profile = dict(synth.PROFILES[args.profile])
+    for key, val in (("hr0", args.hr0), ("rmssd0", args.rmssd0), ("type", args.proneness)):
+        if val is not None:
+            profile[key] = val
     from tqdm import tqdm
 
     with tqdm(total=2, desc="synth", file=sys.stderr, disable=args.subjects * args.days < 50) as bar:
-        co = synth.generate(args.subjects, args.days, args.seed)
+        co = synth.generate(args.subjects, args.days, args.seed, profile=profile or None)
         bar.update(1)
         t = co.table
         seg = t.segment
         label = np.array(co.label_names)[co.seg_label[seg]]
         rec = co.score[co.seg_subject[seg], co.seg_hour[seg]]
+        fat = co.beat_fatigue_score()
+        fat_s = np.where(np.isfinite(fat), np.char.mod("%.3f", np.nan_to_num(fat)), "")
+        desc = ", ".join(f"{k}={v}" for k, v in profile.items()) or "population"
         with atomic_path(args.out) as tmp:
             with open(tmp, "w", encoding="utf-8") as fh:
-                fh.write("# SYNTHETIC data (edgekit data synth, seed=%d): simulated, no real subjects; "
-                         "see docs/synthetic_cohort.md\n" % args.seed)
-                fh.write("subject,segment,time_s,rr_ms,flags,label,recovery_score,truth_flags\n")
+                fh.write("# SYNTHETIC data (edgekit data synth, seed=%d, profile: %s): simulated, no real "
+                         "subjects; see docs/synthetic_cohort.md\n" % (args.seed, desc))
+                fh.write("subject,segment,time_s,rr_ms,flags,label,fatigue_score,recovery_score,"
+                         "truth_flags\n")
                 n = len(t)
                 step = 200_000
                 for a in range(0, n, step):
                     b = min(n, a + step)
-                    rows = [f"{s},{g},{tt:.6f},{r:.6f},{f},{lab},{rc:.3f},{tr}"
-                            for s, g, tt, r, f, lab, rc, tr in zip(
+                    rows = [f"{s},{g},{tt:.6f},{r:.6f},{f},{lab},{fs},{rc:.3f},{tr}"
+                            for s, g, tt, r, f, lab, fs, rc, tr in zip(
                                 t.subject[a:b].tolist(), seg[a:b].tolist(), t.time_s[a:b].tolist(),
                                 t.rr_ms[a:b].tolist(), t.flags[a:b].tolist(), label[a:b].tolist(),
-                                rec[a:b].tolist(), co.truth[a:b].tolist())]
+                                fat_s[a:b].tolist(), rec[a:b].tolist(), co.truth[a:b].tolist())]
                     fh.write("\n".join(rows) + "\n")
         bar.update(1)
-    print(f"wrote SYNTHETIC cohort: {args.subjects} subjects x {args.days} days, {len(t)} RR intervals "
-          f"to {args.out}", file=sys.stderr)
+    print(f"wrote SYNTHETIC data (simulated, no real subjects; profile: {desc}): {args.subjects} subjects "
+          f"x {args.days} days, {len(t)} labelled RR intervals to {args.out}", file=sys.stderr)
     return 0

@@ -46,19 +46,23 @@ def _window_beats(cfg) -> int:
 
 
 def _load_source(cfg):
-    """Return (cleaned table, clean result, labels source) for the configured data source."""
+    """Return (clean result, labels) for the configured data source.
+
+    ``labels`` is the synthetic :class:`~edgekit.data.synth.Cohort` or, for ``data.source =
+    "files"``, the :class:`~edgekit.data.labelled.LabelledData` of the inputs.
+    """
     from edgekit.data import synth
     from edgekit.data.clean import clean
+    from edgekit.data.labelled import load_labelled_files
 
     d = cfg.data
     if d.source == "synthetic":
         cohort = synth.generate(d.subjects, d.days, d.seed)
         res = clean(cohort.table, d.clean, d.min_rr_ms, d.max_rr_ms)
         return res, cohort
-    raise EdgekitError(
-        f"{cfg.path}: data.source = 'files' is not supported for training yet: recordings carry no "
-        f"strain labels or fatigue scores (use 'edgekit data ingest' / 'edgekit hrv' for files, and "
-        f"data.source = 'synthetic' for training)")
+    data = load_labelled_files(cfg)
+    res = clean(data.table, d.clean, d.min_rr_ms, d.max_rr_ms)
+    return res, data
 
 
 def run(cfg, build_dir: Path) -> dict:
@@ -85,6 +89,12 @@ def run(cfg, build_dir: Path) -> dict:
         summary["note"] = ("SYNTHETIC cohort (simulated RR, no real subjects); see "
                            "docs/synthetic_cohort.md")
         summary.update({"subjects": d.subjects, "days": d.days, "seed": d.seed})
+    else:
+        summary["inputs"] = [Path(p).name for p in labels.inputs]
+        summary["synthetic"] = labels.synthetic
+        if labels.synthetic:
+            summary["note"] = ("SYNTHETIC data (files written by 'edgekit data synth'; simulated RR, "
+                               "no real subjects); see docs/synthetic_cohort.md")
     if cfg.model.type == "strain_transformer":
         arrays, s = _classifier_windows(cfg, res, labels)
     elif cfg.model.type == "fatigue_lstm":
@@ -106,10 +116,21 @@ def _classifier_windows(cfg, res, labels):
     table = res.table
     n = _window_beats(cfg)
     X, seg_of, starts, n_excl = beat_windows(table, n, cfg.data.window_stride, cfg.data.max_artifact_pct)
-    # segment -> label and subject
-    # window -> input segment (cleaning may split segments) -> label
-    seg_ids = res.segment_origin[table.segment[starts]] if len(starts) else np.zeros(0, np.int64)
-    y = labels.seg_label[seg_ids] if len(seg_ids) else np.zeros(0, np.int64)
+    n_excl_label = 0
+    if cfg.data.source == "synthetic":
+        # window -> input segment (cleaning may split segments) -> label
+        seg_ids = res.segment_origin[table.segment[starts]] if len(starts) else np.zeros(0, np.int64)
+        y = labels.seg_label[seg_ids] if len(seg_ids) else np.zeros(0, np.int64)
+    else:
+        from edgekit.data.labelled import labels_after_cleaning
+
+        # per-beat labels follow the beats through cleaning; a window needs one label on all beats
+        lab = labels_after_cleaning(labels.table, labels.beat_label, table)
+        wl = lab[starts[:, None] + np.arange(n)[None, :]] if len(starts) else np.zeros((0, n), np.int64)
+        ok = (wl >= 0).all(axis=1) & (wl == wl[:, :1]).all(axis=1)
+        n_excl_label = int((~ok).sum())
+        X, starts = X[ok], starts[ok]
+        y = wl[ok, 0] if len(starts) else np.zeros(0, np.int64)
     subj_names = table.subject[starts] if len(starts) else np.zeros(0, str)
     subj_index = {s: i for i, s in enumerate(sorted(set(table.subject.tolist())))}
     subject = np.array([subj_index[s] for s in subj_names.tolist()], np.int64)
@@ -123,6 +144,7 @@ def _classifier_windows(cfg, res, labels):
     s = {
         "n_windows": int(len(y)),
         "n_excluded_artifact": n_excl,
+        "n_excluded_label": n_excl_label,
         "window_beats": n,
         "window_stride": cfg.data.window_stride,
         "class_counts": counts,
@@ -153,15 +175,32 @@ def _forecaster_series(cfg, table, labels):
     subj_index = {s: i for i, s in enumerate(labels.subject_ids.tolist())}
     keep, y, y_today, sidx = [], [], [], []
     n_no_future = 0
+    if cfg.data.source == "synthetic":
+        def scores(si, s, e):
+            d0, d1 = readiness_days(e, int(labels.wake_hour[si]))
+            if d0 < 0 or d1 >= labels.readiness.shape[1]:
+                return None
+            return labels.readiness[si, d0], labels.readiness[si, d1]
+    else:
+        from edgekit.data.labelled import hour_last_scores
+
+        # files: the score of the last beat in hour e-1 (today) and in hour e+23 (next 24 h)
+        by_hour = hour_last_scores(labels.table, labels.beat_score)
+
+        def scores(si, s, e):
+            h = by_hour.get(s, {})
+            if e - 1 not in h or e + 23 not in h:
+                return None
+            return h[e - 1], h[e + 23]
     for i, (s, e) in enumerate(zip(subj, ends.tolist())):
         si = subj_index[s]
-        d0, d1 = readiness_days(e, int(labels.wake_hour[si]))
-        if d0 < 0 or d1 >= labels.readiness.shape[1]:
+        sc = scores(si, s, e)
+        if sc is None:
             n_no_future += 1
             continue
         keep.append(i)
-        y.append(labels.readiness[si, d1])
-        y_today.append(labels.readiness[si, d0])
+        y_today.append(sc[0])
+        y.append(sc[1])
         sidx.append(si)
     X = X[keep]
     y = np.array(y, np.float32)

@@ -50,6 +50,16 @@ TRANSITIONS = {  # per proneness type: rows = today, cols = tomorrow
 }
 TYPE_START = {"resilient": [0.8, 0.2, 0.0], "variable": [0.4, 0.4, 0.2], "prone": [0.2, 0.4, 0.4]}
 
+# Subject profiles (``edgekit data synth --profile``): overrides of every subject's baselines.
+# "population" draws them from the population distributions below; "atypical" is a person far off
+# the population (resting HR 80 bpm vs 64 +- 6, RMSSD scale 17 ms vs ln N(ln 34, 0.12), i.e. about
+# -5.8 s.d.) whose states follow the "variable" transition matrix (all three states occur), for
+# demonstrating personal fine-tuning. Explicit --hr0 / --rmssd0 / --proneness override a profile.
+PROFILES = {
+    "population": {},
+    "atypical": {"hr0": 80.0, "rmssd0": 17.0, "type": "variable"},
+}
+
 
 @dataclass
 class Cohort:
@@ -67,6 +77,18 @@ class Cohort:
     wake_hour: np.ndarray  # (subjects,): hour of day the subject wakes up
     readiness: np.ndarray  # (subjects, days + 1): 100 * R at each wake-up (day d at d*24 + wake)
     label_names: tuple = STRAIN_LABELS
+
+    def beat_fatigue_score(self) -> np.ndarray:
+        """Per beat of ``table``: the fatigue score in force (issued at the last wake-up at or
+        before the beat's clock hour), NaN before the first wake-up."""
+        seg = self.table.segment
+        sub = self.seg_subject[seg]
+        hour = self.seg_hour[seg]
+        day = (hour - self.wake_hour[sub]) // 24
+        ok = day >= 0
+        out = np.full(len(seg), np.nan)
+        out[ok] = self.readiness[sub[ok], day[ok]]
+        return out
 
 
 def _subject_params(rng: np.random.Generator, n: int) -> dict:
@@ -181,10 +203,40 @@ def _inject(rng, rr: np.ndarray, rate: float):
     return out, truth
 
 
-def generate(subjects: int = 48, days: int = 14, seed: int = 7, artifacts: bool = True) -> Cohort:
-    """Simulate ``subjects`` x ``days`` of hourly 150 s RR spot measurements. Deterministic in seed."""
+def _apply_profile(p: dict, profile: dict | str | None) -> dict:
+    if profile is None:
+        return p
+    if isinstance(profile, str):
+        if profile not in PROFILES:
+            raise ValueError(f"unknown profile {profile!r}; known: {', '.join(PROFILES)}")
+        profile = PROFILES[profile]
+    n = len(p["hr0"])
+    unknown = set(profile) - {"hr0", "rmssd0", "type", "lfhf0"}
+    if unknown:
+        raise ValueError(f"unknown profile keys {sorted(unknown)}")
+    if "hr0" in profile:
+        p["hr0"] = np.full(n, float(profile["hr0"]))
+    if "rmssd0" in profile:
+        p["ln_rmssd0"] = np.full(n, np.log(float(profile["rmssd0"])))
+    if "lfhf0" in profile:
+        p["ln_lfhf0"] = np.full(n, np.log(float(profile["lfhf0"])))
+    if "type" in profile:
+        if profile["type"] not in TRANSITIONS:
+            raise ValueError(f"unknown proneness {profile['type']!r}; known: {', '.join(TRANSITIONS)}")
+        p["type"] = np.full(n, profile["type"])
+    return p
+
+
+def generate(subjects: int = 48, days: int = 14, seed: int = 7, artifacts: bool = True,
+             profile: dict | str | None = None) -> Cohort:
+    """Simulate ``subjects`` x ``days`` of hourly 150 s RR spot measurements. Deterministic in seed.
+
+    ``profile``: a name from :data:`PROFILES` or a dict with any of ``hr0`` (bpm), ``rmssd0`` (ms),
+    ``lfhf0``, ``type`` (proneness) that replaces the drawn baselines of every subject. The random
+    draws are the same with or without a profile (only the overridden values change).
+    """
     rng = np.random.default_rng(seed)
-    p = _subject_params(rng, subjects)
+    p = _apply_profile(_subject_params(rng, subjects), profile)
     day_state, r_hour, morning = _trajectories(rng, p, subjects, days)
     hours = days * 24
     sub = np.repeat(np.arange(subjects), hours)

@@ -1,0 +1,314 @@
+"""Labelled files: training and fine-tuning from ``data.source = "files"``.
+
+The labelled form (docs/data.md, "Labelled files") is the RR table CSV that ``edgekit data ingest``
+and ``edgekit data synth`` write, ``subject,segment,time_s,rr_ms,flags``, with optional extra columns
+(any order after the five, unknown columns ignored, ``#`` comment lines allowed before the header):
+
+- ``label``: strain state of the beat: ``healthy``, ``strained``, ``burnout_risk`` or 0/1/2; empty =
+  unlabelled. A classifier window takes the label of its beats when they all carry the same one.
+- ``fatigue_score``: the fatigue score (0-100) in force at the beat; empty = none. A forecaster
+  series ending at hour e gets ``y_today`` = the score of the last beat in hour e-1 and ``y`` = the
+  score of the last beat in hour e+23 (the last hour of the next 24 h).
+
+Scores can also come as a separate file in ``data.inputs`` with the header
+``subject,time_s,fatigue_score`` (one row per issued score, Unix seconds): each beat of that subject
+gets the last score issued at or before it, for at most ``SCORE_HOLD_S`` (36 h).
+
+Inputs that are not in the table form are read with the configured reader (``data.format``); they
+carry no labels. Training needs labels: a missing kind raises a one-line :class:`InputError`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from edgekit import STRAIN_LABELS
+from edgekit.data.rr import COLUMNS, RRTable
+from edgekit.errors import InputError
+
+SCORE_COLUMNS = ("subject", "time_s", "fatigue_score")
+SCORE_HOLD_S = 36 * 3600.0  # a score from a scores file holds until the next one, at most this long
+
+
+@dataclass
+class LabelledData:
+    """Raw (uncleaned) beats of all inputs with per-beat labels; rows sorted by subject, then time."""
+
+    table: RRTable
+    beat_label: np.ndarray  # int64 index into STRAIN_LABELS, -1 = unlabelled
+    beat_score: np.ndarray  # float64 fatigue score 0-100 in force, NaN = none
+    subject_ids: np.ndarray  # sorted unique subject ids (the subject index of windows.npz)
+    inputs: list  # the paths read
+    synthetic: bool  # every table file said it is SYNTHETIC (first comment line)
+
+    @property
+    def has_labels(self) -> bool:
+        return bool((self.beat_label >= 0).any())
+
+    @property
+    def has_scores(self) -> bool:
+        return bool(np.isfinite(self.beat_score).any())
+
+
+def _text_lines(path: Path) -> tuple[list[str], int]:
+    """Lines of a text file after leading ``#`` comments; returns (lines, line number of the first)."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise InputError(f"{path}: file not found") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    lines = text.splitlines()
+    i = 0
+    while i < len(lines) and lines[i].lstrip().startswith("#"):
+        i += 1
+    return lines[i:], i + 1
+
+
+def sniff_kind(path: Path) -> str:
+    """``table`` (RR table CSV, maybe labelled), ``scores`` (scores file) or ``other``."""
+    try:
+        with open(path, encoding="utf-8-sig", errors="replace") as fh:
+            for line in fh:
+                if line.lstrip().startswith("#"):
+                    continue
+                head = tuple(h.strip() for h in line.strip().split(","))
+                if head[:5] == COLUMNS:
+                    return "table"
+                if head == SCORE_COLUMNS:
+                    return "scores"
+                return "other"
+    except OSError:
+        raise InputError(f"{path}: cannot read") from None
+    return "other"
+
+
+def _label_index(value: str, path: Path, lineno: int) -> int:
+    v = value.strip()
+    if not v:
+        return -1
+    if v in STRAIN_LABELS:
+        return STRAIN_LABELS.index(v)
+    if v.isdigit() and int(v) < len(STRAIN_LABELS):
+        return int(v)
+    raise InputError(f"{path}: line {lineno}: label {v[:40]!r} is not one of {', '.join(STRAIN_LABELS)} "
+                     f"(or 0-{len(STRAIN_LABELS) - 1})")
+
+
+def _score(value: str, path: Path, lineno: int) -> float:
+    v = value.strip()
+    if not v:
+        return float("nan")
+    try:
+        x = float(v)
+    except ValueError:
+        raise InputError(f"{path}: line {lineno}: non-numeric fatigue_score {v[:40]!r}") from None
+    if not 0.0 <= x <= 100.0:
+        raise InputError(f"{path}: line {lineno}: fatigue_score {v} outside 0-100")
+    return x
+
+
+def read_table_csv(path: Path) -> tuple[RRTable, np.ndarray, np.ndarray, bool]:
+    """Read an RR table CSV with optional ``label`` / ``fatigue_score`` columns."""
+    path = Path(path)
+    lines, first = _text_lines(path)
+    synthetic = first > 1 and "SYNTHETIC" in path.read_text(encoding="utf-8-sig").splitlines()[0]
+    if not lines:
+        raise InputError(f"{path}: empty file")
+    reader = csv.reader(io.StringIO("\n".join(lines)))
+    header = [h.strip() for h in next(reader)]
+    if tuple(header[:5]) != COLUMNS:
+        raise InputError(f"{path}: line {first}: expected header {','.join(COLUMNS)}[,label][,fatigue_score]")
+    i_lab = header.index("label") if "label" in header else None
+    i_sc = header.index("fatigue_score") if "fatigue_score" in header else None
+    ncol = len(header)
+    subj, seg, t, rr, fl, lab, sc = [], [], [], [], [], [], []
+    for k, row in enumerate(reader):
+        lineno = first + 1 + k
+        if not row:
+            continue
+        if len(row) != ncol:
+            raise InputError(f"{path}: line {lineno}: expected {ncol} fields, got {len(row)}")
+        try:
+            seg.append(int(row[1]))
+            t.append(float(row[2]))
+            rr.append(float(row[3]))
+            fl.append(int(row[4]))
+        except ValueError:
+            raise InputError(f"{path}: line {lineno}: non-numeric value in {','.join(row[:5])!r}") from None
+        if not (np.isfinite(t[-1]) and np.isfinite(rr[-1])):
+            raise InputError(f"{path}: line {lineno}: non-finite time_s or rr_ms")
+        subj.append(row[0])
+        lab.append(_label_index(row[i_lab], path, lineno) if i_lab is not None else -1)
+        sc.append(_score(row[i_sc], path, lineno) if i_sc is not None else float("nan"))
+    if not rr:
+        raise InputError(f"{path}: no RR rows after the header")
+    table = RRTable(np.array(subj, dtype=str), np.array(seg), np.array(t), np.array(rr), np.array(fl))
+    return table, np.array(lab, np.int64), np.array(sc, np.float64), synthetic
+
+
+def read_scores(path: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Scores file -> {subject: (issue times sorted, scores)}."""
+    path = Path(path)
+    lines, first = _text_lines(path)
+    reader = csv.reader(io.StringIO("\n".join(lines)))
+    next(reader)
+    rows: dict[str, list] = {}
+    for k, row in enumerate(reader):
+        lineno = first + 1 + k
+        if not row:
+            continue
+        if len(row) != 3:
+            raise InputError(f"{path}: line {lineno}: expected 3 fields (subject,time_s,fatigue_score)")
+        try:
+            ts = float(row[1])
+        except ValueError:
+            raise InputError(f"{path}: line {lineno}: non-numeric time_s {row[1][:40]!r}") from None
+        s = _score(row[2], path, lineno)
+        if not (np.isfinite(ts) and np.isfinite(s)):
+            raise InputError(f"{path}: line {lineno}: time_s and fatigue_score must be finite numbers")
+        rows.setdefault(row[0].strip(), []).append((ts, s))
+    if not rows:
+        raise InputError(f"{path}: no scores after the header")
+    out = {}
+    for subj, v in rows.items():
+        a = np.array(sorted(v))
+        out[subj] = (a[:, 0], a[:, 1])
+    return out
+
+
+def scores_at(times: np.ndarray, issued: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """The score in force at each time: last issued at or before it, within SCORE_HOLD_S."""
+    i = np.searchsorted(issued, times, side="right") - 1
+    ok = i >= 0
+    out = np.full(len(times), np.nan)
+    ic = np.clip(i, 0, None)
+    ok &= (times - issued[ic]) <= SCORE_HOLD_S
+    out[ok] = scores[ic[ok]]
+    return out
+
+
+def load_labelled_files(cfg) -> LabelledData:
+    """Read ``cfg.data.inputs`` (labelled table CSVs, scores files, other recordings) for training.
+
+    Returns the raw beats with per-beat labels and scores, rows ordered by subject then time (so
+    windows come out in time order per subject). Raises :class:`InputError` (one line) when the
+    model type's labels are missing: ``label`` for the strain classifier, fatigue scores for the
+    forecaster.
+    """
+    from edgekit.data import readers
+
+    d = cfg.data
+    paths = [Path(p) for p in d.inputs]
+    if not paths:
+        raise InputError(f"{cfg.path}: data.inputs lists no files")
+    tables, labs, scs = [], [], []
+    score_files: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    synthetic = True
+    n_tables = 0
+    for p in paths:
+        if not p.is_file():
+            raise InputError(f"{p}: file not found")
+        kind = sniff_kind(p)
+        if kind == "table":
+            t, lab, sc, syn = read_table_csv(p)
+            synthetic &= syn
+            n_tables += 1
+        elif kind == "scores":
+            for subj, v in read_scores(p).items():
+                if subj in score_files:
+                    raise InputError(f"{p}: subject {subj!r} already has scores from another file")
+                score_files[subj] = v
+            continue
+        else:
+            t = readers.read([p], d.format)
+            lab = np.full(len(t), -1, np.int64)
+            sc = np.full(len(t), np.nan)
+            synthetic = False
+        tables.append(t)
+        labs.append(lab)
+        scs.append(sc)
+    if not tables:
+        raise InputError(f"{cfg.path}: data.inputs holds only scores files; add the RR recordings")
+    table = RRTable.concat(tables)  # distinct segment numbers across files
+    beat_label = np.concatenate(labs)
+    beat_score = np.concatenate(scs)
+    # order: subject, then time of the segment's first beat (segments stay contiguous)
+    seg_first_t = _segment_first_time(table)
+    order = np.lexsort((np.arange(len(table)), seg_first_t, table.subject))
+    table = table.take(order)
+    beat_label = beat_label[order]
+    beat_score = beat_score[order]
+    subjects = np.unique(table.subject)
+    for s in subjects:
+        m = table.subject == s
+        ts = table.time_s[m]
+        back = np.flatnonzero(np.diff(ts) < 0)
+        if len(back):
+            raise InputError(f"{', '.join(map(str, paths))}: subject {s!r}: beat times go backwards at "
+                             f"time_s {ts[back[0] + 1]:.3f} (overlapping recordings?)")
+        if s in score_files:
+            given = beat_score[m]
+            from_file = scores_at(ts, *score_files[s])
+            beat_score[m] = np.where(np.isfinite(given), given, from_file)
+    # segment numbers increasing through the table again
+    table = RRTable(table.subject, _renumber(table.segment), table.time_s, table.rr_ms, table.flags,
+                    meta={"synthetic": synthetic and n_tables > 0})
+    data = LabelledData(table, beat_label, beat_score, subjects, [str(p) for p in paths],
+                        synthetic and n_tables > 0)
+    names = ", ".join(str(p) for p in paths)
+    if cfg.model.type == "strain_transformer" and not data.has_labels:
+        raise InputError(f"{names}: labels are required to train the strain classifier from files: add a "
+                         f"'label' column (healthy/strained/burnout_risk) to the RR table CSV; see "
+                         f"docs/data.md 'Labelled files'")
+    if cfg.model.type == "fatigue_lstm" and not data.has_scores:
+        raise InputError(f"{names}: labels are required to train the fatigue forecaster from files: add a "
+                         f"'fatigue_score' column to the RR table CSV or a scores file "
+                         f"(subject,time_s,fatigue_score); see docs/data.md 'Labelled files'")
+    return data
+
+
+def _segment_first_time(table: RRTable) -> np.ndarray:
+    b = table.segment_bounds()
+    return np.repeat(table.time_s[b[:-1]], np.diff(b)) if len(table) else np.zeros(0)
+
+
+def _renumber(segment: np.ndarray) -> np.ndarray:
+    out = np.zeros(len(segment), np.int64)
+    if len(segment) > 1:
+        out[1:] = np.cumsum(segment[1:] != segment[:-1])
+    return out
+
+
+def labels_after_cleaning(raw: RRTable, beat_values: np.ndarray, cleaned: RRTable) -> np.ndarray:
+    """Carry per-beat values of the raw table to the cleaned one by (subject, time).
+
+    Cleaning keeps beat times: a kept or merged beat has its raw time; a beat inserted into a
+    missed interval lies before the raw beat that ends that interval and takes its value (the first
+    raw beat of the subject at or after its time).
+    """
+    out = np.empty(len(cleaned), dtype=beat_values.dtype)
+    for s in np.unique(cleaned.subject):
+        rm = np.flatnonzero(raw.subject == s)
+        cm = np.flatnonzero(cleaned.subject == s)
+        i = np.searchsorted(raw.time_s[rm], cleaned.time_s[cm], side="left")
+        out[cm] = beat_values[rm[np.clip(i, 0, len(rm) - 1)]]
+    return out
+
+
+def hour_last_scores(table: RRTable, beat_score: np.ndarray) -> dict[str, dict[int, float]]:
+    """{subject: {clock hour floor(time_s/3600): score of the last beat in that hour with a score}}."""
+    out: dict[str, dict[int, float]] = {}
+    ok = np.isfinite(beat_score)
+    hour = np.floor(table.time_s / 3600.0).astype(np.int64)
+    for s in np.unique(table.subject):
+        m = np.flatnonzero((table.subject == s) & ok)
+        h = hour[m]
+        # rows are in time order: the last occurrence of each hour wins
+        out[str(s)] = dict(zip(h.tolist(), beat_score[m].tolist()))
+    return out
