@@ -22,6 +22,7 @@ from edgekit.models import build_model
 from edgekit.verify.fixtures import _beats
 
 REPO = Path(__file__).resolve().parent.parent
+torch.set_num_threads(1)  # batch-1 graphs; two OpenMP threads spin (10× slower) on a loaded 2-core box
 CONFIGS = {"hrv_transformer": REPO / "configs" / "hrv_transformer.toml", "hrv_lstm": REPO / "configs" / "hrv_lstm.toml"}
 
 
@@ -50,7 +51,7 @@ def fatigue_sequences(n: int, hours: int, seed: int) -> tuple[np.ndarray, np.nda
     return X.astype(np.float32), y.astype(np.float32), y_today.astype(np.float32)
 
 
-def quick_train(model_type: str, model: torch.nn.Module, X: np.ndarray, y: np.ndarray, steps: int = 150) -> None:
+def quick_train(model_type: str, model: torch.nn.Module, X: np.ndarray, y: np.ndarray, steps: int = 400) -> None:
     """A few hundred seeded Adam steps: enough for confident, realistic-looking weights."""
     torch.manual_seed(0)
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)

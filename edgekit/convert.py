@@ -49,12 +49,29 @@ def quiet() -> Iterator[None]:
         lg.setLevel(logging.ERROR)
     sink = io.StringIO()
     try:
-        with warnings.catch_warnings(), contextlib.redirect_stderr(sink):
+        with warnings.catch_warnings(), contextlib.redirect_stderr(sink), contextlib.redirect_stdout(sink):
             warnings.simplefilter("ignore")
             yield
     finally:
         for lg, lvl in zip(loggers, levels):
             lg.setLevel(lvl)
+
+
+@contextlib.contextmanager
+def torch_threads(n: int = 1) -> Iterator[None]:
+    """Run torch with ``n`` intra-op threads, restoring the previous count afterwards.
+
+    Conversion and verification run batch-1 graphs where extra threads only spin: on a loaded
+    2-core box two OpenMP threads made the convert stage up to 10× slower than one.
+    """
+    import torch  # noqa: PLC0415
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def import_coremltools():
@@ -426,6 +443,11 @@ def package_stats(path: Path) -> dict[str, Any]:
 
 def run(cfg: Any, build_dir: Path) -> dict:
     """The convert stage: checkpoint → ONNX + one ``.mlpackage`` per variant + ``convert.json``."""
+    with torch_threads(1):
+        return _run(cfg, build_dir)
+
+
+def _run(cfg: Any, build_dir: Path) -> dict:
     from edgekit import quantize  # noqa: PLC0415
     from edgekit.train import load_checkpoint  # noqa: PLC0415
 

@@ -233,6 +233,16 @@ def uncompressed_weights(package: Path) -> list[str]:
 # all variants
 
 
+def bound_windows(min_ms: float, max_ms: float, length: int) -> list[dict[str, np.ndarray]]:
+    """Windows at the edges of the valid RR domain (all min, all max, alternating min/max): W8A8
+    activation ranges then cover every input the data contract allows, not only typical ones."""
+    from edgekit import INPUT_NAME
+
+    alt = np.where(np.arange(length) % 2 == 0, min_ms, max_ms)
+    return [{INPUT_NAME: np.full((1, length, 1), v, np.float32)} for v in (min_ms, max_ms)] + [
+        {INPUT_NAME: alt.astype(np.float32).reshape(1, length, 1)}]
+
+
 def calibration_samples(windows: np.ndarray, count: int) -> list[dict[str, np.ndarray]]:
     """``count`` evenly spaced windows (T,) or (T, 1) as ``{"rr_sequence": (1, T, 1)}`` samples."""
     from edgekit import INPUT_NAME
@@ -260,6 +270,8 @@ def build_variants(module: Any, example: Any, model_type: str, cfg: Any, meta: M
     if calibration is None:
         calibration = training_windows(cfg, out_dir.parent)
     samples = calibration_samples(calibration, conv.calibration_windows)
+    if model_type == "strain_transformer" and conv.calibrate_rr_bounds:
+        samples += bound_windows(cfg.data.min_rr_ms, cfg.data.max_rr_ms, samples[0]["rr_sequence"].shape[1])
     kwargs = dict(coreml_kwargs(model_type, meta), minimum_deployment_target=conv.minimum_deployment_target)
     out_dir = Path(out_dir)
     results: dict[str, dict] = {}

@@ -226,6 +226,13 @@ def _fixtures(cfg: Any, model_type: str, length: int) -> tuple[list[str], np.nda
 
 def run(cfg: Any, build_dir: Path) -> dict:
     """Verify every converted variant of ``cfg``'s model; write ``verify/parity.json``."""
+    from edgekit.convert import torch_threads
+
+    with torch_threads(1):
+        return _run(cfg, build_dir)
+
+
+def _run(cfg: Any, build_dir: Path) -> dict:
     from edgekit.train import load_checkpoint
 
     model_dir = Path(build_dir) / cfg.name
