@@ -307,6 +307,7 @@ def swift_constants() -> dict:
     d = DataSection()
     return {
         "alpha": c.ALPHA, "c1": c.C1, "c2": c.C2, "qd_half_window": int(c.QD_HALF_WINDOW),
+        "extra_tol": c.EXTRA_TOL, "ect_min_diff": c.ECT_MIN_DIFF,
         "med_half_window": int(c.MED_HALF_WINDOW), "th_floor_ms": c.TH_FLOOR_MS,
         "malik_fraction": c.MALIK_FRACTION, "min_hour_diffs": int(w.MIN_HOUR_DIFFS),
         "max_missing_hours": int(getattr(w, "MAX_MISSING_HOURS", 0)),

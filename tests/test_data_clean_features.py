@@ -122,3 +122,33 @@ def test_rolling_quantiles_match_numpy():
         w = v[max(j - 45, start[j]):min(j + 46, end[j])]
         assert q1[j] == pytest.approx(np.quantile(w, 0.25), abs=1e-12)
         assert q3[j] == pytest.approx(np.quantile(w, 0.75), abs=1e-12)
+
+
+def test_no_false_ectopics_on_real_clean_nni(nni):
+    """Respiratory swings just above Th1 are not ectopic pairs (ECT_MIN_DIFF floor)."""
+    det = C.detect_kubios(nni, np.zeros(len(nni), np.int64))
+    assert len(C._resolve(det, len(nni))) <= 2
+    res = C.clean(_table(nni))
+    assert res.table.rr_ms.tolist() == pytest.approx(nni.tolist())
+
+
+def test_short_half_of_extra_beat_is_merged_not_dropped():
+    """An extra beat whose first half is below min_rr_ms: merged back (bounds apply after cleaning)."""
+    rr = np.full(120, 800.0) + 15 * np.sin(np.arange(120) * 2 * np.pi / 4.3)
+    bad = rr.tolist()
+    bad[60:61] = [220.0, rr[60] - 220.0]
+    res = C.clean(_table(np.array(bad)))
+    assert res.counts["extra"] == 1 and res.n_out_of_bounds == 0 and len(res.segment_origin) == 1
+    assert res.table.rr_ms == pytest.approx(rr)
+
+
+def test_ectopic_pair_is_short_and_long_interval():
+    """A premature beat: the short interval and its compensatory pause are both corrected."""
+    rr = np.full(120, 800.0) + 15 * np.sin(np.arange(120) * 2 * np.pi / 4.3)
+    bad = rr.copy()
+    bad[60] -= 240.0
+    bad[61] += 240.0
+    res = C.clean(_table(bad))
+    assert res.counts == {"ectopic": 1, "missed": 0, "extra": 0, "long_short": 0}
+    assert (res.table.flags[[60, 61]] & Flag.ECTOPIC).all() and not (res.table.flags[59] & Flag.ECTOPIC)
+    assert np.abs(res.table.rr_ms - rr).max() < 40

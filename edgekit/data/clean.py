@@ -31,6 +31,7 @@ MED_HALF_WINDOW = 5  # 11-beat median filter for mRR
 TH_FLOOR_MS = 1.0  # thresholds never fall below 1 ms (guards a perfectly regular series)
 MALIK_FRACTION = 0.2
 EXTRA_TOL = 0.25  # missed/extra: the split/merged interval within 25 % of the local median (or Th2)
+ECT_MIN_DIFF = 0.3  # an ectopic pair's two intervals differ by >= 30 % of the local median
 
 METHODS = ("kubios", "malik", "none")
 _CHUNK = 65_536  # rows per block in the rolling-quantile kernel (bounds memory)
@@ -165,8 +166,19 @@ def detect_kubios(rr: np.ndarray, segment: np.ndarray) -> Detection:
     m = mrr / th2
 
     big = np.abs(d) > 1.0
-    ect = big & (((d > 1) & (s12 < -C1 * d - C2)) | ((d < -1) & (s12 > -C1 * d + C2)))
-    ect &= ~first & (j - 1 >= start)
+    # ectopic pattern at j; the pair is the short and the long interval around the ectopic beat:
+    # a rise (d_j > 1: RR_j long after a short RR_{j-1}) marks the pair (j-1, j), a drop (d_j < -1:
+    # RR_j short, the compensatory pause follows) the pair (j, j+1). `ect` is indexed by the pair's
+    # second interval.
+    ect_rise = (d > 1) & (s12 < -C1 * d - C2) & ~first
+    ect_drop = (d < -1) & (s12 > -C1 * d + C2) & ~first & (j + 1 < end)
+    ect = ect_rise.copy()
+    ect[1:] |= ect_drop[:-1]
+    # ... and is a premature beat (>= 15 % early) with its pause: the two intervals differ by at least
+    # ECT_MIN_DIFF of the local median. Without this floor, ordinary respiratory swings just above
+    # Th1 in a calm stretch match the pattern and real variability is erased.
+    prv = np.maximum(j - 1, 0)
+    ect &= np.abs(rr - rr[prv]) >= ECT_MIN_DIFF * med
     bigm = np.abs(m) > 3.0
     cand = big | bigm
     long_ = (d > 1) & (s22 < -1)
@@ -184,7 +196,6 @@ def detect_kubios(rr: np.ndarray, segment: np.ndarray) -> Detection:
              & (np.abs(rr + rr[nxt] - med) < tol))
     extra &= ~missed
     # an ectopic pair (j-1, j) whose sum fits 2 medians better than RR_j fits k medians is ectopic
-    prv = np.maximum(j - 1, 0)
     ect_fit = np.abs(rr[prv] + rr - 2.0 * med) < np.abs(rr - k * med)
     missed &= ~(ect & ect_fit)
     # an isolated long/short interval must also deviate from the local median (|mRR| > 3): the dRR
@@ -358,12 +369,15 @@ def correct_malik(table: RRTable, fraction: float = MALIK_FRACTION) -> tuple[RRT
 
 
 def apply_bounds(table: RRTable, min_rr_ms: float, max_rr_ms: float) -> tuple[RRTable, int, np.ndarray]:
-    """Remove intervals outside [min_rr_ms, max_rr_ms]; each removal ends the segment (the beats
-    on both sides are no longer successive), so the table is re-segmented 0, 1, 2, ... in order.
+    """Remove intervals outside [min_rr_ms, max_rr_ms] (or not finite); each removal ends the
+    segment (the beats on both sides are no longer successive), so the table is re-segmented
+    0, 1, 2, ... in order.
 
     Returns (table, number removed, input segment number of each output segment).
     """
-    bad = (table.rr_ms < min_rr_ms) | (table.rr_ms > max_rr_ms) | ~np.isfinite(table.rr_ms)
+    rr = table.rr_ms
+    with np.errstate(invalid="ignore"):
+        bad = ~((rr >= min_rr_ms) & (rr <= max_rr_ms))  # NaN fails both comparisons
     n_bad = int(bad.sum())
     keep = ~bad
     # a new output segment starts at an input segment change or right after a removed interval
@@ -385,17 +399,25 @@ def apply_bounds(table: RRTable, min_rr_ms: float, max_rr_ms: float) -> tuple[RR
 
 def clean(table: RRTable, method: str = "kubios", min_rr_ms: float = 300.0,
           max_rr_ms: float = 2000.0) -> CleanResult:
-    """Bounds, then artifact detection/correction with ``method``."""
+    """Bounds (upper), artifact detection/correction with ``method``, bounds (lower and upper).
+
+    ``n_out_of_bounds`` counts the removals of both bound passes."""
     if method not in METHODS:
         raise ValueError(f"unknown cleaning method {method!r}; expected one of {METHODS}")
     n_in = len(table)
-    t, n_oob, origin = apply_bounds(table, min_rr_ms, max_rr_ms)
+    # Upper bound first (a too-long interval is a gap, not beats to split); intervals below the
+    # lower bound stay for the artifact pass, which merges an extra beat's halves back into one
+    # interval, and are removed afterwards if still short.
+    t, n_long, origin = apply_bounds(table, np.nextafter(0.0, 1.0), max_rr_ms)
     if method == "kubios":
         t, counts = correct_kubios(t)
     elif method == "malik":
         t, counts = correct_malik(t)
     else:
         counts = {}
+    t, n_short, origin2 = apply_bounds(t, min_rr_ms, max_rr_ms)
+    origin = origin[origin2] if len(origin2) else np.zeros(0, np.int64)
+    n_oob = n_long + n_short
     b = t.segment_bounds()
     flagged = (t.flags & ARTIFACT_MASK) != 0
     if len(t):

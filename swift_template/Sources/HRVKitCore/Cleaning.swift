@@ -46,12 +46,15 @@ public struct CleaningResult: Sendable, Hashable {
 
 /// RR cleaning identical to Python's `edgekit.data.clean` (bounds, then the chosen method).
 public enum Cleaning: Sendable {
-    /// Cleans `series`: removes intervals outside `[minRRMs, maxRRMs]` (each removal ends the
-    /// segment), then detects and corrects artifacts with `method`.
+    /// Cleans `series`: removes intervals above `maxRRMs` (each removal ends the segment), detects
+    /// and corrects artifacts with `method`, then removes intervals outside `[minRRMs, maxRRMs]`.
     public static func clean(_ series: RRSeries, method: CleaningMethod = .kubios,
                              minRRMs: Double = CleaningConstants.minRRMs,
                              maxRRMs: Double = CleaningConstants.maxRRMs) -> CleaningResult {
-        let (bounded, removed) = applyBounds(series, minRRMs: minRRMs, maxRRMs: maxRRMs)
+        // Upper bound first; intervals below the lower bound stay for the artifact pass (which
+        // merges an extra beat's halves) and are removed afterwards if still short.
+        let (bounded, removedLong) = applyBounds(series, minRRMs: Double.leastNonzeroMagnitude,
+                                                 maxRRMs: maxRRMs)
         var counts = ArtifactCounts()
         var out = bounded
         switch method {
@@ -62,6 +65,9 @@ public enum Cleaning: Sendable {
         case .none:
             break
         }
+        let removedShort: Int
+        (out, removedShort) = applyBounds(out, minRRMs: minRRMs, maxRRMs: maxRRMs)
+        let removed = removedLong + removedShort
         let b = out.segmentBounds()
         var percent: [Double] = []
         if !out.isEmpty {
@@ -229,44 +235,71 @@ public enum Cleaning: Sendable {
             mrr[j] = v < 0 ? 2.0 * v : v
         }
         let qm = rollingQuantiles(mrr.map { abs($0) }, start: start, end: end, half: K.qdHalfWindow, [0.25, 0.75])
-        var det = Detection()
+        // Per-row subspaces and candidates, exactly as edgekit.data.clean.detect_kubios.
+        var m = [Double](repeating: 0, count: n)
+        var th2 = [Double](repeating: 0, count: n)
+        var s12 = [Double](repeating: 0, count: n)
+        var s22 = [Double](repeating: 0, count: n)
         for j in 0..<n {
             let dj = d[j]
             let dm1 = nb(d, -1, j), dp1 = nb(d, 1, j), dp2 = nb(d, 2, j)
-            let s12 = dj > 0 ? max(dm1, dp1) : (dj < 0 ? min(dm1, dp1) : 0.0)
-            let s22 = dj >= 0 ? min(dp1, dp2) : max(dp1, dp2)
-            let th2 = max(K.alpha * (qm[1][j] - qm[0][j]) / 2.0, K.thresholdFloorMs)
-            let m = mrr[j] / th2
-            let big = abs(dj) > 1.0
-            var ect = big && ((dj > 1 && s12 < -K.c1 * dj - K.c2) || (dj < -1 && s12 > -K.c1 * dj + K.c2))
-            ect = ect && !first[j] && j - 1 >= start[j]
-            if ect {
-                det.ectopic.append(j)
-                continue
-            }
-            let bigm = abs(m) > 3.0
-            guard big || bigm else { continue }
-            let isLong = dj > 1 && s22 < -1
-            let isShort = dj < -1 && s22 > 1
+            s12[j] = dj > 0 ? max(dm1, dp1) : (dj < 0 ? min(dm1, dp1) : 0.0)
+            s22[j] = dj >= 0 ? min(dp1, dp2) : max(dp1, dp2)
+            th2[j] = max(K.alpha * (qm[1][j] - qm[0][j]) / 2.0, K.thresholdFloorMs)
+            m[j] = mrr[j] / th2[j]
+        }
+        // Ectopic pattern: a rise (d_j > 1) marks the pair (j-1, j), a drop (d_j < -1) the pair
+        // (j, j+1); `ect` is indexed by the pair's second interval, whose two intervals must differ
+        // by at least ectopicMinDiff of the local median.
+        var ect = [Bool](repeating: false, count: n)
+        for j in 0..<n where !first[j] {
+            let dj = d[j]
+            if dj > 1 && s12[j] < -K.c1 * dj - K.c2 { ect[j] = true }
+            if dj < -1 && s12[j] > -K.c1 * dj + K.c2 && j + 1 < end[j] { ect[j + 1] = true }
+        }
+        for j in 0..<n where ect[j] {
+            let prv = max(j - 1, 0)
+            if !(abs(rr[j] - rr[prv]) >= K.ectopicMinDiff * med[j]) { ect[j] = false }
+        }
+        var cand = [Bool](repeating: false, count: n)
+        var bigm = [Bool](repeating: false, count: n)
+        for j in 0..<n {
+            bigm[j] = abs(m[j]) > 3.0
+            cand[j] = abs(d[j]) > 1.0 || bigm[j]
+        }
+        var det = Detection()
+        var missedMask = [Bool](repeating: false, count: n)
+        var extraMask = [Bool](repeating: false, count: n)
+        var kOf = [Double](repeating: 0, count: n)
+        for j in 0..<n {
+            let dj = d[j]
+            let isLong = dj > 1 && s22[j] < -1
             let k = (rr[j] / med[j]).rounded(.toNearestOrEven)
-            let missed = (isLong || (bigm && rr[j] > med[j])) && k >= 2
-                && abs(rr[j] / max(k, 1) - med[j]) < th2
-            if missed {
-                det.missed.append(j)
-                det.missedK.append(Int(k))
-                continue
-            }
+            kOf[j] = k
+            let tol = max(th2[j], K.extraTolerance * med[j])
+            var missed = cand[j] && (isLong || (bigm[j] && rr[j] > med[j])) && k >= 2
+                && abs(rr[j] / max(k, 1) - med[j]) < tol
+            let nxt = min(j + 1, n - 1)
             let hasNext = j + 1 < end[j]
-            let next = rr[min(j + 1, n - 1)]
-            let extra = (isShort || (bigm && rr[j] < med[j])) && hasNext && abs(rr[j] + next - med[j]) < th2
-            if extra {
-                det.extra.append(j)
-                continue
+            let candNext = hasNext ? cand[nxt] : false
+            var extra = (cand[j] || candNext) && hasNext && rr[j] < med[j] && rr[nxt] < med[j]
+                && abs(rr[j] + rr[nxt] - med[j]) < tol
+            extra = extra && !missed
+            let prv = max(j - 1, 0)
+            let ectFit = abs(rr[prv] + rr[j] - 2.0 * med[j]) < abs(rr[j] - k * med[j])
+            if ect[j] && ectFit { missed = false }
+            missedMask[j] = missed
+            extraMask[j] = extra
+        }
+        for j in 0..<n {
+            if ect[j] { det.ectopic.append(j) }
+            if missedMask[j] {
+                det.missed.append(j)
+                det.missedK.append(Int(kOf[j]))
             }
+            if extraMask[j] { det.extra.append(j) }
             // An isolated long/short interval must also deviate from the local median (|mRR| > 3).
-            if bigm {
-                det.longShort.append(j)
-            }
+            if cand[j] && bigm[j] && !missedMask[j] && !extraMask[j] && !ect[j] { det.longShort.append(j) }
         }
         return det
     }
@@ -291,16 +324,16 @@ public enum Cleaning: Sendable {
         var k: Int
     }
 
-    /// Non-overlapping events: ectopic pairs first, then extra pairs, missed, long/short; within a
+    /// Non-overlapping events: extra pairs first, then missed, ectopic pairs, long/short; within a
     /// class left to right; a candidate overlapping or touching an accepted event (the interval just
     /// before or after it) is dropped.
     static func resolve(_ det: Detection, _ n: Int) -> [Event] {
         var covered = [Bool](repeating: false, count: n + 2)
         var events: [Event] = []
         let classes: [(EventKind, [Int], (Int, Int), [Int])] = [
-            (.ectopic, det.ectopic, (-1, 1), []),
             (.extra, det.extra, (0, 2), []),
             (.missed, det.missed, (0, 1), det.missedK),
+            (.ectopic, det.ectopic, (-1, 1), []),
             (.longShort, det.longShort, (0, 1), []),
         ]
         for (kind, idx, span, ks) in classes {
