@@ -149,6 +149,6 @@ def test_ectopic_pair_is_short_and_long_interval():
     bad[60] -= 240.0
     bad[61] += 240.0
     res = C.clean(_table(bad))
-    assert res.counts == {"ectopic": 1, "missed": 0, "extra": 0, "long_short": 0}
+    assert res.counts == {"detector_rejected": 0, "ectopic": 1, "missed": 0, "extra": 0, "long_short": 0}
     assert (res.table.flags[[60, 61]] & Flag.ECTOPIC).all() and not (res.table.flags[59] & Flag.ECTOPIC)
     assert np.abs(res.table.rr_ms - rr).max() < 40

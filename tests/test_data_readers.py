@@ -137,3 +137,24 @@ def test_cli_ingest_no_partial_output(tmp_path):
     assert not out.exists() and not list(tmp_path.glob(".out.csv*"))
     args = ap.parse_args(["data", "ingest", str(good), "--format", "rr-text", "--out", str(out)])
     assert args.func(args) == 0 and out.exists()
+
+
+def test_detector_rejected_intervals_interpolated_counted_flagged():
+    """HeartPy data2: intervals next to rejected peaks no longer feed the features (RMSSD was 213 ms)."""
+    from edgekit.data.cli import hrv_report
+    from edgekit.data.rr import Flag
+
+    for name, kw, max_rmssd in (("data2.csv", {"column": "hr", "time_column": "timer"}, 120.0),
+                                ("data3.csv", {"column": "hr", "time_column": "datetime"}, 60.0)):
+        t = readers.read(_heartpy_data(name), "ppg", **kw)
+        n_rej = int(((t.flags & Flag.DETECTOR_REJECTED) != 0).sum())
+        raw = hrv_report(t, "none")
+        rep = hrv_report(t, "kubios")
+        assert n_rej > 0 and rep["rmssd_ms"] < max_rmssd < raw["rmssd_ms"]
+        # counted (minus rejected intervals the upper bound removed) and still flagged as artifacts
+        from edgekit.data.clean import clean
+
+        res = clean(t)
+        assert 0 < res.counts["detector_rejected"] <= n_rej
+        assert ((res.table.flags & Flag.DETECTOR_REJECTED) != 0).sum() == res.counts["detector_rejected"]
+        assert rep["artifact_pct"] > 0

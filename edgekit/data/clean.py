@@ -42,7 +42,7 @@ class CleanResult:
     table: RRTable  # cleaned beats (out-of-bounds removed, artifacts corrected, flags set)
     n_in: int  # beats read
     n_out_of_bounds: int  # removed by the physiological bounds
-    counts: dict  # events per class: ectopic, missed, extra, long_short, malik
+    counts: dict  # events per class: detector_rejected, ectopic, missed, extra, long_short, malik
     segment_artifact_pct: np.ndarray  # per output segment: flagged beats / beats, in %
     segment_origin: np.ndarray  # per output segment number: the input segment number it came from
 
@@ -409,12 +409,22 @@ def clean(table: RRTable, method: str = "kubios", min_rr_ms: float = 300.0,
     # lower bound stay for the artifact pass, which merges an extra beat's halves back into one
     # interval, and are removed afterwards if still short.
     t, n_long, origin = apply_bounds(table, np.nextafter(0.0, 1.0), max_rr_ms)
+    n_rej = 0
+    if method != "none":
+        # intervals next to a peak the detector (HeartPy) rejected: their values are not beat-to-beat
+        # intervals; interpolated like ectopic beats (flag kept, counted) before artifact detection
+        rej = (t.flags & int(Flag.DETECTOR_REJECTED)) != 0
+        n_rej = int(rej.sum())
+        if n_rej:
+            _interpolate(t, rej)
     if method == "kubios":
         t, counts = correct_kubios(t)
     elif method == "malik":
         t, counts = correct_malik(t)
     else:
         counts = {}
+    if method != "none":
+        counts = {"detector_rejected": n_rej, **counts}
     t, n_short, origin2 = apply_bounds(t, min_rr_ms, max_rr_ms)
     origin = origin[origin2] if len(origin2) else np.zeros(0, np.int64)
     n_oob = n_long + n_short

@@ -22,12 +22,14 @@ public struct ArtifactCounts: Sendable, Hashable, Codable {
     public var longShort = 0
     /// Intervals rejected by Malik's rule.
     public var malik = 0
+    /// Intervals next to a peak the detector rejected, interpolated before artifact detection.
+    public var detectorRejected = 0
 
     /// Creates zero counts.
     public init() {}
 
     /// All corrected events.
-    public var total: Int { ectopic + missed + extra + longShort + malik }
+    public var total: Int { ectopic + missed + extra + longShort + malik + detectorRejected }
 }
 
 /// A cleaned series and what cleaning did.
@@ -57,14 +59,22 @@ public enum Cleaning: Sendable {
                                                  maxRRMs: maxRRMs)
         var counts = ArtifactCounts()
         var out = bounded
+        // Intervals next to a detector-rejected peak are interpolated (flag kept, counted) first.
+        var rejected = 0
+        if method != .none {
+            let rej = out.flags.map { $0.contains(.detectorRejected) }
+            rejected = rej.filter { $0 }.count
+            if rejected > 0 { interpolate(&out, rej) }
+        }
         switch method {
         case .kubios:
-            (out, counts) = correctKubios(bounded)
+            (out, counts) = correctKubios(out)
         case .malik:
-            (out, counts) = correctMalik(bounded)
+            (out, counts) = correctMalik(out)
         case .none:
             break
         }
+        counts.detectorRejected = rejected
         let removedShort: Int
         (out, removedShort) = applyBounds(out, minRRMs: minRRMs, maxRRMs: maxRRMs)
         let removed = removedLong + removedShort
