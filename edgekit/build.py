@@ -122,10 +122,11 @@ def run_stage(cfg: ModelConfig, stage: str, out: Path, *, skip_if_up_to_date: bo
         print(f"[{cfg.name}] {stage}: up to date, skipped")
         return {"skipped": True}
     stamp = _stamp_path(model_dir, stage)
-    stamp.unlink(missing_ok=True)
+    kwargs = {k: v for k, v in extra.items() if v is not None}
+    if not kwargs:  # a fine-tuning run writes elsewhere and leaves the config's own stamp alone
+        stamp.unlink(missing_ok=True)
     print(f"[{cfg.name}] {stage} …", flush=True)
     start = time.perf_counter()
-    kwargs = {k: v for k, v in extra.items() if v is not None}
     summary = _stage_module(stage).run(cfg, Path(out), **kwargs) or {}
     seconds = time.perf_counter() - start
     if not kwargs:  # fine-tuning runs are not stamped as the config's own stage

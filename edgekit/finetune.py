@@ -53,10 +53,10 @@ def finetune(cfg: ModelConfig, build_dir: Path, init_from: Path, data: list[Path
     from edgekit.data.pipeline import run as build_windows
     from edgekit.train import Split, evaluate, fit, load_checkpoint, load_windows, save_checkpoint, seed_everything
 
+    person = personal_config(cfg, data, data_format)
     population, meta = load_checkpoint(init_from)
     if meta["model_type"] != cfg.model.type:
         raise EdgekitError(f"{init_from}: a {meta['model_type']} checkpoint, but the config is {cfg.model.type}")
-    person = personal_config(cfg, data, data_format)
     build_windows(person, build_dir)
     model_dir = Path(build_dir) / person.name
     windows_path = model_dir / "data" / "windows.npz"

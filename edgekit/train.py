@@ -161,14 +161,16 @@ def load_checkpoint(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for corrupt files
-        raise EdgekitError(f"{path}: not a readable edgekit checkpoint: {str(exc).splitlines()[0]}") from None
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise EdgekitError(f"{path}: not a readable edgekit checkpoint: {reason}") from None
     if not isinstance(payload, dict) or "state_dict" not in payload or "model_type" not in payload:
         raise EdgekitError(f"{path}: not an edgekit checkpoint (missing model_type/state_dict)")
     model = build_model(payload["model_type"], payload["model_config"])
     try:
         model.load_state_dict(payload["state_dict"])
     except RuntimeError as exc:
-        raise EdgekitError(f"{path}: weights do not match the model config: {str(exc).splitlines()[0]}") from None
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise EdgekitError(f"{path}: weights do not match the model config: {reason}") from None
     model.eval()
     meta = {k: v for k, v in payload.items() if k != "state_dict"}
     return model, meta

@@ -1,0 +1,89 @@
+"""Fine-tuning: a population forecaster adapted to one atypical person beats it on their held-out days."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from edgekit.build import run_stage
+from edgekit.config import load_config
+from edgekit.errors import EdgekitError
+from edgekit.finetune import chronological_split
+
+SMALL_LSTM = """
+[model]
+name = "lstm_small"
+type = "fatigue_lstm"
+[model.params]
+hidden_size = 24
+n_layers = 1
+dropout = 0.0
+[data]
+subjects = 16
+days = 8
+seed = 3
+[train]
+epochs = 25
+batch_size = 32
+lr = 0.005
+patience = 6
+threads = 1
+"""
+
+
+def _edgekit(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "edgekit", *args], cwd=cwd, capture_output=True, text=True, timeout=600)
+
+
+def test_personal_model_beats_population_on_held_out_days(tmp_path):
+    cfg_path = tmp_path / "lstm_small.toml"
+    cfg_path.write_text(SMALL_LSTM)
+    cfg = load_config(cfg_path)
+    build = tmp_path / "build"
+    run_stage(cfg, "data", build)
+    run_stage(cfg, "train", build)
+    person = _edgekit(
+        "data", "synth", "--out", "person.csv", "--subjects", "1", "--days", "24", "--seed", "99",
+        "--profile", "atypical", cwd=tmp_path,
+    )
+    assert person.returncode == 0, person.stderr
+    proc = _edgekit(
+        "train", "--config", str(cfg_path), "--out", str(build),
+        "--init-from", str(build / "lstm_small/train/model.pt"), "--data", "person.csv", cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    metrics = json.loads((build / "lstm_small_personal/train/metrics.json").read_text())
+    assert metrics["n_windows"]["test"] >= 10
+    assert metrics["mae"] < 0.8 * metrics["population_mae"], metrics
+    # the population checkpoint is untouched; the personal one is its own model
+    assert (build / "lstm_small_personal/train/model.pt").is_file()
+    assert json.loads((build / "lstm_small/.stamps/train.json").read_text())["stage"] == "train"
+
+
+def test_data_without_init_from_is_refused(tmp_path):
+    cfg_path = tmp_path / "lstm_small.toml"
+    cfg_path.write_text(SMALL_LSTM)
+    proc = _edgekit("train", "--config", str(cfg_path), "--data", "x.csv", cwd=tmp_path)
+    assert proc.returncode == 1 and "--init-from" in proc.stderr
+
+
+def test_missing_person_file_is_one_line_error(tmp_path):
+    cfg_path = tmp_path / "lstm_small.toml"
+    cfg_path.write_text(SMALL_LSTM)
+    ckpt = tmp_path / "pop.pt"
+    ckpt.write_bytes(b"")
+    proc = _edgekit("train", "--config", str(cfg_path), "--init-from", str(ckpt), "--data", "nope.csv", cwd=tmp_path)
+    assert proc.returncode == 1
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_chronological_split_keeps_time_order():
+    ids = chronological_split(40)
+    assert ids["train"].max() < ids["val"].min() and ids["val"].max() < ids["test"].min()
+    assert len(ids["train"]) + len(ids["val"]) + len(ids["test"]) == 40
+    with pytest.raises(EdgekitError, match="more of this person's data"):
+        chronological_split(3)
