@@ -59,15 +59,13 @@ def weight_config(variant: str) -> Any:
 
 def compress_weights(mlmodel: Any, variant: str) -> Any:
     """int8 / palette6 / palette4 weights of ``mlmodel`` via coremltools.optimize.coreml."""
-    import numpy as _np
-
     from edgekit.convert import import_coremltools, quiet
 
     ct = import_coremltools()
     with quiet():
         if variant in ("int8", "w8a8"):
             return ct.optimize.coreml.linear_quantize_weights(mlmodel, weight_config(variant))
-        _np.random.seed(0)  # k-means initialisation: same checkpoint ⇒ same palette
+        # coremltools seeds its k-means (scikit-learn, random_state=0): same checkpoint ⇒ same palette
         return ct.optimize.coreml.palettize_weights(mlmodel, weight_config(variant))
 
 
