@@ -70,7 +70,7 @@ class ConvertSection:
     license: str = "Apache-2.0"
     version: str = "1.0.0"
     compressed_base: str = "fp16"  # program the weight-compressed variants start from: fp16 | fp32
-    calibration_windows: int = 64  # training windows that calibrate W8A8 activation ranges
+    calibration_windows: int = 256  # training windows that calibrate W8A8 (and measure fp16) activation ranges
     calibrate_rr_bounds: bool = False  # also calibrate W8A8 on windows at data.min/max_rr_ms (measured: costs typical-window agreement)
     fp16_keep_fp32: list = field(default_factory=list)  # extra MIL op types kept fp32 in fp16 variants
 
