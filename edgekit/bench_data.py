@@ -4,6 +4,8 @@
   ``signal_fixpeaks(method="Kubios")`` vs hrv-analysis, time and RMSSD error vs the clean truth.
 - :func:`bench_apple_health`: streaming Apple Health reader vs a naive ``ElementTree.parse`` of a
   generated export; time, MB/s and peak memory (each measured in a fresh subprocess).
+- :func:`check_large_export` (not part of ``make bench``): a 300 MB export read with peak RSS
+  < 300 MB, >= 40 MB/s, exact counts: ``python -m edgekit.bench_data large-export [--mb 300]``.
 
 Also holds the generators the tests share: :func:`inject_artifacts` and :func:`write_export`.
 """
@@ -159,6 +161,9 @@ def _fmt_tod(sec: float, style: int) -> str:
         return f"{h12}:{m:02d}:{si:02d}.{cs:02d} {'PM' if h >= 12 else 'AM'}"
     if style == 1:  # 24 h, dot decimal
         return f"{h:02d}:{m:02d}:{si:02d}.{cs:02d}"
+    if style == 3:  # en_US on iOS 17+: narrow no-break space before the AM/PM marker
+        h12 = h % 12 or 12
+        return f"{h12}:{m:02d}:{si:02d}.{cs:02d}\u202f{'PM' if h >= 12 else 'AM'}"
     return f"{h:02d}:{m:02d}:{si:02d},{cs:02d}"  # 24 h, comma decimal (de_DE, fr_FR)
 
 
@@ -187,7 +192,7 @@ def write_export(path: str | Path, target_mb: float = 4.0, seed: int = 0, hrv_ev
                 ts = time.strftime("%Y-%m-%d %H:%M:%S +0000", time.gmtime(t))
                 if n_rec % hrv_every == 0:
                     n_hrv += 1
-                    style = n_hrv % 3
+                    style = n_hrv % 4
                     buf.append(f' <Record type="HKQuantityTypeIdentifierHeartRateVariabilitySDNN" '
                                f'sourceName="Watch" unit="ms" value="41.5" startDate="{ts}" endDate="{ts}">\n'
                                f'  <HeartRateVariabilityMetadataList>\n')
@@ -232,8 +237,12 @@ def _clean_series(n: int, seed: int) -> np.ndarray:
     return np.tile(base, reps)[:n]
 
 
-def bench_cleaning(n_beats: int = 100_000, fraction: float = 0.02, seed: int = 0) -> dict:
-    """edgekit Kubios cleaning + features vs NeuroKit2 Kubios vs hrv-analysis (time, RMSSD error)."""
+def bench_cleaning(n_beats: int = 100_000, fraction: float = 0.02, seed: int = 0, quick: bool = False) -> dict:
+    """edgekit Kubios cleaning + features vs NeuroKit2 Kubios vs hrv-analysis (time, RMSSD error).
+
+    ``quick`` uses 20,000 beats."""
+    if quick:
+        n_beats = min(n_beats, 20_000)
     from edgekit.data.clean import clean
     from edgekit.data.features import time_domain, frequency_domain
     from edgekit.data.rr import RRTable
@@ -287,8 +296,11 @@ def bench_cleaning(n_beats: int = 100_000, fraction: float = 0.02, seed: int = 0
         except Exception as exc:  # pragma: no cover - optional dependency
             out["neurokit2_kubios"] = {"error": str(exc).splitlines()[0]}
         try:
-            from hrvanalysis import (get_frequency_domain_features, get_time_domain_features,
-                                     interpolate_nan_values, remove_ectopic_beats, remove_outliers)
+            ha = import_hrvanalysis()
+            get_frequency_domain_features, get_time_domain_features = (ha.get_frequency_domain_features,
+                                                                       ha.get_time_domain_features)
+            interpolate_nan_values, remove_ectopic_beats, remove_outliers = (
+                ha.interpolate_nan_values, ha.remove_ectopic_beats, ha.remove_outliers)
 
             t = time.perf_counter()
             r1 = remove_outliers(rr_intervals=bad.tolist(), low_rri=300, high_rri=2000, verbose=False)
@@ -303,6 +315,24 @@ def bench_cleaning(n_beats: int = 100_000, fraction: float = 0.02, seed: int = 0
         except Exception as exc:  # pragma: no cover
             out["hrv_analysis_malik"] = {"error": str(exc).splitlines()[0]}
     return out
+
+
+def import_hrvanalysis():
+    """Import hrv-analysis 1.0.4 (test extra) on current astropy.
+
+    It imports ``astropy.stats.LombScargle``, which astropy 6 removed (the class has lived in
+    ``astropy.timeseries`` since 3.2): the alias is added before the import. Its nolds needs the pins
+    in constraints.txt (nolds 0.6.2, setuptools < 81). Raises ImportError when not installed.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import astropy.stats
+        import astropy.timeseries
+
+        if not hasattr(astropy.stats, "LombScargle"):
+            astropy.stats.LombScargle = astropy.timeseries.LombScargle
+        import hrvanalysis
+    return hrvanalysis
 
 
 def _pyhrv_nni() -> np.ndarray:
@@ -320,10 +350,12 @@ _CHILD = r"""
 import json, resource, sys, time
 mode, path = sys.argv[1], sys.argv[2]
 t = time.perf_counter()
+extra = {}
 if mode == "stream":
-    from edgekit.data.apple_health import read_export
-    tab = read_export(path)
+    from edgekit.data import apple_health
+    tab = apple_health.read_export(path)
     n = len(tab)
+    extra = {"records": tab.meta["records"], "beats": tab.meta["beats"], "path": tab.meta.get("path")}
 else:
     import xml.etree.ElementTree as ET
     root = ET.parse(path).getroot()
@@ -341,7 +373,7 @@ def hwm():
     except OSError:
         pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(json.dumps({"seconds": dt, "intervals": n, "peak_rss_mb": hwm()}))
+print(json.dumps({"seconds": dt, "intervals": n, "peak_rss_mb": hwm(), **extra}))
 """
 
 
@@ -359,31 +391,87 @@ def _baseline_rss_mb() -> float:
     return float(r.stdout.strip())
 
 
-def bench_apple_health(target_mb: float = 60.0, workdir: str | Path | None = None) -> dict:
-    """Streaming reader vs ElementTree.parse on a generated export (each in its own process)."""
+LARGE_EXPORT_MB = 300.0  # the large-export check: peak RSS and speed limits below
+LARGE_MAX_PEAK_MB = 300.0
+MIN_MB_PER_S = 40.0
+
+
+def bench_apple_health(target_mb: float = 60.0, workdir: str | Path | None = None, quick: bool = False,
+                       baseline: bool | None = None) -> dict:
+    """Streaming reader vs ElementTree.parse on a generated export (each in its own process).
+
+    ``quick`` uses an 8 MB export; ``baseline=False`` skips ElementTree (default: only up to 100 MB,
+    it needs ~10x the file in memory). The result says whether the counts are exact and, for the
+    reader, its peak RSS, MB/s and whether the fast path read the file (``path``).
+    """
+    if quick:
+        target_mb = min(target_mb, 8.0)
+    if baseline is None:
+        baseline = target_mb <= 100
     tmp = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="edgekit-bench-"))
     path = tmp / "export.xml"
-    counts = write_export(path, target_mb=target_mb)
-    mb = counts["bytes"] / 1e6
-    out = {"file_mb": mb, "expected_intervals": counts["hrv_records"] * 0}
-    exp_int = counts["beats"] - counts["hrv_records"]  # one anchor beat per record
-    out["expected_intervals"] = exp_int
-    base = _baseline_rss_mb()
-    for mode in ("stream", "elementtree"):
-        r = _run_child(mode, path)
-        r["mb_per_s"] = mb / r["seconds"]
-        r["counts_exact"] = r["intervals"] == exp_int
-        out[mode] = r
-    out["interpreter_baseline_rss_mb"] = base
-    if not workdir:
-        path.unlink()
-        os.rmdir(tmp)
+    try:
+        counts = write_export(path, target_mb=target_mb)
+        mb = counts["bytes"] / 1e6
+        exp_int = counts["beats"] - counts["hrv_records"]  # one anchor beat per record
+        out = {"name": f"apple-health {mb:.0f} MB", "file_mb": mb, "expected_intervals": exp_int,
+               "expected_records": counts["hrv_records"], "expected_beats": counts["beats"]}
+        base = _baseline_rss_mb()
+        for mode in ("stream", "elementtree") if baseline else ("stream",):
+            r = _run_child(mode, path)
+            r["mb_per_s"] = mb / r["seconds"]
+            r["counts_exact"] = r["intervals"] == exp_int and r.get("records", counts["hrv_records"]) == \
+                counts["hrv_records"] and r.get("beats", counts["beats"]) == counts["beats"]
+            out[mode] = r
+        out["interpreter_baseline_rss_mb"] = base
+        # rows for `make bench` (edgekit.bench.data_section)
+        out.update({"a": "edgekit stream", "a_value": out["stream"]["seconds"], "unit": "s"})
+        if baseline:
+            out.update({"b": "ElementTree.parse", "b_value": out["elementtree"]["seconds"]})
+        out["note"] = (f"{out['stream']['mb_per_s']:.0f} MB/s, peak {out['stream']['peak_rss_mb']:.0f} MB, "
+                       f"counts {'exact' if out['stream']['counts_exact'] else 'WRONG'}")
+    finally:
+        if not workdir:
+            path.unlink(missing_ok=True)
+            os.rmdir(tmp)
     return out
 
 
-def run_all() -> dict:
-    return {"cleaning": bench_cleaning(), "apple_health": bench_apple_health()}
+def check_large_export(target_mb: float = LARGE_EXPORT_MB, workdir: str | Path | None = None) -> dict:
+    """The large-export check: a generated ``target_mb`` export read with peak RSS below
+    LARGE_MAX_PEAK_MB, at least MIN_MB_PER_S, exact counts (no ElementTree baseline)."""
+    r = bench_apple_health(target_mb, workdir=workdir, baseline=False)
+    s = r["stream"]
+    r["limits"] = {"peak_rss_mb": LARGE_MAX_PEAK_MB, "mb_per_s": MIN_MB_PER_S}
+    r["ok"] = bool(s["counts_exact"] and s["peak_rss_mb"] < LARGE_MAX_PEAK_MB and s["mb_per_s"] >= MIN_MB_PER_S
+                   and s.get("path") == "fast")
+    return r
+
+
+def run_all(quick: bool = False) -> dict:
+    return {"cleaning": bench_cleaning(quick=quick), "apple_health": bench_apple_health(quick=quick)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m edgekit.bench_data [all|cleaning|apple-health|large-export] [--mb N] [--quick]``"""
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="python -m edgekit.bench_data", description=main.__doc__)
+    ap.add_argument("what", nargs="?", default="all", choices=("all", "cleaning", "apple-health", "large-export"))
+    ap.add_argument("--mb", type=float, default=None, help="export size (apple-health: 60, large-export: 300)")
+    ap.add_argument("--quick", action="store_true")
+    a = ap.parse_args(argv)
+    if a.what == "all":
+        res = run_all(a.quick)
+    elif a.what == "cleaning":
+        res = bench_cleaning(quick=a.quick)
+    elif a.what == "apple-health":
+        res = bench_apple_health(a.mb or 60.0, quick=a.quick)
+    else:
+        res = check_large_export(a.mb or LARGE_EXPORT_MB)
+    print(json.dumps(res, indent=2, default=float))
+    return 0 if res.get("ok", True) else 1
 
 
 if __name__ == "__main__":  # pragma: no cover
-    print(json.dumps(run_all(), indent=2, default=float))
+    sys.exit(main())

@@ -42,7 +42,7 @@ def _peaks(nni):
 
 
 def test_time_domain_matches_independent_implementation(nni):
-    """NeuroKit2 hrv_time (hrv-analysis' import is broken by nolds in this environment)."""
+    """NeuroKit2 hrv_time (pyhrv and hrv-analysis: tests/test_data_references.py)."""
     nk = _nk()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
