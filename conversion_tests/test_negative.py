@@ -14,6 +14,8 @@ from edgekit.errors import EdgekitError, GateError
 from edgekit.verify import parity
 from edgekit.verify.evaluator import ReferenceEvaluator
 
+pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")  # random weight bytes hold NaN/inf
+
 
 def _weights(pkg):
     return pkg / "Data" / "com.apple.CoreML" / "weights" / "weight.bin"
