@@ -36,7 +36,7 @@ conversion-test: setup
 	$(PY) -m pytest -q conversion_tests
 
 swift-test: ios-package
-	cd $(BUILD)/ios/HRVKit && swift build && swift test
+	cd $(BUILD)/ios/HRVKit && swift build -Xswiftc -warnings-as-errors && swift test --disable-swift-testing -Xswiftc -warnings-as-errors
 
 bench: ios-package
 	$(PY) -m edgekit.bench --out $(BUILD)/bench

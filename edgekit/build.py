@@ -33,7 +33,7 @@ class StageSpec:
 STAGES: dict[str, StageSpec] = {
     "data": StageSpec(("model", "data"), (), ("data",)),
     "train": StageSpec(("model", "data", "train"), ("data",), ("train",)),
-    "convert": StageSpec(("model", "convert"), ("train",), ("onnx", "coreml")),
+    "convert": StageSpec(("model", "data", "convert"), ("data", "train"), ("onnx", "coreml")),
     "verify": StageSpec(("model", "verify"), ("train", "onnx", "coreml", "fixtures:"), ("verify",)),
     "report": StageSpec(("model",), ("data", "train", "coreml", "verify"), ("report",)),
 }
