@@ -143,25 +143,6 @@ def run_stage(cfg: ModelConfig, stage: str, out: Path, *, skip_if_up_to_date: bo
     return summary
 
 
-def model_configs(package_config: Path) -> list[Path]:
-    """Model config paths listed in an edgekit.toml (``[[package.models]] config = …``)."""
-    try:
-        raw = tomllib.loads(package_config.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise EdgekitError(f"{package_config}: config file not found") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise EdgekitError(f"{package_config}: not valid TOML: {exc}") from None
-    models = raw.get("package", {}).get("models", [])
-    if not models:
-        raise EdgekitError(f"{package_config}: no [[package.models]] entries")
-    paths = []
-    for i, entry in enumerate(models):
-        if not isinstance(entry, dict) or not isinstance(entry.get("config"), str):
-            raise EdgekitError(f"{package_config}: package.models[{i}] needs a 'config' path")
-        paths.append((package_config.parent / entry["config"]).resolve())
-    return paths
-
-
 def is_package_config(path: Path) -> bool:
     try:
         return "package" in tomllib.loads(path.read_text(encoding="utf-8"))
@@ -201,7 +182,10 @@ def build(config: Path, out: Path, *, force: bool = False) -> None:
     """``edgekit build``: every model of an edgekit.toml and its package, or one model config."""
     config = Path(config)
     if is_package_config(config):
-        cfgs = [load_config(p) for p in model_configs(config)]  # validate all before any work
+        from edgekit.package import load_package_config
+
+        package = load_package_config(config)  # validate everything before any work
+        cfgs = [load_config(m.config) for m in package.models]
         failures = [f for cfg in cfgs if (f := build_model(cfg, out, force=force)) is not None]
         run_package_stage(config, out)  # bundles only variants that passed every gate
         _write_summary(cfgs, out)

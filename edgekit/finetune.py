@@ -19,7 +19,7 @@ import numpy as np
 import edgekit
 from edgekit.config import ModelConfig
 from edgekit.errors import EdgekitError
-from edgekit.fileio import atomic_path, sha256_file, write_json
+from edgekit.fileio import sha256_file
 
 TRAIN_SHARE, VAL_SHARE = 0.60, 0.15
 LR_FACTOR = 0.3  # fine-tuning learning rate = population lr × this
@@ -51,7 +51,7 @@ def chronological_split(n: int) -> dict[str, np.ndarray]:
 
 def finetune(cfg: ModelConfig, build_dir: Path, init_from: Path, data: list[Path], data_format: str | None) -> dict[str, Any]:
     from edgekit.data.pipeline import run as build_windows
-    from edgekit.train import Split, evaluate, fit, load_checkpoint, load_windows, save_checkpoint, seed_everything
+    from edgekit.train import Split, evaluate, fit, load_checkpoint, load_windows, seed_everything, write_outputs
 
     person = personal_config(cfg, data, data_format)
     population, meta = load_checkpoint(init_from)
@@ -96,7 +96,6 @@ def finetune(cfg: ModelConfig, build_dir: Path, init_from: Path, data: list[Path
         key: after[key],
         f"population_{key}": before[key],
     }
-    out = model_dir / "train"
     new_meta = dict(meta)
     new_meta.update(
         model_name=person.name,
@@ -104,14 +103,6 @@ def finetune(cfg: ModelConfig, build_dir: Path, init_from: Path, data: list[Path
         edgekit_version=edgekit.__version__,
         init_from_fingerprint=sha256_file(init_from),
     )
-    save_checkpoint(out / "model.pt", model, new_meta)
-    write_json(out / "metrics.json", metrics)
-    write_json(out / "history.json", {"model": person.name, "best_epoch": best_epoch, "epochs": history})
-    test_arrays = {"X": test.X, "y": test.y, "subject": test.subjects}
-    if test.y_today is not None:
-        test_arrays["y_today"] = test.y_today
-    with atomic_path(out / "test_set.npz", suffix=".npz") as tmp:
-        with open(tmp, "wb") as fh:
-            np.savez(fh, **test_arrays)
+    write_outputs(model_dir / "train", model, new_meta, metrics, history, best_epoch, test)
     print(f"[{person.name}] held-out {key}: population {before[key]:.3f} → personal {after[key]:.3f}")
     return {key: after[key], f"population_{key}": before[key]}

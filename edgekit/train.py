@@ -180,6 +180,22 @@ def load_checkpoint(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
 # training loop
 
 
+def write_outputs(
+    out: Path, model: nn.Module, meta: dict[str, Any], metrics: dict[str, Any],
+    history: list[dict[str, Any]], best_epoch: int, test: Split,
+) -> None:
+    """Write a training run's files: model.pt, metrics.json, history.json, test_set.npz."""
+    save_checkpoint(out / "model.pt", model, meta)
+    write_json(out / "metrics.json", metrics)
+    write_json(out / "history.json", {"model": meta["model_name"], "best_epoch": best_epoch, "epochs": history})
+    test_arrays = {"X": test.X, "y": test.y, "subject": test.subjects}
+    if test.y_today is not None:
+        test_arrays["y_today"] = test.y_today
+    with atomic_path(out / "test_set.npz", suffix=".npz") as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **test_arrays)
+
+
 def seed_everything(seed: int, threads: int) -> None:
     torch.manual_seed(seed)
     np.random.seed(seed % (2**32))
@@ -388,17 +404,8 @@ def run(cfg: ModelConfig, build_dir: Path, init_from: Path | None = None, data: 
             "seed": t.seed,
             "model_name": cfg.name,
         }
-        out = model_dir / "train"
-        save_checkpoint(out / "model.pt", model, meta)
-        write_json(out / "metrics.json", metrics)
-        write_json(out / "history.json", {"model": cfg.name, "best_epoch": best_epoch, "epochs": history})
-        test_arrays = {"X": test.X, "y": test.y, "subject": test.subjects}
-        if test.y_today is not None:
-            test_arrays["y_today"] = test.y_today
-        with atomic_path(out / "test_set.npz", suffix=".npz") as tmp:
-            with open(tmp, "wb") as fh:
-                np.savez(fh, **test_arrays)
-        write_json(out / "split.json", {k: v.tolist() for k, v in splits_ids.items()})
+        write_outputs(model_dir / "train", model, meta, metrics, history, best_epoch, test)
+        write_json(model_dir / "train" / "split.json", {k: v.tolist() for k, v in splits_ids.items()})
     return {k: metrics[k] for k in ("params", "best_epoch") } | {
         k: metrics[k] for k in ("accuracy", "macro_f1", "mae", "baseline_mae") if k in metrics
     }
