@@ -1,0 +1,83 @@
+"""CLI usage errors are one line with a non-zero exit; stages skip when up to date."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from edgekit.build import is_up_to_date, run_stage
+from edgekit.config import load_config
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _edgekit(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "edgekit", *args], cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize(
+    "args, code, needle",
+    [
+        (["frobnicate"], 2, "invalid choice"),
+        (["train"], 2, "--config"),
+        (["train", "--config", "no/such.toml"], 1, "no/such.toml: config file not found"),
+        (["build", "--config", "no/such.toml"], 1, "no/such.toml: config file not found"),
+        (["verify", "--config", "configs/hrv_lstm.toml", "--bogus"], 2, "unrecognized arguments"),
+    ],
+)
+def test_bad_usage_is_one_line(args, code, needle, tmp_path):
+    proc = _edgekit(*args, "--out", str(tmp_path)) if args[0] != "frobnicate" else _edgekit(*args)
+    assert proc.returncode == code, proc.stderr
+    assert needle in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+
+
+def test_unknown_config_key_is_one_line(tmp_path):
+    cfg = tmp_path / "m.toml"
+    cfg.write_text('[model]\nname = "m"\ntype = "fatigue_lstm"\n[train]\nepochz = 3\n')
+    proc = _edgekit("build", "--config", str(cfg), "--out", str(tmp_path / "b"))
+    assert proc.returncode == 1
+    assert "unknown key 'train.epochz'" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "b").exists()  # refused before any work
+
+
+def test_malformed_toml_names_the_file(tmp_path):
+    cfg = tmp_path / "m.toml"
+    cfg.write_text("[model\nname = 1")
+    proc = _edgekit("train", "--config", str(cfg))
+    assert proc.returncode == 1 and "m.toml: not valid TOML" in proc.stderr
+
+
+def test_every_verb_has_help():
+    for verb in ("build", "train", "convert", "verify", "report", "package", "hrv"):
+        proc = _edgekit(verb, "--help")
+        assert proc.returncode == 0 and "usage: edgekit" in proc.stdout and "--" in proc.stdout, verb
+    for sub in ("synth", "ingest"):
+        proc = _edgekit("data", sub, "--help")
+        assert proc.returncode == 0 and "usage: edgekit data" in proc.stdout
+
+
+def test_stage_skips_when_up_to_date_and_reruns_on_change(tmp_path, capsys):
+    cfg_path = tmp_path / "small.toml"
+    cfg_path.write_text(
+        '[model]\nname = "small"\ntype = "fatigue_lstm"\n[data]\nsubjects = 3\ndays = 3\nseed = 1\n'
+    )
+    cfg = load_config(cfg_path)
+    out = tmp_path / "build"
+    run_stage(cfg, "data", out)
+    stamp = json.loads((out / "small/.stamps/data.json").read_text())
+    assert stamp["seconds"] >= 0
+    assert is_up_to_date(cfg, "data", out)
+    assert run_stage(cfg, "data", out, skip_if_up_to_date=True) == {"skipped": True}
+    # an output altered on disk is no longer up to date
+    windows = out / "small/data/windows.npz"
+    windows.write_bytes(windows.read_bytes() + b"\0")
+    assert not is_up_to_date(cfg, "data", out)
+    # a config change invalidates the stage
+    run_stage(cfg, "data", out)
+    cfg_path.write_text(cfg_path.read_text().replace("seed = 1", "seed = 2"))
+    assert not is_up_to_date(load_config(cfg_path), "data", out)
