@@ -267,6 +267,8 @@ def _data_rows(name: str, res: Any) -> list[dict]:
         return [r for i, item in enumerate(res) for r in _data_rows(f"{name}[{i}]", item)]
     if not isinstance(res, dict):
         return [_row("data", name, "edgekit", None, "baseline", None, "", note=f"unexpected result {res!r:.80}")]
+    if name == "cleaning" and isinstance(res.get("edgekit"), dict):
+        return _cleaning_rows(res)
     if isinstance(res.get("rows"), list):
         out = []
         for item in res["rows"]:
@@ -282,6 +284,34 @@ def _data_rows(name: str, res: Any) -> list[dict]:
                ratio if isinstance(ratio, (int, float)) else None)
     row["raw"] = res
     return [row]
+
+
+def _cleaning_rows(res: dict) -> list[dict]:
+    """Rows of ``bench_data.bench_cleaning``: edgekit vs NeuroKit2 (Kubios) and hrv-analysis (Malik),
+    same beats, same injected artifacts; time ratio plus each tool's RMSSD error vs the clean truth."""
+    ek = res["edgekit"]
+    n = res.get("n_beats", 0)
+
+    def quality(d: dict) -> str:
+        text = f"RMSSD err {d['rmssd_err_pct']:+.2f} %"
+        if "recall" in d:
+            text += f", recall {100 * d['recall']:.1f} %, precision {100 * d['precision']:.1f} %"
+        return text
+
+    rows = []
+    for key, label in (("neurokit2_kubios", "NeuroKit2 signal_fixpeaks (Kubios)"),
+                       ("hrv_analysis_malik", "hrv-analysis (Malik) + features")):
+        other = res.get(key)
+        name = f"cleaning + features, {n:,} beats"
+        if not isinstance(other, dict) or "seconds" not in other:
+            reason = other.get("error", "not run") if isinstance(other, dict) else "not run"
+            rows.append(_row("data", name, "edgekit", ek["seconds"], label, None, "s", note=f"baseline failed: {reason}"))
+            continue
+        row = _row("data", name, "edgekit", ek["seconds"], label, other["seconds"], "s",
+                   note=f"edgekit {quality(ek)}; baseline {quality(other)}")
+        row["raw"] = {"edgekit": ek, key: other}
+        rows.append(row)
+    return rows
 
 
 def _windows(model_dir: Path, n: int, length: int) -> np.ndarray:
