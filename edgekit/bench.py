@@ -499,10 +499,10 @@ def table(rows: list[dict]) -> str:
 
 def _models(config: Path, build: Path) -> list[str]:
     if config.is_file():
-        from edgekit.build import model_configs
         from edgekit.config import load_config
+        from edgekit.package import load_package_config
 
-        return [load_config(p).name for p in model_configs(config)]
+        return [load_config(m.config).name for m in load_package_config(config).models]
     return sorted(p.parent.parent.name for p in build.glob("*/train/model.pt"))
 
 
