@@ -104,3 +104,41 @@ def test_same_checkpoint_same_bytes(built, tmp_path):
     for variant in VARIANTS:
         assert first["variants"][variant]["sha256"] == second["variants"][variant]["sha256"], variant
     assert first["onnx"]["sha256"] == second["onnx"]["sha256"]
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_input_layer_kept_at_higher_precision(built, name):
+    """Palette variants store the input layer's weights int8 (per tensor) and W8A8 leaves the input
+    layer's activation float (convert.palette_keep_int8 / w8a8_float_inputs = ["input"]); convert.json
+    records both and bits per parameter count the int8 tensor at 8 bits."""
+    from edgekit.verify.evaluator import ReferenceEvaluator
+
+    cfg, _, root = built[name]
+    assert cfg.convert.palette_keep_int8 == ["input"] and cfg.convert.w8a8_float_inputs == ["input"]
+    doc = json.loads((root / name / "coreml" / "convert.json").read_text())["variants"]
+    for variant in ("palette6", "palette4"):
+        (kept,) = doc[variant]["higher_precision_weights"]
+        assert kept["layer"] == "input" and kept["stored_as"] == "int8 per-tensor linear"
+        assert kept["weight"] in doc[variant]["method"]
+        prog = ReferenceEvaluator(root / name / "coreml" / f"{variant}.mlpackage").program
+        producers = {n: op for op in prog.operations for n, _ in op.outputs}
+        first = next(op for op in prog.operations if op.name == kept["op"])
+        arg = "weight" if first.type == "linear" else "weight_ih"
+        assert producers[first.inputs[arg][0][1]].type == "constexpr_affine_dequantize"
+        kept_op = producers[first.inputs[arg][0][1]]
+        others = [op for op in prog.operations if op.type.startswith("constexpr_") and op is not kept_op
+                  and len(op.outputs[0][1].shape or ()) >= 2]
+        assert others and all(op.type == "constexpr_lut_to_dense" for op in others)
+    nbits = {"palette6": 6, "palette4": 4}
+    for variant, bits in nbits.items():
+        assert bits < doc[variant]["bits_per_param"] < bits + 0.5
+    float_in = doc["w8a8"]["float_activation_inputs"]
+    prog = ReferenceEvaluator(root / name / "coreml" / "w8a8.mlpackage").program
+    producers = {n: op for op in prog.operations for n, _ in op.outputs}
+    if name == "hrv_transformer":
+        (entry,) = float_in
+        first = next(op for op in prog.operations if op.name == entry["op"])
+        assert first.type == "linear" and producers[first.inputs["x"][0][1]].type != "dequantize"
+        assert any(op.type == "quantize" for op in prog.operations)  # the rest stays W8A8
+    else:
+        assert float_in == []  # the LSTM's input layer is not activation-quantized anyway

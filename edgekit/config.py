@@ -73,6 +73,11 @@ class ConvertSection:
     calibration_windows: int = 256  # training windows that calibrate W8A8 (and measure fp16) activation ranges
     calibrate_rr_bounds: bool = False  # also calibrate W8A8 on windows at data.min/max_rr_ms (measured: costs typical-window agreement)
     fp16_keep_fp32: list = field(default_factory=list)  # extra MIL op types kept fp32 in fp16 variants
+    # weighted layers whose weights palette variants store int8 (per-tensor linear) instead of the palette:
+    # "input" (first weighted layer: reads the normalized RR features), "output" (head) or MIL op/weight names
+    palette_keep_int8: list = field(default_factory=lambda: ["input"])
+    # weighted layers whose input activation W8A8 leaves float (same names as palette_keep_int8)
+    w8a8_float_inputs: list = field(default_factory=lambda: ["input"])
 
 
 @dataclass

@@ -16,6 +16,20 @@ w8a8        int8 weights + int8 activations (quantize/dequantize pairs before li
             activation ranges calibrated on training windows with edgekit's reference evaluator
 ==========  =================================================================================
 
+Mixed precision. Sensitivity of the default strain classifier (top-1 agreement with fp32 torch over
+fixtures + test set, 3827 windows; one tensor or activation quantized at a time): the input layer —
+``embed``, the 64×8 linear that reads each patch's normalized RR level / ΔRR, 0.7 % of the
+parameters — causes most flips. 4-bit-palettizing it alone flips 31 windows (any other tensor ≤ 12);
+keeping it uncompressed takes palette4 from 41 flips to 19 (0.9893 → 0.995), keeping any other single
+tensor recovers ≤ 5 (its inputs reach |x| ≈ 15 and its error enters every token). In W8A8, the
+int8 quantization of that layer's *input* (normalized milliseconds) causes 2/3 of the flips: leaving
+it float takes W8A8 from 48 flips to 14 (0.9875 → 0.996); any other single quantize/dequantize point
+≤ 9. So by default (``convert.palette_keep_int8`` / ``convert.w8a8_float_inputs`` = ``["input"]``)
+palette variants store the input layer's input-side weights as int8 (per-tensor linear,
+``constexpr_affine_dequantize``, iOS 16+; per-channel palettes or scales need iOS 18) and W8A8 leaves
+that layer's input activation float. ``convert.json`` lists what each variant keeps at higher
+precision, and bits per parameter count it at its stored width.
+
 The compressed variants start from the program named by ``convert.compressed_base`` (fp16 by
 default: what Core ML runs on the Neural Engine).
 """
@@ -23,13 +37,19 @@ default: what Core ML runs on the Neural Engine).
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 VARIANTS = ("fp32", "fp16", "int8", "palette6", "palette4", "w8a8")
+
+# weighted MIL ops and the argument holding the weights applied to their (activation) input ``x``
+_INPUT_WEIGHT = {"linear": "weight", "conv": "weight", "conv_transpose": "weight", "lstm": "weight_ih",
+                 "gru": "weight_ih", "rnn": "weight_ih"}
+# op types coremltools' activation-quantization passes put quantize/dequantize pairs in front of
+_ACT_QUANTIZED = {"linear", "conv", "avg_pool", "max_pool", "add"}
 
 FP16_MAX = 65504.0
 # Activation magnitudes (fp32 program, calibration windows) above which an op type is kept fp32 in
@@ -40,8 +60,12 @@ _SAFE_ABS = {"layer_norm": 255.0, "batch_norm": 255.0, "instance_norm": 255.0, "
 _SAFE_ABS_DEFAULT = FP16_MAX / 8
 
 
-def weight_config(variant: str) -> Any:
-    """The ``ct.optimize.coreml.OptimizationConfig`` of a weight-compressed variant."""
+def weight_config(variant: str, keep_int8: Sequence[str] = ()) -> Any:
+    """The ``ct.optimize.coreml.OptimizationConfig`` of a weight-compressed variant.
+
+    ``keep_int8``: names of weight consts a palette variant leaves alone (they are quantized to int8
+    afterwards by :func:`compress_weights`).
+    """
     from edgekit.convert import import_coremltools
 
     ct = import_coremltools()
@@ -52,21 +76,74 @@ def weight_config(variant: str) -> Any:
     elif variant in ("palette6", "palette4"):
         op = cto.OpPalettizerConfig(mode="kmeans", nbits=6 if variant == "palette6" else 4,
                                     granularity="per_tensor", weight_threshold=0)
+        if keep_int8:
+            return cto.OptimizationConfig(global_config=op, op_name_configs={name: None for name in keep_int8})
     else:
         raise ValueError(f"{variant} is not a weight-compressed variant")
     return cto.OptimizationConfig(global_config=op)
 
 
-def compress_weights(mlmodel: Any, variant: str) -> Any:
-    """int8 / palette6 / palette4 weights of ``mlmodel`` via coremltools.optimize.coreml."""
+def compress_weights(mlmodel: Any, variant: str, keep_int8: Sequence[str] = ()) -> Any:
+    """int8 / palette6 / palette4 weights of ``mlmodel`` via coremltools.optimize.coreml.
+
+    ``keep_int8`` (palette variants): weight const names stored as int8 (per-tensor symmetric linear
+    quantization, iOS 16+) instead of the palette — see :func:`select_layers`.
+    """
     from edgekit.convert import import_coremltools, quiet
 
     ct = import_coremltools()
+    cto = ct.optimize.coreml
     with quiet():
         if variant in ("int8", "w8a8"):
-            return ct.optimize.coreml.linear_quantize_weights(mlmodel, weight_config(variant))
+            return cto.linear_quantize_weights(mlmodel, weight_config(variant))
         # coremltools seeds its k-means (scikit-learn, random_state=0): same checkpoint ⇒ same palette
-        return ct.optimize.coreml.palettize_weights(mlmodel, weight_config(variant))
+        out = cto.palettize_weights(mlmodel, weight_config(variant, keep_int8))
+        if keep_int8:
+            int8 = cto.OpLinearQuantizerConfig(mode="linear_symmetric", dtype="int8", granularity="per_tensor",
+                                               weight_threshold=0)
+            out = cto.linear_quantize_weights(
+                out, cto.OptimizationConfig(global_config=None, op_name_configs={n: int8 for n in keep_int8}))
+        return out
+
+
+def weighted_layers(mlmodel: Any) -> list[dict[str, Any]]:
+    """Ops with weights of an ML program, in program order: op name and type, the const holding the
+    weights applied to the op's input (``weight`` / ``weight_ih``), its shape and element count."""
+    prog = getattr(mlmodel, "_mil_program", None)
+    if prog is None:
+        raise ValueError("model has no MIL program (convert with ct.convert first)")
+    out = []
+    for op in prog.functions["main"].operations:
+        arg = _INPUT_WEIGHT.get(op.op_type)
+        var = op.inputs.get(arg) if arg else None
+        if var is None or var.op is None or var.op.op_type != "const" or var.val is None:
+            continue
+        if op.op_type in ("linear", "conv", "conv_transpose") and (op.inputs["x"].op is not None
+                                                                  and op.inputs["x"].op.op_type == "const"):
+            continue
+        shape = [int(d) for d in var.shape]
+        out.append({"op": op.name, "op_type": op.op_type, "weight": var.op.name, "shape": shape,
+                    "params": int(np.prod(shape)), "input": op.inputs["x"].name})
+    return out
+
+
+def select_layers(mlmodel: Any, which: Sequence[str]) -> list[dict[str, Any]]:
+    """Weighted layers named by ``which``: ``"input"`` (the first — it reads the model's normalized
+    input features), ``"output"`` (the last — the head), or an op / weight const name of the program."""
+    from edgekit.errors import EdgekitError
+
+    layers = weighted_layers(mlmodel)
+    chosen: list[dict[str, Any]] = []
+    for key in which:
+        if key in ("input", "output"):
+            hits = [dict(layers[0 if key == "input" else -1], layer=key)] if layers else []
+        else:
+            hits = [dict(layer, layer=key) for layer in layers if key in (layer["op"], layer["weight"])]
+            if not hits:
+                known = ", ".join(layer["op"] for layer in layers)
+                raise EdgekitError(f"convert: no weighted layer {key!r} in the program (layers: {known})")
+        chosen += [h for h in hits if h["op"] not in {c["op"] for c in chosen}]
+    return chosen
 
 
 # --------------------------------------------------------------------------------------------
@@ -123,11 +200,12 @@ def activation_ranges(package: Path, samples: list[Mapping[str, np.ndarray]]) ->
     return stats
 
 
-def quantize_activations(mlmodel: Any, stats: dict[str, dict[str, float]]) -> Any:
+def quantize_activations(mlmodel: Any, stats: dict[str, dict[str, float]], float_ops: Sequence[str] = ()) -> Any:
     """Insert int8 quantize/dequantize pairs with coremltools' activation-compression passes.
 
     Same passes ``ct.optimize.coreml.linear_quantize_activations`` applies; only the calibration
-    (which needs the Core ML runtime there) is replaced by :func:`activation_ranges`.
+    (which needs the Core ML runtime there) is replaced by :func:`activation_ranges`. Ops named in
+    ``float_ops`` get no pair: their input activation stays float (``op_name_configs`` ``None``).
     """
     from edgekit.convert import import_coremltools, quiet
 
@@ -141,7 +219,8 @@ def quantize_activations(mlmodel: Any, stats: dict[str, dict[str, float]]) -> An
 
         cto = ct.optimize.coreml
         config = cto.OptimizationConfig(
-            global_config=cto.OpLinearQuantizerConfig(mode="linear_symmetric", dtype="int8", weight_threshold=0)
+            global_config=cto.OpLinearQuantizerConfig(mode="linear_symmetric", dtype="int8", weight_threshold=0),
+            op_name_configs={name: None for name in float_ops},
         )
         passes = []
         for name in ("compression::insert_prefix_quantize_dequantize_pair",
@@ -275,10 +354,10 @@ def build_variants(module: Any, example: Any, model_type: str, cfg: Any, meta: M
     results: dict[str, dict] = {}
     models: dict[str, Any] = {}
 
-    def save(name: str, mlmodel: Any, how: str) -> None:
+    def save(name: str, mlmodel: Any, how: str, **extra: Any) -> None:
         path = out_dir / f"{name}.mlpackage"
         save_mlpackage(mlmodel, path, dict(metadata, **{"edgekit.variant": name}))
-        entry = {"path": f"coreml/{name}.mlpackage", "method": how}
+        entry = {"path": f"coreml/{name}.mlpackage", "method": how, **extra}
         entry.update(package_stats(path))
         if name not in ("fp32", "fp16"):
             dense = uncompressed_weights(path)
@@ -301,17 +380,30 @@ def build_variants(module: Any, example: Any, model_type: str, cfg: Any, meta: M
         policy["fp32_ops_in_fp16_variant"] = fp32_ops_of(out_dir / "fp16.mlpackage")
         policy["max_abs_diff_vs_torch"] = _fp16_measurement(module, example, models["fp16"], samples, kwargs)
     base = models[conv.compressed_base]
+    keep = select_layers(base, list(conv.palette_keep_int8))
+    kept = [{k: layer[k] for k in ("layer", "op", "weight", "shape", "params")} | {"stored_as": "int8 per-tensor linear"}
+            for layer in keep]
+    kept_text = "".join(f"; {k['layer']} layer {k['op']} weights {k['weight']} ({k['params']} params) int8 per-tensor"
+                        for k in kept)
     for name in ("int8", "palette6", "palette4"):
         if name in conv.variants:
-            save(name, compress_weights(base, name), f"ct.optimize.coreml {type(weight_config(name).global_config).__name__} "
-                 f"weight_threshold=0 on the {conv.compressed_base} program")
+            palette = name.startswith("palette")
+            save(name, compress_weights(base, name, [k["weight"] for k in kept] if palette else ()),
+                 f"ct.optimize.coreml {type(weight_config(name).global_config).__name__} "
+                 f"weight_threshold=0 on the {conv.compressed_base} program" + (kept_text if palette else ""),
+                 **({"higher_precision_weights": kept} if palette else {}))
     if "w8a8" in conv.variants:
+        float_in = [{"layer": layer["layer"], "op": layer["op"], "input": layer["input"]}
+                    for layer in select_layers(base, list(conv.w8a8_float_inputs))
+                    if layer["op_type"] in _ACT_QUANTIZED]
         with tempfile.TemporaryDirectory(prefix="edgekit-calib-") as tmp:
             base_path = save_mlpackage(base, Path(tmp) / "base.mlpackage")
             stats = activation_ranges(base_path, samples)
-        save("w8a8", compress_weights(quantize_activations(base, stats), "w8a8"),
+        save("w8a8", compress_weights(quantize_activations(base, stats, [f["op"] for f in float_in]), "w8a8"),
              f"activation int8 quantize/dequantize (coremltools passes, {len(samples)} calibration windows, "
-             "edgekit reference evaluator) + int8 per-channel weights")
+             "edgekit reference evaluator) + int8 per-channel weights"
+             + "".join(f"; {f['layer']} layer {f['op']} input activation float" for f in float_in),
+             float_activation_inputs=float_in)
     return {"variants": {k: results[k] for k in VARIANTS if k in results}, "fp16_policy": policy}
 
 

@@ -587,6 +587,50 @@ def test_constexpr_affine_dequantize(tmp_path):
     close(got, t(x) @ t(w).T)
 
 
+def test_constexpr_affine_dequantize_per_tensor(tmp_path):
+    """Scalar scale and zero point: what palette variants' int8 input layer is stored as."""
+    q = RNG.integers(-127, 128, size=(6, 5)).astype(np.int8)
+
+    def build(x):
+        w = mb.constexpr_affine_dequantize(quantized_data=q, zero_point=np.int8(0), scale=np.float32(0.03), axis=0)
+        return mb.linear(x=x, weight=w)
+
+    x = rand(2, 5)
+    (got,) = run_program(tmp_path, build, {"x": x}, target=ct.target.iOS17, expect_op="constexpr_affine_dequantize")
+    close(got, t(x) @ t(0.03 * q.astype(np.float32)).T)
+
+
+def test_mixed_precision_palette_program(tmp_path):
+    """compress_weights(palette4, keep_int8=input layer): a LUT and an int8 tensor in one program, as
+    the convert stage emits them, evaluated like torch with the same decompressed weights."""
+    from edgekit.convert import save_mlpackage, to_coreml
+    from edgekit.quantize import compress_weights, select_layers
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(8, 32), torch.nn.ReLU(), torch.nn.Linear(32, 3)).eval()
+    x = torch.randn(1, 8)
+    fp32 = to_coreml(net, x, "fp32", output_name="y")
+    (first,) = select_layers(fp32, ["input"])
+    assert first["layer"] == "input" and first["shape"] == [32, 8] and first["params"] == 256
+    ev = ReferenceEvaluator(save_mlpackage(compress_weights(fp32, "palette4", [first["weight"]]), tmp_path / "m.mlpackage"))
+    ops = {op.type for op in ev.program.operations}
+    assert {"constexpr_lut_to_dense", "constexpr_affine_dequantize"} <= ops
+    linears = [op for op in ev.program.operations if op.type == "linear"]
+    producers = {name: op for op in ev.program.operations for name, _ in op.outputs}
+    kinds = [producers[op.inputs["weight"][0][1]].type for op in linears]
+    assert kinds == ["constexpr_affine_dequantize", "constexpr_lut_to_dense"]
+    w1 = net[0].weight.detach().numpy()
+    step = np.abs(w1).max() / 127
+    dense = {n: v for n, v in ev._static.items() if isinstance(v, np.ndarray) and v.shape == w1.shape}
+    (w1q,) = dense.values()
+    assert np.abs(w1q - w1).max() <= step / 2 + 1e-6  # int8 per tensor: half a step at most
+    w2q = next(v for v in ev._static.values() if isinstance(v, np.ndarray) and v.shape == (3, 32))
+    assert len(np.unique(w2q)) <= 16  # 4-bit palette
+    want = torch.relu(x @ t(w1q).T + net[0].bias) @ t(w2q).T + net[2].bias
+    (got,) = [ev.run({"rr_sequence": x.numpy()})[n] for n in ev.program.outputs]
+    close(got, want.detach(), tol=1e-4)
+
+
 @pytest.mark.parametrize("nbits", [1, 2, 4, 6, 8])
 def test_constexpr_lut_to_dense_ios16(tmp_path, nbits):
     from coremltools.optimize import _utils as optimize_utils
