@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from edgekit.errors import EdgekitError, GateError
+from edgekit.fileio import sha256_tree
 from edgekit.verify import parity
 from edgekit.verify.evaluator import ReferenceEvaluator
 
@@ -67,6 +68,29 @@ def test_altered_weights_fail_verification(copy_build, name, variant):
     doc = json.loads((root / name / "verify" / "parity.json").read_text())
     assert doc["variants"][variant]["passed"] is False
     assert all(e["passed"] for v, e in doc["variants"].items() if v != variant)
+    failed = {c["name"] for c in doc["variants"][variant]["checks"] if not c["passed"]}
+    assert "package_integrity" in failed
+
+
+@pytest.mark.parametrize("name,variant", [("hrv_transformer", "fp32"), ("hrv_lstm", "int8"), ("hrv_lstm", "fp16")])
+def test_altered_weights_fail_the_numeric_gates_too(copy_build, name, variant):
+    """Even with convert.json rewritten to match, randomised weights fail on the figures themselves."""
+    cfg, root = copy_build(name, ["fp32", variant] if variant != "fp32" else ["fp32", "fp16"])
+    pkg = root / name / "coreml" / f"{variant}.mlpackage"
+    wb = _weights(pkg)
+    off, size = _largest_blob(wb)
+    data = bytearray(wb.read_bytes())
+    data[off : off + size] = np.random.default_rng(1).integers(0, 256, size=size, dtype=np.uint8).tobytes()
+    wb.write_bytes(bytes(data))
+    record = root / name / "coreml" / "convert.json"
+    doc = json.loads(record.read_text())
+    doc["variants"][variant]["sha256"] = sha256_tree(pkg)
+    record.write_text(json.dumps(doc))
+    with pytest.raises(GateError, match=variant):
+        parity.run(cfg, root)
+    result = json.loads((root / name / "verify" / "parity.json").read_text())["variants"][variant]
+    failed = {c["name"] for c in result["checks"] if not c["passed"]}
+    assert failed and "package_integrity" not in failed
 
 
 def test_corrupt_blob_header_is_a_clear_error(copy_build):

@@ -16,6 +16,8 @@ ONNX vs torch ≤ ``fp32_onnx_tol`` (× 100 for scores). Writes ``verify/parity.
 
 from __future__ import annotations
 
+import json
+
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -232,6 +234,23 @@ def run(cfg: Any, build_dir: Path) -> dict:
         return _run(cfg, build_dir)
 
 
+def _integrity_check(model_dir: Path, variant: str, sha256: str) -> Check | None:
+    """The package verified is the one the convert stage wrote: its SHA-256 against convert.json.
+
+    A package edited after conversion fails here even where its altered weights happen to stay
+    within the numeric gates. ``None`` when there is no convert.json (a hand-made build tree).
+    """
+    record = model_dir / "coreml" / "convert.json"
+    if not record.is_file():
+        return None
+    try:
+        expected = json.loads(record.read_text())["variants"][variant]["sha256"]
+    except (KeyError, TypeError, ValueError):
+        expected = None
+    return Check("package_integrity", "package bytes equal what convert wrote (sha256 vs convert.json)",
+                 1.0 if expected == sha256 else 0.0, 1.0, "min", backend="sha256")
+
+
 def _run(cfg: Any, build_dir: Path) -> dict:
     from edgekit.train import load_checkpoint
 
@@ -305,6 +324,9 @@ def _run(cfg: Any, build_dir: Path) -> dict:
             report["variants"][variant] = entry
             continue
         checks, figures = variant_checks(variant, classifier, gates, ref_fix, got_fix, ref_test, got_test, y_test)
+        integrity = _integrity_check(model_dir, variant, entry["sha256"])
+        if integrity is not None:
+            checks.insert(0, integrity)
         entry["figures"] = figures
         entry.update({k: v for k, v in figures.items() if k in ("max_abs_diff", "accuracy", "accuracy_drop",
                                                                "top1_agreement", "mae", "mae_drift")})
