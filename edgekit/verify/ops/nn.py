@@ -65,17 +65,22 @@ def _channel(p: np.ndarray | None, ndim: int) -> np.ndarray | None:
     return None if p is None else p.reshape((1, -1) + (1,) * (ndim - 2))
 
 
-@register("batch_norm")
-def _batch_norm(c: Call):
-    x = c.f("x")
-    mean, var = _channel(c.f("mean"), x.ndim), _channel(c.f("variance"), x.ndim)
-    out = (x - mean) / np.sqrt(var + float(c.scalar("epsilon", 1e-5)))
-    gamma, beta = _channel(c.f("gamma", None), x.ndim), _channel(c.f("beta", None), x.ndim)
+def _scale_shift(c: Call, out: np.ndarray, ndim: int) -> np.ndarray:
+    """Apply the optional per-channel ``gamma`` (scale) and ``beta`` (shift) of a norm op."""
+    gamma, beta = _channel(c.f("gamma", None), ndim), _channel(c.f("beta", None), ndim)
     if gamma is not None:
         out = out * gamma
     if beta is not None:
         out = out + beta
     return out
+
+
+@register("batch_norm")
+def _batch_norm(c: Call):
+    x = c.f("x")
+    mean, var = _channel(c.f("mean"), x.ndim), _channel(c.f("variance"), x.ndim)
+    out = (x - mean) / np.sqrt(var + float(c.scalar("epsilon", 1e-5)))
+    return _scale_shift(c, out, x.ndim)
 
 
 @register("instance_norm")
@@ -85,12 +90,7 @@ def _instance_norm(c: Call):
     mean = x.mean(axis=axes, keepdims=True)
     var = ((x - mean) ** 2).mean(axis=axes, keepdims=True)
     out = (x - mean) / np.sqrt(var + float(c.scalar("epsilon", 1e-5)))
-    gamma, beta = _channel(c.f("gamma", None), x.ndim), _channel(c.f("beta", None), x.ndim)
-    if gamma is not None:
-        out = out * gamma
-    if beta is not None:
-        out = out + beta
-    return out
+    return _scale_shift(c, out, x.ndim)
 
 
 # ---------------------------------------------------------------- convolution and pooling
