@@ -16,6 +16,7 @@ from typing import Any
 
 from edgekit.errors import EdgekitError
 from edgekit.models import MODEL_TYPES
+from edgekit.models._config import check_type
 
 
 class ConfigError(EdgekitError, ValueError):
@@ -137,24 +138,10 @@ def _coerce(section: str, cls: type, raw: Any, path: Path):
             raise ConfigError(f"{path}: unknown key '{section}.{key}'; known: {', '.join(sorted(fields))}")
         f = fields[key]
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
-        ok = True
-        if isinstance(default, bool):
-            ok = isinstance(value, bool)
-        elif isinstance(default, int):
-            ok = isinstance(value, int) and not isinstance(value, bool)
-        elif isinstance(default, float):
-            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-            value = float(value) if ok else value
-        elif isinstance(default, str):
-            ok = isinstance(value, str)
-        elif isinstance(default, list):
-            ok = isinstance(value, list)
-        elif isinstance(default, dict):
-            ok = isinstance(value, dict)
-        if not ok:
-            raise ConfigError(
-                f"{path}: '{section}.{key}' must be {type(default).__name__}, got {value!r}"
-            )
+        try:
+            value = check_type(f"'{section}.{key}'", value, default)
+        except ValueError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
         kwargs[key] = value
     return cls(**kwargs)
 

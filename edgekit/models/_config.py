@@ -14,27 +14,38 @@ def from_dict(cls: type[T], params: dict[str, Any]) -> T:
     unknown = sorted(set(params) - set(fields))
     if unknown:
         raise ValueError(f"{cls.__name__}: unknown key(s) {unknown}; known: {sorted(fields)}")
-    kwargs = {}
-    for name, value in params.items():
-        default = fields[name].default
-        if isinstance(default, bool):
-            if not isinstance(value, bool):
-                raise ValueError(f"{cls.__name__}.{name} must be true/false, got {value!r}")
-        elif isinstance(default, int):
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise ValueError(f"{cls.__name__}.{name} must be an integer, got {value!r}")
-        elif isinstance(default, float):
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ValueError(f"{cls.__name__}.{name} must be a number, got {value!r}")
-            value = float(value)
-        elif isinstance(default, str) and not isinstance(value, str):
-            raise ValueError(f"{cls.__name__}.{name} must be a string, got {value!r}")
-        kwargs[name] = value
+    kwargs = {name: check_type(f"{cls.__name__}.{name}", value, fields[name].default)
+              for name, value in params.items()}
     cfg = cls(**kwargs)
     validate = getattr(cfg, "validate", None)
     if validate is not None:
         validate()
     return cfg
+
+
+def check_type(where: str, value: Any, default: Any) -> Any:
+    """``value`` if it has the type of ``default`` (ints accepted for floats, returned as float).
+
+    Raises ``ValueError("<where> must be <kind>, got <value>")``; bools are never numbers.
+    """
+    if isinstance(default, bool):
+        ok, kind = isinstance(value, bool), "true/false"
+    elif isinstance(default, int):
+        ok, kind = isinstance(value, int) and not isinstance(value, bool), "an integer"
+    elif isinstance(default, float):
+        ok, kind = isinstance(value, (int, float)) and not isinstance(value, bool), "a number"
+        value = float(value) if ok else value
+    elif isinstance(default, str):
+        ok, kind = isinstance(value, str), "a string"
+    elif isinstance(default, list):
+        ok, kind = isinstance(value, list), "a list"
+    elif isinstance(default, dict):
+        ok, kind = isinstance(value, dict), "a table"
+    else:
+        ok, kind = True, ""
+    if not ok:
+        raise ValueError(f"{where} must be {kind}, got {value!r}")
+    return value
 
 
 def require(cond: bool, message: str) -> None:
