@@ -8,6 +8,7 @@ together with the stage's wall time (read by the report).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import time
@@ -41,8 +42,9 @@ STAGES: dict[str, StageSpec] = {
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
+@functools.lru_cache(maxsize=1)
 def _code_hash() -> str:
-    """SHA-256 of edgekit's Python sources: a code change invalidates every stage."""
+    """SHA-256 of edgekit's Python sources: a code change invalidates every stage (read once per process)."""
     h = hashlib.sha256(edgekit.__version__.encode())
     pkg = Path(edgekit.__file__).parent
     for f in sorted(pkg.rglob("*.py")):
