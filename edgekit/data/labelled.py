@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from edgekit import STRAIN_LABELS
-from edgekit.data.rr import COLUMNS, RRTable
+from edgekit.data.rr import COLUMNS, RRTable, read_text_file
 from edgekit.errors import InputError
 
 SCORE_COLUMNS = ("subject", "time_s", "fatigue_score")
@@ -55,19 +55,17 @@ class LabelledData:
         return bool(np.isfinite(self.beat_score).any())
 
 
-def _text_lines(path: Path) -> tuple[list[str], int]:
-    """Lines of a text file after leading ``#`` comments; returns (lines, line number of the first)."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError(f"{path}: file not found") from None
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+def _text_lines(path: Path) -> tuple[list[str], int, list[str]]:
+    """Lines of a text file after leading ``#`` comments.
+
+    Returns (lines, line number of the first, the comment lines); the file is read once.
+    """
+    text = read_text_file(path)
     lines = text.splitlines()
     i = 0
     while i < len(lines) and lines[i].lstrip().startswith("#"):
         i += 1
-    return lines[i:], i + 1
+    return lines[i:], i + 1, lines[:i]
 
 
 def sniff_kind(path: Path) -> str:
@@ -116,8 +114,8 @@ def _score(value: str, path: Path, lineno: int) -> float:
 def read_table_csv(path: Path) -> tuple[RRTable, np.ndarray, np.ndarray, bool]:
     """Read an RR table CSV with optional ``label`` / ``fatigue_score`` columns."""
     path = Path(path)
-    lines, first = _text_lines(path)
-    synthetic = first > 1 and "SYNTHETIC" in path.read_text(encoding="utf-8-sig").splitlines()[0]
+    lines, first, comments = _text_lines(path)
+    synthetic = bool(comments) and "SYNTHETIC" in comments[0]
     if not lines:
         raise InputError(f"{path}: empty file")
     reader = csv.reader(io.StringIO("\n".join(lines)))
@@ -155,7 +153,7 @@ def read_table_csv(path: Path) -> tuple[RRTable, np.ndarray, np.ndarray, bool]:
 def read_scores(path: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Scores file -> {subject: (issue times sorted, scores)}."""
     path = Path(path)
-    lines, first = _text_lines(path)
+    lines, first, _ = _text_lines(path)
     reader = csv.reader(io.StringIO("\n".join(lines)))
     next(reader)
     rows: dict[str, list] = {}

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edgekit.data.rr import Flag, RRTable
+from edgekit.data.rr import Flag, RRTable, read_text_file
 from edgekit.errors import InputError
 
 FORMATS = ("ppg", "ecg", "polar", "rr-text", "csv", "apple-health")
@@ -59,21 +59,6 @@ def read(paths, fmt: str, *, sample_rate: float | None = None, column: str | Non
 # ---------------------------------------------------------------------------------------------
 # helpers
 # ---------------------------------------------------------------------------------------------
-
-
-def _read_text(path: Path) -> str:
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
-    if not raw.strip():
-        raise InputError(f"{path}: empty file")
-    if b"\x00" in raw[:4096]:
-        raise InputError(f"{path}: binary data, not a text file")
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not UTF-8 text (byte {exc.start})") from None
 
 
 def _number(text: str, path: Path, lineno: int, what: str = "value") -> float:
@@ -133,7 +118,7 @@ def read_rr_text(path: Path, unit: str = "auto") -> RRTable:
     """One RR per line, ms or s (see ``_detect_unit``). Blank lines are skipped; a single header line
     containing letters is allowed as the first non-blank line. The file is one segment; beat times
     are the cumulative sum of the intervals (seconds from the first beat)."""
-    text = _read_text(path)
+    text = read_text_file(path)
     vals, lines = [], []
     first = True
     for lineno, line in enumerate(text.splitlines(), start=1):
@@ -205,7 +190,7 @@ def read_polar(path: Path, gap_s: float = GAP_S) -> RRTable:
     """Polar Sensor Logger RR file: header ``Phone timestamp;RR-interval [ms]`` then one
     ``timestamp;rr`` per line (semicolon separated). Timestamps are the phone's receive times and
     may repeat within one Bluetooth notification; they must not go backwards."""
-    text = _read_text(path)
+    text = read_text_file(path)
     rows = text.splitlines()
     header = rows[0].strip()
     if ";" not in header:
@@ -248,7 +233,7 @@ _RR_NAMES = ("rr_ms", "rr", "rr-interval [ms]", "rr interval", "ibi", "ibi_ms", 
 
 
 def _read_table(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
-    text = _read_text(path)
+    text = read_text_file(path)
     lines = text.splitlines()
     delim = _sniff_delimiter(lines[0], path)
     reader = csv.reader(io.StringIO(text), delimiter=delim)
@@ -310,7 +295,7 @@ def read_csv_column(path: Path, column: str | None = None, time_column: str | No
 
 
 def _read_signal_values(path: Path, column: str | None, time_column: str | None):
-    text = _read_text(path)
+    text = read_text_file(path)
     first = text.splitlines()[0]
     has_header = re.search(r"[A-Za-z]", first) is not None
     if not has_header:

@@ -159,15 +159,29 @@ def write_csv(table: RRTable, path: str | Path) -> None:
                 fh.write("".join(out.tolist()))
 
 
+def read_text_file(path: Path) -> str:
+    """The text of a UTF-8 file (a BOM is dropped), or a one-line ``InputError`` naming the file:
+    missing, unreadable, empty, binary, or not UTF-8."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{path}: file not found") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
+    if not raw.strip():
+        raise InputError(f"{path}: empty file")
+    if b"\x00" in raw[:4096]:
+        raise InputError(f"{path}: binary data, not a text file")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+
+
 def read_csv(path: str | Path) -> RRTable:
     """Read a CSV written by :func:`write_csv` (the ``edgekit data ingest`` output)."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{path}: file not found") from None
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    text = read_text_file(path)
     reader = csv.reader(io.StringIO(text))
     header = next(reader, None)
     if header is None:
