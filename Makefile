@@ -27,7 +27,7 @@ ios-package: setup
 
 test: setup
 	$(PY) -m pytest -q tests conversion_tests
-	$(MAKE) swift-test
+	$(MAKE) --no-print-directory swift-test
 
 unit-test: setup
 	$(PY) -m pytest -q tests
