@@ -70,19 +70,18 @@ def run(cfg, build_dir: Path) -> dict:
     t0 = time.perf_counter()
     out_dir = Path(build_dir) / cfg.name / "data"
     out_dir.mkdir(parents=True, exist_ok=True)
-    res, labels = _load_source(cfg)
-    table = res.table
     d = cfg.data
+    if d.source == "synthetic":  # subject chunk by subject chunk: memory does not grow with the cohort
+        clean_stats, arrays, s = _synthetic_chunked(cfg)
+    else:
+        res, labels = _load_source(cfg)
+        clean_stats = _clean_stats([res])
     summary: dict = {
         "source": d.source,
         "synthetic": d.source == "synthetic",
         "model_type": cfg.model.type,
         "clean": d.clean,
-        "n_beats_in": res.n_in,
-        "n_beats_clean": len(table),
-        "n_out_of_bounds": res.n_out_of_bounds,
-        "n_corrected": res.n_corrected,
-        "corrections": res.counts,
+        **clean_stats,
         "max_artifact_pct": d.max_artifact_pct,
     }
     if d.source == "synthetic":
@@ -95,10 +94,12 @@ def run(cfg, build_dir: Path) -> dict:
         if labels.synthetic:
             summary["note"] = ("SYNTHETIC data (files written by 'edgekit data synth'; simulated RR, "
                                "no real subjects); see docs/synthetic_cohort.md")
-    if cfg.model.type == "strain_transformer":
+    if d.source == "synthetic":
+        pass  # windows made chunk by chunk above
+    elif cfg.model.type == "strain_transformer":
         arrays, s = _classifier_windows(cfg, res, labels)
     elif cfg.model.type == "fatigue_lstm":
-        arrays, s = _forecaster_series(cfg, table, labels)
+        arrays, s = _forecaster_series(cfg, res.table, labels)
     else:  # config validation prevents this
         raise EdgekitError(f"data stage: unknown model.type {cfg.model.type!r}")
     summary.update(s)
@@ -110,7 +111,9 @@ def run(cfg, build_dir: Path) -> dict:
     return summary
 
 
-def _classifier_windows(cfg, res, labels):
+def _classifier_parts(cfg, res, labels):
+    """Windows of one cleaned table: (X float32 (W, N), y (W,), subject name per window, n_excluded
+    artifact, n_excluded label)."""
     from edgekit.data.windows import beat_windows
 
     table = res.table
@@ -132,25 +135,89 @@ def _classifier_windows(cfg, res, labels):
         X, starts = X[ok], starts[ok]
         y = wl[ok, 0] if len(starts) else np.zeros(0, np.int64)
     subj_names = table.subject[starts] if len(starts) else np.zeros(0, str)
-    subj_index = {s: i for i, s in enumerate(sorted(set(table.subject.tolist())))}
-    subject = np.array([subj_index[s] for s in subj_names.tolist()], np.int64)
+    return X.astype(np.float32), y.astype(np.int64), subj_names, n_excl, n_excl_label
+
+
+def _classifier_arrays(cfg, parts, subjects):
+    """Join :func:`_classifier_parts` results; ``subjects``: every subject name of the cleaned
+    table(s) (the subject index is the position in their sorted order)."""
+    n = _window_beats(cfg)
+    X = np.concatenate([p[0] for p in parts]) if parts else np.zeros((0, n), np.float32)
+    y = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, np.int64)
+    subj_index = {s: i for i, s in enumerate(sorted(subjects))}
+    subject = np.array([subj_index[s] for p in parts for s in p[2].tolist()], np.int64)
     arrays = {
-        "X": X.astype(np.float32),
-        "y": y.astype(np.int64),
+        "X": X,
+        "y": y,
         "subject": subject,
         "label_names": np.array(STRAIN_LABELS),
     }
     counts = {name: int((y == i).sum()) for i, name in enumerate(STRAIN_LABELS)}
     s = {
         "n_windows": int(len(y)),
-        "n_excluded_artifact": n_excl,
-        "n_excluded_label": n_excl_label,
+        "n_excluded_artifact": int(sum(p[3] for p in parts)),
+        "n_excluded_label": int(sum(p[4] for p in parts)),
         "window_beats": n,
         "window_stride": cfg.data.window_stride,
         "class_counts": counts,
         "n_subjects": int(len(np.unique(subject))),
     }
     return arrays, s
+
+
+def _classifier_windows(cfg, res, labels):
+    parts = [_classifier_parts(cfg, res, labels)]
+    return _classifier_arrays(cfg, parts, set(res.table.subject.tolist()))
+
+
+def _clean_stats(results) -> dict:
+    """Summary counts of one or more :class:`~edgekit.data.clean.CleanResult` (or of their
+    :func:`_clean_stats` dicts), summed."""
+    counts: dict = {}
+    out = {"n_beats_in": 0, "n_beats_clean": 0, "n_out_of_bounds": 0, "n_corrected": 0}
+    for r in results:
+        if not isinstance(r, dict):
+            r = {"n_beats_in": r.n_in, "n_beats_clean": len(r.table), "n_out_of_bounds": r.n_out_of_bounds,
+                 "n_corrected": r.n_corrected, "corrections": r.counts}
+        for k in out:
+            out[k] += int(r[k])
+        for k, v in r["corrections"].items():
+            counts[k] = counts.get(k, 0) + v
+    return {**out, "corrections": counts}
+
+
+def _synthetic_chunked(cfg):
+    """The synthetic source, a chunk of subjects at a time (synth.iter_cohort): generate, clean and
+    window each chunk, keep only its windows. Cleaning and windows never cross a segment, and
+    segments never cross subjects, so the result is the one of the whole cohort at once (tests
+    compare the bytes). Returns (clean stats, arrays, summary part)."""
+    from edgekit.data import synth
+    from edgekit.data.clean import clean
+
+    d = cfg.data
+    stats, parts, subjects = [], [], set()
+    hourly: dict = {}
+    labels = None
+    for chunk in synth.iter_cohort(d.subjects, d.days, d.seed):
+        labels = chunk
+        res = clean(chunk.table, d.clean, d.min_rr_ms, d.max_rr_ms)
+        del chunk.table, chunk.truth, chunk.clean_rr  # the chunk's beats: only the cleaned ones stay
+        stats.append(_clean_stats([res]))
+        if cfg.model.type == "strain_transformer":
+            parts.append(_classifier_parts(cfg, res, chunk))
+            subjects.update(res.table.subject.tolist())
+        elif cfg.model.type == "fatigue_lstm":
+            from edgekit.data.windows import hourly_rmssd
+
+            hourly.update(hourly_rmssd(res.table, d.max_artifact_pct))
+        else:  # config validation prevents this
+            raise EdgekitError(f"data stage: unknown model.type {cfg.model.type!r}")
+        del res
+    if cfg.model.type == "strain_transformer":
+        arrays, s = _classifier_arrays(cfg, parts, subjects)
+    else:
+        arrays, s = _forecaster_from_hourly(cfg, hourly, labels)
+    return _clean_stats(stats), arrays, s
 
 
 def readiness_days(end_hour_abs: int, wake_hour: int) -> tuple[int, int]:
@@ -167,10 +234,16 @@ def readiness_days(end_hour_abs: int, wake_hour: int) -> tuple[int, int]:
 
 
 def _forecaster_series(cfg, table, labels):
-    from edgekit.data.windows import hourly_rmssd, hourly_series
+    from edgekit.data.windows import hourly_rmssd
+
+    return _forecaster_from_hourly(cfg, hourly_rmssd(table, cfg.data.max_artifact_pct), labels)
+
+
+def _forecaster_from_hourly(cfg, hr, labels):
+    """24 h series and targets from per-subject hourly RMSSD (windows.hourly_rmssd)."""
+    from edgekit.data.windows import hourly_series
 
     stride = int(getattr(cfg.data, "series_stride_hours", 4))
-    hr = hourly_rmssd(table, cfg.data.max_artifact_pct)
     X, subj, ends, n_incomplete = hourly_series(hr, SERIES_HOURS, stride)
     subj_index = {s: i for i, s in enumerate(labels.subject_ids.tolist())}
     keep, y, y_today, sidx = [], [], [], []

@@ -141,8 +141,10 @@ def _trajectories(rng, p: dict, n_sub: int, days: int):
     return day_state, np.clip(r_hour, 0.0, 1.0), np.clip(morning, 0.0, 1.0)
 
 
-def _spectral_rr(rng, mean_rr_ms, rmssd_ms, lfhf, lf_hz, hf_hz, white_ms):
-    """McSharry et al. (2003) bimodal-spectrum RR series on a beat grid, one row per segment."""
+def _spectral_rr(gens, mean_rr_ms, rmssd_ms, lfhf, lf_hz, hf_hz, white_ms):
+    """McSharry et al. (2003) bimodal-spectrum RR series on a beat grid, one row per segment.
+
+    ``gens``: the generators of the ``coef_re``, ``coef_im`` and ``white`` phases (see _PHASES)."""
     n = len(mean_rr_ms)
     k = np.arange(L_BEATS // 2 + 1)
     fb = k / L_BEATS  # cycles per beat
@@ -163,9 +165,10 @@ def _spectral_rr(rng, mean_rr_ms, rmssd_ms, lfhf, lf_hz, hf_hz, white_ms):
     p_hf = np.maximum(rmssd_ms**2 / 2.0 - white_ms**2, 1.0) / (lfhf * c_lf + c_hf)
     p_lf = lfhf * p_hf
     spec = p_lf[:, None] * g_lf + p_hf[:, None] * g_hf  # variance per frequency bin
-    coef = (rng.normal(size=spec.shape) + 1j * rng.normal(size=spec.shape)) * np.sqrt(spec / 2.0)
+    coef = (gens["coef_re"].normal(size=spec.shape) + 1j * gens["coef_im"].normal(size=spec.shape)) \
+        * np.sqrt(spec / 2.0)
     x = np.fft.irfft(coef, n=L_BEATS, axis=1) * L_BEATS
-    x += rng.normal(0.0, 1.0, x.shape) * white_ms[:, None]
+    x += gens["white"].normal(0.0, 1.0, x.shape) * white_ms[:, None]
     return mean_rr_ms[:, None] + x
 
 
@@ -227,18 +230,63 @@ def _apply_profile(p: dict, profile: dict | str | None) -> dict:
     return p
 
 
-def generate(subjects: int = 48, days: int = 14, seed: int = 7, artifacts: bool = True,
-             profile: dict | str | None = None) -> Cohort:
-    """Simulate ``subjects`` x ``days`` of hourly 150 s RR spot measurements. Deterministic in seed.
+CHUNK_SEGMENTS = 1344  # segments (~260 k beats) simulated at a time by iter_cohort: bounds memory,
+# the output does not depend on it
 
-    ``profile``: a name from :data:`PROFILES` or a dict with any of ``hr0`` (bpm), ``rmssd0`` (ms),
-    ``lfhf0``, ``type`` (proneness) that replaces the drawn baselines of every subject. The random
-    draws are the same with or without a profile (only the overridden values change).
+# The random draws of generate(), in the order they are taken from the cohort's one generator after
+# the subject parameters and trajectories: each is one value (or one row of ``width`` values) per
+# segment, segments in subject-major order. iter_cohort positions one generator at the start of
+# every phase, so a chunk of subjects takes exactly the values the whole-cohort draw gave it.
+_PHASES = (
+    ("hr", 1, lambda g, m: g.normal(0, 2.5, m)),
+    ("ln_rmssd", 1, lambda g, m: g.normal(0, 0.07, m)),
+    ("lfhf", 1, lambda g, m: g.normal(0, 0.15, m)),
+    ("coef_re", L_BEATS // 2 + 1, lambda g, m: g.normal(size=(m, L_BEATS // 2 + 1))),
+    ("coef_im", L_BEATS // 2 + 1, lambda g, m: g.normal(size=(m, L_BEATS // 2 + 1))),
+    ("white", L_BEATS, lambda g, m: g.normal(0.0, 1.0, (m, L_BEATS))),
+    ("start", 1, lambda g, m: g.uniform(0, 3600 - SEGMENT_S - 60, m)),
+    ("heavy", 1, lambda g, m: g.random(m)),
+    ("rate_hi", 1, lambda g, m: g.uniform(0.03, 0.10, m)),
+    ("rate_lo", 1, lambda g, m: g.uniform(0.0, 0.015, m)),
+)
+_SKIP_VALUES = 1 << 20  # values drawn (and dropped) per call while positioning the phase generators
+
+
+def _phase_generators(rng: np.random.Generator, n: int) -> dict[str, np.random.Generator]:
+    """One generator per phase, each a copy of ``rng`` at the start of that phase; ``rng`` is left
+    after the last phase (where the artifact injection continues). Memory: O(_SKIP_VALUES)."""
+    gens = {}
+    for name, width, draw in _PHASES:
+        g = np.random.Generator(type(rng.bit_generator)())
+        g.bit_generator.state = rng.bit_generator.state
+        gens[name] = g
+        rows = max(1, _SKIP_VALUES // width)
+        for a in range(0, n, rows):
+            draw(rng, min(rows, n - a))  # values are consumed in the same order as one big draw
+    return gens
+
+
+def iter_cohort(subjects: int = 48, days: int = 14, seed: int = 7, artifacts: bool = True,
+                profile: dict | str | None = None, chunk_subjects: int | None = None):
+    """Yield the cohort of :func:`generate` in chunks of ``chunk_subjects`` subjects, in order.
+
+    Each chunk is a :class:`Cohort` whose ``table``, ``truth`` and ``clean_rr`` hold only the beats
+    of its subjects (segment numbers are the cohort's: segment k = cohort segment k), while the
+    per-segment and per-subject arrays (``seg_label``, ``score``, ``readiness``, ...) are the whole
+    cohort's (a few numbers per segment). Concatenating the chunks' beats gives exactly
+    ``generate(...)``'s table, bit for bit, for any ``chunk_subjects``. Memory grows with
+    ``chunk_subjects`` x ``days``, not with ``subjects``. Default: CHUNK_SEGMENTS // (24 days).
     """
+    if chunk_subjects is None:
+        chunk_subjects = max(1, CHUNK_SEGMENTS // (24 * days))
+    if chunk_subjects < 1:
+        raise ValueError("chunk_subjects must be >= 1")
     rng = np.random.default_rng(seed)
     p = _apply_profile(_subject_params(rng, subjects), profile)
     day_state, r_hour, morning = _trajectories(rng, p, subjects, days)
     hours = days * 24
+    n = subjects * hours
+    gens = _phase_generators(rng, n)
     sub = np.repeat(np.arange(subjects), hours)
     hour = np.tile(np.arange(hours), subjects)
     hod = hour % 24
@@ -246,58 +294,90 @@ def generate(subjects: int = 48, days: int = 14, seed: int = 7, artifacts: bool 
     day = hour // 24 - (hod < p["wake"][sub])
     day = np.clip(day, 0, days - 1)
     state = day_state[sub, day]
-    r = r_hour[sub, hour]
-    asleep = (hod >= p["sleep"][sub]) | (hod < p["wake"][sub])
-    n = len(sub)
-    # circadian: daytime HR bump peaking mid-afternoon
-    day_phase = np.cos(2 * np.pi * (hod - 15) / 24.0)
-    hr = (p["hr0"][sub] + HR_DELTA[state] - 10.0 * (r - 0.6) + np.where(asleep, -7.0, 2.0 * day_phase)
-          + rng.normal(0, 2.5, n))
-    mean_rr = 60000.0 / np.clip(hr, 40, 150)
-    ln_rmssd = (p["ln_rmssd0"][sub] + BETA_R * (r - 0.65) + LN_RMSSD_STATE[state]
-                + np.where(asleep, 0.25, 0.0) + rng.normal(0, 0.07, n))
-    rmssd = np.exp(ln_rmssd)
-    lfhf = np.exp(p["ln_lfhf0"][sub] + LN_LFHF_STATE[state] + np.where(asleep, -0.5, 0.0)
-                  + rng.normal(0, 0.15, n))
-    resp = p["resp_hz"][sub] + RESP_DELTA_HZ[state] + np.where(asleep, -0.03, 0.0)
-    rr = _spectral_rr(rng, mean_rr, rmssd, lfhf, p["lf_hz"][sub], resp, WHITE_STATE_MS[state])
-    rr = np.clip(rr, 320.0, 1900.0)
-    start = EPOCH0 + hour * 3600.0 + rng.uniform(0, 3600 - SEGMENT_S - 60, n)
-    heavy = rng.random(n) < 0.05
-    rates = np.where(heavy, rng.uniform(0.03, 0.10, n), rng.uniform(0.0, 0.015, n))
     subj_ids = np.array([f"S{i:03d}" for i in range(subjects)])
-    cols_rr, cols_t, cols_truth, cols_seg, clean_rr = [], [], [], [], []
-    cum = np.cumsum(rr, axis=1)
-    nb = np.minimum((cum <= SEGMENT_S * 1000.0).sum(axis=1), L_BEATS)
-    for i in range(n):
-        seg_rr = rr[i, : nb[i]]
-        clean_rr.append(seg_rr.copy())
-        if artifacts:
-            out, truth = _inject(rng, seg_rr, rates[i])
-        else:
-            out, truth = seg_rr.tolist(), [0] * len(seg_rr)
-        cols_rr.append(np.asarray(out))
-        cols_truth.append(np.asarray(truth, np.int64))
-    lens = np.array([len(c) for c in cols_rr])
-    all_rr = np.concatenate(cols_rr)
-    seg_id = np.repeat(np.arange(n), lens)
-    # timestamps: cumulative within segment
-    csum = np.cumsum(all_rr)
-    seg_first = np.concatenate([[0], np.cumsum(lens)[:-1]])
-    base = np.repeat(csum[seg_first] - all_rr[seg_first], lens)
-    t = np.repeat(start, lens) + (csum - base) / 1000.0
-    table = RRTable(subj_ids[np.repeat(sub, lens)], seg_id, t, all_rr, np.zeros(len(all_rr), np.int64),
-                    meta={"synthetic": True, "seed": seed})
-    return Cohort(
-        table=table,
-        truth=np.concatenate(cols_truth),
-        clean_rr=clean_rr,
-        seg_label=state.astype(np.int64),
-        seg_subject=sub.astype(np.int64),
-        seg_hour=hour.astype(np.int64),
-        score=100.0 * r_hour,
-        subject_ids=subj_ids,
-        wake_hour=p["wake"].astype(np.int64),
-        readiness=100.0 * morning,
-        day_state=day_state,
-    )
+    score = 100.0 * r_hour
+    readiness = 100.0 * morning
+    carry = 0.0  # running sum of every RR before the chunk (the timestamps of generate() use it)
+    for s0 in range(0, subjects, chunk_subjects):
+        s1 = min(subjects, s0 + chunk_subjects)
+        a, b = s0 * hours, s1 * hours
+        m = b - a
+        d = {name: gens[name] for name, _, _ in _PHASES}
+        sub_c, hour_c, hod_c, st = sub[a:b], hour[a:b], hod[a:b], state[a:b]
+        r = r_hour[sub_c, hour_c]
+        asleep = (hod_c >= p["sleep"][sub_c]) | (hod_c < p["wake"][sub_c])
+        # circadian: daytime HR bump peaking mid-afternoon
+        day_phase = np.cos(2 * np.pi * (hod_c - 15) / 24.0)
+        hr = (p["hr0"][sub_c] + HR_DELTA[st] - 10.0 * (r - 0.6) + np.where(asleep, -7.0, 2.0 * day_phase)
+              + d["hr"].normal(0, 2.5, m))
+        mean_rr = 60000.0 / np.clip(hr, 40, 150)
+        ln_rmssd = (p["ln_rmssd0"][sub_c] + BETA_R * (r - 0.65) + LN_RMSSD_STATE[st]
+                    + np.where(asleep, 0.25, 0.0) + d["ln_rmssd"].normal(0, 0.07, m))
+        rmssd = np.exp(ln_rmssd)
+        lfhf = np.exp(p["ln_lfhf0"][sub_c] + LN_LFHF_STATE[st] + np.where(asleep, -0.5, 0.0)
+                      + d["lfhf"].normal(0, 0.15, m))
+        resp = p["resp_hz"][sub_c] + RESP_DELTA_HZ[st] + np.where(asleep, -0.03, 0.0)
+        rr = _spectral_rr(d, mean_rr, rmssd, lfhf, p["lf_hz"][sub_c], resp, WHITE_STATE_MS[st])
+        rr = np.clip(rr, 320.0, 1900.0)
+        start = EPOCH0 + hour_c * 3600.0 + d["start"].uniform(0, 3600 - SEGMENT_S - 60, m)
+        heavy = d["heavy"].random(m) < 0.05
+        rates = np.where(heavy, d["rate_hi"].uniform(0.03, 0.10, m), d["rate_lo"].uniform(0.0, 0.015, m))
+        cols_rr, cols_truth, clean_rr = [], [], []
+        cum = np.cumsum(rr, axis=1)
+        nb = np.minimum((cum <= SEGMENT_S * 1000.0).sum(axis=1), L_BEATS)
+        for i in range(m):
+            seg_rr = rr[i, : nb[i]]
+            clean_rr.append(seg_rr.copy())
+            if artifacts:
+                out, truth = _inject(rng, seg_rr, rates[i])
+            else:
+                out, truth = seg_rr.tolist(), [0] * len(seg_rr)
+            cols_rr.append(np.asarray(out))
+            cols_truth.append(np.asarray(truth, np.int64))
+        del rr, cum
+        lens = np.array([len(c) for c in cols_rr])
+        all_rr = np.concatenate(cols_rr)
+        seg_id = np.repeat(np.arange(a, b), lens)
+        # timestamps: cumulative within segment, from the running sum over the whole cohort
+        csum = np.cumsum(np.concatenate([[carry], all_rr]))[1:]
+        carry = float(csum[-1])
+        seg_first = np.concatenate([[0], np.cumsum(lens)[:-1]])
+        base = np.repeat(csum[seg_first] - all_rr[seg_first], lens)
+        t = np.repeat(start, lens) + (csum - base) / 1000.0
+        table = RRTable(subj_ids[np.repeat(sub_c, lens)], seg_id, t, all_rr,
+                        np.zeros(len(all_rr), np.int64), meta={"synthetic": True, "seed": seed})
+        yield Cohort(
+            table=table,
+            truth=np.concatenate(cols_truth),
+            clean_rr=clean_rr,
+            seg_label=state.astype(np.int64),
+            seg_subject=sub.astype(np.int64),
+            seg_hour=hour.astype(np.int64),
+            score=score,
+            subject_ids=subj_ids,
+            wake_hour=p["wake"].astype(np.int64),
+            readiness=readiness,
+            day_state=day_state,
+        )
+
+
+def generate(subjects: int = 48, days: int = 14, seed: int = 7, artifacts: bool = True,
+             profile: dict | str | None = None) -> Cohort:
+    """Simulate ``subjects`` x ``days`` of hourly 150 s RR spot measurements. Deterministic in seed.
+
+    ``profile``: a name from :data:`PROFILES` or a dict with any of ``hr0`` (bpm), ``rmssd0`` (ms),
+    ``lfhf0``, ``type`` (proneness) that replaces the drawn baselines of every subject. The random
+    draws are the same with or without a profile (only the overridden values change).
+
+    The whole cohort in memory: the chunks of :func:`iter_cohort` joined (use that for large cohorts).
+    """
+    parts = list(iter_cohort(subjects, days, seed, artifacts, profile))
+    first = parts[0]
+    t = [c.table for c in parts]
+    table = RRTable(np.concatenate([x.subject for x in t]), np.concatenate([x.segment for x in t]),
+                    np.concatenate([x.time_s for x in t]), np.concatenate([x.rr_ms for x in t]),
+                    np.concatenate([x.flags for x in t]), meta=dict(first.table.meta))
+    first.table = table
+    first.truth = np.concatenate([c.truth for c in parts])
+    first.clean_rr = [r for c in parts for r in c.clean_rr]
+    return first
