@@ -137,16 +137,19 @@ def _assemble(tod: np.ndarray, bpm: np.ndarray, starts: np.ndarray, epochs: np.n
 class _Rows:
     """Output accumulated as NumPy chunks (no per-beat Python objects kept)."""
 
-    def __init__(self):
+    def __init__(self, sink=None):
         self.seg: list[np.ndarray] = []
         self.t: list[np.ndarray] = []
         self.rr: list[np.ndarray] = []
         self.counter = -1
         self.n_records = 0
         self.n_beats = 0
+        self.sink = sink  # callable(seg, t, rr): rows go there as they are read instead of being kept
 
     def add(self, seg, t, rr):
-        if len(rr):
+        if len(rr) and self.sink is not None:
+            self.sink(seg, t, rr)
+        elif len(rr):
             self.seg.append(seg)
             self.t.append(t)
             self.rr.append(rr)
@@ -281,11 +284,11 @@ class _Handler:
         self.tod, self.bpm, self.line = [], [], []
 
 
-def _read_strict(path: Path, chunk: int) -> RRTable:
+def _read_strict(path: Path, chunk: int, sink=None) -> RRTable:
     p = expat.ParserCreate()
     p.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
     p.buffer_text = True
-    rows = _Rows()
+    rows = _Rows(sink)
     h = _Handler(path, p, rows)
     p.StartElementHandler = h.start
     p.EndElementHandler = h.end
@@ -371,8 +374,8 @@ def _beats_from_matches(m: list[tuple]) -> tuple[np.ndarray, np.ndarray]:
     return tod, bpm
 
 
-def _read_fast(path: Path, chunk: int) -> RRTable:
-    rows = _Rows()
+def _read_fast(path: Path, chunk: int, sink=None) -> RRTable:
+    rows = _Rows(sink)
     pa = expat.ParserCreate()  # prolog + DTD, stopped at the root element
     pa.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
     pa.EntityDeclHandler = _refuse_entity
@@ -546,3 +549,23 @@ def read_export(path: str | Path, chunk: int = CHUNK, *, strict: bool = False) -
     tab = _read_strict(path, chunk)
     tab.meta["path"] = "strict"
     return tab
+
+
+def stream_export(path: str | Path, sink, restart, chunk: int = CHUNK, *, strict: bool = False) -> dict:
+    """Read an export like :func:`read_export` but hand the rows to ``sink(segment, time_s, rr_ms)``
+    (NumPy arrays, about one ``chunk`` of the file at a time) instead of keeping them: memory does
+    not grow with the export. The rows, their order and their numbers are those of ``read_export``.
+
+    When the fast path gives up part-way, ``restart()`` is called (drop what ``sink`` got so far)
+    and the strict path reads the file again from the start. Raises InputError like read_export.
+    Returns the meta of read_export (``records``, ``beats``, ``path``).
+    """
+    path = Path(path)
+    if not strict:
+        try:
+            tab = _read_fast(path, chunk, sink)
+            return {**tab.meta, "path": "fast"}
+        except _Fallback:
+            restart()
+    tab = _read_strict(path, chunk, sink)
+    return {**tab.meta, "path": "strict"}

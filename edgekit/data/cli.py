@@ -136,6 +136,12 @@ def cmd_ingest(args) -> int:
 
     if args.fmt is None:
         raise InputError("data ingest: --format is required (ppg, ecg, polar, rr-text, csv, apple-health)")
+    if args.fmt == "apple-health":  # streamed: written as it is parsed, memory independent of the export
+        from edgekit.data.stream import ingest_apple_health
+
+        r = ingest_apple_health(args.inputs, args.out)
+        print(f"wrote {r['rows']} RR intervals in {r['segments']} segments to {args.out}", file=sys.stderr)
+        return 0
     table = _read(args, args.inputs)
     write_csv(table, args.out)
     n_seg = len(set(zip(table.subject.tolist(), table.segment.tolist())))
