@@ -14,6 +14,9 @@ Sections
   and edgekit's reference evaluator time per window vs the fp32 program.
 * ``size``: each variant's bytes on disk vs the floor (parameters × bits ÷ 8).
 * ``build``: ``make ios-package`` wall time by stage (``.stamps/*.json``, ``ios/.package-stamp.json``).
+* ``scale``: streamed vs whole-table ingest (MB/s, peak MB), data-stage peak memory per cohort size
+  (chunked vs whole cohort), training next to a competing CPU-bound process (loaded vs quiet) —
+  :mod:`edgekit.bench_scale`; ``EDGEKIT_BENCH_LARGE=1`` adds the 1.2 GB export and 1,000 subjects.
 """
 
 from __future__ import annotations
@@ -258,6 +261,23 @@ def data_section(quick: bool) -> tuple[list[dict], list[str]]:
             notes.append(f"data/{name}: failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
             continue
         rows += _data_rows(name, res)
+    return rows, notes
+
+
+def scale_section(quick: bool) -> tuple[list[dict], list[str]]:
+    """Rows from :mod:`edgekit.bench_scale` (memory against input size, training under load)."""
+    from edgekit import bench_scale
+
+    rows, notes = [], []
+    for name, fn in bench_scale.BENCHMARKS.items():
+        try:
+            res = fn(quick=quick)
+        except Exception as exc:  # a benchmark failing must not hide the others
+            notes.append(f"scale/{name}: failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+            continue
+        for r in res["rows"]:
+            rows.append(_row("scale", r["name"], r["a"], r["a_value"], r["b"], r["b_value"], r["unit"],
+                             r.get("note", "")))
     return rows, notes
 
 
@@ -511,7 +531,7 @@ def run(out: Path, build: Path, config: Path, *, quick: bool = False, sections: 
     models = [m for m in _models(config, build) if (build / m / "train" / "model.pt").is_file()]
     if not models and set(sections or ("inference",)) & {"inference", "size"}:
         raise EdgekitError(f"{build}: no trained models found; run 'make ios-package' first")
-    wanted = sections or ("data", "inference", "size", "build")
+    wanted = sections or ("data", "inference", "size", "build", "scale")
     rows: list[dict] = []
     notes: list[str] = []
     detail: dict[str, Any] = {}
@@ -528,6 +548,10 @@ def run(out: Path, build: Path, config: Path, *, quick: bool = False, sections: 
         rows += size_section(build, models)
     if "build" in wanted:
         r, n = build_section(build, models)
+        rows += r
+        notes += n
+    if "scale" in wanted:
+        r, n = scale_section(quick)
         rows += r
         notes += n
     import platform
@@ -555,7 +579,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--build", type=Path, default=None, help="build directory (default: parent of --out)")
     p.add_argument("--config", type=Path, default=Path("edgekit.toml"), help="package config listing the models")
     p.add_argument("--quick", action="store_true", help="fewer rounds and smaller inputs (smoke runs)")
-    p.add_argument("--section", action="append", choices=("data", "inference", "size", "build"),
+    p.add_argument("--section", action="append", choices=("data", "inference", "size", "build", "scale"),
                    help="run only these sections (repeatable)")
     args = p.parse_args(argv)
     build = args.build or args.out.parent
