@@ -24,21 +24,26 @@ def write_npz_deterministic(path: str | Path, arrays: dict[str, np.ndarray]) -> 
     """Write an .npz (readable by np.load) whose bytes depend only on the arrays; returns sha256.
 
     np.savez stamps the current time into the zip entries; here every entry has a fixed date, a
-    fixed order (as given) and no compression.
+    fixed order (as given) and no compression. Each array goes from memory to the (atomic) file
+    directly, without a copy of the archive in memory.
     """
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as zf:
-        for name, arr in arrays.items():
-            arr = np.ascontiguousarray(arr)
-            body = io.BytesIO()
-            np.lib.format.write_array(body, arr, allow_pickle=False)
-            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
-            info.external_attr = 0o644 << 16
-            zf.writestr(info, body.getvalue())
-    data = buf.getvalue()
     with atomic_path(path) as tmp:
-        tmp.write_bytes(data)
-    return hashlib.sha256(data).hexdigest()
+        with open(tmp, "wb") as fh, zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_STORED) as zf:
+            for name, arr in arrays.items():
+                arr = np.ascontiguousarray(arr)
+                head = io.BytesIO()
+                np.lib.format.write_array_header_1_0(head, np.lib.format.header_data_from_array_1_0(arr))
+                info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+                info.external_attr = 0o644 << 16
+                info.file_size = len(head.getvalue()) + arr.nbytes  # as ZipFile.writestr sets it
+                with zf.open(info, mode="w") as dest:
+                    dest.write(head.getvalue())
+                    dest.write(memoryview(arr.reshape(-1).view(np.uint8)))
+        h = hashlib.sha256()
+        with open(tmp, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 24), b""):
+                h.update(block)
+    return h.hexdigest()
 
 
 def _window_beats(cfg) -> int:
