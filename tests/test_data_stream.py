@@ -156,3 +156,35 @@ def test_synth_csv_same_bytes_chunked(tmp_path, monkeypatch):
     assert main(["data", "synth", "--out", str(ref), "--subjects", "3", "--days", "2", "--seed", "4"]) == 0
     assert out.read_bytes() == ref.read_bytes()
     assert out.read_text().count("\n") > 3 * 2 * 24 * 100
+
+
+def test_bench_ingest_rows_side_by_side(tmp_path):
+    """The `make bench` ingest rows: streamed next to whole table, same bytes, exact counts."""
+    r = bench_scale.bench_ingest(sizes_mb=(1.0,), workdir=tmp_path)
+    names = [row["name"] for row in r["rows"]]
+    assert [n.split(": ")[1] for n in names] == ["MB/s", "peak RSS"] and names[0].startswith("ingest ")
+    for row in r["rows"]:
+        assert row["a"] == "streamed" and row["b"] == "whole table" and row["ratio"] > 0
+    d = r["detail"][0]
+    assert d["bytes_identical"] and d["counts_exact"] and d["stream"]["path"] == "fast"
+
+
+def test_format_rows_matches_python_formatting():
+    """The byte-matrix formatter gives '%d' / '%.6f' exactly, or hands over to Python's formatting."""
+    from edgekit.data.stream import _format_rows_numpy, format_rows
+
+    rng = np.random.default_rng(5)
+
+    def py(g, t, r, f):
+        return "".join(f"S,{a},{b:.6f},{c:.6f},{d}\n" for a, b, c, d in zip(g.tolist(), t.tolist(),
+                                                                          r.tolist(), f.tolist()))
+
+    n = 20_000
+    g = np.arange(n) * 37
+    for t, r in ((1.7e9 + np.round(rng.random(n) * 1e7, 2), np.round(rng.random(n) * 2000, 3)),
+                 (rng.random(n) * 1e-3, rng.random(n) * 7),  # zero-padded decimals
+                 ((np.arange(n) + 0.5) / 1e6, np.full(n, 0.0078125)),  # exact ties: half to even
+                 (np.abs(np.frombuffer(rng.bytes(8 * n), np.float64)) % 1e9, rng.random(n) * 1e9)):
+        assert format_rows("S", g, t, r, g % 300) == py(g, t, r, g % 300)
+    t = 1.7e9 + np.round(rng.random(n) * 1e7, 2)
+    assert _format_rows_numpy("S", g, t, t % 1000, g) is not None  # the export's values: no fallback
