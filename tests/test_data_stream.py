@@ -188,3 +188,26 @@ def test_format_rows_matches_python_formatting():
         assert format_rows("S", g, t, r, g % 300) == py(g, t, r, g % 300)
     t = 1.7e9 + np.round(rng.random(n) * 1e7, 2)
     assert _format_rows_numpy("S", g, t, t % 1000, g) is not None  # the export's values: no fallback
+
+
+def test_parallel_body_check_same_rows_and_errors(exports, tmp_path, monkeypatch):
+    """Large exports get their expat check in a second process: same bytes; a malformed body or a
+    comment still sends the file to the strict path, which owns the error message."""
+    from edgekit.data import apple_health
+
+    monkeypatch.setattr(apple_health, "PARALLEL_CHECK_BYTES", 0)
+    ref = _whole(list(exports), tmp_path / "whole.csv")
+    info = ingest_apple_health(list(exports), tmp_path / "p.csv")
+    assert (tmp_path / "p.csv").read_bytes() == ref and info["paths"] == ["fast", "fast"]
+    data = exports[0].read_bytes()
+    cut = data.rfind(b"</Record>", 0, len(data) // 2) + len(b"</Record>")
+    bad = tmp_path / "bad.xml"
+    bad.write_bytes(data[:cut] + b"\n <Record></Recrod>" + data[cut:])  # scan-invisible, expat error
+    with pytest.raises(InputError, match=r"bad.xml: line \d+, column \d+: malformed XML"):
+        ingest_apple_health([bad], tmp_path / "out.csv")
+    assert not (tmp_path / "out.csv").exists()
+    odd = tmp_path / "watch.xml"
+    odd.write_bytes(data[:cut] + b"\n <!-- a comment -->" + data[cut:])
+    info = ingest_apple_health([odd], tmp_path / "o.csv")
+    assert info["paths"] == ["strict"]
+    assert (tmp_path / "o.csv").read_bytes() == _whole([exports[0]], tmp_path / "w0.csv")

@@ -374,7 +374,9 @@ def _beats_from_matches(m: list[tuple]) -> tuple[np.ndarray, np.ndarray]:
     return tod, bpm
 
 
-def _read_fast(path: Path, chunk: int, sink=None) -> RRTable:
+def _read_fast(path: Path, chunk: int, sink=None, *, body_check: bool = True, scan: bool = True) -> RRTable:
+    """The fast path. ``body_check=False``: the body's well-formedness is checked elsewhere (by
+    :func:`_body_checker`); ``scan=False``: only check well-formedness (the checker's side)."""
     rows = _Rows(sink)
     pa = expat.ParserCreate()  # prolog + DTD, stopped at the root element
     pa.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
@@ -426,10 +428,16 @@ def _read_fast(path: Path, chunk: int, sink=None) -> RRTable:
                         block = block[rel:]
                         base = body0
                         pb.Parse(b'<?xml version="1.0" encoding="UTF-8"?>', False)
-                if final:
+                if not body_check:
+                    pass
+                elif final:
                     pb.Parse(b"", True)
                 else:
                     pb.Parse(block, False)
+                if not scan:
+                    if final:
+                        break
+                    continue
                 buf = buf + block if buf else block
                 if _has_pair(buf, b"<!") or _has_pair(buf, b"<?") or _has_pair(buf, b"&#"):
                     raise _Fallback  # comment/CDATA/PI/DOCTYPE or character reference in the body
@@ -551,6 +559,44 @@ def read_export(path: str | Path, chunk: int = CHUNK, *, strict: bool = False) -
     return tab
 
 
+PARALLEL_CHECK_BYTES = 64 << 20  # exports at least this large: expat checks the body in a second process
+
+
+def _body_checker(path: Path, chunk: int):
+    """Start a process that runs the fast path's well-formedness check of ``path`` (the expat
+    parsers, no scan) while this one scans: on 2+ cores the check costs no wall time. Its exit
+    status: 0 = well-formed and fit for the fast path, anything else = not sure."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom pathlib import Path\nfrom edgekit.data import apple_health as a\n"
+            "try:\n    a._read_fast(Path(sys.argv[1]), int(sys.argv[2]), scan=False)\n"
+            "except BaseException:\n    sys.exit(3)\n")
+    try:
+        return subprocess.Popen([sys.executable, "-c", code, str(path), str(chunk)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    except OSError:
+        return None
+
+
+def _read_fast_parallel(path: Path, chunk: int, sink) -> RRTable:
+    """:func:`_read_fast` with the body's expat check in a second process (_Fallback unless both
+    sides are sure). The checker is always waited for (or stopped), never left running."""
+    checker = _body_checker(path, chunk)
+    if checker is None:
+        return _read_fast(path, chunk, sink)
+    try:
+        tab = _read_fast(path, chunk, sink, body_check=False)
+        ok = checker.wait() == 0
+    finally:
+        if checker.poll() is None:
+            checker.kill()
+            checker.wait()
+    if not ok:
+        raise _Fallback
+    return tab
+
+
 def stream_export(path: str | Path, sink, restart, chunk: int = CHUNK, *, strict: bool = False) -> dict:
     """Read an export like :func:`read_export` but hand the rows to ``sink(segment, time_s, rr_ms)``
     (NumPy arrays, about one ``chunk`` of the file at a time) instead of keeping them: memory does
@@ -563,7 +609,8 @@ def stream_export(path: str | Path, sink, restart, chunk: int = CHUNK, *, strict
     path = Path(path)
     if not strict:
         try:
-            tab = _read_fast(path, chunk, sink)
+            big = path.is_file() and path.stat().st_size >= PARALLEL_CHECK_BYTES
+            tab = _read_fast_parallel(path, chunk, sink) if big else _read_fast(path, chunk, sink)
             return {**tab.meta, "path": "fast"}
         except _Fallback:
             restart()

@@ -47,6 +47,10 @@ class ReferenceEvaluator:
                 classes = op.inputs.get("classes", [])
                 if classes and classes[0][0] == "value":
                     self.labels = [str(s) for s in np.asarray(classes[0][1]).reshape(-1)]
+        # the per-input part of the program, parsed once: what run() does per op without looking
+        # anything up again (same ops, same order, same rounding and checks as _exec)
+        self._plan = [_Step(op) for op in self.program.operations
+                      if not (op.outputs and op.outputs[0][0] in self._static)]
 
     @property
     def input_names(self) -> list[str]:
@@ -63,10 +67,11 @@ class ReferenceEvaluator:
                     f"{self.program.path}: input '{name}' has shape {arr.shape}, the model takes {ttype.shape}"
                 )
             env[name] = arr.astype(ttype.np_dtype)
-        for op in self.program.operations:
-            if op.outputs and op.outputs[0][0] in self._static:
-                continue
-            self._exec(op, env, observer)
+        for step in self._plan:
+            if step.fn is None or observer is not None:  # control flow, missing op, observed runs
+                self._exec(step.op, env, observer)
+            else:
+                step.run(env)
         out: dict[str, np.ndarray] = {}
         for name in self.program.outputs:
             if name not in env:
@@ -144,6 +149,74 @@ class ReferenceEvaluator:
 
 
 _CONTROL_FLOW = {"const", "while_loop", "cond"}
+
+
+class _Step:
+    """One op of the per-input program with its bindings and output types resolved up front.
+
+    ``run(env)`` is ``ReferenceEvaluator._exec`` for a plain op (not const / control flow)."""
+
+    __slots__ = ("op", "fn", "attrs", "inputs", "outputs")
+
+    def __init__(self, op: Operation) -> None:
+        self.op = op
+        self.fn = None if op.type in _CONTROL_FLOW else OPS.get(op.type)
+        self.attrs = {k: v for k, v in op.attributes.items() if k != "name"}
+        self.inputs = [(param, [(kind == "var", ref) for kind, ref in bindings])
+                       for param, bindings in op.inputs.items()]
+        self.outputs = [(name, ttype, _Target(ttype)) for name, ttype in op.outputs]
+
+    def run(self, env: dict[str, Any]) -> None:
+        op = self.op
+        args: dict[str, list[Any]] = {k: [v] for k, v in self.attrs.items()}
+        for param, bindings in self.inputs:
+            vals = []
+            for is_var, ref in bindings:
+                if is_var:
+                    if ref not in env:
+                        raise EdgekitError(f"op {op.type} ({op.name}): input '{param}' refers to unknown '{ref}'")
+                    vals.append(env[ref])
+                else:
+                    vals.append(ref)
+            args[param] = vals
+        try:
+            result = self.fn(Call(op, args))
+        except EdgekitError:
+            raise
+        except (ValueError, IndexError, TypeError, KeyError) as exc:
+            raise EdgekitError(f"op {op.type} ({op.name}) failed: {exc}") from None
+        values = list(result) if isinstance(result, tuple) else [result]
+        if len(values) != len(self.outputs):
+            raise EdgekitError(f"op {op.type} ({op.name}): {len(values)} outputs, program declares {len(op.outputs)}")
+        for (name, ttype, target), value in zip(self.outputs, values):
+            env[name] = target.conform(op, name, ttype, value)
+
+
+class _Target:
+    """:func:`_conform` for one declared type, with the dtype questions answered once."""
+
+    __slots__ = ("tensor", "dtype", "to_int", "shape")
+
+    def __init__(self, ttype) -> None:
+        self.tensor = ttype.kind == "tensor"
+        self.dtype = ttype.np_dtype if self.tensor else None
+        self.to_int = self.tensor and self.dtype != object and np.issubdtype(self.dtype, np.integer)
+        shape = ttype.shape
+        self.shape = tuple(shape) if shape is not None and all(d is not None for d in shape) else None
+
+    def conform(self, op: Operation, name: str, ttype, value: Any) -> Any:
+        if not self.tensor:
+            return value
+        arr = np.asarray(value)
+        if self.dtype != object:
+            if self.to_int and arr.dtype.kind == "f":
+                arr = np.rint(arr)
+            with np.errstate(over="ignore", invalid="ignore"):
+                arr = arr.astype(self.dtype)
+        if self.shape is not None and arr.shape != self.shape:
+            raise EdgekitError(f"op {op.type} ({op.name}): output '{name}' has shape {arr.shape}, program "
+                               f"declares {self.shape}")
+        return arr
 
 
 def _walk(ops: list[Operation]):
