@@ -30,7 +30,8 @@ MODEL_STAGES = ("data", "train", "convert", "verify", "report")
 @dataclass(frozen=True)
 class StageSpec:
     sections: tuple[str, ...]  # config sections the stage reads
-    inputs: tuple[str, ...]  # paths relative to build/<model>/ (or "fixtures:" for repo fixtures)
+    inputs: tuple[str, ...]  # paths relative to build/<model>/, "fixtures:" (repo fixtures) or
+    # "package-config:" (the edgekit.toml the report reads for the size budget)
     outputs: tuple[str, ...]  # paths relative to build/<model>/
 
 
@@ -39,7 +40,7 @@ STAGES: dict[str, StageSpec] = {
     "train": StageSpec(("model", "data", "train"), ("data",), ("train",)),
     "convert": StageSpec(("model", "data", "convert"), ("data", "train"), ("onnx", "coreml")),
     "verify": StageSpec(("model", "verify"), ("train", "onnx", "coreml", "fixtures:"), ("verify",)),
-    "report": StageSpec(("model",), ("data", "train", "coreml", "verify"), ("report",)),
+    "report": StageSpec(("model",), ("data", "train", "coreml", "verify", "package-config:"), ("report",)),
 }
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -51,6 +52,8 @@ def _code_hash() -> str:
     h = hashlib.sha256(edgekit.__version__.encode())
     pkg = Path(edgekit.__file__).parent
     for f in sorted(pkg.rglob("*.py")):
+        if f.name.startswith("bench"):  # benchmarks are not build code: editing them rebuilds nothing
+            continue
         h.update(str(f.relative_to(pkg)).encode())
         h.update(f.read_bytes())
     return h.hexdigest()
@@ -76,6 +79,8 @@ def _stage_fingerprint(cfg: ModelConfig, stage: str, model_dir: Path, extra: dic
     for rel in spec.inputs:
         if rel == "fixtures:":
             parts[rel] = _tree_hash(fixtures_path(cfg))
+        elif rel == "package-config:":
+            parts[rel] = _tree_hash(cfg.path.resolve().parent.parent / "edgekit.toml")
         else:
             parts[rel] = _tree_hash(model_dir / rel)
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
