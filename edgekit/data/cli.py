@@ -37,7 +37,7 @@ def register(subparsers) -> None:
         "data", help="synthetic cohort and RR ingestion",
         description="Build RR tables: a labelled SYNTHETIC cohort, or ingest recordings.",
         formatter_class=fmt)
-    dsub = data.add_subparsers(dest="data_cmd", metavar="{synth,ingest}")
+    dsub = data.add_subparsers(dest="data_cmd", metavar="{synth,ingest,push}")
     data.set_defaults(func=lambda a: (data.print_help(), 2)[1])
 
     s = dsub.add_parser(
@@ -82,6 +82,7 @@ def register(subparsers) -> None:
     _add_reader_options(g)
     g.add_argument("--out", required=True, type=Path, help="output CSV path")
     g.set_defaults(func=cmd_ingest)
+    register_push(dsub)
 
     h = subparsers.add_parser(
         "hrv", help="clean a recording and print its HRV features",
@@ -216,4 +217,63 @@ def cmd_synth(args) -> int:
         bar.update(1)
     print(f"wrote SYNTHETIC data (simulated, no real subjects; profile: {desc}): {args.subjects} subjects "
           f"x {args.days} days, {len(t)} labelled RR intervals to {args.out}", file=sys.stderr)
+    return 0
+
+
+def register_push(dsub) -> None:
+    """``edgekit data push``: RR tables, labels and hourly RMSSD into InfluxDB (docs/influxdb.md)."""
+    p = dsub.add_parser(
+        "push", help="write recordings to InfluxDB (rr, label and hourly hrv points)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=("Write recordings to an InfluxDB database through the 1.x HTTP API (InfluxDB 1.x; 2.x\n"
+                     "and 3.x through their v1 API): one 'rr' point per beat, a 'label' point per labelled\n"
+                     "beat, one 'hrv' point (hourly RMSSD of the cleaned beats) per subject and hour; tag\n"
+                     "'subject'. Every input is read and checked before anything is sent; points are keyed\n"
+                     "by subject and time, so pushing again overwrites instead of duplicating. Credentials\n"
+                     "come from EDGEKIT_INFLUX_USER + EDGEKIT_INFLUX_PASSWORD (or _PASSWORD_FILE), or\n"
+                     "EDGEKIT_INFLUX_TOKEN; never put them in the URL. Schema: docs/influxdb.md."),
+        epilog=("examples:\n"
+                "  edgekit data push cohort.csv --influx http://localhost:8086 --database hrv\n"
+                "  edgekit data push rec.txt --format rr-text --subject alice --influx http://db:8086 --database hrv\n"
+                "  EDGEKIT_INFLUX_TOKEN=... edgekit data push export.xml --format apple-health \\\n"
+                "      --subject bob --influx https://influx.example.com --database hrv\n"
+                "\nWithout --format an input must be edgekit's RR table CSV (data ingest / data synth\n"
+                "output); its label and fatigue_score columns are pushed as 'label' points."))
+    p.add_argument("inputs", nargs="+", type=Path, metavar="INPUT")
+    _add_reader_options(p)
+    p.add_argument("--influx", required=True, metavar="URL", help="server, e.g. http://localhost:8086")
+    p.add_argument("--database", required=True, metavar="DB", help="database (must exist, or --create-database)")
+    p.add_argument("--subject", default=None, metavar="NAME",
+                   help="subject name of every beat (default: the table's subject column, or the file stem)")
+    p.add_argument("--create-database", action="store_true", help="create the database first (CREATE DATABASE)")
+    p.add_argument("--clean", choices=("kubios", "malik", "none"), default="kubios",
+                   help="cleaning before the hourly RMSSD (default kubios, as [data] clean)")
+    p.add_argument("--max-artifact-pct", type=float, default=5.0,
+                   help="hourly RMSSD: an hour with more artifact beats (%%) is not written (default 5)")
+    p.set_defaults(func=cmd_push)
+
+
+def cmd_push(args) -> int:
+    from edgekit.data import readers
+    from edgekit.data.influx import InfluxClient, check_url
+    from edgekit.data.influx_io import hourly_points, push, read_inputs
+
+    check_url(args.influx)
+    if args.subject is not None and not args.subject.strip():
+        raise InputError("--subject must not be empty")
+
+    def read_other(path):
+        return readers.read([path], args.fmt, sample_rate=args.sample_rate, column=args.column,
+                            time_column=args.time_column, unit=args.unit, gap_s=args.gap_s)
+
+    data = read_inputs(args.inputs, args.fmt, args.subject, read_other)
+    hourly = hourly_points(data.table, args.clean, max_artifact_pct=args.max_artifact_pct)
+    with InfluxClient(args.influx, args.database) as client:
+        if args.create_database:
+            client.create_database()
+        n = push(client, data, hourly)
+        where = client.where
+    n_subj = len(set(data.table.subject.tolist()))
+    print(f"wrote {n['points']} points to database {args.database!r} at {where}: {n['rr']} rr, {n['label']} "
+          f"label, {n['hrv']} hrv (hourly RMSSD) for {n_subj} subject(s)", file=sys.stderr)
     return 0

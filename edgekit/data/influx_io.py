@@ -1,0 +1,260 @@
+"""RR tables to and from InfluxDB: ``edgekit data push`` and ``[data] source = "influxdb"``.
+
+Schema (docs/influxdb.md): every point carries the tag ``subject``; timestamps are integer ns.
+
+- ``rr`` (one point per beat, at the beat's time): fields ``rr_ms`` (float), ``flags`` (int, the
+  :class:`~edgekit.data.rr.Flag` bits) and ``segment_start`` (int ns: time of the first beat of the
+  beat's segment). The segment is a field, not a tag, so a point's identity is (subject, time) and
+  pushing the same beats again overwrites them instead of adding a series; its value is a time, not
+  a file-local number, so recordings pushed separately never run into one segment on reading back.
+- ``label`` (one point per beat that has a label or a score, at the beat's time): fields ``label``
+  (string: healthy / strained / burnout_risk), ``fatigue_score`` (float 0-100), ``synthetic`` (bool,
+  the file said it is SYNTHETIC data).
+- ``hrv`` (one point per subject and clock hour, at the hour's start): field ``rmssd`` (float, ms):
+  the data layer's hourly RMSSD (:func:`edgekit.data.windows.hourly_rmssd`) of the cleaned beats;
+  hours without enough clean differences are not written (InfluxQL ``fill(null)`` gives them back
+  as null).
+
+Reading back (:func:`load_influx`) rebuilds the same :class:`~edgekit.data.labelled.LabelledData`
+as :func:`~edgekit.data.labelled.load_labelled_files` gives for the file that was pushed: floats are
+written with ``repr`` (exact), times through :func:`~edgekit.data.influx.seconds_to_ns` (exact to the
+nanosecond).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from edgekit import STRAIN_LABELS
+from edgekit.data.influx import (InfluxClient, lp_float, lp_key, lp_string, ns_to_seconds, ql_ident,
+                                 ql_or_equal, seconds_to_ns)
+from edgekit.data.rr import RRTable
+from edgekit.errors import InputError
+
+RR, LABEL, HRV, FORECAST = "rr", "label", "hrv", "fatigue_forecast"
+NS = 1_000_000_000
+
+
+@dataclass
+class PushData:
+    """Beats of all inputs, validated, with optional per-beat labels and scores."""
+
+    table: RRTable
+    beat_label: np.ndarray  # int64, -1 = none
+    beat_score: np.ndarray  # float64, NaN = none
+    synthetic: np.ndarray  # bool per beat: the beat's file said SYNTHETIC
+
+
+def read_inputs(paths: list[Path], fmt: str | None, subject: str | None, read_other) -> PushData:
+    """Read every input before anything is sent. Without ``fmt`` an input must be edgekit's RR
+    table CSV (``data ingest``/``data synth`` output, labels kept); ``read_other(path)`` reads the
+    rest. ``subject`` renames the subject of every beat."""
+    from edgekit.data.labelled import read_table_csv, sniff_kind
+
+    tables, labs, scs, syns = [], [], [], []
+    for p in paths:
+        if not p.is_file():
+            raise InputError(f"{p}: file not found")
+        if fmt is None:
+            if sniff_kind(p) != "table":
+                raise InputError(f"{p}: not an edgekit RR table (header subject,segment,time_s,rr_ms,flags); "
+                                 f"give --format (ppg, ecg, polar, rr-text, csv, apple-health)")
+            t, lab, sc, syn = read_table_csv(p)
+        else:
+            t = read_other(p)
+            lab = np.full(len(t), -1, np.int64)
+            sc = np.full(len(t), np.nan)
+            syn = False
+        if subject is not None:
+            if len(np.unique(t.subject)) > 1:
+                raise InputError(f"{p}: holds {len(np.unique(t.subject))} subjects; --subject names one")
+            t = RRTable(np.full(len(t), subject), t.segment, t.time_s, t.rr_ms, t.flags)
+        tables.append(t)
+        labs.append(lab)
+        scs.append(sc)
+        syns.append(np.full(len(t), syn))
+    table = RRTable.concat(tables)
+    for s in np.unique(table.subject).tolist():
+        lp_key(s)  # refuse names line protocol cannot carry (control characters) before sending
+    order = np.lexsort((table.time_s, table.subject))
+    t_sorted, s_sorted = table.time_s[order], table.subject[order]
+    same = (s_sorted[1:] == s_sorted[:-1]) & (t_sorted[1:] == t_sorted[:-1])
+    if same.any():
+        i = int(np.flatnonzero(same)[0]) + 1
+        raise InputError(f"{', '.join(map(str, paths))}: subject {s_sorted[i]!r} has two beats at time_s "
+                         f"{t_sorted[i]:.6f} (a point is keyed by subject and time; the same recording "
+                         f"given twice?)")
+    return PushData(table, np.concatenate(labs), np.concatenate(scs), np.concatenate(syns))
+
+
+def _segment_start_ns(table: RRTable) -> np.ndarray:
+    b = table.segment_bounds()
+    first = np.array([seconds_to_ns(t) for t in table.time_s[b[:-1]].tolist()], dtype=object)
+    return np.repeat(first, np.diff(b))
+
+
+def rr_lines(data: PushData) -> Iterator[str]:
+    """Line protocol of the ``rr`` and ``label`` points, beat by beat (a generator: bounded memory)."""
+    t = data.table
+    if len(t) == 0:
+        return
+    seg0 = _segment_start_ns(t)
+    prefix: dict[str, tuple[str, str]] = {}
+    for i, (s, ts, rr, fl, lab, sc, syn) in enumerate(zip(
+            t.subject.tolist(), t.time_s.tolist(), t.rr_ms.tolist(), t.flags.tolist(),
+            data.beat_label.tolist(), data.beat_score.tolist(), data.synthetic.tolist())):
+        p = prefix.get(s)
+        if p is None:
+            tag = lp_key(s)
+            p = prefix[s] = (f"{RR},subject={tag} ", f"{LABEL},subject={tag} ")
+        ns = seconds_to_ns(ts)
+        yield f"{p[0]}rr_ms={lp_float(rr)},flags={fl}i,segment_start={seg0[i]}i {ns}"
+        fields = []
+        if lab >= 0:
+            fields.append(f"label={lp_string(STRAIN_LABELS[lab])}")
+        if sc == sc:  # not NaN
+            fields.append(f"fatigue_score={lp_float(sc)}")
+        if fields:
+            fields.append("synthetic=true" if syn else "synthetic=false")
+            yield f"{p[1]}{','.join(fields)} {ns}"
+
+
+def hourly_points(table: RRTable, clean: str = "kubios", min_rr_ms: float = 300.0, max_rr_ms: float = 2000.0,
+                  max_artifact_pct: float = 5.0) -> list[tuple[str, int, float]]:
+    """(subject, hour start ns, RMSSD ms) of every hour with an RMSSD, as the data layer computes
+    it: clean, then :func:`~edgekit.data.windows.hourly_rmssd`."""
+    from edgekit.data.clean import clean as clean_table
+    from edgekit.data.windows import hourly_rmssd
+
+    res = clean_table(table, clean, min_rr_ms, max_rr_ms)
+    out = []
+    for s, (h0, r) in hourly_rmssd(res.table, max_artifact_pct).items():
+        for k in np.flatnonzero(np.isfinite(r)).tolist():
+            out.append((str(s), (h0 + k) * 3600 * NS, float(r[k])))
+    return out
+
+
+def hrv_lines(points: list[tuple[str, int, float]]) -> Iterator[str]:
+    for s, ns, v in points:
+        yield f"{HRV},subject={lp_key(s)} rmssd={lp_float(v)} {ns}"
+
+
+def push(client: InfluxClient, data: PushData, hourly: list, *, progress: bool = True) -> dict:
+    """Write the points of ``data`` (rr, label) and ``hourly`` (hrv). Returns counts."""
+    from tqdm import tqdm
+
+    n_label = int(((data.beat_label >= 0) | np.isfinite(data.beat_score)).sum())
+    total = len(data.table) + n_label + len(hourly)
+    client.ping()
+    client.check_database()
+    with tqdm(total=total, desc="push", unit="pt", file=sys.stderr,
+              disable=(not progress) or total < 50_000) as bar:
+        client.write_batched(rr_lines(data), progress=bar.update)
+        client.write_batched(hrv_lines(hourly), progress=bar.update)
+    return {"rr": len(data.table), "label": n_label, "hrv": len(hourly), "points": client.points_written}
+
+
+# ---------------------------------------------------------------------------------------------
+# reading back: [data] source = "influxdb"
+
+
+def _subjects(client: InfluxClient, wanted: list | None) -> tuple[list[str], int]:
+    """(sorted subjects, ns time of the newest ``rr`` point among them)."""
+    series = client.query(f"SELECT last({ql_ident('rr_ms')}) FROM {ql_ident(RR)} GROUP BY {ql_ident('subject')}")
+    found = {s["tags"].get("subject", ""): s["values"][0][0] for s in series if s["values"]}
+    if wanted:
+        missing = [s for s in wanted if s not in found]
+        if missing:
+            raise InputError(f"InfluxDB at {client.where}, database {client.database!r}: no '{RR}' points for "
+                             f"subject(s) {', '.join(map(repr, missing[:5]))}")
+        return sorted(wanted), max(found[s] for s in wanted)
+    if not found:
+        raise InputError(f"InfluxDB at {client.where}, database {client.database!r}: no '{RR}' points (push "
+                         f"recordings first: edgekit data push)")
+    return sorted(found), max(found.values())
+
+
+def load_influx(cfg) -> "LabelledData":  # noqa: F821 - see edgekit.data.labelled
+    """Read the last ``data.days`` days (ending at the newest ``rr`` point of the selected subjects,
+    so a build does not depend on the clock) of beats, labels and scores from InfluxDB.
+
+    Returns the same structure as :func:`edgekit.data.labelled.load_labelled_files`, rows ordered
+    by subject then time, segments numbered through the table.
+    """
+    from edgekit.data.labelled import LabelledData, _renumber
+
+    d = cfg.data
+    subjects_cfg = d.subjects if isinstance(d.subjects, list) else None
+    with InfluxClient(d.url, d.database) as client:
+        subjects, newest = _subjects(client, subjects_cfg)
+        start = newest - int(d.days) * 86400 * NS
+        where = f"time > {start} AND time <= {newest} AND {ql_or_equal('subject', subjects)}"
+        rr = client.query(f"SELECT {ql_ident('rr_ms')}, {ql_ident('flags')}, {ql_ident('segment_start')} FROM "
+                          f"{ql_ident(RR)} WHERE {where} GROUP BY {ql_ident('subject')}")
+        lab = client.query(f"SELECT {ql_ident('label')}, {ql_ident('fatigue_score')}, {ql_ident('synthetic')} "
+                           f"FROM {ql_ident(LABEL)} WHERE {where} GROUP BY {ql_ident('subject')}")
+        where_txt = f"InfluxDB at {client.where}, database {client.database!r}"
+    labels_by_subject = {s["tags"].get("subject", ""): s for s in lab}
+    subj, seg, ts, rrs, fls, labs, scs = [], [], [], [], [], [], []
+    synthetic = True
+    n_label_points = 0
+    for s in sorted(rr, key=lambda x: x["tags"].get("subject", "")):
+        name = s["tags"].get("subject", "")
+        cols = s["columns"]
+        it, ir, ifl, iseg = (cols.index(c) for c in ("time", "rr_ms", "flags", "segment_start"))
+        vals = [v for v in s["values"] if v[ir] is not None]
+        if not vals:
+            continue
+        t_ns = np.array([v[it] for v in vals], dtype=np.int64)
+        n = len(vals)
+        subj.append(np.full(n, name))
+        ts.append(np.array([ns_to_seconds(v[it]) for v in vals]))
+        rrs.append(np.array([v[ir] for v in vals], np.float64))
+        fls.append(np.array([v[ifl] if v[ifl] is not None else 0 for v in vals], np.int64))
+        seg.append(np.array([v[iseg] if v[iseg] is not None else 0 for v in vals], np.int64))
+        bl = np.full(n, -1, np.int64)
+        bs = np.full(n, np.nan)
+        ls = labels_by_subject.get(name)
+        if ls is not None:
+            lc = ls["columns"]
+            jt, jl, js, jy = (lc.index(c) for c in ("time", "label", "fatigue_score", "synthetic"))
+            lt = np.array([v[jt] for v in ls["values"]], dtype=np.int64)
+            pos = np.searchsorted(t_ns, lt)
+            ok = (pos < n) & (t_ns[np.clip(pos, 0, n - 1)] == lt)
+            for k, v in zip(pos[ok].tolist(), [v for v, o in zip(ls["values"], ok.tolist()) if o]):
+                if v[jl] is not None:
+                    if v[jl] not in STRAIN_LABELS:
+                        raise InputError(f"{where_txt}: subject {name!r}: label {str(v[jl])[:40]!r} is not one "
+                                         f"of {', '.join(STRAIN_LABELS)}")
+                    bl[k] = STRAIN_LABELS.index(v[jl])
+                if v[js] is not None:
+                    bs[k] = float(v[js])
+                synthetic &= bool(v[jy])
+                n_label_points += 1
+        labs.append(bl)
+        scs.append(bs)
+    if not subj:
+        raise InputError(f"{where_txt}: no '{RR}' points in the last {d.days} days of the data")
+    synthetic = synthetic and n_label_points > 0
+    subject = np.concatenate(subj)
+    segment_start = np.concatenate(seg)
+    # a new segment wherever the subject or the segment's first-beat time changes
+    key_change = np.ones(len(subject), bool)
+    key_change[1:] = (subject[1:] != subject[:-1]) | (segment_start[1:] != segment_start[:-1])
+    segment = _renumber(np.cumsum(key_change))
+    table = RRTable(subject, segment, np.concatenate(ts), np.concatenate(rrs), np.concatenate(fls),
+                    meta={"synthetic": synthetic})
+    data = LabelledData(table, np.concatenate(labs), np.concatenate(scs), np.unique(subject),
+                        [f"{where_txt}, {len(np.unique(subject))} subjects"], synthetic)
+    if cfg.model.type == "strain_transformer" and not data.has_labels:
+        raise InputError(f"{where_txt}: labels are required to train the strain classifier: push a labelled RR "
+                         f"table (a 'label' column) so that '{LABEL}' points exist")
+    if cfg.model.type == "fatigue_lstm" and not data.has_scores:
+        raise InputError(f"{where_txt}: labels are required to train the fatigue forecaster: push a labelled RR "
+                         f"table (a 'fatigue_score' column) so that '{LABEL}' points exist")
+    return data
