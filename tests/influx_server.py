@@ -102,14 +102,14 @@ class InfluxServer:
             self.proc.wait(10)
             self.proc = None
 
-    def query(self, q: str, db: str = "", post: bool = True, auth: tuple | None = None) -> dict:
+    def query(self, q: str, db: str = "", auth: tuple | None = None) -> dict:
         """Run InfluxQL with plain urllib (independent of edgekit's client)."""
         import base64
         import json
         import urllib.parse
 
         data = urllib.parse.urlencode({"q": q, "db": db, "epoch": "ns"}).encode()
-        req = urllib.request.Request(self.url + "/query", data=data if post else None, method="POST")
+        req = urllib.request.Request(self.url + "/query", data=data, method="POST")
         if auth:
             req.add_header("Authorization", "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode())
         with urllib.request.urlopen(req, timeout=30) as r:
