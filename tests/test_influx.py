@@ -273,3 +273,32 @@ def test_config_validation(tmp_path):
     ]:
         with pytest.raises(ConfigError, match=msg):
             load_config(cfg(lines))
+
+
+def test_streamed_push_sends_what_the_in_memory_path_sends(cohort, monkeypatch, tmp_path):
+    from edgekit.data import influx_io
+
+    monkeypatch.setattr(influx_io, "CHUNK_BEATS", 700)  # many chunks, each ending at a segment boundary
+    st = influx_io.TableStream([cohort], None)
+    assert st.check()
+    data = influx_io.read_inputs([cohort], None, None, None)
+    assert st.hourly == influx_io.hourly_points(data.table)  # bit-identical hourly RMSSD
+    assert list(st.lines()) == list(influx_io.rr_lines(data))
+    assert st.n_beats == len(data.table)
+    # a table whose segments are not in time order is not streamed (the caller reads it whole)
+    lines = cohort.read_text().splitlines()
+    body = lines[2:]
+    swapped = tmp_path / "swapped.csv"
+    swapped.write_text("\n".join(lines[:2] + body[len(body) // 2:] + body[:len(body) // 2]) + "\n")
+    assert not influx_io.TableStream([swapped], None).check()
+
+
+def test_push_refuses_bad_rows_before_sending_anything(influx_server, cohort, tmp_path, capsys):
+    db = _db(influx_server)
+    lines = cohort.read_text().splitlines()
+    bad = tmp_path / "bad.csv"
+    lines[-3] = lines[-3].replace(",", ",x", 1)
+    bad.write_text("\n".join(lines) + "\n")
+    assert main(["data", "push", str(bad), "--influx", influx_server.url, "--database", db]) == 1
+    assert f"line {len(lines) - 2}: non-numeric" in _one_error(capsys.readouterr().err)
+    assert _points(influx_server, db, "rr") == {}

@@ -256,7 +256,7 @@ def register_push(dsub) -> None:
 def cmd_push(args) -> int:
     from edgekit.data import readers
     from edgekit.data.influx import InfluxClient, check_url
-    from edgekit.data.influx_io import hourly_points, push, read_inputs
+    from edgekit.data.influx_io import TableStream, hourly_points, push, push_stream, read_inputs
 
     check_url(args.influx)
     if args.subject is not None and not args.subject.strip():
@@ -266,14 +266,24 @@ def cmd_push(args) -> int:
         return readers.read([path], args.fmt, sample_rate=args.sample_rate, column=args.column,
                             time_column=args.time_column, unit=args.unit, gap_s=args.gap_s)
 
-    data = read_inputs(args.inputs, args.fmt, args.subject, read_other)
-    hourly = hourly_points(data.table, args.clean, max_artifact_pct=args.max_artifact_pct)
+    stream = data = None
+    if args.fmt is None:
+        # edgekit's RR tables: streamed (bounded memory) when each subject's beats are in time order
+        from edgekit.data.labelled import sniff_kind
+
+        if all(p.is_file() and sniff_kind(p) == "table" for p in args.inputs):
+            stream = TableStream(args.inputs, args.subject, args.clean, max_artifact_pct=args.max_artifact_pct)
+            if not stream.check():
+                stream = None
+    if stream is None:
+        data = read_inputs(args.inputs, args.fmt, args.subject, read_other)
+        hourly = hourly_points(data.table, args.clean, max_artifact_pct=args.max_artifact_pct)
     with InfluxClient(args.influx, args.database) as client:
         if args.create_database:
             client.create_database()
-        n = push(client, data, hourly)
+        n = push_stream(client, stream) if stream is not None else push(client, data, hourly)
         where = client.where
-    n_subj = len(set(data.table.subject.tolist()))
+    n_subj = len(stream.subjects) if stream is not None else len(set(data.table.subject.tolist()))
     print(f"wrote {n['points']} points to database {args.database!r} at {where}: {n['rr']} rr, {n['label']} "
           f"label, {n['hrv']} hrv (hourly RMSSD) for {n_subj} subject(s)", file=sys.stderr)
     return 0
