@@ -302,3 +302,27 @@ def test_push_refuses_bad_rows_before_sending_anything(influx_server, cohort, tm
     assert main(["data", "push", str(bad), "--influx", influx_server.url, "--database", db]) == 1
     assert f"line {len(lines) - 2}: non-numeric" in _one_error(capsys.readouterr().err)
     assert _points(influx_server, db, "rr") == {}
+
+
+def test_hostile_subject_names_train_like_the_file(influx_server, cohort, tmp_path):
+    """A labelled table whose subjects have hostile names: the InfluxDB windows equal the file's."""
+    import csv
+
+    names = {"S000": 'a" OR 1=1 --', "S001": "x,y z=w", "S002": "Zoë ☃ 名前 'q'"}
+    src = cohort.read_text().splitlines()
+    out = tmp_path / "hostile.csv"
+    with open(out, "w", newline="", encoding="utf-8") as fh:
+        fh.write(src[0] + "\n" + src[1] + "\n")
+        w = csv.writer(fh, lineterminator="\n")
+        for row in csv.reader(src[2:]):
+            row[0] = names[row[0]]
+            w.writerow(row)
+    db = _db(influx_server)
+    assert main(["data", "push", str(out), "--influx", influx_server.url, "--database", db]) == 0
+    cfg = _cfg("lstm", influx_server.url, db, tmp_path)
+    cfg.data.subjects = sorted(names.values())
+    files = copy.deepcopy(cfg)
+    files.data.source, files.data.inputs, files.data.subjects = "files", [str(out)], 48
+    a = pipeline.run(cfg, tmp_path / "influx")
+    b = pipeline.run(files, tmp_path / "files")
+    assert a["n_windows"] > 0 and a["fingerprint"] == b["fingerprint"] and a["n_subjects"] == 3

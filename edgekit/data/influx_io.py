@@ -396,7 +396,10 @@ def load_influx(cfg) -> "LabelledData":  # noqa: F821 - see edgekit.data.labelle
         ts.append(np.array([ns_to_seconds(v[it]) for v in vals]))
         rrs.append(np.array([v[ir] for v in vals], np.float64))
         fls.append(np.array([v[ifl] if v[ifl] is not None else 0 for v in vals], np.int64))
-        seg.append(np.array([v[iseg] if v[iseg] is not None else 0 for v in vals], np.int64))
+        if any(v[iseg] is None for v in vals):
+            raise InputError(f"{where_txt}: subject {name!r}: '{RR}' points without a segment_start field (not "
+                             f"written by 'edgekit data push'; docs/influxdb.md has the schema)")
+        seg.append(np.array([v[iseg] for v in vals], np.int64))
         bl = np.full(n, -1, np.int64)
         bs = np.full(n, np.nan)
         ls = labels_by_subject.get(name)
