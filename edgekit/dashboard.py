@@ -127,6 +127,8 @@ def datasource_yaml(name: str, url: str | None, database: str | None) -> str:
     return "\n".join([
         "# Grafana datasource provisioning written by 'edgekit dashboard' (docs/influxdb.md).",
         "# Credentials are environment references expanded by Grafana; never put values here.",
+        "# InfluxDB 2.x/3.x (v1 API): drop user/password and set jsonData.httpHeaderName1: Authorization,",
+        "# secureJsonData.httpHeaderValue1: \"Token $EDGEKIT_INFLUX_TOKEN\".",
         "apiVersion: 1",
         "datasources:",
         f"  - name: {q(name)}",

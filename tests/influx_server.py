@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from edgekit.data.influxd import INFLUXD, InfluxServer, free_port  # noqa: F401 - re-exported for tests
+from edgekit.data.influxd import INFLUXD, InfluxServer  # noqa: F401 - re-exported for tests
 
 SKIP_REASON = ("influxd not installed (apt-get install influxdb; 'make setup' does it when run as root "
                "with apt): InfluxDB tests skipped")

@@ -6,7 +6,6 @@ import copy
 import http.server
 import itertools
 import threading
-import time
 from pathlib import Path
 
 import numpy as np

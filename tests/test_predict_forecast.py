@@ -142,7 +142,7 @@ def test_forecast_refuses_the_classifier_config(built, capsys):
 
 def _validator():
     if not SCHEMA.is_file():
-        pytest.skip(f"Grafana dashboard schema not found at ../shared/grafana/ beside the repository")
+        pytest.skip("Grafana dashboard schema not found at ../shared/grafana/ beside the repository")
     import jsonschema
 
     return jsonschema.Draft7Validator(json.loads(SCHEMA.read_text()))

@@ -34,8 +34,8 @@ def _add_reader_options(p: argparse.ArgumentParser) -> None:
 def register(subparsers) -> None:
     fmt = argparse.RawDescriptionHelpFormatter
     data = subparsers.add_parser(
-        "data", help="synthetic cohort and RR ingestion",
-        description="Build RR tables: a labelled SYNTHETIC cohort, or ingest recordings.",
+        "data", help="synthetic cohort, RR ingestion, push to InfluxDB",
+        description="Build RR tables: a labelled SYNTHETIC cohort, or ingest recordings; push them to InfluxDB.",
         formatter_class=fmt)
     dsub = data.add_subparsers(dest="data_cmd", metavar="{synth,ingest,push}")
     data.set_defaults(func=lambda a: (data.print_help(), 2)[1])

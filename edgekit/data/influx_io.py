@@ -27,6 +27,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -36,6 +37,9 @@ from edgekit.data.influx import (InfluxClient, lp_float, lp_key, lp_string, ns_t
 from edgekit.data.rr import RRTable
 from edgekit.data.windows import MIN_HOUR_DIFFS
 from edgekit.errors import InputError
+
+if TYPE_CHECKING:
+    from edgekit.data.labelled import LabelledData
 
 RR, LABEL, HRV, FORECAST = "rr", "label", "hrv", "fatigue_forecast"
 NS = 1_000_000_000
@@ -359,7 +363,7 @@ def _subjects(client: InfluxClient, wanted: list | None) -> tuple[list[str], int
     return sorted(found), max(found.values())
 
 
-def load_influx(cfg) -> "LabelledData":  # noqa: F821 - see edgekit.data.labelled
+def load_influx(cfg) -> LabelledData:
     """Read the last ``data.days`` days (ending at the newest ``rr`` point of the selected subjects,
     so a build does not depend on the clock) of beats, labels and scores from InfluxDB.
 
