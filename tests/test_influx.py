@@ -325,3 +325,9 @@ def test_hostile_subject_names_train_like_the_file(influx_server, cohort, tmp_pa
     a = pipeline.run(cfg, tmp_path / "influx")
     b = pipeline.run(files, tmp_path / "files")
     assert a["n_windows"] > 0 and a["fingerprint"] == b["fingerprint"] and a["n_subjects"] == 3
+
+
+def test_subject_option_refuses_a_table_of_several_subjects(cohort, capsys):
+    assert main(["data", "push", str(cohort), "--subject", "alice", "--influx", "http://127.0.0.1:9",
+                 "--database", "x"]) == 1
+    assert "more than one subject; --subject names one" in _one_error(capsys.readouterr().err)
