@@ -201,6 +201,10 @@ def _validate(cfg: ModelConfig) -> None:
         raise ConfigError(f"{p}: data.max_artifact_pct must be in [0, 100]")
     if d.window_stride < 1:
         raise ConfigError(f"{p}: data.window_stride must be >= 1")
+    if d.series_stride_hours < 1:
+        raise ConfigError(f"{p}: data.series_stride_hours must be >= 1, got {d.series_stride_hours}")
+    if d.source == "synthetic" and d.subjects > 100_000:
+        raise ConfigError(f"{p}: data.subjects must be <= 100000, got {d.subjects}")
     t = cfg.train
     for key in ("epochs", "batch_size", "threads"):
         if getattr(t, key) < 1:
@@ -216,6 +220,20 @@ def _validate(cfg: ModelConfig) -> None:
     bad = [v for v in cfg.convert.variants if v not in VARIANTS]
     if bad or not cfg.convert.variants:
         raise ConfigError(f"{p}: convert.variants {bad or '[]'} invalid; known: {list(VARIANTS)}")
+    c = cfg.convert
+    if c.compressed_base not in ("fp16", "fp32"):
+        raise ConfigError(f"{p}: convert.compressed_base must be 'fp16' or 'fp32', got {c.compressed_base!r}")
+    if c.calibration_windows < 1:
+        raise ConfigError(f"{p}: convert.calibration_windows must be >= 1, got {c.calibration_windows}")
+    if len(set(c.variants)) != len(c.variants):
+        raise ConfigError(f"{p}: convert.variants lists a variant twice: {c.variants}")
+    for key, value in dataclasses.asdict(cfg.verify).items():
+        if not (value >= 0) or value != value or value == float("inf"):
+            raise ConfigError(f"{p}: verify.{key} must be a finite number >= 0, got {value}")
+    if not 0 < cfg.verify.min_top1_agreement <= 1:
+        raise ConfigError(f"{p}: verify.min_top1_agreement must be in (0, 1]")
+    if not t.weight_decay >= 0:
+        raise ConfigError(f"{p}: train.weight_decay must be >= 0, got {t.weight_decay}")
     if "fp32" not in cfg.convert.variants:
         raise ConfigError(f"{p}: convert.variants must include 'fp32' (the reference variant)")
 

@@ -160,6 +160,8 @@ def make_project(tmp: Path, *, labels=None, names=("hrv_transformer", "hrv_lstm"
                  passed=None, package_name="HRVKit", descriptions=("Strain", "Fatigue")) -> tuple[Path, Path]:
     root = tmp / "proj"
     build = root / "build"
+    build.mkdir(parents=True)
+    (build / ".edgekit-build").write_text("a hand-made build directory in edgekit's layout\n")
     entries = []
     types = ("strain_transformer", "fatigue_lstm")
     for name, kb, mtype, desc in zip(names, max_kb, types, descriptions):

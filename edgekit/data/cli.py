@@ -7,9 +7,11 @@ code; user errors raise :class:`edgekit.errors.InputError` (printed as ``edgekit
 from __future__ import annotations
 
 import argparse
-import json
+import os
 import sys
 from pathlib import Path
+
+import numpy as np
 
 from edgekit.errors import InputError
 
@@ -29,6 +31,9 @@ def _add_reader_options(p: argparse.ArgumentParser) -> None:
                    help="rr-text/csv: RR unit; auto = seconds when the median value is below 10")
     p.add_argument("--gap-s", type=float, default=3.0,
                    help="a timestamp jump longer than the beat's RR plus this many seconds ends a segment")
+    p.add_argument("--subject", action="append", default=None, metavar="NAME",
+                   help="subject id of an input (repeat once per input, in order); default: the file "
+                        "name without extension. Inputs that would share an id are refused")
 
 
 def register(subparsers) -> None:
@@ -53,8 +58,10 @@ def register(subparsers) -> None:
                 "  edgekit data synth --out person.csv --subjects 1 --days 20 --seed 99 --profile atypical\n"
                 "\nThe CSV is a labelled RR table (docs/data.md 'Labelled files'): columns label and\n"
                 "fatigue_score make it usable as data.inputs for training and fine-tuning."))
-    s.add_argument("--out", required=True, type=Path,
-                   help="output CSV (RR table plus label, fatigue_score, recovery and truth columns)")
+    s.add_argument("--out", required=True,
+                   help="output CSV (RR table plus label, fatigue_score, recovery and truth columns); "
+                        "an existing file is replaced only with --force, a directory never")
+    s.add_argument("--force", action="store_true", help="replace an existing output file")
     s.add_argument("--subjects", type=int, default=48)
     s.add_argument("--days", type=int, default=14)
     s.add_argument("--seed", type=int, default=7)
@@ -80,7 +87,9 @@ def register(subparsers) -> None:
                 "  edgekit data ingest export.xml --format apple-health --out rr.csv"))
     g.add_argument("inputs", nargs="+", type=Path, metavar="INPUT")
     _add_reader_options(g)
-    g.add_argument("--out", required=True, type=Path, help="output CSV path")
+    g.add_argument("--out", required=True,
+                   help="output CSV path; an existing file is replaced only with --force, a directory never")
+    g.add_argument("--force", action="store_true", help="replace an existing output file")
     g.set_defaults(func=cmd_ingest)
     register_push(dsub)
 
@@ -89,7 +98,9 @@ def register(subparsers) -> None:
         formatter_class=fmt,
         description=("Clean a recording (bounds + artifact correction) and compute HRV features\n"
                      "(Task Force 1996): RMSSD, SDNN, pNN50, mean RR/HR, SD1/SD2, LF/HF (Welch, 4 Hz).\n"
-                     "Without --format the format is guessed from the file name/content."),
+                     "Without --format, the file is read only when its format is certain from its\n"
+                     "content: edgekit's RR table CSV, an Apple Health export.xml, a Polar RR file.\n"
+                     "A bare column of numbers needs --format rr-text, ppg or ecg."),
         epilog=("examples:\n"
                 "  edgekit hrv rec.txt --format rr-text\n"
                 "  edgekit hrv export.xml --format apple-health --json\n"
@@ -100,48 +111,78 @@ def register(subparsers) -> None:
                    help="artifact correction method (default kubios)")
     h.add_argument("--min-rr", type=float, default=300.0, help="lower physiological bound, ms")
     h.add_argument("--max-rr", type=float, default=2000.0, help="upper physiological bound, ms")
-    h.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    h.add_argument("--json", action="store_true",
+                   help="print strict JSON instead of a table (undefined values are null)")
     h.set_defaults(func=cmd_hrv)
 
 
-def _guess_format(path: Path) -> str:
-    name = path.name.lower()
-    if name.endswith(".xml"):
-        return "apple-health"
-    try:
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            head = fh.readline()
-    except OSError:
-        raise InputError(f"{path}: cannot read") from None
-    if "Phone timestamp" in head:
-        return "polar"
-    if head.strip() == "subject,segment,time_s,rr_ms,flags":
-        return "table"
-    if any(d in head for d in ",;\t"):
-        return "csv"
-    return "rr-text"
+def _subjects(args, n_inputs: int) -> list[str] | None:
+    subjects = getattr(args, "subject", None)
+    if subjects and len(subjects) != n_inputs:
+        raise InputError(f"--subject given {len(subjects)} times for {n_inputs} inputs; give one "
+                         f"--subject NAME per input, in order")
+    return subjects
 
 
 def _read(args, paths):
-    from edgekit.data import readers, rr
+    from edgekit.data import readers
+    from edgekit.data.labelled import read_table_csv
 
-    fmt = args.fmt or _guess_format(paths[0])
+    subjects = _subjects(args, len(paths))
+    fmt = args.fmt
+    if fmt is None:
+        kinds = {p: readers.detect_format(p) for p in paths}
+        if len(set(kinds.values())) > 1:
+            raise InputError("inputs of different formats (" + ", ".join(f"{p}: {k}" for p, k in kinds.items())
+                             + "); read them separately or give --format")
+        fmt = kinds[paths[0]]
     if fmt == "table":
-        return rr.RRTable.concat([rr.read_csv(p) for p in paths])
+        from edgekit.data import rr
+
+        readers.subject_names(paths, [f"input {i}" for i in range(len(paths))])  # same file twice
+        tables = [read_table_csv(p)[0] for p in paths]
+        if subjects:
+            for p, t, name in zip(paths, tables, subjects):
+                if len(set(t.subject.tolist())) > 1:
+                    raise InputError(f"{p}: holds several subjects; --subject can rename only a one-subject table")
+                t.subject = np.full(len(t), name)
+        names = [set(t.subject.tolist()) for t in tables]
+        for i in range(len(tables)):
+            for j in range(i):
+                clash = names[i] & names[j]
+                if clash:
+                    raise InputError(f"{paths[j]} and {paths[i]} both hold subject {sorted(clash)[0]!r}; "
+                                     f"rename one with --subject")
+        return rr.RRTable.concat(tables)
     return readers.read(paths, fmt, sample_rate=args.sample_rate, column=args.column,
-                        time_column=args.time_column, unit=args.unit, gap_s=args.gap_s)
+                        time_column=args.time_column, unit=args.unit, gap_s=args.gap_s, subjects=subjects)
 
 
 def cmd_ingest(args) -> int:
     from edgekit.data.rr import write_csv
+    from edgekit.fileio import check_output_file
 
+    out = check_output_file(args.out, force=args.force)
     if args.fmt is None:
         raise InputError("data ingest: --format is required (ppg, ecg, polar, rr-text, csv, apple-health)")
+    _check_inputs_differ_from_output(args.inputs, out)
     table = _read(args, args.inputs)
-    write_csv(table, args.out)
+    write_csv(table, out)
     n_seg = len(set(zip(table.subject.tolist(), table.segment.tolist())))
-    print(f"wrote {len(table)} RR intervals in {n_seg} segments to {args.out}", file=sys.stderr)
+    print(f"wrote {len(table)} RR intervals in {n_seg} segments to {out}", file=sys.stderr)
     return 0
+
+
+def _check_inputs_differ_from_output(inputs, out: Path) -> None:
+    """--force must never replace one of the inputs being read."""
+    if not out.exists():
+        return
+    for p in inputs:
+        try:
+            if Path(p).exists() and os.path.samefile(p, out):
+                raise InputError(f"{out}: is also an input; write the output to another path")
+        except OSError:
+            continue
 
 
 def hrv_report(table, method: str = "kubios", min_rr: float = 300.0, max_rr: float = 2000.0) -> dict:
@@ -159,10 +200,12 @@ def hrv_report(table, method: str = "kubios", min_rr: float = 300.0, max_rr: flo
 
 
 def cmd_hrv(args) -> int:
+    from edgekit.fileio import dumps_strict
+
     table = _read(args, [args.input])
     feats = hrv_report(table, args.clean, args.min_rr, args.max_rr)
     if args.json:
-        print(json.dumps(feats, indent=2, sort_keys=True, default=float))
+        print(dumps_strict(feats, indent=2))
     else:
         for k in ("n_beats", "mean_rr_ms", "mean_hr_bpm", "sdnn_ms", "rmssd_ms", "pnn50_pct", "sd1_ms",
                   "sd2_ms", "lf_ms2", "hf_ms2", "lf_hf", "lfnu", "hfnu", "n_corrected", "artifact_pct"):
@@ -175,8 +218,10 @@ def cmd_synth(args) -> int:
     import numpy as np
 
     from edgekit.data import synth
-    from edgekit.fileio import atomic_path
+    from edgekit.fileio import atomic_path, check_output_file
+    from edgekit.log import progress_disabled
 
+    out = check_output_file(args.out, force=args.force)
     if args.subjects < 1 or args.days < 1:
         raise InputError("data synth: --subjects and --days must be >= 1")
     if (args.hr0 is not None and not 30 <= args.hr0 <= 140) or (
@@ -188,7 +233,7 @@ def cmd_synth(args) -> int:
             profile[key] = val
     from tqdm import tqdm
 
-    with tqdm(total=2, desc="synth", file=sys.stderr, disable=args.subjects * args.days < 50) as bar:
+    with tqdm(total=2, desc="synth", file=sys.stderr, disable=args.subjects * args.days < 50 or progress_disabled()) as bar:
         co = synth.generate(args.subjects, args.days, args.seed, profile=profile or None)
         bar.update(1)
         t = co.table
@@ -198,7 +243,7 @@ def cmd_synth(args) -> int:
         fat = co.beat_fatigue_score()
         fat_s = np.where(np.isfinite(fat), np.char.mod("%.3f", np.nan_to_num(fat)), "")
         desc = ", ".join(f"{k}={v}" for k, v in profile.items()) or "population"
-        with atomic_path(args.out) as tmp:
+        with atomic_path(out) as tmp:
             with open(tmp, "w", encoding="utf-8") as fh:
                 fh.write("# SYNTHETIC data (edgekit data synth, seed=%d, profile: %s): simulated, no real "
                          "subjects; see docs/synthetic_cohort.md\n" % (args.seed, desc))
