@@ -96,13 +96,16 @@ def cmd_predict(args) -> int:
     cfg = load_config(args.config)
     runner = load_runner(cfg, args.build, args.variant)
     results = []
-    from edgekit.data.labelled import read_table_csv, sniff_kind
+    subjects = args.subject or [None] * len(args.inputs)
+    if len(subjects) != len(args.inputs):
+        from edgekit.errors import InputError
 
-    for path in args.inputs:
-        if args.fmt is None and path.is_file() and sniff_kind(path) == "table":
-            table = read_table_csv(path)[0]  # edgekit's RR table (maybe labelled, # comments allowed)
-        else:
-            table = _read(args, [path])
+        raise InputError(f"--subject given {len(subjects)} times for {len(args.inputs)} inputs; give one "
+                         f"--subject NAME per input, in order")
+    for path, name in zip(args.inputs, subjects):
+        # one input at a time, read by the data layer's reader (format detection, subject rules)
+        one = argparse.Namespace(**{**vars(args), "subject": [name] if name is not None else None})
+        table = _read(one, [path])
         X, info = model_inputs(cfg, table, str(path))
         for r in outputs(runner, X, info):
             results.append({"input": str(path), **r})

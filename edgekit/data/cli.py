@@ -283,13 +283,13 @@ def register_push(dsub) -> None:
                 "  EDGEKIT_INFLUX_TOKEN=... edgekit data push export.xml --format apple-health \\\n"
                 "      --subject bob --influx https://influx.example.com --database hrv\n"
                 "\nWithout --format an input must be edgekit's RR table CSV (data ingest / data synth\n"
-                "output); its label and fatigue_score columns are pushed as 'label' points."))
+                "output); its label and fatigue_score columns are pushed as 'label' points. --subject\n"
+                "(once per input, in order) names each input's subject; two inputs holding the same\n"
+                "subject are refused (push them one after the other to add to one subject)."))
     p.add_argument("inputs", nargs="+", type=Path, metavar="INPUT")
     _add_reader_options(p)
     p.add_argument("--influx", required=True, metavar="URL", help="server, e.g. http://localhost:8086")
     p.add_argument("--database", required=True, metavar="DB", help="database (must exist, or --create-database)")
-    p.add_argument("--subject", default=None, metavar="NAME",
-                   help="subject name of every beat (default: the table's subject column, or the file stem)")
     p.add_argument("--create-database", action="store_true", help="create the database first (CREATE DATABASE)")
     p.add_argument("--clean", choices=("kubios", "malik", "none"), default="kubios",
                    help="cleaning before the hourly RMSSD (default kubios, as [data] clean)")
@@ -304,10 +304,10 @@ def cmd_push(args) -> int:
     from edgekit.data.influx_io import TableStream, hourly_points, push, push_stream, read_inputs
 
     check_url(args.influx)
-    if args.subject is not None and not args.subject.strip():
-        raise InputError("--subject must not be empty")
 
     def read_other(path):
+        # subject = file stem here; read_inputs renames (InfluxDB escapes any name, so --subject
+        # may hold commas and quotes that the CSV writers refuse)
         return readers.read([path], args.fmt, sample_rate=args.sample_rate, column=args.column,
                             time_column=args.time_column, unit=args.unit, gap_s=args.gap_s)
 

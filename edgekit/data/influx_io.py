@@ -55,16 +55,48 @@ class PushData:
     synthetic: np.ndarray  # bool per beat: the beat's file said SYNTHETIC
 
 
-def read_inputs(paths: list[Path], fmt: str | None, subject: str | None, read_other) -> PushData:
-    """Read every input before anything is sent. Without ``fmt`` an input must be edgekit's RR
-    table CSV (``data ingest``/``data synth`` output, labels kept); ``read_other(path)`` reads the
-    rest. ``subject`` renames the subject of every beat."""
-    from edgekit.data.labelled import read_table_csv, sniff_kind
-
-    tables, labs, scs, syns = [], [], [], []
+def input_names(paths: list[Path], subjects: list[str] | None) -> list[str | None]:
+    """Per input: the ``--subject`` name that renames it, or None (keep the table's subjects / the
+    file stem). Refuses a missing file, the same file twice, and a wrong number of names."""
+    seen: dict[tuple[int, int], Path] = {}
     for p in paths:
         if not p.is_file():
-            raise InputError(f"{p}: file not found")
+            raise InputError(f"{p}: file not found" if not p.exists() else f"{p}: not a regular file")
+        st = p.stat()
+        if (st.st_dev, st.st_ino) in seen:
+            raise InputError(f"{p}: the same file is given twice (also as {seen[(st.st_dev, st.st_ino)]})")
+        seen[(st.st_dev, st.st_ino)] = p
+    if subjects:
+        if len(subjects) != len(paths):
+            raise InputError(f"--subject given {len(subjects)} times for {len(paths)} inputs; give one "
+                             f"--subject NAME per input, in order")
+        for s in subjects:
+            if not s.strip():
+                raise InputError("--subject must not be empty")
+            lp_key(s)
+        return list(subjects)
+    return [None] * len(paths)
+
+
+def _refuse_shared(per_file: list[set], paths: list[Path]) -> None:
+    for i in range(len(per_file)):
+        for j in range(i):
+            clash = per_file[i] & per_file[j]
+            if clash:
+                raise InputError(f"{paths[j]} and {paths[i]} both hold subject {sorted(clash)[0]!r}; rename one "
+                                 f"with --subject, or push them one after the other to add to one subject")
+
+
+def read_inputs(paths: list[Path], fmt: str | None, subjects: list[str] | None, read_other) -> PushData:
+    """Read every input before anything is sent. Without ``fmt`` an input must be edgekit's RR
+    table CSV (``data ingest``/``data synth`` output, labels kept); ``read_other(path)`` reads the
+    rest (subject = file stem). ``subjects`` (one per input) renames each input's subject; two
+    inputs holding the same subject are refused (never merged silently)."""
+    from edgekit.data.labelled import read_table_csv, sniff_kind
+
+    names = input_names(paths, subjects)
+    tables, labs, scs, syns = [], [], [], []
+    for p, subject in zip(paths, names):
         if fmt is None:
             if sniff_kind(p) != "table":
                 raise InputError(f"{p}: not an edgekit RR table (header subject,segment,time_s,rr_ms,flags); "
@@ -83,6 +115,7 @@ def read_inputs(paths: list[Path], fmt: str | None, subject: str | None, read_ot
         labs.append(lab)
         scs.append(sc)
         syns.append(np.full(len(t), syn))
+    _refuse_shared([set(t.subject.tolist()) for t in tables], paths)
     table = RRTable.concat(tables)
     for s in np.unique(table.subject).tolist():
         lp_key(s)  # refuse names line protocol cannot carry (control characters) before sending
@@ -153,12 +186,14 @@ def push(client: InfluxClient, data: PushData, hourly: list, *, progress: bool =
     """Write the points of ``data`` (rr, label) and ``hourly`` (hrv). Returns counts."""
     from tqdm import tqdm
 
+    from edgekit.log import progress_disabled
+
     n_label = int(((data.beat_label >= 0) | np.isfinite(data.beat_score)).sum())
     total = len(data.table) + n_label + len(hourly)
     client.ping()
     client.check_database()
     with tqdm(total=total, desc="push", unit="pt", file=sys.stderr,
-              disable=(not progress) or total < 50_000) as bar:
+              disable=(not progress) or total < 50_000 or progress_disabled()) as bar:
         client.write_batched(rr_lines(data), progress=bar.update)
         client.write_batched(hrv_lines(hourly), progress=bar.update)
     return {"rr": len(data.table), "label": n_label, "hrv": len(hourly), "points": client.points_written}
@@ -248,9 +283,10 @@ class TableStream:
     to send. Needs each subject's beats in strictly increasing time through the inputs (edgekit's
     own files are); otherwise ``check`` returns False and the caller reads the inputs whole."""
 
-    def __init__(self, paths: list[Path], subject: str | None, clean: str = "kubios", min_rr_ms: float = 300.0,
-                 max_rr_ms: float = 2000.0, max_artifact_pct: float = 5.0) -> None:
-        self.paths, self.subject = paths, subject
+    def __init__(self, paths: list[Path], subjects: list[str] | None, clean: str = "kubios",
+                 min_rr_ms: float = 300.0, max_rr_ms: float = 2000.0, max_artifact_pct: float = 5.0) -> None:
+        self.paths = paths
+        self.names = input_names(paths, subjects)
         self.clean_args = (clean, min_rr_ms, max_rr_ms)
         self.max_artifact_pct = max_artifact_pct
         self.n_beats = self.n_label = 0
@@ -264,8 +300,10 @@ class TableStream:
         last_t: dict[str, float] = {}
         slot: dict[tuple[str, int], int] = {}
         acc = np.zeros((0, 4))  # per (subject, hour): sum d2, n diffs, n beats, n flagged
-        for p in self.paths:
-            for c in self._file_chunks(p):
+        per_file: list[set] = []
+        for p, name in zip(self.paths, self.names):
+            per_file.append(set())
+            for c in self._file_chunks(p, name):
                 t = c.table
                 self.n_beats += len(t)
                 self.n_label += int(((c.beat_label >= 0) | np.isfinite(c.beat_score)).sum())
@@ -276,6 +314,7 @@ class TableStream:
                         return False
                     last_t[s] = float(ts[-1])
                     self.subjects.add(s)
+                    per_file[-1].add(s)
                 res = clean_table(t, *self.clean_args)
                 ct = res.table
                 if len(ct) == 0:
@@ -299,6 +338,7 @@ class TableStream:
                 np.add.at(acc[:, 1], idx[same], 1.0)
                 np.add.at(acc[:, 2], idx, 1.0)
                 np.add.at(acc[:, 3], idx, ((ct.flags & ARTIFACT_MASK) != 0).astype(np.float64))
+        _refuse_shared(per_file, self.paths)
         for s in self.subjects:
             lp_key(s)
         for (s, h), j in sorted(slot.items()):
@@ -307,24 +347,22 @@ class TableStream:
                 self.hourly.append((s, h * 3600 * NS, float(np.sqrt(sd / nd))))
         return True
 
-    def _file_chunks(self, p: Path) -> Iterator[PushData]:
-        if not p.is_file():
-            raise InputError(f"{p}: file not found")
-        return _table_chunks(p) if self.subject is None else self._renamed(p)
+    def _file_chunks(self, p: Path, name: str | None) -> Iterator[PushData]:
+        return _table_chunks(p) if name is None else self._renamed(p, name)
 
-    def _renamed(self, p: Path) -> Iterator[PushData]:
+    def _renamed(self, p: Path, name: str) -> Iterator[PushData]:
         seen: set[str] = set()
         for c in _table_chunks(p):
             seen |= set(np.unique(c.table.subject).tolist())
             if len(seen) > 1:
                 raise InputError(f"{p}: holds more than one subject; --subject names one")
             t = c.table
-            c.table = RRTable(np.full(len(t), self.subject), t.segment, t.time_s, t.rr_ms, t.flags)
+            c.table = RRTable(np.full(len(t), name), t.segment, t.time_s, t.rr_ms, t.flags)
             yield c
 
     def lines(self) -> Iterator[str]:
-        for p in self.paths:
-            for c in self._file_chunks(p):
+        for p, name in zip(self.paths, self.names):
+            for c in self._file_chunks(p, name):
                 yield from rr_lines(c)
 
 
@@ -332,11 +370,13 @@ def push_stream(client: InfluxClient, stream: TableStream, *, progress: bool = T
     """Write a checked :class:`TableStream` (rr, label, then hrv points). Returns counts."""
     from tqdm import tqdm
 
+    from edgekit.log import progress_disabled
+
     total = stream.n_beats + stream.n_label + len(stream.hourly)
     client.ping()
     client.check_database()
     with tqdm(total=total, desc="push", unit="pt", file=sys.stderr,
-              disable=(not progress) or total < 50_000) as bar:
+              disable=(not progress) or total < 50_000 or progress_disabled()) as bar:
         client.write_batched(stream.lines(), progress=bar.update)
         client.write_batched(hrv_lines(stream.hourly), progress=bar.update)
     return {"rr": stream.n_beats, "label": stream.n_label, "hrv": len(stream.hourly),
