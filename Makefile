@@ -11,9 +11,15 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.edgekit-installed
 BUILD  ?= build
 
-.PHONY: setup ios-package test unit-test conversion-test swift-test bench clean distclean
+.PHONY: setup influxd ios-package test unit-test conversion-test swift-test bench clean distclean
 
-setup: $(STAMP)
+setup: $(STAMP) influxd
+
+# InfluxDB 1.x server for the InfluxDB tests (Debian's influxdb), where root + apt allow; they skip without it.
+influxd:
+	@command -v influxd >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends influxdb >/dev/null; } \
+	  || echo "warning: influxdb (influxd) not installed; the InfluxDB tests will skip"
 
 $(STAMP): pyproject.toml constraints.txt
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found (edgekit needs Python 3.11)"; exit 1; }

@@ -98,6 +98,8 @@ def _stamp_path(model_dir: Path, stage: str) -> Path:
 
 def is_up_to_date(cfg: ModelConfig, stage: str, out: Path, **extra) -> bool:
     model_dir = out / cfg.name
+    if stage == "data" and cfg.data.source == "influxdb":
+        return False  # the data live in a server that changes under us: always read them again
     stamp = _stamp_path(model_dir, stage)
     if not stamp.is_file():
         return False

@@ -24,6 +24,10 @@ examples:
   edgekit verify --config configs/hrv_transformer.toml
   edgekit data synth --out cohort.csv --subjects 20 --days 7
   edgekit hrv recording.txt --format rr-text --json
+  edgekit predict --config configs/hrv_transformer.toml rec.txt --format rr-text
+  edgekit data push cohort.csv --influx http://localhost:8086 --database hrv
+  edgekit forecast --config configs/hrv_lstm.toml --influx http://localhost:8086 --database hrv
+  edgekit dashboard --influx-datasource edgekit-influx --out grafana/
 """
 
 
@@ -121,6 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
         register_data = None
     if register_data is not None:
         register_data(sub)
+    from edgekit.run_cli import register as register_run
+
+    register_run(sub)
     return parser
 
 
