@@ -264,6 +264,15 @@ def check(package: Path, sdk: Path, *, swiftc: Path, work: Path, module_cache: P
         raise SetupError(f"{sdk}: not an SDK (no SDKSettings.json/.plist)")
     if not (sdk / "usr" / "lib" / "swift").is_dir():
         raise SetupError(f"{sdk}: has no usr/lib/swift (Swift interfaces of the SDK)")
+    sdk_version = ""
+    try:
+        settings = json.loads((sdk / "SDKSettings.json").read_text(encoding="utf-8"))
+        sdk_version = str(settings.get("Version", ""))
+        canonical = str(settings.get("CanonicalName", "iphoneos"))
+    except (OSError, ValueError):
+        canonical = "iphoneos"  # only the .plist: trust the caller
+    if not canonical.startswith("iphoneos"):
+        raise SetupError(f"{sdk}: a {canonical} SDK, not an iPhoneOS SDK")
     package = package.resolve()
     if not (package / "Package.swift").is_file():
         raise SetupError(f"{package}: no Package.swift (run `make ios-package` first)")
@@ -275,7 +284,7 @@ def check(package: Path, sdk: Path, *, swiftc: Path, work: Path, module_cache: P
     rd = make_resource_dir(swiftc, work)
     modules = work / "modules"
     modules.mkdir()
-    summary: dict = {"package": str(package), "sdk": str(sdk), "target": triple,
+    summary: dict = {"package": str(package), "sdk": str(sdk), "sdk_version": sdk_version, "target": triple,
                      "swift_version": swift_version, "targets": []}
     for t in targets:
         sources = list(t.sources)
@@ -376,7 +385,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name}: not checked (a dependency failed)")
     if summary["skipped"]:
         print(f"skipped (XCTest is not in the SDK): {', '.join(summary['skipped'])}")
-    print(f"ios-typecheck {summary['target']} (Swift {summary['swift_version']} mode): "
+    print(f"ios-typecheck {summary['target']} (Swift {summary['swift_version']} mode, "
+          f"iOS SDK {summary['sdk_version'] or '?'}): "
           f"{summary['errors']} errors, {summary['warnings']} warnings")
     failed = summary["errors"] > 0 or (args.warnings_as_errors and summary["warnings"] > 0)
     return 1 if failed else 0
