@@ -3,6 +3,7 @@
 #   make ios-package  build both default models and build/ios/HRVKit
 #   make test         unit tests, the parity suite, and swift build/test of the package
 #   make bench        side-by-side benchmarks (build/bench/bench.json)
+#   make ios-typecheck IOS_SDK=…  type-check the package for iOS against an iOS SDK
 #   make clean        remove build outputs
 
 PYTHON ?= python3.11
@@ -11,7 +12,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.edgekit-installed
 BUILD  ?= build
 
-.PHONY: setup influxd ios-package test unit-test conversion-test swift-test bench clean distclean
+.PHONY: setup influxd ios-package ios-typecheck ios-sdk test unit-test conversion-test swift-test bench clean distclean
 
 setup: $(STAMP) influxd
 
@@ -43,6 +44,13 @@ conversion-test: setup
 
 swift-test: ios-package
 	cd $(BUILD)/ios/HRVKit && swift build -Xswiftc -warnings-as-errors && swift test --disable-swift-testing -Xswiftc -warnings-as-errors
+
+# Type-check the package's targets for iOS against an iOS SDK (Linux works): make ios-typecheck IOS_SDK=...
+ios-typecheck: ios-sdk ios-package
+	$(PY) scripts/ios_typecheck.py --sdk "$(IOS_SDK)" --package $(BUILD)/ios/HRVKit --module-cache $(BUILD)/ios-typecheck-cache
+
+ios-sdk:
+	@test -n "$(IOS_SDK)" || { echo "error: set IOS_SDK to an iPhoneOS*.sdk directory (README, Development)"; exit 2; }
 
 bench: ios-package
 	$(PY) -m edgekit.bench --out $(BUILD)/bench

@@ -325,6 +325,24 @@ def test_render_is_atomic_deterministic_and_summarised(tmp_path):
     assert str(tmp_path) not in text  # no machine paths in the package
 
 
+def test_models_are_processed_resources_so_xcode_compiles_them(tmp_path):
+    """Xcode compiles a processed .mlpackage into .mlmodelc (watchOS needs it); SwiftPM's command
+    line cannot process one (it flattens the folder: "multiple resources named 'Manifest.json'"),
+    so the manifest copies on Linux and with EDGEKIT_COPY_MODELS=1 (see test_package_swift)."""
+    toml, build = make_project(tmp_path, names=("class", "1-naïve_model"))
+    run_package(toml, build)
+    manifest = (build / "ios" / "HRVKit" / "Package.swift").read_text()
+    assert "func model(_ path: String) -> Resource {\n    copyModels ? .copy(path) : .process(path)\n}" in manifest
+    assert ('#if os(Linux)\nlet copyModels = true\n#else\n'
+            'let copyModels = ProcessInfo.processInfo.environment["EDGEKIT_COPY_MODELS"] == "1"\n#endif') in manifest
+    resources = sorted(p.name for p in (build / "ios" / "HRVKit" / "Sources" / "HRVKit" / "Resources").iterdir())
+    assert resources == ["model_1_naive_model.mlpackage", "model_class.mlpackage"]
+    for name in resources:
+        assert f'model("Resources/{name}"),' in manifest
+    assert '.copy("Resources/' not in manifest and '.process("Resources/' not in manifest
+    assert '.copy("Fixtures")' in manifest  # test fixtures stay copied (plain JSON, read as files)
+
+
 def test_failed_render_keeps_previous_package(tmp_path, monkeypatch):
     import edgekit.package as package
 
