@@ -3,6 +3,7 @@
 #   make ios-package  build both default models and build/ios/HRVKit
 #   make test         unit tests, the parity suite, and swift build/test of the package
 #   make bench        side-by-side benchmarks (build/bench/bench.json)
+#   make ios-typecheck IOS_SDK=…  type-check the package for iOS against an iOS SDK
 #   make clean        remove build outputs
 
 PYTHON ?= python3.11
@@ -11,9 +12,15 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.edgekit-installed
 BUILD  ?= build
 
-.PHONY: setup ios-package test unit-test conversion-test swift-test bench clean distclean
+.PHONY: setup influxd ios-package ios-typecheck ios-sdk test unit-test conversion-test swift-test bench clean distclean
 
-setup: $(STAMP)
+setup: $(STAMP) influxd
+
+# InfluxDB 1.x server for the InfluxDB tests (Debian's influxdb), where root + apt allow; they skip without it.
+influxd:
+	@command -v influxd >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends influxdb >/dev/null; } \
+	  || echo "warning: influxdb (influxd) not installed; the InfluxDB tests will skip"
 
 $(STAMP): pyproject.toml constraints.txt
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found (edgekit needs Python 3.11)"; exit 1; }
@@ -37,6 +44,13 @@ conversion-test: setup
 
 swift-test: ios-package
 	cd $(BUILD)/ios/HRVKit && swift build -Xswiftc -warnings-as-errors && swift test --disable-swift-testing -Xswiftc -warnings-as-errors
+
+# Type-check the package's targets for iOS against an iOS SDK (Linux works): make ios-typecheck IOS_SDK=...
+ios-typecheck: ios-sdk ios-package
+	$(PY) scripts/ios_typecheck.py --sdk "$(IOS_SDK)" --package $(BUILD)/ios/HRVKit --module-cache $(BUILD)/ios-typecheck-cache
+
+ios-sdk:
+	@test -n "$(IOS_SDK)" || { echo "error: set IOS_SDK to an iPhoneOS*.sdk directory (README, Development)"; exit 2; }
 
 bench: ios-package
 	$(PY) -m edgekit.bench --out $(BUILD)/bench

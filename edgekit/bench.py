@@ -14,6 +14,8 @@ Sections
   and edgekit's reference evaluator time per window vs the fp32 program.
 * ``size``: each variant's bytes on disk vs the floor (parameters × bits ÷ 8).
 * ``build``: ``make ios-package`` wall time by stage (``.stamps/*.json``, ``ios/.package-stamp.json``).
+* ``influx``: InfluxDB push throughput vs the ``influxdb`` 5.3.2 client's ``write_points`` on a throwaway
+  ``influxd``, and peak memory of a 1 M-beat push (:mod:`edgekit.bench_influx`).
 * ``scale``: streamed vs whole-table ingest (MB/s, peak MB), data-stage peak memory per cohort size
   (chunked vs whole cohort), training next to a competing CPU-bound process (loaded vs quiet) —
   :mod:`edgekit.bench_scale`; ``EDGEKIT_BENCH_LARGE=1`` adds the 1.2 GB export and 1,000 subjects.
@@ -531,7 +533,7 @@ def run(out: Path, build: Path, config: Path, *, quick: bool = False, sections: 
     models = [m for m in _models(config, build) if (build / m / "train" / "model.pt").is_file()]
     if not models and set(sections or ("inference",)) & {"inference", "size"}:
         raise EdgekitError(f"{build}: no trained models found; run 'make ios-package' first")
-    wanted = sections or ("data", "inference", "size", "build", "scale")
+    wanted = sections or ("data", "inference", "size", "build", "influx", "scale")
     rows: list[dict] = []
     notes: list[str] = []
     detail: dict[str, Any] = {}
@@ -548,6 +550,12 @@ def run(out: Path, build: Path, config: Path, *, quick: bool = False, sections: 
         rows += size_section(build, models)
     if "build" in wanted:
         r, n = build_section(build, models)
+        rows += r
+        notes += n
+    if "influx" in wanted:
+        from edgekit.bench_influx import influx_section
+
+        r, n = influx_section(quick)
         rows += r
         notes += n
     if "scale" in wanted:
@@ -579,7 +587,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--build", type=Path, default=None, help="build directory (default: parent of --out)")
     p.add_argument("--config", type=Path, default=Path("edgekit.toml"), help="package config listing the models")
     p.add_argument("--quick", action="store_true", help="fewer rounds and smaller inputs (smoke runs)")
-    p.add_argument("--section", action="append", choices=("data", "inference", "size", "build", "scale"),
+    p.add_argument("--section", action="append", choices=("data", "inference", "size", "build", "influx", "scale"),
                    help="run only these sections (repeatable)")
     args = p.parse_args(argv)
     build = args.build or args.out.parent

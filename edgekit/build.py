@@ -19,7 +19,10 @@ from pathlib import Path
 import edgekit
 from edgekit.config import ModelConfig, load_config
 from edgekit.errors import EdgekitError, GateError
-from edgekit.fileio import sha256_tree, write_json
+from edgekit.fileio import claim_build_dir, sha256_tree, write_json
+from edgekit.log import get_logger
+
+log = get_logger(__name__)
 
 MODEL_STAGES = ("data", "train", "convert", "verify", "report")
 
@@ -27,7 +30,8 @@ MODEL_STAGES = ("data", "train", "convert", "verify", "report")
 @dataclass(frozen=True)
 class StageSpec:
     sections: tuple[str, ...]  # config sections the stage reads
-    inputs: tuple[str, ...]  # paths relative to build/<model>/ (or "fixtures:" for repo fixtures)
+    inputs: tuple[str, ...]  # paths relative to build/<model>/, "fixtures:" (repo fixtures) or
+    # "package-config:" (the edgekit.toml the report reads for the size budget)
     outputs: tuple[str, ...]  # paths relative to build/<model>/
 
 
@@ -36,7 +40,7 @@ STAGES: dict[str, StageSpec] = {
     "train": StageSpec(("model", "data", "train"), ("data",), ("train",)),
     "convert": StageSpec(("model", "data", "convert"), ("data", "train"), ("onnx", "coreml")),
     "verify": StageSpec(("model", "verify"), ("train", "onnx", "coreml", "fixtures:"), ("verify",)),
-    "report": StageSpec(("model",), ("data", "train", "coreml", "verify"), ("report",)),
+    "report": StageSpec(("model",), ("data", "train", "coreml", "verify", "package-config:"), ("report",)),
 }
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -48,6 +52,8 @@ def _code_hash() -> str:
     h = hashlib.sha256(edgekit.__version__.encode())
     pkg = Path(edgekit.__file__).parent
     for f in sorted(pkg.rglob("*.py")):
+        if f.name.startswith("bench"):  # benchmarks are not build code: editing them rebuilds nothing
+            continue
         h.update(str(f.relative_to(pkg)).encode())
         h.update(f.read_bytes())
     return h.hexdigest()
@@ -73,6 +79,8 @@ def _stage_fingerprint(cfg: ModelConfig, stage: str, model_dir: Path, extra: dic
     for rel in spec.inputs:
         if rel == "fixtures:":
             parts[rel] = _tree_hash(fixtures_path(cfg))
+        elif rel == "package-config:":
+            parts[rel] = _tree_hash(cfg.path.resolve().parent.parent / "edgekit.toml")
         else:
             parts[rel] = _tree_hash(model_dir / rel)
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
@@ -90,6 +98,8 @@ def _stamp_path(model_dir: Path, stage: str) -> Path:
 
 def is_up_to_date(cfg: ModelConfig, stage: str, out: Path, **extra) -> bool:
     model_dir = out / cfg.name
+    if stage == "data" and cfg.data.source == "influxdb":
+        return False  # the data live in a server that changes under us: always read them again
     stamp = _stamp_path(model_dir, stage)
     if not stamp.is_file():
         return False
@@ -115,19 +125,71 @@ def _stage_module(stage: str):
     return importlib.import_module(module)
 
 
+RESERVED_MODEL_NAMES = ("ios", "bench")  # build/<name>/ directories edgekit uses for other things
+_OWNER_FILE = ".config.json"  # build/<model>/.config.json: the config file that owns this model directory
+
+
+def check_model_inputs(cfg: ModelConfig) -> None:
+    """Everything about a model config that can fail before any stage runs: reserved names and
+    unreadable data inputs (values are validated by :func:`edgekit.config.load_config`)."""
+    if cfg.name in RESERVED_MODEL_NAMES:
+        raise EdgekitError(f"{cfg.path}: model.name {cfg.name!r} is reserved for build/{cfg.name}/; rename it")
+    if cfg.data.source == "files":
+        for raw in cfg.data.inputs:
+            p = Path(raw)  # relative to the working directory, as the data stage reads it
+            if not p.is_file():
+                raise EdgekitError(f"{cfg.path}: data.inputs: {raw}: file not found (or not a regular file)")
+            try:
+                with open(p, "rb") as fh:
+                    fh.read(1)
+            except OSError as exc:
+                raise EdgekitError(f"{cfg.path}: data.inputs: {raw}: cannot read ({exc.strerror})") from None
+
+
+def check_model_dir_owner(cfg: ModelConfig, out: Path) -> None:
+    """Refuse to write build/<model>/ when another config file that still declares the same
+    model.name built it (a copied config that kept ``name``): it would overwrite that model."""
+    owner = Path(out) / cfg.name / _OWNER_FILE
+    if not owner.is_file():
+        return
+    try:
+        recorded = Path(json.loads(owner.read_text(encoding="utf-8"))["config"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return
+    mine = cfg.path.resolve()
+    if recorded == mine or not recorded.is_file():
+        return
+    try:
+        other = load_config(recorded)
+    except EdgekitError:
+        return
+    if other.name == cfg.name:
+        raise EdgekitError(
+            f"{cfg.path}: model.name {cfg.name!r} is already built in {Path(out) / cfg.name} from {recorded}; "
+            f"give this config its own model.name (or remove that directory)")
+
+
+def _record_owner(cfg: ModelConfig, out: Path) -> None:
+    write_json(Path(out) / cfg.name / _OWNER_FILE, {"config": str(cfg.path.resolve()), "model": cfg.name})
+
+
 def run_stage(cfg: ModelConfig, stage: str, out: Path, *, skip_if_up_to_date: bool = False, **extra) -> dict:
     """Run one stage of one model; record its fingerprint and wall time on success."""
-    model_dir = Path(out) / cfg.name
     if stage not in STAGES:
         raise EdgekitError(f"unknown stage {stage!r}")
+    check_model_inputs(cfg)
+    check_model_dir_owner(cfg, out)
+    out = claim_build_dir(out)
+    model_dir = Path(out) / cfg.name
+    _record_owner(cfg, out)
     if skip_if_up_to_date and is_up_to_date(cfg, stage, Path(out), **extra):
-        print(f"[{cfg.name}] {stage}: up to date, skipped")
+        log.info(f"[{cfg.name}] {stage}: up to date, skipped")
         return {"skipped": True}
     stamp = _stamp_path(model_dir, stage)
     kwargs = {k: v for k, v in extra.items() if v is not None}
     if not kwargs:  # a fine-tuning run writes elsewhere and leaves the config's own stamp alone
         stamp.unlink(missing_ok=True)
-    print(f"[{cfg.name}] {stage} …", flush=True)
+    log.info(f"[{cfg.name}] {stage} …")
     start = time.perf_counter()
     summary = _stage_module(stage).run(cfg, Path(out), **kwargs) or {}
     seconds = time.perf_counter() - start
@@ -141,7 +203,7 @@ def run_stage(cfg: ModelConfig, stage: str, out: Path, *, skip_if_up_to_date: bo
                 "seconds": round(seconds, 3),
             },
         )
-    print(f"[{cfg.name}] {stage}: done in {seconds:.1f} s", flush=True)
+    log.info(f"[{cfg.name}] {stage}: done in {seconds:.1f} s")
     return summary
 
 
@@ -150,6 +212,10 @@ def is_package_config(path: Path) -> bool:
         return "package" in tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise EdgekitError(f"{path}: config file not found") from None
+    except IsADirectoryError:
+        raise EdgekitError(f"{path}: is a directory; --config needs a TOML file") from None
+    except OSError as exc:
+        raise EdgekitError(f"{path}: cannot read config ({exc.strerror})") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise EdgekitError(f"{path}: not valid TOML: {exc}") from None
 
@@ -164,7 +230,7 @@ def build_model(cfg: ModelConfig, out: Path, *, force: bool = False) -> GateErro
         except GateError as exc:
             if stage != "verify":
                 raise
-            print(f"[{cfg.name}] verify: {exc}")
+            log.warning(f"[{cfg.name}] verify: {exc}")
             failure = exc
     return failure
 
@@ -172,11 +238,12 @@ def build_model(cfg: ModelConfig, out: Path, *, force: bool = False) -> GateErro
 def run_package_stage(package_config: Path, out: Path) -> dict:
     from edgekit.package import run_package
 
+    out = claim_build_dir(out)
     start = time.perf_counter()
     summary = run_package(package_config, Path(out)) or {}
     seconds = time.perf_counter() - start
     write_json(Path(out) / "ios" / ".package-stamp.json", {"seconds": round(seconds, 3)})
-    print(f"[package] done in {seconds:.1f} s")
+    log.info(f"[package] done in {seconds:.1f} s")
     return summary
 
 
@@ -188,13 +255,30 @@ def build(config: Path, out: Path, *, force: bool = False) -> None:
 
         package = load_package_config(config)  # validate everything before any work
         cfgs = [load_config(m.config) for m in package.models]
+        check_models(cfgs, config, out)
         failures = [f for cfg in cfgs if (f := build_model(cfg, out, force=force)) is not None]
         run_package_stage(config, out)  # bundles only variants that passed every gate
         _write_summary(cfgs, out)
     else:
-        failures = [f for f in [build_model(load_config(config), out, force=force)] if f is not None]
+        cfg = load_config(config)
+        check_models([cfg], config, out)
+        failures = [f for f in [build_model(cfg, out, force=force)] if f is not None]
     if failures:
         raise GateError("; ".join(str(f) for f in failures))
+
+
+def check_models(cfgs: list[ModelConfig], source: Path, out: Path) -> None:
+    """Before any stage: distinct model names (each owns build/<name>/), readable inputs, no clash
+    with a directory another config built, and a usable build directory."""
+    seen: dict[str, Path] = {}
+    for cfg in cfgs:
+        if cfg.name in seen:
+            raise EdgekitError(f"{source}: model name {cfg.name!r} is declared by both {seen[cfg.name]} and "
+                               f"{cfg.path}; each model needs its own model.name (its build/<name>/ directory)")
+        seen[cfg.name] = cfg.path
+        check_model_inputs(cfg)
+        check_model_dir_owner(cfg, out)
+    claim_build_dir(out)
 
 
 def _write_summary(cfgs: list[ModelConfig], out: Path) -> None:

@@ -7,7 +7,9 @@ import sys
 from pathlib import Path
 
 from edgekit import __version__
+from edgekit import log
 from edgekit.errors import EdgekitError
+from edgekit.fileio import check_build_dir, describe_os_error
 
 DEFAULT_OUT = Path("build")
 
@@ -22,6 +24,10 @@ examples:
   edgekit verify --config configs/hrv_transformer.toml
   edgekit data synth --out cohort.csv --subjects 20 --days 7
   edgekit hrv recording.txt --format rr-text --json
+  edgekit predict --config configs/hrv_transformer.toml rec.txt --format rr-text
+  edgekit data push cohort.csv --influx http://localhost:8086 --database hrv
+  edgekit forecast --config configs/hrv_lstm.toml --influx http://localhost:8086 --database hrv
+  edgekit dashboard --influx-datasource edgekit-influx --out grafana/
 """
 
 
@@ -40,7 +46,9 @@ def _add_common(p: argparse.ArgumentParser, config_help: str, default_config: st
         required=default_config is None,
         help=config_help,
     )
-    p.add_argument("--out", metavar="DIR", type=Path, default=DEFAULT_OUT, help="build directory (default: build/)")
+    p.add_argument("--out", metavar="DIR", default=str(DEFAULT_OUT),
+                   help="build directory (default: build/); created and marked as edgekit's, or an "
+                        "empty or edgekit-made directory — any other existing directory is refused")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,6 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"edgekit {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_const", const=log.VERBOSE, dest="verbosity",
+                        default=log.NORMAL, help="also show third-party warnings (coremltools, torch)")
+    parser.add_argument("-q", "--quiet", action="store_const", const=log.QUIET, dest="verbosity",
+                        help="only warnings and errors; no progress lines or bars")
     sub = parser.add_subparsers(dest="verb", metavar="VERB", parser_class=_Parser)
     sub.required = True
 
@@ -113,13 +125,16 @@ def build_parser() -> argparse.ArgumentParser:
         register_data = None
     if register_data is not None:
         register_data(sub)
+    from edgekit.run_cli import register as register_run
+
+    register_run(sub)
     return parser
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
     from edgekit.build import build
 
-    build(Path(args.config), args.out, force=args.force)
+    build(Path(args.config), check_build_dir(args.out), force=args.force)
     return 0
 
 
@@ -133,24 +148,43 @@ def _cmd_stage(args: argparse.Namespace) -> int:
         extra = {"init_from": args.init_from, "data": args.data, "data_format": args.format}
         if args.data and not args.init_from:
             raise EdgekitError("--data (fine-tuning) needs --init-from CKPT")
-    run_stage(cfg, args.stage, args.out, **extra)
+    run_stage(cfg, args.stage, check_build_dir(args.out), **extra)
     return 0
 
 
 def _cmd_package(args: argparse.Namespace) -> int:
     from edgekit.build import run_package_stage
 
-    run_package_stage(Path(args.config), args.out)
+    run_package_stage(Path(args.config), check_build_dir(args.out))
     return 0
+
+
+_GLOBAL_FLAGS = ("-v", "--verbose", "-q", "--quiet")
+
+
+def _hoist_global_flags(argv: list[str]) -> list[str]:
+    """Accept --verbose/--quiet anywhere (``edgekit build --verbose``), not only before the verb."""
+    head, rest = [], []
+    for i, tok in enumerate(argv):
+        if tok == "--":
+            rest.extend(argv[i:])
+            break
+        (head if tok in _GLOBAL_FLAGS else rest).append(tok)
+    return head + rest
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_hoist_global_flags(list(sys.argv[1:] if argv is None else argv)))
+    log.configure(args.verbosity)
     try:
         return int(args.func(args) or 0)
     except EdgekitError as exc:
         print(f"edgekit: error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # an OS error no stage turned into its own line: still one line, no traceback
+        where = exc.filename if exc.filename is not None else "edgekit"
+        print(f"edgekit: error: {where}: {describe_os_error(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("edgekit: interrupted", file=sys.stderr)

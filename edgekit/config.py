@@ -35,11 +35,13 @@ class ModelSection:
 class DataSection:
     """Where training data comes from and how it is cleaned and windowed."""
 
-    source: str = "synthetic"  # "synthetic" or "files"
+    source: str = "synthetic"  # "synthetic", "files" or "influxdb"
     inputs: list = field(default_factory=list)  # paths, when source = "files"
     format: str = "csv"  # reader format, when source = "files"
-    subjects: int = 48
-    days: int = 14
+    subjects: int = 48  # synthetic: how many; influxdb: optionally a list of subject names
+    days: int = 14  # synthetic: days per subject; influxdb: the last days of data read
+    url: str = ""  # influxdb: server URL (credentials from the environment, docs/influxdb.md)
+    database: str = ""  # influxdb: database name
     seed: int = 7
     clean: str = "kubios"  # kubios | malik | none
     min_rr_ms: float = 300.0
@@ -138,6 +140,9 @@ def _coerce(section: str, cls: type, raw: Any, path: Path):
             raise ConfigError(f"{path}: unknown key '{section}.{key}'; known: {', '.join(sorted(fields))}")
         f = fields[key]
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+        if section == "data" and key == "subjects" and isinstance(value, list):
+            kwargs[key] = value  # influxdb: subject names (checked in _validate)
+            continue
         try:
             value = check_type(f"'{section}.{key}'", value, default)
         except ValueError as exc:
@@ -176,15 +181,19 @@ def _validate(cfg: ModelConfig) -> None:
     except ValueError as exc:
         raise ConfigError(f"{p}: model.params: {exc}") from None
     d = cfg.data
-    if d.source not in ("synthetic", "files"):
-        raise ConfigError(f"{p}: data.source must be 'synthetic' or 'files', got {d.source!r}")
+    if d.source not in ("synthetic", "files", "influxdb"):
+        raise ConfigError(f"{p}: data.source must be 'synthetic', 'files' or 'influxdb', got {d.source!r}")
     if d.source == "files" and not d.inputs:
         raise ConfigError(f"{p}: data.inputs must list files when data.source = 'files'")
+    if d.source == "influxdb":
+        _validate_influx(p, d)
+    elif isinstance(d.subjects, list) or d.url or d.database:
+        raise ConfigError(f"{p}: data.url, data.database and a list of data.subjects need data.source = 'influxdb'")
     if d.clean not in ("kubios", "malik", "none"):
         raise ConfigError(f"{p}: data.clean must be kubios, malik or none, got {d.clean!r}")
     if not 0 < d.min_rr_ms < d.max_rr_ms:
         raise ConfigError(f"{p}: need 0 < data.min_rr_ms < data.max_rr_ms")
-    if d.subjects < 3 and d.source == "synthetic":
+    if d.source == "synthetic" and d.subjects < 3:
         raise ConfigError(f"{p}: data.subjects must be >= 3 (train/val/test split by subject)")
     if d.days < 2:
         raise ConfigError(f"{p}: data.days must be >= 2")
@@ -192,6 +201,10 @@ def _validate(cfg: ModelConfig) -> None:
         raise ConfigError(f"{p}: data.max_artifact_pct must be in [0, 100]")
     if d.window_stride < 1:
         raise ConfigError(f"{p}: data.window_stride must be >= 1")
+    if d.series_stride_hours < 1:
+        raise ConfigError(f"{p}: data.series_stride_hours must be >= 1, got {d.series_stride_hours}")
+    if d.source == "synthetic" and d.subjects > 100_000:
+        raise ConfigError(f"{p}: data.subjects must be <= 100000, got {d.subjects}")
     t = cfg.train
     for key in ("epochs", "batch_size", "threads"):
         if getattr(t, key) < 1:
@@ -207,5 +220,43 @@ def _validate(cfg: ModelConfig) -> None:
     bad = [v for v in cfg.convert.variants if v not in VARIANTS]
     if bad or not cfg.convert.variants:
         raise ConfigError(f"{p}: convert.variants {bad or '[]'} invalid; known: {list(VARIANTS)}")
+    c = cfg.convert
+    if c.compressed_base not in ("fp16", "fp32"):
+        raise ConfigError(f"{p}: convert.compressed_base must be 'fp16' or 'fp32', got {c.compressed_base!r}")
+    if c.calibration_windows < 1:
+        raise ConfigError(f"{p}: convert.calibration_windows must be >= 1, got {c.calibration_windows}")
+    if len(set(c.variants)) != len(c.variants):
+        raise ConfigError(f"{p}: convert.variants lists a variant twice: {c.variants}")
+    for key, value in dataclasses.asdict(cfg.verify).items():
+        if not (value >= 0) or value != value or value == float("inf"):
+            raise ConfigError(f"{p}: verify.{key} must be a finite number >= 0, got {value}")
+    if not 0 < cfg.verify.min_top1_agreement <= 1:
+        raise ConfigError(f"{p}: verify.min_top1_agreement must be in (0, 1]")
+    if not t.weight_decay >= 0:
+        raise ConfigError(f"{p}: train.weight_decay must be >= 0, got {t.weight_decay}")
     if "fp32" not in cfg.convert.variants:
         raise ConfigError(f"{p}: convert.variants must include 'fp32' (the reference variant)")
+
+
+def _validate_influx(p: Path, d: DataSection) -> None:
+    from edgekit.data.influx import check_url
+
+    try:
+        check_url(d.url, f"{p}: data.url")
+    except EdgekitError as exc:
+        raise ConfigError(str(exc)) from None
+    if not d.database:
+        raise ConfigError(f"{p}: data.database must name the InfluxDB database when data.source = 'influxdb'")
+    if d.inputs:
+        raise ConfigError(f"{p}: data.inputs is for data.source = 'files'; InfluxDB data is chosen by "
+                          f"data.subjects and data.days")
+    if isinstance(d.subjects, list):
+        if not d.subjects or not all(isinstance(s, str) and s for s in d.subjects):
+            raise ConfigError(f"{p}: data.subjects must be a non-empty list of subject names (strings)")
+    elif "subjects" in _explicit_keys(d):
+        raise ConfigError(f"{p}: data.subjects must be a list of subject names when data.source = 'influxdb'")
+
+
+def _explicit_keys(d: DataSection) -> set:
+    return {f.name for f in dataclasses.fields(d) if getattr(d, f.name) != (
+        f.default if f.default is not dataclasses.MISSING else f.default_factory())}  # type: ignore[misc]

@@ -29,6 +29,9 @@ import edgekit
 from edgekit import INPUT_NAME, STRAIN_LABELS
 from edgekit.errors import EdgekitError
 from edgekit.fileio import atomic_path, sha256_file, sha256_tree, write_json
+from edgekit.log import get_logger
+
+log = get_logger(__name__)
 
 CLASS_LABEL_OUTPUT = "classLabel"
 CLASS_PROBS_OUTPUT = "classLabel_probs"
@@ -475,6 +478,6 @@ def _run(cfg: Any, build_dir: Path) -> dict:
     }
     write_json(coreml_dir / "convert.json", summary)
     for name, entry in built["variants"].items():
-        print(f"  {name:9s} {entry['bytes_total'] / 1024:8.1f} KB  weights {entry['weight_bytes'] / 1024:7.1f} KB  "
+        log.info(f"  {name:9s} {entry['bytes_total'] / 1024:8.1f} KB  weights {entry['weight_bytes'] / 1024:7.1f} KB  "
               f"{entry['bits_per_param']:5.2f} bits/param")
     return summary

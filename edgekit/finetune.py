@@ -19,7 +19,10 @@ import numpy as np
 import edgekit
 from edgekit.config import ModelConfig
 from edgekit.errors import EdgekitError
-from edgekit.fileio import sha256_file
+from edgekit.fileio import sha256_file, write_json
+from edgekit.log import get_logger
+
+log = get_logger(__name__)
 
 TRAIN_SHARE, VAL_SHARE = 0.60, 0.15
 LR_FACTOR = 0.3  # fine-tuning learning rate = population lr × this
@@ -83,7 +86,11 @@ def finetune(cfg: ModelConfig, build_dir: Path, init_from: Path, data: list[Path
         epochs=min(cfg.train.epochs, 30), lr=cfg.train.lr * LR_FACTOR, desc=f"fine-tune {cfg.name}",
     )
     after = evaluate(model, cfg.model.type, test, labels)
-    key = "macro_f1" if cfg.model.type == "strain_transformer" else "mae"
+    classifier = cfg.model.type == "strain_transformer"
+    key = "macro_f1" if classifier else "mae"
+    baseline_name, baseline_value = _baseline(classifier, train, test, labels, after)
+    better = (lambda a, b: a > b + 1e-9) if classifier else (lambda a, b: a < b - 1e-9)
+    accepted = better(after[key], before[key]) and (baseline_value is None or better(after[key], baseline_value))
     metrics = {
         "model": person.name,
         "model_type": cfg.model.type,
@@ -95,7 +102,24 @@ def finetune(cfg: ModelConfig, build_dir: Path, init_from: Path, data: list[Path
         "test": after,
         key: after[key],
         f"population_{key}": before[key],
+        "baseline": baseline_name,
+        f"baseline_{key}": baseline_value,
+        "accepted": accepted,
+        "decision": ("personal model written: it beats the population model and the baseline on the "
+                     "person's held-out windows") if accepted else
+                    ("personal model NOT written: it does not beat both the population model and the "
+                     "baseline on the person's held-out windows; keep using the population model"),
     }
+    summary = (f"held-out {key} ({'higher' if classifier else 'lower'} is better): population {before[key]:.3f}, "
+               f"{baseline_name} {baseline_value:.3f}, personal {after[key]:.3f}" if baseline_value is not None else
+               f"held-out {key}: population {before[key]:.3f}, personal {after[key]:.3f}")
+    train_dir = model_dir / "train"
+    if not accepted:
+        # An earlier personal model in this (edgekit-made) directory would now contradict the metrics.
+        (train_dir / "model.pt").unlink(missing_ok=True)
+        write_json(train_dir / "metrics.json", metrics)
+        raise EdgekitError(f"[{person.name}] {summary} — fine-tuning did not beat both; the personal model "
+                           f"was not written (keep {init_from}); metrics in {train_dir / 'metrics.json'}")
     new_meta = dict(meta)
     new_meta.update(
         model_name=person.name,
@@ -103,6 +127,22 @@ def finetune(cfg: ModelConfig, build_dir: Path, init_from: Path, data: list[Path
         edgekit_version=edgekit.__version__,
         init_from_fingerprint=sha256_file(init_from),
     )
-    write_outputs(model_dir / "train", model, new_meta, metrics, history, best_epoch, test)
-    print(f"[{person.name}] held-out {key}: population {before[key]:.3f} → personal {after[key]:.3f}")
-    return {key: after[key], f"population_{key}": before[key]}
+    write_outputs(train_dir, model, new_meta, metrics, history, best_epoch, test)
+    log.info(f"[{person.name}] {summary} → personal model written to {train_dir / 'model.pt'}")
+    return {key: after[key], f"population_{key}": before[key], f"baseline_{key}": baseline_value, "accepted": True}
+
+
+def _baseline(classifier: bool, train, test, labels: list[str], after: dict) -> tuple[str, float | None]:
+    """The simple baseline the personal model must beat on the person's held-out windows.
+
+    Forecaster: persistence (tomorrow's score = today's), MAE in score points. Classifier: always
+    the person's most frequent label in their training windows, macro-F1 (``sklearn.metrics``).
+    """
+    if not classifier:
+        return "persistence", after.get("baseline_mae")
+    from sklearn.metrics import f1_score
+
+    majority = int(np.bincount(train.y.astype(int), minlength=len(labels)).argmax())
+    present = sorted(set(test.y.astype(int).tolist()))  # as classification_metrics: classes in the truth
+    pred = np.full(len(test.y), majority)
+    return "majority class", float(f1_score(test.y.astype(int), pred, labels=present, average="macro", zero_division=0))

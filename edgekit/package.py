@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from edgekit.errors import EdgekitError
-from edgekit.fileio import atomic_path, sha256_file, sha256_tree
+from edgekit.fileio import atomic_path, claim_build_dir, sha256_file, sha256_tree
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "swift_template"
 
@@ -805,7 +805,7 @@ def run_package(package_config_path: Path, build_dir: Path) -> dict:
 
     fixtures = build_fixtures(models, [cfg for cfg, _ in extras], build_dir)
     fixtures["_mlpackages"] = [(m, choice.path) for m, (_, choice) in zip(models, extras)]
-    out_dir = build_dir / "ios" / pkg.name
+    out_dir = claim_build_dir(build_dir) / "ios" / pkg.name
     with atomic_path(out_dir) as tmp:
         tmp.mkdir(parents=True)
         render_package(pkg, models, fixtures, tmp)

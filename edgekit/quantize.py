@@ -379,6 +379,9 @@ def build_variants(module: Any, example: Any, model_type: str, cfg: Any, meta: M
              "and measured-overflow op types stay fp32)")
         policy["fp32_ops_in_fp16_variant"] = fp32_ops_of(out_dir / "fp16.mlpackage")
         policy["max_abs_diff_vs_torch"] = _fp16_measurement(module, example, models["fp16"], samples, kwargs)
+    if not set(conv.variants) - {"fp32", "fp16"}:
+        # no compressed variant: no base program to compress (and fp16 may not have been made)
+        return {"variants": {k: results[k] for k in VARIANTS if k in results}, "fp16_policy": policy}
     base = models[conv.compressed_base]
     keep = select_layers(base, list(conv.palette_keep_int8))
     kept = [{k: layer[k] for k in ("layer", "op", "weight", "shape", "params")} | {"stored_as": "int8 per-tensor linear"}

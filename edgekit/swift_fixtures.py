@@ -299,6 +299,7 @@ def swift_constants() -> dict:
     """Constants of Python's cleaning and windowing, rendered into the Swift core."""
     from edgekit.config import DataSection  # noqa: PLC0415
     from edgekit.data import clean as c  # noqa: PLC0415
+    from edgekit.data import rr  # noqa: PLC0415
     from edgekit.data import windows as w  # noqa: PLC0415
 
     passes = inspect.signature(c.correct_kubios).parameters["passes"].default
@@ -312,6 +313,7 @@ def swift_constants() -> dict:
         "malik_fraction": c.MALIK_FRACTION, "min_hour_diffs": int(w.MIN_HOUR_DIFFS),
         "max_missing_hours": int(getattr(w, "MAX_MISSING_HOURS", 0)),
         "min_rr_ms": d.min_rr_ms, "max_rr_ms": d.max_rr_ms,
+        "threshold_eps_ms": rr.THRESHOLD_EPS_MS,
     }
 
 

@@ -26,8 +26,17 @@ from edgekit import STRAIN_LABELS
 from edgekit.config import ModelConfig
 from edgekit.errors import EdgekitError
 from edgekit.fileio import atomic_path, sha256_file, write_json
+from edgekit.log import get_logger, progress_disabled
 from edgekit.models import build_model
 from edgekit.zones import zone_of
+
+log = get_logger(__name__)
+
+# Thresholds of the weak-result warnings (metrics.json "warnings", the report and the console).
+WARN_MIN_TEST_SUBJECTS = 3
+WARN_MIN_TEST_WINDOWS = 100
+WARN_EARLY_EPOCH_FRACTION = 0.25  # best epoch within the first quarter of the epochs run
+WARN_MIN_CLASS_RECALL = 0.5
 
 # ---------------------------------------------------------------------------------------------
 # data
@@ -239,6 +248,38 @@ def _predict(model: nn.Module, X: np.ndarray, batch: int = 512) -> np.ndarray:
     return np.concatenate(outs) if outs else np.zeros((0, 1), np.float32)
 
 
+def training_warnings(metrics: dict[str, Any]) -> list[str]:
+    """Plain-language warnings that a training result is weak or uncertain, each naming its figure.
+
+    Raised when the held-out test set is tiny (< 3 subjects or < 100 windows), the best validation
+    epoch came very early (within the first quarter of the epochs run: the model stopped improving
+    almost at once), a class is barely recognised (held-out recall < 0.5), or a forecaster is no
+    better than persistence.
+    """
+    out: list[str] = []
+    test = metrics.get("test", {})
+    n_subj = (metrics.get("n_subjects") or {}).get("test")
+    n_win = (metrics.get("n_windows") or {}).get("test", test.get("n"))
+    if n_subj is not None and n_subj < WARN_MIN_TEST_SUBJECTS:
+        out.append(f"the held-out test set has only {n_subj} subject(s): its metrics say little about new people")
+    if n_win is not None and n_win < WARN_MIN_TEST_WINDOWS:
+        out.append(f"the held-out test set has only {n_win} windows: its metrics are uncertain")
+    best, run_ = metrics.get("best_epoch"), metrics.get("epochs_run")
+    if best and run_ and run_ > best and best <= max(1, WARN_EARLY_EPOCH_FRACTION * run_):
+        out.append(f"the best validation epoch was {best} of {run_}: the model stopped improving early "
+                   f"(too little data, or a learning rate too high)")
+    for label, recall in (test.get("recall") or {}).items():
+        support = None
+        if "confusion" in test and label in test.get("labels", []):
+            support = sum(test["confusion"][test["labels"].index(label)])
+        if support and recall < WARN_MIN_CLASS_RECALL:
+            out.append(f"class {label!r} is barely recognised: held-out recall {recall:.2f} ({support} windows)")
+    base = test.get("baseline_mae")
+    if base is not None and test.get("mae") is not None and test["mae"] >= base:
+        out.append(f"held-out MAE {test['mae']:.2f} is no better than the persistence baseline ({base:.2f})")
+    return out
+
+
 def evaluate(model: nn.Module, model_type: str, split: Split, labels: list[str]) -> dict[str, Any]:
     out = _predict(model, split.X)
     if model_type == "strain_transformer":
@@ -293,7 +334,7 @@ def fit(
     gen = torch.Generator().manual_seed(t.seed)
     history: list[dict[str, Any]] = []
     best_score, best_epoch, best_state, stale = -np.inf, 0, None, 0
-    bar = tqdm(range(1, epochs + 1), desc=desc, unit="epoch", disable=rank != 0, dynamic_ncols=True)
+    bar = tqdm(range(1, epochs + 1), desc=desc, unit="epoch", disable=rank != 0 or progress_disabled(), dynamic_ncols=True)
     for epoch in bar:
         train_module.train()
         perm = torch.randperm(len(X), generator=gen)
@@ -393,6 +434,10 @@ def run(cfg: ModelConfig, build_dir: Path, init_from: Path | None = None, data: 
         "val": evaluate(model, model_type, val, labels),
     }
     metrics.update({k: v for k, v in metrics["test"].items() if k in ("accuracy", "macro_f1", "mae", "baseline_mae", "zone_accuracy")})
+    metrics["warnings"] = training_warnings(metrics)
+    if rank == 0:
+        for w in metrics["warnings"]:
+            log.warning(f"[{cfg.name}] warning: {w}")
     if rank == 0:
         meta = {
             "model_type": model_type,

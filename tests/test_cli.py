@@ -81,3 +81,39 @@ def test_stage_skips_when_up_to_date_and_reruns_on_change(tmp_path, capsys):
     run_stage(cfg, "data", out)
     cfg_path.write_text(cfg_path.read_text().replace("seed = 1", "seed = 2"))
     assert not is_up_to_date(load_config(cfg_path), "data", out)
+
+
+def test_report_fingerprint_covers_the_package_budget(tmp_path):
+    """B2: the report reads max_kb from edgekit.toml, so editing it must re-run the report."""
+    from edgekit.build import _stage_fingerprint
+
+    (tmp_path / "configs").mkdir()
+    cfg_path = tmp_path / "configs" / "hrv_lstm.toml"
+    cfg_path.write_text((REPO / "configs/hrv_lstm.toml").read_text())
+    pkg = tmp_path / "edgekit.toml"
+    pkg.write_text('[package]\nname = "HRVKit"\n[[package.models]]\nconfig = "configs/hrv_lstm.toml"\nmax_kb = 128\n')
+    cfg = load_config(cfg_path)
+    before = _stage_fingerprint(cfg, "report", tmp_path / "build" / cfg.name, {})
+    pkg.write_text(pkg.read_text().replace("max_kb = 128", "max_kb = 64"))
+    assert _stage_fingerprint(cfg, "report", tmp_path / "build" / cfg.name, {}) != before
+    assert _stage_fingerprint(cfg, "train", tmp_path / "build" / cfg.name, {}) == _stage_fingerprint(
+        cfg, "train", tmp_path / "build" / cfg.name, {})
+
+
+def test_code_hash_ignores_benchmarks():
+    """Editing a benchmark must not retrain every model."""
+    from edgekit import build
+
+    pkg = Path(build.__file__).parent
+    assert any(p.name.startswith("bench") for p in pkg.glob("*.py"))
+    build._code_hash.cache_clear()
+    h = build._code_hash()
+    bench = pkg / "bench.py"
+    original = bench.read_bytes()
+    try:
+        bench.write_bytes(original + b"\n# edited\n")
+        build._code_hash.cache_clear()
+        assert build._code_hash() == h
+    finally:
+        bench.write_bytes(original)
+        build._code_hash.cache_clear()

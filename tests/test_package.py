@@ -160,6 +160,8 @@ def make_project(tmp: Path, *, labels=None, names=("hrv_transformer", "hrv_lstm"
                  passed=None, package_name="HRVKit", descriptions=("Strain", "Fatigue")) -> tuple[Path, Path]:
     root = tmp / "proj"
     build = root / "build"
+    build.mkdir(parents=True)
+    (build / ".edgekit-build").write_text("a hand-made build directory in edgekit's layout\n")
     entries = []
     types = ("strain_transformer", "fatigue_lstm")
     for name, kb, mtype, desc in zip(names, max_kb, types, descriptions):
@@ -321,6 +323,24 @@ def test_render_is_atomic_deterministic_and_summarised(tmp_path):
     assert leftovers == []
     text = "".join(b.decode("utf-8", "replace") for k, b in first.items() if k.suffix in (".swift", ".md", ".json"))
     assert str(tmp_path) not in text  # no machine paths in the package
+
+
+def test_models_are_processed_resources_so_xcode_compiles_them(tmp_path):
+    """Xcode compiles a processed .mlpackage into .mlmodelc (watchOS needs it); SwiftPM's command
+    line cannot process one (it flattens the folder: "multiple resources named 'Manifest.json'"),
+    so the manifest copies on Linux and with EDGEKIT_COPY_MODELS=1 (see test_package_swift)."""
+    toml, build = make_project(tmp_path, names=("class", "1-naïve_model"))
+    run_package(toml, build)
+    manifest = (build / "ios" / "HRVKit" / "Package.swift").read_text()
+    assert "func model(_ path: String) -> Resource {\n    copyModels ? .copy(path) : .process(path)\n}" in manifest
+    assert ('#if os(Linux)\nlet copyModels = true\n#else\n'
+            'let copyModels = ProcessInfo.processInfo.environment["EDGEKIT_COPY_MODELS"] == "1"\n#endif') in manifest
+    resources = sorted(p.name for p in (build / "ios" / "HRVKit" / "Sources" / "HRVKit" / "Resources").iterdir())
+    assert resources == ["model_1_naive_model.mlpackage", "model_class.mlpackage"]
+    for name in resources:
+        assert f'model("Resources/{name}"),' in manifest
+    assert '.copy("Resources/' not in manifest and '.process("Resources/' not in manifest
+    assert '.copy("Fixtures")' in manifest  # test fixtures stay copied (plain JSON, read as files)
 
 
 def test_failed_render_keeps_previous_package(tmp_path, monkeypatch):

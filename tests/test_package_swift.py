@@ -43,6 +43,14 @@ def test_default_package_builds_and_tests_without_warnings(tmp_path):
     pkg = build / "ios" / "HRVKit"
     out = _swift(["build"], pkg)
     assert _warnings(out) == []
+    # On Linux the manifest copies the models (SwiftPM's command line cannot process a .mlpackage):
+    # each arrives whole in the resource bundle, where ModelStore would compile it.
+    bundles = list((pkg / ".build").glob("*/debug/HRVKit_HRVKit.resources"))
+    assert len(bundles) == 1
+    for name in ("hrv_transformer", "hrv_lstm"):
+        assert (bundles[0] / f"{name}.mlpackage" / "Manifest.json").is_file()
+        assert (bundles[0] / f"{name}.mlpackage" / "Data" / "com.apple.CoreML" / "model.mlmodel").is_file()
+    assert not (bundles[0] / "Manifest.json").exists()  # not flattened
     out = _swift(["test"], pkg)
     assert _warnings(out) == []
     assert "with 0 failures" in out

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from edgekit.data.rr import ARTIFACT_MASK, Flag, RRTable, segment_bounds
+from edgekit.data.rr import ARTIFACT_MASK, THRESHOLD_EPS_MS, Flag, RRTable, segment_bounds
 
 # Lipponen & Tarvainen (2019) constants.
 ALPHA = 5.2  # threshold = ALPHA * quartile deviation
@@ -355,9 +355,9 @@ def correct_malik(table: RRTable, fraction: float = MALIK_FRACTION) -> tuple[RRT
         lo, hi = int(b[s]), int(b[s + 1])
         seg = rr[lo:hi].tolist()
         med = float(np.median(rr[lo:hi]))
-        ref = seg[0] if abs(seg[0] - med) <= fraction * med else med
+        ref = seg[0] if abs(seg[0] - med) <= fraction * med + THRESHOLD_EPS_MS else med
         for i, v in enumerate(seg):
-            if abs(v - ref) > fraction * ref:
+            if abs(v - ref) > fraction * ref + THRESHOLD_EPS_MS:
                 rej[lo + i] = True
             else:
                 ref = v
@@ -377,7 +377,8 @@ def apply_bounds(table: RRTable, min_rr_ms: float, max_rr_ms: float) -> tuple[RR
     """
     rr = table.rr_ms
     with np.errstate(invalid="ignore"):
-        bad = ~((rr >= min_rr_ms) & (rr <= max_rr_ms))  # NaN fails both comparisons
+        # NaN fails every comparison; bounds allow THRESHOLD_EPS_MS of floating-point slack
+        bad = ~((rr > 0) & (rr >= min_rr_ms - THRESHOLD_EPS_MS) & (rr <= max_rr_ms + THRESHOLD_EPS_MS))
     n_bad = int(bad.sum())
     keep = ~bad
     # a new output segment starts at an input segment change or right after a removed interval

@@ -7,9 +7,11 @@ code; user errors raise :class:`edgekit.errors.InputError` (printed as ``edgekit
 from __future__ import annotations
 
 import argparse
-import json
+import os
 import sys
 from pathlib import Path
+
+import numpy as np
 
 from edgekit.errors import InputError
 
@@ -29,15 +31,18 @@ def _add_reader_options(p: argparse.ArgumentParser) -> None:
                    help="rr-text/csv: RR unit; auto = seconds when the median value is below 10")
     p.add_argument("--gap-s", type=float, default=3.0,
                    help="a timestamp jump longer than the beat's RR plus this many seconds ends a segment")
+    p.add_argument("--subject", action="append", default=None, metavar="NAME",
+                   help="subject id of an input (repeat once per input, in order); default: the file "
+                        "name without extension. Inputs that would share an id are refused")
 
 
 def register(subparsers) -> None:
     fmt = argparse.RawDescriptionHelpFormatter
     data = subparsers.add_parser(
-        "data", help="synthetic cohort and RR ingestion",
-        description="Build RR tables: a labelled SYNTHETIC cohort, or ingest recordings.",
+        "data", help="synthetic cohort, RR ingestion, push to InfluxDB",
+        description="Build RR tables: a labelled SYNTHETIC cohort, or ingest recordings; push them to InfluxDB.",
         formatter_class=fmt)
-    dsub = data.add_subparsers(dest="data_cmd", metavar="{synth,ingest}")
+    dsub = data.add_subparsers(dest="data_cmd", metavar="{synth,ingest,push}")
     data.set_defaults(func=lambda a: (data.print_help(), 2)[1])
 
     s = dsub.add_parser(
@@ -53,8 +58,10 @@ def register(subparsers) -> None:
                 "  edgekit data synth --out person.csv --subjects 1 --days 20 --seed 99 --profile atypical\n"
                 "\nThe CSV is a labelled RR table (docs/data.md 'Labelled files'): columns label and\n"
                 "fatigue_score make it usable as data.inputs for training and fine-tuning."))
-    s.add_argument("--out", required=True, type=Path,
-                   help="output CSV (RR table plus label, fatigue_score, recovery and truth columns)")
+    s.add_argument("--out", required=True,
+                   help="output CSV (RR table plus label, fatigue_score, recovery and truth columns); "
+                        "an existing file is replaced only with --force, a directory never")
+    s.add_argument("--force", action="store_true", help="replace an existing output file")
     s.add_argument("--subjects", type=int, default=48)
     s.add_argument("--days", type=int, default=14)
     s.add_argument("--seed", type=int, default=7)
@@ -80,15 +87,20 @@ def register(subparsers) -> None:
                 "  edgekit data ingest export.xml --format apple-health --out rr.csv"))
     g.add_argument("inputs", nargs="+", type=Path, metavar="INPUT")
     _add_reader_options(g)
-    g.add_argument("--out", required=True, type=Path, help="output CSV path")
+    g.add_argument("--out", required=True,
+                   help="output CSV path; an existing file is replaced only with --force, a directory never")
+    g.add_argument("--force", action="store_true", help="replace an existing output file")
     g.set_defaults(func=cmd_ingest)
+    register_push(dsub)
 
     h = subparsers.add_parser(
         "hrv", help="clean a recording and print its HRV features",
         formatter_class=fmt,
         description=("Clean a recording (bounds + artifact correction) and compute HRV features\n"
                      "(Task Force 1996): RMSSD, SDNN, pNN50, mean RR/HR, SD1/SD2, LF/HF (Welch, 4 Hz).\n"
-                     "Without --format the format is guessed from the file name/content."),
+                     "Without --format, the file is read only when its format is certain from its\n"
+                     "content: edgekit's RR table CSV, an Apple Health export.xml, a Polar RR file.\n"
+                     "A bare column of numbers needs --format rr-text, ppg or ecg."),
         epilog=("examples:\n"
                 "  edgekit hrv rec.txt --format rr-text\n"
                 "  edgekit hrv export.xml --format apple-health --json\n"
@@ -99,54 +111,84 @@ def register(subparsers) -> None:
                    help="artifact correction method (default kubios)")
     h.add_argument("--min-rr", type=float, default=300.0, help="lower physiological bound, ms")
     h.add_argument("--max-rr", type=float, default=2000.0, help="upper physiological bound, ms")
-    h.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    h.add_argument("--json", action="store_true",
+                   help="print strict JSON instead of a table (undefined values are null)")
     h.set_defaults(func=cmd_hrv)
 
 
-def _guess_format(path: Path) -> str:
-    name = path.name.lower()
-    if name.endswith(".xml"):
-        return "apple-health"
-    try:
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            head = fh.readline()
-    except OSError:
-        raise InputError(f"{path}: cannot read") from None
-    if "Phone timestamp" in head:
-        return "polar"
-    if head.strip() == "subject,segment,time_s,rr_ms,flags":
-        return "table"
-    if any(d in head for d in ",;\t"):
-        return "csv"
-    return "rr-text"
+def _subjects(args, n_inputs: int) -> list[str] | None:
+    subjects = getattr(args, "subject", None)
+    if subjects and len(subjects) != n_inputs:
+        raise InputError(f"--subject given {len(subjects)} times for {n_inputs} inputs; give one "
+                         f"--subject NAME per input, in order")
+    return subjects
 
 
 def _read(args, paths):
-    from edgekit.data import readers, rr
+    from edgekit.data import readers
+    from edgekit.data.labelled import read_table_csv
 
-    fmt = args.fmt or _guess_format(paths[0])
+    subjects = _subjects(args, len(paths))
+    fmt = args.fmt
+    if fmt is None:
+        kinds = {p: readers.detect_format(p) for p in paths}
+        if len(set(kinds.values())) > 1:
+            raise InputError("inputs of different formats (" + ", ".join(f"{p}: {k}" for p, k in kinds.items())
+                             + "); read them separately or give --format")
+        fmt = kinds[paths[0]]
     if fmt == "table":
-        return rr.RRTable.concat([rr.read_csv(p) for p in paths])
+        from edgekit.data import rr
+
+        readers.subject_names(paths, [f"input {i}" for i in range(len(paths))])  # same file twice
+        tables = [read_table_csv(p)[0] for p in paths]
+        if subjects:
+            for p, t, name in zip(paths, tables, subjects):
+                if len(set(t.subject.tolist())) > 1:
+                    raise InputError(f"{p}: holds several subjects; --subject can rename only a one-subject table")
+                t.subject = np.full(len(t), name)
+        names = [set(t.subject.tolist()) for t in tables]
+        for i in range(len(tables)):
+            for j in range(i):
+                clash = names[i] & names[j]
+                if clash:
+                    raise InputError(f"{paths[j]} and {paths[i]} both hold subject {sorted(clash)[0]!r}; "
+                                     f"rename one with --subject")
+        return rr.RRTable.concat(tables)
     return readers.read(paths, fmt, sample_rate=args.sample_rate, column=args.column,
-                        time_column=args.time_column, unit=args.unit, gap_s=args.gap_s)
+                        time_column=args.time_column, unit=args.unit, gap_s=args.gap_s, subjects=subjects)
 
 
 def cmd_ingest(args) -> int:
     from edgekit.data.rr import write_csv
+    from edgekit.fileio import check_output_file
 
+    out = check_output_file(args.out, force=args.force)
     if args.fmt is None:
         raise InputError("data ingest: --format is required (ppg, ecg, polar, rr-text, csv, apple-health)")
+    _check_inputs_differ_from_output(args.inputs, out)
     if args.fmt == "apple-health":  # streamed: written as it is parsed, memory independent of the export
         from edgekit.data.stream import ingest_apple_health
 
-        r = ingest_apple_health(args.inputs, args.out)
-        print(f"wrote {r['rows']} RR intervals in {r['segments']} segments to {args.out}", file=sys.stderr)
+        r = ingest_apple_health(args.inputs, out)
+        print(f"wrote {r['rows']} RR intervals in {r['segments']} segments to {out}", file=sys.stderr)
         return 0
     table = _read(args, args.inputs)
-    write_csv(table, args.out)
+    write_csv(table, out)
     n_seg = len(set(zip(table.subject.tolist(), table.segment.tolist())))
-    print(f"wrote {len(table)} RR intervals in {n_seg} segments to {args.out}", file=sys.stderr)
+    print(f"wrote {len(table)} RR intervals in {n_seg} segments to {out}", file=sys.stderr)
     return 0
+
+
+def _check_inputs_differ_from_output(inputs, out: Path) -> None:
+    """--force must never replace one of the inputs being read."""
+    if not out.exists():
+        return
+    for p in inputs:
+        try:
+            if Path(p).exists() and os.path.samefile(p, out):
+                raise InputError(f"{out}: is also an input; write the output to another path")
+        except OSError:
+            continue
 
 
 def hrv_report(table, method: str = "kubios", min_rr: float = 300.0, max_rr: float = 2000.0) -> dict:
@@ -164,10 +206,12 @@ def hrv_report(table, method: str = "kubios", min_rr: float = 300.0, max_rr: flo
 
 
 def cmd_hrv(args) -> int:
+    from edgekit.fileio import dumps_strict
+
     table = _read(args, [args.input])
     feats = hrv_report(table, args.clean, args.min_rr, args.max_rr)
     if args.json:
-        print(json.dumps(feats, indent=2, sort_keys=True, default=float))
+        print(dumps_strict(feats, indent=2))
     else:
         for k in ("n_beats", "mean_rr_ms", "mean_hr_bpm", "sdnn_ms", "rmssd_ms", "pnn50_pct", "sd1_ms",
                   "sd2_ms", "lf_ms2", "hf_ms2", "lf_hf", "lfnu", "hfnu", "n_corrected", "artifact_pct"):
@@ -180,8 +224,10 @@ def cmd_synth(args) -> int:
     import numpy as np
 
     from edgekit.data import synth
-    from edgekit.fileio import atomic_path
+    from edgekit.fileio import atomic_path, check_output_file
+    from edgekit.log import progress_disabled
 
+    out = check_output_file(args.out, force=args.force)
     if args.subjects < 1 or args.days < 1:
         raise InputError("data synth: --subjects and --days must be >= 1")
     if (args.hr0 is not None and not 30 <= args.hr0 <= 140) or (
@@ -196,9 +242,9 @@ def cmd_synth(args) -> int:
     desc = ", ".join(f"{k}={v}" for k, v in profile.items()) or "population"
     n_rows = 0
     # subject chunk by subject chunk (synth.iter_cohort): memory does not grow with the cohort
-    with atomic_path(args.out) as tmp, open(tmp, "w", encoding="utf-8") as fh, \
+    with atomic_path(out) as tmp, open(tmp, "w", encoding="utf-8") as fh, \
             tqdm(total=args.subjects, desc="synth", unit="subject", file=sys.stderr,
-                 disable=args.subjects * args.days < 50) as bar:
+                 disable=args.subjects * args.days < 50 or progress_disabled()) as bar:
         fh.write("# SYNTHETIC data (edgekit data synth, seed=%d, profile: %s): simulated, no real "
                  "subjects; see docs/synthetic_cohort.md\n" % (args.seed, desc))
         fh.write("subject,segment,time_s,rr_ms,flags,label,fatigue_score,recovery_score,"
@@ -224,4 +270,73 @@ def cmd_synth(args) -> int:
             bar.update(len(np.unique(t.subject)))
     print(f"wrote SYNTHETIC data (simulated, no real subjects; profile: {desc}): {args.subjects} subjects "
           f"x {args.days} days, {n_rows} labelled RR intervals to {args.out}", file=sys.stderr)
+    return 0
+
+
+def register_push(dsub) -> None:
+    """``edgekit data push``: RR tables, labels and hourly RMSSD into InfluxDB (docs/influxdb.md)."""
+    p = dsub.add_parser(
+        "push", help="write recordings to InfluxDB (rr, label and hourly hrv points)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=("Write recordings to an InfluxDB database through the 1.x HTTP API (InfluxDB 1.x; 2.x\n"
+                     "and 3.x through their v1 API): one 'rr' point per beat, a 'label' point per labelled\n"
+                     "beat, one 'hrv' point (hourly RMSSD of the cleaned beats) per subject and hour; tag\n"
+                     "'subject'. Every input is read and checked before anything is sent; points are keyed\n"
+                     "by subject and time, so pushing again overwrites instead of duplicating. Credentials\n"
+                     "come from EDGEKIT_INFLUX_USER + EDGEKIT_INFLUX_PASSWORD (or _PASSWORD_FILE), or\n"
+                     "EDGEKIT_INFLUX_TOKEN; never put them in the URL. Schema: docs/influxdb.md."),
+        epilog=("examples:\n"
+                "  edgekit data push cohort.csv --influx http://localhost:8086 --database hrv\n"
+                "  edgekit data push rec.txt --format rr-text --subject alice --influx http://db:8086 --database hrv\n"
+                "  EDGEKIT_INFLUX_TOKEN=... edgekit data push export.xml --format apple-health \\\n"
+                "      --subject bob --influx https://influx.example.com --database hrv\n"
+                "\nWithout --format an input must be edgekit's RR table CSV (data ingest / data synth\n"
+                "output); its label and fatigue_score columns are pushed as 'label' points. --subject\n"
+                "(once per input, in order) names each input's subject; two inputs holding the same\n"
+                "subject are refused (push them one after the other to add to one subject)."))
+    p.add_argument("inputs", nargs="+", type=Path, metavar="INPUT")
+    _add_reader_options(p)
+    p.add_argument("--influx", required=True, metavar="URL", help="server, e.g. http://localhost:8086")
+    p.add_argument("--database", required=True, metavar="DB", help="database (must exist, or --create-database)")
+    p.add_argument("--create-database", action="store_true", help="create the database first (CREATE DATABASE)")
+    p.add_argument("--clean", choices=("kubios", "malik", "none"), default="kubios",
+                   help="cleaning before the hourly RMSSD (default kubios, as [data] clean)")
+    p.add_argument("--max-artifact-pct", type=float, default=5.0,
+                   help="hourly RMSSD: an hour with more artifact beats (%%) is not written (default 5)")
+    p.set_defaults(func=cmd_push)
+
+
+def cmd_push(args) -> int:
+    from edgekit.data import readers
+    from edgekit.data.influx import InfluxClient, check_url
+    from edgekit.data.influx_io import TableStream, hourly_points, push, push_stream, read_inputs
+
+    check_url(args.influx)
+
+    def read_other(path):
+        # subject = file stem here; read_inputs renames (InfluxDB escapes any name, so --subject
+        # may hold commas and quotes that the CSV writers refuse)
+        return readers.read([path], args.fmt, sample_rate=args.sample_rate, column=args.column,
+                            time_column=args.time_column, unit=args.unit, gap_s=args.gap_s)
+
+    stream = data = None
+    if args.fmt is None:
+        # edgekit's RR tables: streamed (bounded memory) when each subject's beats are in time order
+        from edgekit.data.labelled import sniff_kind
+
+        if all(p.is_file() and sniff_kind(p) == "table" for p in args.inputs):
+            stream = TableStream(args.inputs, args.subject, args.clean, max_artifact_pct=args.max_artifact_pct)
+            if not stream.check():
+                stream = None
+    if stream is None:
+        data = read_inputs(args.inputs, args.fmt, args.subject, read_other)
+        hourly = hourly_points(data.table, args.clean, max_artifact_pct=args.max_artifact_pct)
+    with InfluxClient(args.influx, args.database) as client:
+        if args.create_database:
+            client.create_database()
+        n = push_stream(client, stream) if stream is not None else push(client, data, hourly)
+        where = client.where
+    n_subj = len(stream.subjects) if stream is not None else len(set(data.table.subject.tolist()))
+    print(f"wrote {n['points']} points to database {args.database!r} at {where}: {n['rr']} rr, {n['label']} "
+          f"label, {n['hrv']} hrv (hourly RMSSD) for {n_subj} subject(s)", file=sys.stderr)
     return 0

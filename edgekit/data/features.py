@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import interpolate, signal
 
-from edgekit.data.rr import ARTIFACT_MASK, RRTable, segment_bounds
+from edgekit.data.rr import ARTIFACT_MASK, THRESHOLD_EPS_MS, RRTable, segment_bounds
 
 LF_BAND = (0.04, 0.15)
 HF_BAND = (0.15, 0.40)
@@ -48,7 +48,7 @@ def time_domain(rr: np.ndarray, segment: np.ndarray | None = None) -> dict:
         "sdnn_ms": float(np.std(rr, ddof=1)) if n > 1 else float("nan"),
         "mean_hr_bpm": float(np.mean(60000.0 / rr)) if n else float("nan"),
         "rmssd_ms": float(np.sqrt(np.mean(d * d))) if len(d) else float("nan"),
-        "pnn50_pct": float(100.0 * np.mean(np.abs(d) > 50.0)) if len(d) else float("nan"),
+        "pnn50_pct": float(100.0 * np.mean(np.abs(d) > 50.0 + THRESHOLD_EPS_MS)) if len(d) else float("nan"),
     }
     # Poincaré: SD1^2 = Var(diff)/2, SD2^2 = 2 SDNN^2 - SD1^2 (Brennan et al. 2001), ddof=1.
     if len(d) > 1 and n > 1:

@@ -205,6 +205,9 @@ def load_labelled_files(cfg) -> LabelledData:
     paths = [Path(p) for p in d.inputs]
     if not paths:
         raise InputError(f"{cfg.path}: data.inputs lists no files")
+    # the same file twice, or two recordings whose stems would be one subject, are refused up front
+    readers.subject_names(paths, [f"input {i}" for i in range(len(paths))])  # same file twice
+    readers.subject_names([p for p in paths if sniff_kind(p) == "other"])  # two people's export.xml
     tables, labs, scs = [], [], []
     score_files: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     synthetic = True

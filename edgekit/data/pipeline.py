@@ -54,7 +54,7 @@ def _load_source(cfg):
     """Return (clean result, labels) for the configured data source.
 
     ``labels`` is the synthetic :class:`~edgekit.data.synth.Cohort` or, for ``data.source =
-    "files"``, the :class:`~edgekit.data.labelled.LabelledData` of the inputs.
+    "files"`` / ``"influxdb"``, the :class:`~edgekit.data.labelled.LabelledData` of the inputs.
     """
     from edgekit.data import synth
     from edgekit.data.clean import clean
@@ -65,7 +65,12 @@ def _load_source(cfg):
         cohort = synth.generate(d.subjects, d.days, d.seed)
         res = clean(cohort.table, d.clean, d.min_rr_ms, d.max_rr_ms)
         return res, cohort
-    data = load_labelled_files(cfg)
+    if d.source == "influxdb":
+        from edgekit.data.influx_io import load_influx
+
+        data = load_influx(cfg)
+    else:
+        data = load_labelled_files(cfg)
     res = clean(data.table, d.clean, d.min_rr_ms, d.max_rr_ms)
     return res, data
 

@@ -28,16 +28,21 @@ UNIT_RULE_MS = 10.0  # unit auto-detection: median value < 10 -> seconds, else m
 
 
 def read(paths, fmt: str, *, sample_rate: float | None = None, column: str | None = None,
-         time_column: str | None = None, unit: str = "auto", gap_s: float = GAP_S) -> RRTable:
-    """Read one or more files of format ``fmt`` into one table (subject = file stem)."""
+         time_column: str | None = None, unit: str = "auto", gap_s: float = GAP_S,
+         subjects: list[str] | None = None) -> RRTable:
+    """Read one or more files of format ``fmt`` into one table.
+
+    Subject ids: ``subjects`` (one name per input) or else each file's stem. Two inputs that would
+    get the same subject id, or the same file given twice, are refused (never merged silently).
+    """
     if fmt not in FORMATS:
         raise InputError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
     if unit not in ("auto", "ms", "s"):
         raise InputError(f"unknown unit {unit!r}; expected auto, ms or s")
+    files = [Path(x) for x in ([paths] if isinstance(paths, (str, Path)) else paths)]
+    names = subject_names(files, subjects)
     tables = []
-    for p in [Path(x) for x in ([paths] if isinstance(paths, (str, Path)) else paths)]:
-        if not p.is_file():
-            raise InputError(f"{p}: file not found")
+    for p, name in zip(files, names):
         if fmt == "apple-health":
             from edgekit.data.apple_health import read_export
 
@@ -52,8 +57,114 @@ def read(paths, fmt: str, *, sample_rate: float | None = None, column: str | Non
             t = read_csv_column(p, column=column, time_column=time_column, unit=unit, gap_s=gap_s)
         if len(t) == 0:
             raise InputError(f"{p}: no RR intervals found")
+        t.subject = np.full(len(t), name)
         tables.append(t)
     return RRTable.concat(tables)
+
+
+SUBJECT_RE = re.compile(r"^[^,\"\n\r]{1,128}$")
+
+
+def subject_names(files: list[Path], subjects: list[str] | None = None) -> list[str]:
+    """One subject id per input file: ``subjects`` when given (one per file), else the file stem.
+
+    Refused with one line: a missing file, the same file twice, two files whose ids collide (two
+    people's ``export.xml``), a wrong number of names, or an id with a comma, quote or newline.
+    """
+    for p in files:
+        if not p.is_file():
+            raise InputError(f"{p}: file not found" if not p.exists() else f"{p}: not a regular file")
+    seen: dict[tuple[int, int], Path] = {}
+    for p in files:
+        st = p.stat()
+        key = (st.st_dev, st.st_ino)
+        if key in seen:
+            raise InputError(f"{p}: the same file is given twice (also as {seen[key]})")
+        seen[key] = p
+    if subjects:
+        if len(subjects) != len(files):
+            raise InputError(f"--subject given {len(subjects)} times for {len(files)} inputs; "
+                             f"give one --subject NAME per input, in order")
+        names = list(subjects)
+    else:
+        names = [p.stem for p in files]
+    by_name: dict[str, Path] = {}
+    for p, name in zip(files, names):
+        if not SUBJECT_RE.match(name) or name != name.strip():
+            raise InputError(f"{p}: subject id {name!r} must be 1-128 characters without commas, quotes, "
+                             f"newlines or surrounding spaces")
+        if name in by_name:
+            how = "--subject" if subjects else "the file name"
+            raise InputError(f"{by_name[name]} and {p} would both be subject {name!r} (from {how}); "
+                             f"give each input its own --subject NAME")
+        by_name[name] = p
+    return names
+
+
+def detect_format(path: Path) -> str:
+    """The format of ``path`` when it is certain from its content, else a one-line InputError.
+
+    Certain: edgekit's RR table CSV (``table``, by its header), an Apple Health export
+    (``apple-health``: XML with a ``HealthData`` root), a Polar Sensor Logger RR file (``polar``, by
+    its header). Anything else (a bare column of numbers, other delimited files) must be named with
+    ``--format``: a column of numbers may be RR intervals or a sampled PPG/ECG signal, and reading a
+    signal as RR gives nonsense. The error says which formats fit.
+    """
+    if not path.exists():
+        raise InputError(f"{path}: file not found")
+    if not path.is_file():
+        raise InputError(f"{path}: not a regular file")
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(64 * 1024)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
+    if not head.strip():
+        raise InputError(f"{path}: empty file")
+    if head[:4] == b"PK\x03\x04":
+        raise InputError(f"{path}: a zip archive; unzip the Apple Health export and give its export.xml "
+                         f"with --format apple-health")
+    if b"\x00" in head[:4096]:
+        raise InputError(f"{path}: binary data, not a recording edgekit can recognise; name --format "
+                         f"({', '.join(FORMATS)})")
+    text = head.decode("utf-8-sig", errors="replace")
+    stripped = text.lstrip()
+    if stripped.startswith("<"):
+        if re.search(r"<(!DOCTYPE\s+)?HealthData\b", text):
+            return "apple-health"
+        raise InputError(f"{path}: XML but not an Apple Health export (no HealthData element); "
+                         f"give --format explicitly")
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    content = [ln for ln in lines if not ln.startswith("#")]
+    first = content[0] if content else ""
+    cols = tuple(c.strip() for c in first.split(","))
+    if cols[:5] == ("subject", "segment", "time_s", "rr_ms", "flags"):
+        return "table"
+    low = first.lower()
+    if "phone timestamp" in low and "rr-interval" in low:
+        return "polar"
+    sample = content[1:200] if len(content) > 1 else content
+    if any(d in first for d in ",;\t"):
+        raise InputError(f"{path}: delimited columns ({first[:60]!r}); the format is not certain: give "
+                         f"--format csv --column NAME for RR intervals, or --format ppg/ecg --column NAME "
+                         f"--sample-rate HZ for a sampled signal")
+    values = []
+    for ln in sample if not re.search(r"[A-Za-z]", first) else content[1:200]:
+        try:
+            values.append(float(ln))
+        except ValueError:
+            break
+    if values:
+        v = np.asarray(values)
+        rr_like = bool(np.all((v >= 200) & (v <= 3000)) or np.all((v >= 0.2) & (v <= 3.0)))
+        if rr_like:
+            hint = ("looks like RR intervals; give --format rr-text if it is, or --format ppg/ecg "
+                    "--sample-rate HZ if it is a sampled signal")
+        else:
+            hint = (f"values {v.min():g} to {v.max():g} are not RR intervals in ms or s: it looks like a "
+                    f"sampled signal; give --format ppg or --format ecg with --sample-rate HZ")
+        raise InputError(f"{path}: a bare column of numbers; the format is not certain ({hint})")
+    raise InputError(f"{path}: unknown recording format; give --format ({', '.join(FORMATS)})")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -29,6 +29,15 @@ from edgekit.fileio import atomic_path
 
 COLUMNS = ("subject", "segment", "time_s", "rr_ms", "flags")
 
+# Threshold comparisons on RR values and successive differences (pNN50's 50 ms, Malik's 20 %, the
+# physiological bounds) allow this much floating-point slack (ms): a value counts as above a
+# threshold only when it exceeds it by more than THRESHOLD_EPS_MS. Intervals derived from timestamps
+# (Apple Watch: 10 ms resolution) carry float noise (beat times of ~1.7e9 s in float64 carry
+# ~2.4e-4 ms each, so a difference of intervals can be off by ~1e-3 ms): an exact 50 ms step would
+# otherwise count or not by chance, and a CSV round trip could change pNN50. No recording resolves
+# RR finer than 1 ms, so 0.01 ms changes no real comparison. The Swift port uses the same constant.
+THRESHOLD_EPS_MS = 0.01
+
 
 class Flag(IntFlag):
     """Per-beat flags. Readers set DETECTOR_REJECTED; cleaning sets the rest."""

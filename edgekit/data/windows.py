@@ -83,18 +83,26 @@ def hourly_series(rmssd_by_subject: dict, hours: int = 24, stride_hours: int = 4
     for s, (h0, r) in rmssd_by_subject.items():
         n = len(r)
         for e in range(hours, n + 1, stride_hours):
-            x = r[e - hours:e]
-            miss = np.isnan(x)
-            if miss.any():
-                if miss.sum() > MAX_MISSING_HOURS or miss[-1]:
-                    n_incomplete += 1
-                    continue
-                x = fill_missing_hours(x)
+            x = complete_series(r[e - hours:e])
+            if x is None:
+                n_incomplete += 1
+                continue
             xs.append(x)
             subj.append(s)
             ends.append(h0 + e)
     X = np.array(xs).reshape(-1, hours)
     return X, subj, np.array(ends, np.int64), n_incomplete
+
+
+def complete_series(x: np.ndarray) -> np.ndarray | None:
+    """A forecaster input from hourly RMSSD ``x`` (ms, NaN = missing hour): missing hours filled,
+    or None when more than ``MAX_MISSING_HOURS`` are missing or the last hour is."""
+    miss = np.isnan(x)
+    if miss.any():
+        if miss.sum() > MAX_MISSING_HOURS or miss[-1]:
+            return None
+        return fill_missing_hours(x)
+    return x
 
 
 def fill_missing_hours(x: np.ndarray) -> np.ndarray:

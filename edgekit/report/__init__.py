@@ -16,7 +16,7 @@ from typing import Any
 
 from edgekit.config import ModelConfig
 from edgekit.errors import EdgekitError
-from edgekit.fileio import atomic_path, write_text
+from edgekit.fileio import atomic_path, claim_build_dir, write_text
 
 REPORT_FILES = ("report.json", "report.md", "report.html")
 
@@ -27,7 +27,7 @@ def run(cfg: ModelConfig, build_dir: Path) -> dict[str, Any]:
     from edgekit.report.plots import render_all
     from edgekit.report.render import html_page, markdown
 
-    build_dir = Path(build_dir)
+    build_dir = claim_build_dir(build_dir)
     report = collect(cfg, build_dir)
     plots = render_all(report)
     report["plots"] = sorted(plots)

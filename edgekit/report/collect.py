@@ -521,6 +521,7 @@ def collect(cfg: ModelConfig, build_dir: Path) -> dict[str, Any]:
             "n_windows": metrics.get("n_windows"),
             "n_subjects": metrics.get("n_subjects"),
             "split": metrics.get("split"),
+            "warnings": [w for w in metrics.get("warnings", []) if isinstance(w, str)],
         },
         "fp32_torch": fp32_torch,
         "test_metrics": test,

@@ -170,6 +170,8 @@ def _headline(report: dict) -> list[tuple[str, str]]:
         out.append(("fp32 torch (held-out)", text + f" on {num(report['test_metrics'].get('n'))} series"))
     out.append(("Core ML figures from", backend_text(report.get("coreml_backend"))))
     out.append(("Parameters", num(report["params"])))
+    for warning in (report.get("training") or {}).get("warnings", []):
+        out.append(("⚠ Weak result", warning))
     data = report.get("data", {})
     if data.get("synthetic"):
         out.append(("Data", data.get("note") or "synthetic cohort"))

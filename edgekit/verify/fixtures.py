@@ -23,6 +23,9 @@ import numpy as np
 from edgekit import INPUT_NAME
 from edgekit.errors import EdgekitError
 from edgekit.fileio import write_text
+from edgekit.log import get_logger
+
+log = get_logger(__name__)
 
 MIN_FIXTURES = 32
 SEED = 20240521
@@ -172,7 +175,7 @@ def main(argv: list[str] | None = None) -> None:
         doc = document(cfg.name, cfg.model.type, int(length))
         target = Path(args.out) / f"{cfg.name}.json"
         write_text(target, dumps(doc))
-        print(f"{target}: {len(doc['cases'])} fixtures")
+        log.info(f"{target}: {len(doc['cases'])} fixtures")
 
 
 if __name__ == "__main__":

@@ -30,6 +30,9 @@ from edgekit import INPUT_NAME, STRAIN_LABELS
 from edgekit.errors import EdgekitError, GateError
 from edgekit.fileio import sha256_file, sha256_tree, write_json
 from edgekit.verify import fixtures as fixture_files
+from edgekit.log import get_logger
+
+log = get_logger(__name__)
 
 CLASS_PROBS = "classLabel_probs"
 CLASS_LABEL = "classLabel"
@@ -296,7 +299,7 @@ def _run(cfg: Any, build_dir: Path) -> dict:
     else:
         chk = Check("onnx", "onnx/model.onnx present", 0.0, 1.0, "min", backend="onnxruntime")
         report["onnx"] = {"checks": [chk.as_dict()], "passed": False, "error": "onnx/model.onnx missing"}
-    print(chk.line(cfg.name, "onnx"))
+    log.info(chk.line(cfg.name, "onnx"))
     if not chk.passed:
         failures.append(f"onnx {chk.figure} = {chk.value:.4g}")
 
@@ -309,7 +312,7 @@ def _run(cfg: Any, build_dir: Path) -> dict:
         if not package.is_dir():
             entry.update(passed=False, error=f"{package.name} missing; run convert", checks=[])
             failures.append(f"{variant} package missing")
-            print(f"✗ {cfg.name} {variant}: {package.name} missing")
+            log.info(f"✗ {cfg.name} {variant}: {package.name} missing")
             report["variants"][variant] = entry
             continue
         entry["sha256"] = sha256_tree(package)
@@ -320,7 +323,7 @@ def _run(cfg: Any, build_dir: Path) -> dict:
         except EdgekitError as exc:
             entry.update(passed=False, error=str(exc), checks=[])
             failures.append(f"{variant}: {exc}")
-            print(f"✗ {cfg.name} {variant}: {exc}")
+            log.info(f"✗ {cfg.name} {variant}: {exc}")
             report["variants"][variant] = entry
             continue
         checks, figures = variant_checks(variant, classifier, gates, ref_fix, got_fix, ref_test, got_test, y_test)
@@ -350,7 +353,7 @@ def _run(cfg: Any, build_dir: Path) -> dict:
         entry["checks"] = [c.as_dict() for c in checks]
         entry["passed"] = all(c.passed for c in checks)
         for c in checks:
-            print(c.line(cfg.name, variant))
+            log.info(c.line(cfg.name, variant))
             if not c.passed:
                 failures.append(f"{variant} {c.figure} = {c.value:.4g} (tolerance {c.tolerance:g})")
         report["variants"][variant] = entry
@@ -358,7 +361,11 @@ def _run(cfg: Any, build_dir: Path) -> dict:
     report["failures"] = failures
     write_json(model_dir / "verify" / "parity.json", report)
     if failures:
-        raise GateError(f"{cfg.name}: verification failed: " + "; ".join(failures))
+        raise GateError(f"{cfg.name}: verification failed: " + "; ".join(failures)
+                        + f" — to change it: remove the variant from convert.variants in {cfg.path}, keep more "
+                          "layers at higher precision (convert.palette_keep_int8, convert.w8a8_float_inputs, "
+                          "convert.fp16_keep_fp32), or, only if that drift is acceptable for your use, widen the "
+                          "tolerance in [verify]; the other variants are still packaged")
     return {"passed": True, "variants": {v: e.get("max_abs_diff") for v, e in report["variants"].items()}}
 
 

@@ -4,9 +4,9 @@ import HealthKit
 
 /// Reading heart beats from HealthKit.
 public enum HealthData: Sendable {
-    /// The types this package reads: heartbeat series and heart-rate variability (SDNN).
+    /// The types this package reads: heartbeat series (the models use nothing else).
     public static var readTypes: Set<HKObjectType> {
-        [HKSeriesType.heartbeat(), HKQuantityType(.heartRateVariabilitySDNN)]
+        [HKSeriesType.heartbeat()]
     }
 
     /// Asks the user for read access to ``readTypes``.
@@ -58,6 +58,9 @@ public enum HealthData: Sendable {
     }
 
     /// Apple's own HRV (SDNN, ms) samples that start in `start ..< end`, oldest first.
+    ///
+    /// No model uses them, so ``requestAuthorization(store:)`` does not ask for them: an app that
+    /// calls this must request read access to `HKQuantityType(.heartRateVariabilitySDNN)` itself.
     public static func sdnnSamples(store: HKHealthStore, from start: Date, to end: Date = Date()) async throws -> [(date: Date, sdnnMs: Double)] {
         guard HKHealthStore.isHealthDataAvailable() else { throw HRVKitError.healthDataUnavailable }
         let window = HKQuery.predicateForSamples(withStart: start, end: end, options: [])

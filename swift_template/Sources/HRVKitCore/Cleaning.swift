@@ -103,7 +103,8 @@ public enum Cleaning: Sendable {
             let v = t.rrMs[j]
             // NaN fails both comparisons in NumPy too; it is treated as out of bounds here so a
             // corrupt value can never reach a model.
-            if v < minRRMs || v > maxRRMs || !v.isFinite {
+            let eps = CleaningConstants.thresholdEpsilonMs
+            if !(v > 0) || v < minRRMs - eps || v > maxRRMs + eps || !v.isFinite {
                 bad[j] = true
                 nBad += 1
             }
@@ -472,10 +473,11 @@ public enum Cleaning: Sendable {
                 let lo = b[s], hi = b[s + 1]
                 let seg = table.rrMs[lo..<hi]
                 let med = NumPy.median(seg)
-                var ref = abs(seg[lo] - med) <= fraction * med ? seg[lo] : med
+                let eps = CleaningConstants.thresholdEpsilonMs
+                var ref = abs(seg[lo] - med) <= fraction * med + eps ? seg[lo] : med
                 for i in lo..<hi {
                     let v = table.rrMs[i]
-                    if abs(v - ref) > fraction * ref {
+                    if abs(v - ref) > fraction * ref + eps {
                         rej[i] = true
                         nRej += 1
                     } else {

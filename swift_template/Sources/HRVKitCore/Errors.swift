@@ -13,6 +13,9 @@ public enum HRVKitError: Error, Sendable, Hashable, CustomStringConvertible {
     case tooManyArtifacts(percent: Double, limit: Double)
     /// No run of `neededHours` consecutive hours with a valid RMSSD; the longest run had `foundHours`.
     case notEnoughHistory(neededHours: Int, foundHours: Int)
+    /// The newest data usable for the result is `age` seconds old, more than the `limit` allowed
+    /// (see ``Freshness``).
+    case staleData(age: TimeInterval, limit: TimeInterval)
     /// The bundled model could not be found, compiled or loaded.
     case modelLoadFailed(model: String, reason: String)
     /// The model ran but its output was missing or not usable.
@@ -35,6 +38,8 @@ public enum HRVKitError: Error, Sendable, Hashable, CustomStringConvertible {
             return "Too many artifacts: \(percent) % of the beats (at most \(limit) % allowed)."
         case let .notEnoughHistory(needed, found):
             return "Not enough hourly HRV history: \(found) consecutive hours of \(needed) needed."
+        case let .staleData(age, limit):
+            return "The newest usable data is \(Self.hours(age)) old (at most \(Self.hours(limit)) allowed)."
         case let .modelLoadFailed(model, reason):
             return "The model \(model) could not be loaded: \(reason)"
         case let .predictionFailed(model, reason):
@@ -44,6 +49,14 @@ public enum HRVKitError: Error, Sendable, Hashable, CustomStringConvertible {
         case let .queryFailed(reason):
             return "The health-data query failed: \(reason)"
         }
+    }
+}
+
+extension HRVKitError {
+    /// `seconds` as hours with one decimal, for messages ("7.5 h").
+    static func hours(_ seconds: TimeInterval) -> String {
+        guard seconds.isFinite else { return "\(seconds) s" }
+        return "\((seconds / 360).rounded() / 10) h"
     }
 }
 

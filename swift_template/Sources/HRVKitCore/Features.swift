@@ -16,7 +16,8 @@ public struct HRVFeatures: Sendable, Hashable, Codable {
     public var meanHRBpm: Double
     /// Root mean square of successive differences (ms).
     public var rmssdMs: Double
-    /// Percentage of successive differences larger than 50 ms.
+    /// Percentage of successive differences larger than 50 ms (by more than
+    /// ``CleaningConstants/thresholdEpsilonMs``).
     public var pnn50Percent: Double
     /// Poincaré SD1: sqrt(var(ΔRR) / 2), n - 1 denominator (ms).
     public var sd1Ms: Double
@@ -40,7 +41,7 @@ public struct HRVFeatures: Sendable, Hashable, Codable {
         if d.isEmpty {
             pnn50Percent = .nan
         } else {
-            let over = d.reduce(0) { $0 + (abs($1) > 50.0 ? 1 : 0) }
+            let over = d.reduce(0) { $0 + (abs($1) > 50.0 + CleaningConstants.thresholdEpsilonMs ? 1 : 0) }
             pnn50Percent = 100.0 * (Double(over) / Double(d.count))
         }
         if d.count > 1 && n > 1 {

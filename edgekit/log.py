@@ -1,0 +1,70 @@
+"""edgekit's console output: one ``logging`` logger per module under ``edgekit``, one handler.
+
+Library code logs (``log = get_logger(__name__)``; ``log.info(...)`` for progress lines); the CLI
+calls :func:`configure` once. Default: edgekit's own progress lines on stdout, third-party noise
+(coremltools' import-time version and runtime warnings, which say nothing to a Linux user:
+edgekit pins the versions it tested and evaluates programs without the Core ML runtime) filtered.
+``--verbose`` shows everything, ``--quiet`` only warnings and errors (and no progress bars).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import warnings
+
+ROOT = "edgekit"
+# Third-party loggers whose warnings are noise for edgekit's users (shown with --verbose).
+NOISY_LOGGERS = ("coremltools", "torch.onnx", "onnxscript", "torch._dynamo", "torch.export", "numexpr")
+NOISY_WARNINGS = (
+    r".*has not been tested with coremltools.*",
+    r".*scikit-learn version .* is not supported.*",
+    r".*Failed to load _ML.*",
+    r".*TypedStorage is deprecated.*",
+)
+
+QUIET, NORMAL, VERBOSE = -1, 0, 1
+
+
+def get_logger(name: str) -> logging.Logger:
+    """The logger of an edgekit module (``__name__``)."""
+    return logging.getLogger(name if name.startswith(ROOT) else f"{ROOT}.{name}")
+
+
+class _StdoutHandler(logging.StreamHandler):
+    """Writes to the *current* sys.stdout/sys.stderr (so pytest's capture and redirects work)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr if record.levelno >= logging.WARNING else sys.stdout
+        super().emit(record)
+
+
+def progress_disabled() -> bool:
+    """True under ``--quiet`` (progress bars off), or when TQDM_DISABLE is set."""
+    return logging.getLogger(ROOT).getEffectiveLevel() > logging.INFO or bool(os.environ.get("TQDM_DISABLE"))
+
+
+def configure(verbosity: int = NORMAL) -> None:
+    """Install edgekit's handler and the third-party filters. Idempotent."""
+    root = logging.getLogger(ROOT)
+    for h in list(root.handlers):
+        if isinstance(h, _StdoutHandler):
+            root.removeHandler(h)
+    handler = _StdoutHandler()
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    root.addHandler(handler)
+    root.propagate = False
+    root.setLevel(logging.WARNING if verbosity <= QUIET else (logging.DEBUG if verbosity >= VERBOSE else logging.INFO))
+    if verbosity >= VERBOSE:
+        for name in NOISY_LOGGERS:
+            logging.getLogger(name).setLevel(logging.NOTSET)
+        warnings.resetwarnings()
+        return
+    for name in NOISY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.ERROR)
+    for pattern in NOISY_WARNINGS:
+        warnings.filterwarnings("ignore", message=pattern)

@@ -1,0 +1,146 @@
+"""Run a built model on recordings: ``edgekit predict`` (and the model part of ``edgekit forecast``).
+
+The inputs are made by the data layer's own functions with the model config's ``[data]`` settings
+(clean, bounds, artifact limit, stride), so a recording is seen exactly as training saw it:
+
+- strain classifier: :func:`edgekit.data.windows.beat_windows` of the cleaned beats, ``(K, N)``
+  RR ms; the output is the probability of each of ``STRAIN_LABELS`` and the top label;
+- fatigue forecaster: :func:`edgekit.data.windows.hourly_series` of the cleaned beats' hourly
+  RMSSD, ``(K, 24)`` ms; the output is ``fatigue_score`` 0-100 for the next 24 h and its zone.
+
+The model is the torch checkpoint (``build/<model>/train/model.pt``, variant ``torch``) or a Core
+ML variant (``build/<model>/coreml/<variant>.mlpackage``) run through edgekit's reference evaluator
+of the saved ML program (:class:`edgekit.verify.ReferenceEvaluator`: Linux has no Core ML runtime).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from edgekit import INPUT_NAME, STRAIN_LABELS
+from edgekit.errors import EdgekitError, InputError
+from edgekit.zones import zone_of
+
+TORCH = "torch"
+
+
+@dataclass
+class Runner:
+    """A loaded model: ``run(X)`` with ``X`` (K, T) float RR or RMSSD ms -> (K, C) or (K,)."""
+
+    name: str
+    model_type: str
+    variant: str
+    _fn: object
+
+    @property
+    def classifier(self) -> bool:
+        return self.model_type == "strain_transformer"
+
+    def run(self, X: np.ndarray) -> np.ndarray:
+        return self._fn(np.asarray(X, np.float32))  # type: ignore[operator]
+
+
+def load_runner(cfg, build_dir: Path, variant: str | None = None) -> Runner:
+    """The model of ``cfg`` from ``build_dir/<model>/``: torch checkpoint or a Core ML variant."""
+    variant = variant or TORCH
+    model_dir = Path(build_dir) / cfg.name
+    if variant == TORCH:
+        import torch
+
+        from edgekit.train import load_checkpoint
+
+        model, meta = load_checkpoint(model_dir / "train" / "model.pt")
+        if meta.get("model_type") != cfg.model.type:
+            raise EdgekitError(f"{model_dir / 'train' / 'model.pt'}: a {meta.get('model_type')} checkpoint, but "
+                               f"{cfg.path} is a {cfg.model.type} config")
+
+        def fn(X):
+            with torch.no_grad():
+                out = model(torch.from_numpy(X[:, :, None])).double().numpy()
+            return out if cfg.model.type == "strain_transformer" else out.reshape(-1)
+
+        return Runner(cfg.name, cfg.model.type, variant, fn)
+    if variant not in cfg.convert.variants:
+        raise EdgekitError(f"--variant {variant!r}: not a variant of {cfg.name}; expected torch or one of "
+                           f"{', '.join(cfg.convert.variants)}")
+    package = model_dir / "coreml" / f"{variant}.mlpackage"
+    if not package.is_dir():
+        raise EdgekitError(f"{package}: not built; run 'edgekit convert --config {cfg.path}' first")
+    from edgekit.verify import ReferenceEvaluator
+
+    ev = ReferenceEvaluator(package)
+    classifier = cfg.model.type == "strain_transformer"
+
+    def fn_ml(X):
+        rows = []
+        for x in X:
+            out = ev.run({INPUT_NAME: x.reshape(1, -1, 1)})
+            if classifier:
+                rows.append(np.asarray(out["classLabel_probs"], np.float64).reshape(-1))
+            else:
+                rows.append(float(np.asarray(out["fatigue_score"]).reshape(-1)[0]))
+        return np.asarray(rows, np.float64).reshape((len(X), -1) if classifier else (len(X),))
+
+    return Runner(cfg.name, cfg.model.type, variant, fn_ml)
+
+
+def model_inputs(cfg, table, where: str) -> tuple[np.ndarray, list[dict]]:
+    """(X (K, T) float32, one dict per input: subject and time span) of a raw RR table, made as
+    the data stage makes training windows. One-line :class:`InputError` when none can be made."""
+    from edgekit.data.clean import clean
+    from edgekit.data.windows import MAX_MISSING_HOURS, beat_windows, hourly_rmssd, hourly_series
+
+    d = cfg.data
+    res = clean(table, d.clean, d.min_rr_ms, d.max_rr_ms)
+    t = res.table
+    if cfg.model.type == "strain_transformer":
+        n = int(cfg.model.params.get("window_beats", 128))
+        X, _, starts, n_excl = beat_windows(t, n, d.window_stride, d.max_artifact_pct)
+        if len(X) == 0:
+            longest = int(np.diff(t.segment_bounds()).max()) if len(t) else 0
+            raise InputError(f"{where}: cannot make a {n}-beat window: the longest clean segment has {longest} "
+                             f"beats" + (f", {n_excl} windows had more than {d.max_artifact_pct:g} % artifacts"
+                                         if n_excl else ""))
+        info = [{"subject": str(t.subject[s]), "start_time_s": float(t.time_s[s]),
+                 "end_time_s": float(t.time_s[s + n - 1])} for s in starts.tolist()]
+        return X.astype(np.float32), info
+    hr = hourly_rmssd(t, d.max_artifact_pct)
+    X, subj, ends, _ = hourly_series(hr, 24, int(d.series_stride_hours))
+    if len(X) == 0:
+        n_h = sum(int(np.isfinite(r).sum()) for _, r in hr.values())
+        raise InputError(f"{where}: cannot make a 24-hour RMSSD series: needs 24 consecutive clock hours with "
+                         f"an hourly RMSSD (at most {MAX_MISSING_HOURS} missing, not the last); the recording "
+                         f"has {n_h} such hours")
+    info = [{"subject": str(s), "start_time_s": float((e - 24) * 3600), "end_time_s": float(e * 3600)}
+            for s, e in zip(subj, ends.tolist())]
+    return X.astype(np.float32), info
+
+
+def outputs(runner: Runner, X: np.ndarray, info: list[dict]) -> list[dict]:
+    """Run the model; one record per input: label + probabilities, or fatigue_score + zone."""
+    y = runner.run(X)
+    rows = []
+    for k, base in enumerate(info):
+        r = dict(base)
+        if runner.classifier:
+            p = [float(v) for v in y[k]]
+            r["label"] = STRAIN_LABELS[int(np.argmax(p))]
+            r["probabilities"] = dict(zip(STRAIN_LABELS, p))
+        else:
+            r["fatigue_score"] = float(y[k])
+            r["zone"] = zone_of(float(y[k]))
+        rows.append(r)
+    return rows
+
+
+def fmt_time(t: float) -> str:
+    """ISO 8601 UTC for epoch times, else seconds since the recording's start."""
+    from datetime import datetime, timezone
+
+    if t > 1e8:
+        return datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return f"{t:.1f}s"

@@ -1,0 +1,147 @@
+"""CLI verbs that use a built model or watch its results: ``predict``, ``forecast``, ``dashboard``.
+
+``register(subparsers)`` adds them to the main parser (edgekit/cli.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+_RAW = argparse.RawDescriptionHelpFormatter
+
+
+def register(subparsers) -> None:
+    from edgekit.data.cli import _add_reader_options
+
+    p = subparsers.add_parser(
+        "predict", help="run a built model on recordings (strain label or fatigue score per window)",
+        formatter_class=_RAW,
+        description=("Run a built model on recordings, windowed exactly as training windowed its data (the\n"
+                     "config's [data] clean, bounds, artifact limit and stride): the strain classifier gives\n"
+                     "the label and probabilities of each 128-beat window, the fatigue forecaster the score\n"
+                     "(0-100, next 24 h) and zone of each 24-hour RMSSD series. The torch checkpoint by\n"
+                     "default, or a Core ML variant through edgekit's reference evaluator of the ML program.\n"
+                     "A recording that cannot make one input is refused with one line."),
+        epilog=("examples:\n"
+                "  edgekit predict --config configs/hrv_transformer.toml rec.txt --format rr-text\n"
+                "  edgekit predict --config configs/hrv_transformer.toml polar_RR.txt --format polar --variant int8\n"
+                "  edgekit predict --config configs/hrv_lstm.toml export.xml --format apple-health --json"))
+    p.add_argument("--config", required=True, metavar="FILE", help="model config TOML (configs/<model>.toml)")
+    p.add_argument("inputs", nargs="+", type=Path, metavar="INPUT")
+    _add_reader_options(p)
+    _add_model_options(p)
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(func=cmd_predict)
+
+    f = subparsers.add_parser(
+        "forecast", help="fatigue scores from hourly RMSSD in InfluxDB, written back",
+        formatter_class=_RAW,
+        description=("For each subject in the database, read the last 24 hours of hourly RMSSD ('hrv' points,\n"
+                     "InfluxQL mean() GROUP BY time(1h) fill(null)), fill up to 2 missing hours as the data\n"
+                     "layer does, run the built forecaster, write 'fatigue_forecast' points (field score; tags\n"
+                     "subject, zone, model, variant) at the end of each series, and print them. Credentials:\n"
+                     "EDGEKIT_INFLUX_USER + EDGEKIT_INFLUX_PASSWORD (or _PASSWORD_FILE), or EDGEKIT_INFLUX_TOKEN."),
+        epilog=("examples:\n"
+                "  edgekit forecast --config configs/hrv_lstm.toml --influx http://localhost:8086 --database hrv\n"
+                "  edgekit forecast --config configs/hrv_lstm.toml --influx http://db:8086 --database hrv \\\n"
+                "      --variant palette6 --subject alice --json"))
+    f.add_argument("--config", default="configs/hrv_lstm.toml", metavar="FILE",
+                   help="fatigue forecaster config (default configs/hrv_lstm.toml)")
+    f.add_argument("--influx", required=True, metavar="URL", help="server, e.g. http://localhost:8086")
+    f.add_argument("--database", required=True, metavar="DB")
+    f.add_argument("--subject", action="append", default=None, metavar="NAME",
+                   help="only this subject (repeatable; default: every subject with hrv points)")
+    _add_model_options(f)
+    f.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    f.set_defaults(func=cmd_forecast)
+
+    d = subparsers.add_parser(
+        "dashboard", help="write a Grafana dashboard + datasource provisioning for the InfluxDB data",
+        formatter_class=_RAW,
+        description=("Write provisioning-ready Grafana files into DIR: a dashboard (hourly RMSSD and the fatigue\n"
+                     "forecast per subject, zones red < 40, yellow 40-69, green >= 70, max 100) built with\n"
+                     "grafana-foundation-sdk, its dashboard provider, and an InfluxDB (InfluxQL) datasource named\n"
+                     "NAME. URL, database and credentials in the datasource are $ENV references Grafana expands\n"
+                     "(EDGEKIT_INFLUX_URL, _DATABASE, _USER, _PASSWORD) unless --influx/--database are given.\n"
+                     "DIR must be new, empty, or written by an earlier 'edgekit dashboard'."),
+        epilog=("examples:\n"
+                "  edgekit dashboard --influx-datasource edgekit-influx --out grafana/\n"
+                "  edgekit dashboard --influx-datasource hrv --out prov --influx http://influxdb:8086 --database hrv\n"
+                "\nthen mount DIR/datasources and DIR/dashboards under /etc/grafana/provisioning/ (and the\n"
+                "dashboards folder at --dashboards-path)."))
+    d.add_argument("--influx-datasource", required=True, metavar="NAME", help="Grafana datasource name")
+    d.add_argument("--out", required=True, type=Path, metavar="DIR", help="output directory")
+    d.add_argument("--influx", default=None, metavar="URL", help="datasource URL (default $EDGEKIT_INFLUX_URL)")
+    d.add_argument("--database", default=None, metavar="DB", help="database (default $EDGEKIT_INFLUX_DATABASE)")
+    d.add_argument("--dashboards-path", default="/var/lib/grafana/dashboards/edgekit", metavar="PATH",
+                   help="where Grafana finds DIR/dashboards (dashboard provider 'path')")
+    d.set_defaults(func=cmd_dashboard)
+
+
+def _add_model_options(p) -> None:
+    p.add_argument("--variant", default=None, metavar="V",
+                   help="torch (default: the checkpoint) or a Core ML variant: fp32, fp16, int8, palette6, ...")
+    p.add_argument("--build", type=Path, default=Path("build"), metavar="DIR",
+                   help="build directory holding <model>/train and <model>/coreml (default build/)")
+
+
+def cmd_predict(args) -> int:
+    from edgekit.config import load_config
+    from edgekit.data.cli import _read
+    from edgekit.predict import fmt_time, load_runner, model_inputs, outputs
+
+    cfg = load_config(args.config)
+    runner = load_runner(cfg, args.build, args.variant)
+    results = []
+    subjects = args.subject or [None] * len(args.inputs)
+    if len(subjects) != len(args.inputs):
+        from edgekit.errors import InputError
+
+        raise InputError(f"--subject given {len(subjects)} times for {len(args.inputs)} inputs; give one "
+                         f"--subject NAME per input, in order")
+    for path, name in zip(args.inputs, subjects):
+        # one input at a time, read by the data layer's reader (format detection, subject rules)
+        one = argparse.Namespace(**{**vars(args), "subject": [name] if name is not None else None})
+        table = _read(one, [path])
+        X, info = model_inputs(cfg, table, str(path))
+        for r in outputs(runner, X, info):
+            results.append({"input": str(path), **r})
+    if args.json:
+        print(json.dumps({"model": cfg.name, "variant": runner.variant, "predictions": results}, indent=2))
+        return 0
+    print(f"{cfg.name} ({runner.variant}): {len(results)} {'windows' if runner.classifier else 'series'}")
+    for r in results:
+        span = f"{fmt_time(r['start_time_s'])} .. {fmt_time(r['end_time_s'])}"
+        if runner.classifier:
+            probs = "  ".join(f"{k} {v:.3f}" for k, v in r["probabilities"].items())
+            print(f"{r['input']}  {r['subject']}  {span}  {r['label']:12s}  {probs}")
+        else:
+            print(f"{r['input']}  {r['subject']}  {span}  score {r['fatigue_score']:5.1f}  {r['zone']}")
+    return 0
+
+
+def cmd_forecast(args) -> int:
+    from edgekit.config import load_config
+    from edgekit.forecast import forecast, print_rows
+
+    cfg = load_config(args.config)
+    rows, refused = forecast(cfg, args.build, args.influx, args.database, args.variant, args.subject)
+    for line in refused:
+        print(f"edgekit: warning: {line}", file=sys.stderr)
+    print_rows(rows, args.json)
+    print(f"wrote {len(rows)} fatigue_forecast points to database {args.database!r}", file=sys.stderr)
+    return 0
+
+
+def cmd_dashboard(args) -> int:
+    from edgekit.dashboard import write
+    from edgekit.data.influx import check_url
+
+    if args.influx is not None:
+        check_url(args.influx)
+    files = write(args.out, args.influx_datasource, args.influx, args.database, args.dashboards_path)
+    print(f"wrote {len(files)} Grafana provisioning files to {args.out}", file=sys.stderr)
+    return 0

@@ -1,0 +1,201 @@
+"""``edgekit predict``, ``edgekit forecast`` and ``edgekit dashboard``: models trained from InfluxDB on a
+real ``influxd``, forecasts written and read back, the dashboard validated against Grafana's schema."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edgekit.cli import main
+from edgekit.config import load_config
+from influx_server import influx_server  # noqa: F401 - fixture
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[1]
+SCHEMA = ROOT.parent / "shared" / "grafana" / "dashboard.jsonschema.json"
+
+
+def _config(kind, url, db, tmp_path):
+    src = {"strain": "configs/hrv_transformer.toml", "lstm": "configs/hrv_lstm.toml"}[kind]
+    text = (ROOT / src).read_text()
+    text = text.replace('source = "synthetic"', f'source = "influxdb"\nurl = "{url}"\ndatabase = "{db}"')
+    text = text.replace("subjects = 48\n", "").replace("seed = 7\n", "")
+    text = text.replace("epochs = 40", "epochs = 2").replace("epochs = 60", "epochs = 2")
+    # fp32 only, with the default compressed_base = "fp16" (once a KeyError: no fp16 program made)
+    text = text.replace('variants = ["fp32", "fp16", "int8", "palette6", "palette4", "w8a8"]',
+                        'variants = ["fp32"]')
+    p = tmp_path / f"{kind}.toml"
+    p.write_text(text)
+    return p
+
+
+@pytest.fixture(scope="module")
+def built(influx_server, tmp_path_factory):
+    """A synthetic cohort pushed to InfluxDB, both models trained from InfluxDB and converted (fp32)."""
+    from edgekit.build import run_stage
+
+    root = tmp_path_factory.mktemp("built")
+    cohort = root / "cohort.csv"
+    assert main(["data", "synth", "--out", str(cohort), "--subjects", "6", "--days", "3", "--seed", "3"]) == 0
+    db = "models"
+    assert main(["data", "push", str(cohort), "--influx", influx_server.url, "--database", db,
+                 "--create-database"]) == 0
+    cfgs = {}
+    for kind in ("strain", "lstm"):
+        cfg = load_config(_config(kind, influx_server.url, db, root))
+        for stage in ("data", "train", "convert"):
+            run_stage(cfg, stage, root / "build")
+        cfgs[kind] = cfg
+    return {"root": root, "cohort": cohort, "db": db, "url": influx_server.url, "cfg": cfgs,
+            "build": root / "build"}
+
+
+def _json(capsys):
+    return json.loads(capsys.readouterr().out)
+
+
+def test_predict_strain_torch_and_coreml_agree(built, capsys):
+    cfg = built["cfg"]["strain"]
+    args = ["predict", "--config", str(cfg.path), str(built["cohort"]), "--build", str(built["build"]), "--json"]
+    assert main(args) == 0
+    torch_out = _json(capsys)
+    assert main(args + ["--variant", "fp32"]) == 0
+    ml_out = _json(capsys)
+    a, b = torch_out["predictions"], ml_out["predictions"]
+    assert torch_out["variant"] == "torch" and ml_out["variant"] == "fp32" and len(a) == len(b) > 10
+    # predict windows the recording as the data stage did: the same number of windows
+    summary = json.loads((built["build"] / cfg.name / "data" / "summary.json").read_text())
+    assert len(a) == summary["n_windows"] + summary["n_excluded_label"]
+    for ra, rb in zip(a, b):
+        pa, pb = np.array(list(ra["probabilities"].values())), np.array(list(rb["probabilities"].values()))
+        assert abs(pa.sum() - 1) < 1e-5 and np.abs(pa - pb).max() < 1e-4
+        assert ra["label"] == max(ra["probabilities"], key=ra["probabilities"].get)
+
+
+def test_predict_refuses_a_recording_too_short_in_one_line(built, tmp_path, capsys):
+    rec = tmp_path / "short.txt"
+    rec.write_text("\n".join(str(800 + i % 5) for i in range(60)) + "\n")
+    cfg = built["cfg"]["strain"]
+    assert main(["predict", "--config", str(cfg.path), str(rec), "--format", "rr-text",
+                 "--build", str(built["build"])]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "cannot make a 128-beat window" in err and "60 beats" in err
+    assert main(["predict", "--config", str(built["cfg"]["lstm"].path), str(rec), "--format", "rr-text",
+                 "--build", str(built["build"])]) == 1
+    assert "cannot make a 24-hour RMSSD series" in capsys.readouterr().err
+
+
+def test_predict_unknown_variant_is_one_line(built, capsys):
+    cfg = built["cfg"]["strain"]
+    assert main(["predict", "--config", str(cfg.path), str(built["cohort"]), "--build", str(built["build"]),
+                 "--variant", "int4"]) == 1
+    assert "not a variant" in capsys.readouterr().err
+
+
+def test_forecast_writes_back_what_the_data_layer_would_compute(built, capsys):
+    from edgekit.data.clean import clean
+    from edgekit.data.influx import InfluxClient
+    from edgekit.data.labelled import read_table_csv
+    from edgekit.data.windows import complete_series, hourly_rmssd
+    from edgekit.forecast import read_forecasts
+    from edgekit.predict import load_runner
+
+    cfg = built["cfg"]["lstm"]
+    assert main(["forecast", "--config", str(cfg.path), "--influx", built["url"], "--database", built["db"],
+                 "--build", str(built["build"]), "--json"]) == 0
+    printed = _json(capsys)["forecasts"]
+    assert len(printed) == 6
+    with InfluxClient(built["url"], built["db"]) as c:
+        back = read_forecasts(c)
+    assert [(r["subject"], r["time_ns"], r["score"], r["zone"], r["model"], r["variant"]) for r in back] == \
+        [(r["subject"], r["time_ns"], r["score"], r["zone"], r["model"], r["variant"]) for r in printed]
+    # the same input from the file, through the data layer: the same score, bit for bit
+    table, _, _, _ = read_table_csv(built["cohort"])
+    hr = hourly_rmssd(clean(table, cfg.data.clean, cfg.data.min_rr_ms, cfg.data.max_rr_ms).table,
+                      cfg.data.max_artifact_pct)
+    runner = load_runner(cfg, built["build"])
+    for r in printed:
+        h0, rm = hr[r["subject"]]
+        end_h = r["time_ns"] // (3600 * 10**9)
+        x = complete_series(rm[end_h - 24 - h0:end_h - h0])
+        assert x is not None and not np.isnan(rm[end_h - 1 - h0])
+        assert runner.run(x[None, :])[0] == pytest.approx(r["score"], abs=1e-9)
+        assert 0 <= r["score"] <= 100 and r["zone"] in ("green", "yellow", "red")
+    # a Core ML variant through the reference evaluator: tagged as such, within the parity tolerance
+    assert main(["forecast", "--config", str(cfg.path), "--influx", built["url"], "--database", built["db"],
+                 "--build", str(built["build"]), "--variant", "fp32", "--json"]) == 0
+    ml = {r["subject"]: r for r in _json(capsys)["forecasts"]}
+    for r in printed:
+        assert ml[r["subject"]]["variant"] == "fp32"
+        assert abs(ml[r["subject"]]["score"] - r["score"]) < cfg.verify.fp32_score_tol
+
+
+def test_forecast_refuses_the_classifier_config(built, capsys):
+    assert main(["forecast", "--config", str(built["cfg"]["strain"].path), "--influx", built["url"],
+                 "--database", built["db"], "--build", str(built["build"])]) == 1
+    assert "fatigue forecaster config" in capsys.readouterr().err
+
+
+def _validator():
+    if not SCHEMA.is_file():
+        pytest.skip("Grafana dashboard schema not found at ../shared/grafana/ beside the repository")
+    import jsonschema
+
+    return jsonschema.Draft7Validator(json.loads(SCHEMA.read_text()))
+
+
+def test_dashboard_validates_against_grafanas_schema(tmp_path):
+    out = tmp_path / "grafana"
+    assert main(["dashboard", "--influx-datasource", 'My "Influx", 1', "--out", str(out)]) == 0
+    dash = json.loads((out / "dashboards" / "edgekit-fatigue.json").read_text())
+    errors = list(_validator().iter_errors(dash))
+    assert errors == [], [e.message for e in errors[:5]]
+    panels = {p["title"]: p for p in dash["panels"]}
+    fc = panels["Fatigue forecast (0-100, next 24 h)"]["fieldConfig"]["defaults"]
+    assert fc["max"] == 100 and fc["min"] == 0
+    assert [(s["value"], s["color"]) for s in fc["thresholds"]["steps"]] == [(None, "red"), (40, "yellow"),
+                                                                            (70, "green")]
+    ds = (out / "datasources" / "edgekit-influxdb.yaml").read_text()
+    assert "$EDGEKIT_INFLUX_PASSWORD" in ds and "type: influxdb" in ds
+    import yaml
+
+    y = yaml.safe_load(ds)["datasources"][0]
+    assert y["name"] == 'My "Influx", 1' and y["uid"] == panels["Hourly RMSSD"]["datasource"]["uid"]
+
+
+def test_dashboard_queries_run_on_the_real_server(built, tmp_path, influx_server):
+    """Every panel query is valid InfluxQL on influxd (Grafana macros filled in) and finds data."""
+    from edgekit.dashboard import build_dashboard
+
+    dash = build_dashboard("x")
+    for p in dash["panels"]:
+        for t in p["targets"]:
+            q = t["query"].replace("$timeFilter", "time > 0").replace("/^$subject$/", "/^.*$/")
+            res = influx_server.query(q, db=built["db"])
+            assert "error" not in res["results"][0], (q, res)
+            if p["title"] == "Hourly RMSSD":
+                series = res["results"][0]["series"]
+                assert len(series) == 6 and all(s["tags"]["subject"].startswith("S") for s in series)
+
+
+def test_dashboard_out_never_overwrites_a_foreign_directory(tmp_path, capsys):
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("precious")
+    assert main(["dashboard", "--influx-datasource", "x", "--out", str(foreign)]) == 1
+    assert "not empty and was not made by 'edgekit dashboard'" in capsys.readouterr().err
+    assert (foreign / "notes.txt").read_text() == "precious" and len(list(foreign.iterdir())) == 1
+    f = tmp_path / "file"
+    f.write_text("x")
+    assert main(["dashboard", "--influx-datasource", "x", "--out", str(f)]) == 1 and f.read_text() == "x"
+    assert main(["dashboard", "--influx-datasource", "x", "--out", ""]) == 1
+    # an empty directory, then edgekit's own directory again, are fine
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["dashboard", "--influx-datasource", "x", "--out", str(empty)]) == 0
+    assert main(["dashboard", "--influx-datasource", "y", "--out", str(empty)]) == 0
+    assert '"y"' in (empty / "datasources" / "edgekit-influxdb.yaml").read_text()
