@@ -28,7 +28,7 @@ import numpy as np
 import edgekit
 from edgekit import INPUT_NAME, STRAIN_LABELS
 from edgekit.errors import EdgekitError
-from edgekit.fileio import atomic_path, sha256_file, sha256_tree, write_json
+from edgekit.fileio import atomic_path, claim_build_dir, sha256_file, sha256_tree, write_json
 from edgekit.log import get_logger
 
 log = get_logger(__name__)
@@ -454,7 +454,7 @@ def _run(cfg: Any, build_dir: Path) -> dict:
     from edgekit import quantize  # noqa: PLC0415
     from edgekit.train import load_checkpoint  # noqa: PLC0415
 
-    model_dir = Path(build_dir) / cfg.name
+    model_dir = claim_build_dir(build_dir) / cfg.name  # edgekit's build dir: its .mlpackages may be replaced
     module, meta = load_checkpoint(model_dir / "train" / "model.pt")
     model_type = meta.get("model_type", cfg.model.type)
     example = example_input(model_type, module)
