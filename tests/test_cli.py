@@ -117,3 +117,13 @@ def test_code_hash_ignores_benchmarks():
     finally:
         bench.write_bytes(original)
         build._code_hash.cache_clear()
+
+
+def test_ci_entry_point_is_valid_bash_and_runs_make_test():
+    """.ci/run must parse (a broken script fails CI before any test) and call the README's command."""
+    script = REPO / ".ci" / "run"
+    proc = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    lines = [ln.strip() for ln in script.read_text().splitlines() if ln.strip() and not ln.startswith("#")]
+    assert lines[-1] == "make test"
+    assert "make test" in (REPO / "README.md").read_text()
