@@ -146,13 +146,7 @@ def _read(args, paths):
                 if len(set(t.subject.tolist())) > 1:
                     raise InputError(f"{p}: holds several subjects; --subject can rename only a one-subject table")
                 t.subject = np.full(len(t), name)
-        names = [set(t.subject.tolist()) for t in tables]
-        for i in range(len(tables)):
-            for j in range(i):
-                clash = names[i] & names[j]
-                if clash:
-                    raise InputError(f"{paths[j]} and {paths[i]} both hold subject {sorted(clash)[0]!r}; "
-                                     f"rename one with --subject")
+        readers.refuse_shared_subjects([set(t.subject.tolist()) for t in tables], paths)
         return rr.RRTable.concat(tables)
     return readers.read(paths, fmt, sample_rate=args.sample_rate, column=args.column,
                         time_column=args.time_column, unit=args.unit, gap_s=args.gap_s, subjects=subjects)

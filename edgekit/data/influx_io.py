@@ -79,12 +79,10 @@ def input_names(paths: list[Path], subjects: list[str] | None) -> list[str | Non
 
 
 def _refuse_shared(per_file: list[set], paths: list[Path]) -> None:
-    for i in range(len(per_file)):
-        for j in range(i):
-            clash = per_file[i] & per_file[j]
-            if clash:
-                raise InputError(f"{paths[j]} and {paths[i]} both hold subject {sorted(clash)[0]!r}; rename one "
-                                 f"with --subject, or push them one after the other to add to one subject")
+    from edgekit.data.readers import refuse_shared_subjects
+
+    refuse_shared_subjects(per_file, paths, "rename one with --subject, or push them one after the other to "
+                                            "add to one subject")
 
 
 def read_inputs(paths: list[Path], fmt: str | None, subjects: list[str] | None, read_other) -> PushData:

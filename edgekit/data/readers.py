@@ -101,6 +101,15 @@ def subject_names(files: list[Path], subjects: list[str] | None = None) -> list[
     return names
 
 
+def refuse_shared_subjects(per_file: list[set], paths: list[Path], hint: str = "rename one with --subject") -> None:
+    """Refuse two inputs holding the same subject id (``per_file[i]``: the ids of ``paths[i]``)."""
+    for i in range(len(per_file)):
+        for j in range(i):
+            clash = per_file[i] & per_file[j]
+            if clash:
+                raise InputError(f"{paths[j]} and {paths[i]} both hold subject {sorted(clash)[0]!r}; {hint}")
+
+
 def detect_format(path: Path) -> str:
     """The format of ``path`` when it is certain from its content, else a one-line InputError.
 
