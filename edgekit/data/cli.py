@@ -139,7 +139,7 @@ def _read(args, paths):
     if fmt == "table":
         from edgekit.data import rr
 
-        readers.subject_names(paths, [f"input {i}" for i in range(len(paths))])  # same file twice
+        readers.refuse_repeated_files(paths)
         tables = [read_table_csv(p)[0] for p in paths]
         if subjects:
             for p, t, name in zip(paths, tables, subjects):

@@ -206,7 +206,7 @@ def load_labelled_files(cfg) -> LabelledData:
     if not paths:
         raise InputError(f"{cfg.path}: data.inputs lists no files")
     # the same file twice, or two recordings whose stems would be one subject, are refused up front
-    readers.subject_names(paths, [f"input {i}" for i in range(len(paths))])  # same file twice
+    readers.refuse_repeated_files(paths)
     readers.subject_names([p for p in paths if sniff_kind(p) == "other"])  # two people's export.xml
     tables, labs, scs = [], [], []
     score_files: dict[str, tuple[np.ndarray, np.ndarray]] = {}

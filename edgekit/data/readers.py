@@ -65,12 +65,9 @@ def read(paths, fmt: str, *, sample_rate: float | None = None, column: str | Non
 SUBJECT_RE = re.compile(r"^[^,\"\n\r]{1,128}$")
 
 
-def subject_names(files: list[Path], subjects: list[str] | None = None) -> list[str]:
-    """One subject id per input file: ``subjects`` when given (one per file), else the file stem.
-
-    Refused with one line: a missing file, the same file twice, two files whose ids collide (two
-    people's ``export.xml``), a wrong number of names, or an id with a comma, quote or newline.
-    """
+def refuse_repeated_files(files: list[Path]) -> None:
+    """Refuse a missing or non-regular input, and the same file given twice (by device and inode,
+    so a second path or a hard link to it counts)."""
     for p in files:
         if not p.is_file():
             raise InputError(f"{p}: file not found" if not p.exists() else f"{p}: not a regular file")
@@ -81,6 +78,15 @@ def subject_names(files: list[Path], subjects: list[str] | None = None) -> list[
         if key in seen:
             raise InputError(f"{p}: the same file is given twice (also as {seen[key]})")
         seen[key] = p
+
+
+def subject_names(files: list[Path], subjects: list[str] | None = None) -> list[str]:
+    """One subject id per input file: ``subjects`` when given (one per file), else the file stem.
+
+    Refused with one line: a missing file, the same file twice, two files whose ids collide (two
+    people's ``export.xml``), a wrong number of names, or an id with a comma, quote or newline.
+    """
+    refuse_repeated_files(files)
     if subjects:
         if len(subjects) != len(files):
             raise InputError(f"--subject given {len(subjects)} times for {len(files)} inputs; "

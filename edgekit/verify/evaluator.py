@@ -110,13 +110,7 @@ class ReferenceEvaluator:
             fn = OPS.get(op.type)
             if fn is None:
                 raise EdgekitError(f"reference evaluator does not implement MIL op '{op.type}' ({op.name})")
-            try:
-                result = fn(Call(op, self._resolve(op, env)))
-            except EdgekitError:
-                raise
-            except (ValueError, IndexError, TypeError, KeyError) as exc:
-                raise EdgekitError(f"op {op.type} ({op.name}) failed: {exc}") from None
-            values = list(result) if isinstance(result, tuple) else [result]
+            values = _apply(fn, op, self._resolve(op, env))
         if len(values) != len(op.outputs):
             raise EdgekitError(f"op {op.type} ({op.name}): {len(values)} outputs, program declares {len(op.outputs)}")
         for (name, ttype), value in zip(op.outputs, values):
@@ -151,6 +145,17 @@ class ReferenceEvaluator:
 _CONTROL_FLOW = {"const", "while_loop", "cond"}
 
 
+def _apply(fn, op: Operation, args: dict[str, list[Any]]) -> list[Any]:
+    """Call one op's implementation; its outputs as a list. Failures become one-line EdgekitErrors."""
+    try:
+        result = fn(Call(op, args))
+    except EdgekitError:
+        raise
+    except (ValueError, IndexError, TypeError, KeyError) as exc:
+        raise EdgekitError(f"op {op.type} ({op.name}) failed: {exc}") from None
+    return list(result) if isinstance(result, tuple) else [result]
+
+
 class _Step:
     """One op of the per-input program with its bindings and output types resolved up front.
 
@@ -179,13 +184,7 @@ class _Step:
                 else:
                     vals.append(ref)
             args[param] = vals
-        try:
-            result = self.fn(Call(op, args))
-        except EdgekitError:
-            raise
-        except (ValueError, IndexError, TypeError, KeyError) as exc:
-            raise EdgekitError(f"op {op.type} ({op.name}) failed: {exc}") from None
-        values = list(result) if isinstance(result, tuple) else [result]
+        values = _apply(self.fn, op, args)
         if len(values) != len(self.outputs):
             raise EdgekitError(f"op {op.type} ({op.name}): {len(values)} outputs, program declares {len(op.outputs)}")
         for (name, ttype, target), value in zip(self.outputs, values):
