@@ -12,6 +12,10 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.edgekit-installed
 BUILD  ?= build
 
+# A registry that fails to answer (a DNS hiccup) is retried: 4 tries, 30/60/90 s apart.
+retry = for attempt in 1 2 3 4; do $(1) && break; [ $$attempt = 4 ] && { echo "error: failed 4 times (is the package registry reachable?)"; exit 1; }; \
+	  echo "warning: try $$attempt of 4 failed; retrying in $$((attempt * 30)) s"; sleep $$((attempt * 30)); done
+
 .PHONY: setup influxd ios-package ios-typecheck ios-sdk test unit-test conversion-test swift-test bench clean distclean
 
 setup: $(STAMP) influxd
@@ -25,8 +29,8 @@ influxd:
 $(STAMP): pyproject.toml constraints.txt
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found (edgekit needs Python 3.11)"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade "pip>=24"
-	$(PY) -m pip install --quiet -c constraints.txt -e '.[test]'
+	$(call retry,$(PY) -m pip install --quiet --upgrade "pip>=24")
+	$(call retry,$(PY) -m pip install --quiet -c constraints.txt -e '.[test]')
 	@touch $@
 
 ios-package: setup
