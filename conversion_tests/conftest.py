@@ -19,7 +19,7 @@ import edgekit
 from edgekit import STRAIN_LABELS
 from edgekit.config import load_config
 from edgekit.models import build_model
-from edgekit.verify.fixtures import _beats
+from edgekit.tasks.strain import _beats
 
 REPO = Path(__file__).resolve().parent.parent
 torch.set_num_threads(1)  # batch-1 graphs; two OpenMP threads spin (10× slower) on a loaded 2-core box

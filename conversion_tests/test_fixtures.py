@@ -19,8 +19,9 @@ def test_fixture_file_matches_generator_and_model(name):
     path = REPO / "fixtures" / f"{name}.json"
     doc = json.loads(path.read_text())
     length = doc["shape"][1]
-    expected = cfg.model.params.get("window_beats", 128) if cfg.model.type == "strain_transformer" else \
-        cfg.model.params.get("sequence_hours", 24)
+    from edgekit.tasks import task_for
+
+    expected = task_for(cfg.model.type).input_length(cfg.model.params)
     assert length == expected and doc["units"] == "ms" and doc["input_name"] == "rr_sequence"
     names, X = fixtures.load(path, length)
     assert len(names) >= fixtures.MIN_FIXTURES and len(set(names)) == len(names)

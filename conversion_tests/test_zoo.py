@@ -12,7 +12,7 @@ from edgekit.convert import SCORE_OUTPUT, save_mlpackage, to_coreml
 from edgekit.errors import EdgekitError
 from edgekit.models import build_model
 from edgekit.verify import ReferenceEvaluator
-from edgekit.verify.fixtures import _beats
+from edgekit.tasks.strain import _beats
 
 TOL = 1e-5
 

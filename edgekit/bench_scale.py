@@ -113,10 +113,11 @@ def data_stage_whole_table(cfg, out_path) -> str:
     d = cfg.data
     cohort = generate_whole_table(d.subjects, d.days, d.seed)
     res = clean(cohort.table, d.clean, d.min_rr_ms, d.max_rr_ms)
-    if cfg.model.type == "strain_transformer":
-        arrays, _ = pipeline._classifier_windows(cfg, res, cohort)
-    else:
-        arrays, _ = pipeline._forecaster_series(cfg, res.table, cohort)
+    from edgekit.tasks import task_for
+
+    examples = task_for(cfg.model.type).examples(cfg)
+    examples.add(res, cohort)
+    arrays, _ = examples.finish(cohort)
     return pipeline.write_npz_deterministic(out_path, arrays)
 
 
@@ -141,7 +142,9 @@ elif job in ("data-chunked", "data-whole"):
     cfg.data.subjects = args["subjects"]
     if job == "data-chunked":
         from edgekit.data import pipeline
-        res = {"sha256": pipeline.run(cfg, args["build"])["fingerprint"]}
+        from edgekit.tasks import task_for
+
+        res = {"sha256": pipeline.run(cfg, args["build"], task_for(cfg.model.type).examples(cfg))["fingerprint"]}
     else:
         from edgekit.bench_scale import data_stage_whole_table
         res = {"sha256": data_stage_whole_table(cfg, args["out"])}
@@ -260,7 +263,7 @@ def bench_cohort_memory(quick: bool = False, cohorts: tuple[int, ...] | None = N
 _TRAIN_TOML = """
 [model]
 name = "bench_transformer"
-type = "strain_transformer"
+type = "{model_type}"
 [model.params]
 window_beats = 128
 patch_beats = 4
@@ -324,9 +327,12 @@ def bench_loaded_training(quick: bool = False, subjects: int = 12, days: int = 7
     with tempfile.TemporaryDirectory(prefix="edgekit-bench-train-", dir=workdir) as tmp:
         tmp = Path(tmp)
         cfg = tmp / "bench_transformer.toml"
-        cfg.write_text(_TRAIN_TOML.format(subjects=subjects, days=days, epochs=epochs))
+        from edgekit.tasks.strain import StrainTask
+
+        cfg.write_text(_TRAIN_TOML.format(model_type=StrainTask.type, subjects=subjects, days=days, epochs=epochs))
         subprocess.run([sys.executable, "-c", "import sys\nfrom edgekit.config import load_config\n"
-                        "from edgekit.data import pipeline\npipeline.run(load_config(sys.argv[1]), sys.argv[2])",
+                        "from edgekit.data import pipeline\nfrom edgekit.tasks import task_for\n"
+                        "cfg = load_config(sys.argv[1])\npipeline.run(cfg, sys.argv[2], task_for(cfg.model.type).examples(cfg))",
                         str(cfg), str(tmp / "build")], check=True, capture_output=True, timeout=3600)
         times: dict = {}
         shas: dict = {}

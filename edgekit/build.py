@@ -21,6 +21,8 @@ from edgekit.config import ModelConfig, load_config
 from edgekit.errors import EdgekitError, GateError
 from edgekit.fileio import claim_build_dir, sha256_tree, write_json
 from edgekit.log import get_logger
+from edgekit.tasks import task_for
+from edgekit.verify.fixtures import fixtures_path
 
 log = get_logger(__name__)
 
@@ -57,11 +59,6 @@ def _code_hash() -> str:
         h.update(str(f.relative_to(pkg)).encode())
         h.update(f.read_bytes())
     return h.hexdigest()
-
-
-def fixtures_path(cfg: ModelConfig) -> Path:
-    """Parity fixture inputs of a model: ``fixtures/<model>.json`` beside the configs."""
-    return cfg.path.resolve().parent.parent / "fixtures" / f"{cfg.name}.json"
 
 
 def _tree_hash(path: Path) -> str:
@@ -112,17 +109,34 @@ def is_up_to_date(cfg: ModelConfig, stage: str, out: Path, **extra) -> bool:
     ) == _outputs_hash(stage, model_dir)
 
 
-def _stage_module(stage: str):
+def run_data_stage(cfg: ModelConfig, out: Path) -> dict:
+    """The data stage of ``cfg`` with its task spec's examples (no stamps; :func:`run_stage` records them)."""
+    from edgekit.data import pipeline
+
+    return pipeline.run(cfg, out, task_for(cfg.model.type).examples(cfg))
+
+
+def _run_train(cfg: ModelConfig, out: Path, init_from: Path | None = None, data: list[Path] | None = None,
+               data_format: str | None = None) -> dict:
+    if data:  # fine-tuning a population model on one person's files
+        from edgekit.finetune import finetune
+
+        return finetune(cfg, out, Path(init_from), data, data_format)
+    from edgekit import train
+
+    return train.run(cfg, out, init_from=init_from)
+
+
+def _stage_runner(stage: str):
+    """The function that runs ``stage``: ``f(cfg, out, **extra) -> summary``."""
     import importlib
 
-    module = {
-        "data": "edgekit.data.pipeline",
-        "train": "edgekit.train",
-        "convert": "edgekit.convert",
-        "verify": "edgekit.verify",
-        "report": "edgekit.report",
-    }[stage]
-    return importlib.import_module(module)
+    if stage == "data":
+        return run_data_stage
+    if stage == "train":
+        return _run_train
+    return importlib.import_module({"convert": "edgekit.convert", "verify": "edgekit.verify",
+                                    "report": "edgekit.report"}[stage]).run
 
 
 RESERVED_MODEL_NAMES = ("ios", "bench")  # build/<name>/ directories edgekit uses for other things
@@ -191,7 +205,7 @@ def run_stage(cfg: ModelConfig, stage: str, out: Path, *, skip_if_up_to_date: bo
         stamp.unlink(missing_ok=True)
     log.info(f"[{cfg.name}] {stage} …")
     start = time.perf_counter()
-    summary = _stage_module(stage).run(cfg, Path(out), **kwargs) or {}
+    summary = _stage_runner(stage)(cfg, Path(out), **kwargs) or {}
     seconds = time.perf_counter() - start
     if not kwargs:  # fine-tuning runs are not stamped as the config's own stage
         write_json(

@@ -15,7 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from edgekit.errors import EdgekitError
-from edgekit.models import MODEL_TYPES
+from edgekit.tasks import TASKS
+
+# Core ML variants edgekit can make (edgekit/quantize.py), in report order.
+VARIANTS = ("fp32", "fp16", "int8", "palette6", "palette4", "w8a8")
 from edgekit.models._config import check_type
 
 
@@ -174,10 +177,10 @@ def _validate(cfg: ModelConfig) -> None:
     m = cfg.model
     if not m.name or not m.name.replace("_", "").replace("-", "").isalnum():
         raise ConfigError(f"{p}: model.name must be a non-empty identifier, got {m.name!r}")
-    if m.type not in MODEL_TYPES:
-        raise ConfigError(f"{p}: unknown model.type {m.type!r}; expected one of {sorted(MODEL_TYPES)}")
+    if m.type not in TASKS:
+        raise ConfigError(f"{p}: unknown model.type {m.type!r}; expected one of {sorted(TASKS)}")
     try:
-        MODEL_TYPES[m.type][1].from_dict(m.params)
+        TASKS[m.type].params(m.params)
     except ValueError as exc:
         raise ConfigError(f"{p}: model.params: {exc}") from None
     d = cfg.data
@@ -215,8 +218,6 @@ def _validate(cfg: ModelConfig) -> None:
         raise ConfigError(f"{p}: train.lr must be positive, got {t.lr}")
     if not (0 < t.val_fraction < 0.5 and 0 < t.test_fraction < 0.5):
         raise ConfigError(f"{p}: train.val_fraction and train.test_fraction must be in (0, 0.5)")
-    from edgekit.quantize import VARIANTS  # local: quantize imports heavy deps lazily
-
     bad = [v for v in cfg.convert.variants if v not in VARIANTS]
     if bad or not cfg.convert.variants:
         raise ConfigError(f"{p}: convert.variants {bad or '[]'} invalid; known: {list(VARIANTS)}")

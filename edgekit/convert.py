@@ -26,10 +26,11 @@ from typing import Any
 import numpy as np
 
 import edgekit
-from edgekit import INPUT_NAME, STRAIN_LABELS
+from edgekit import INPUT_NAME
 from edgekit.errors import EdgekitError
 from edgekit.fileio import atomic_path, claim_build_dir, sha256_file, sha256_tree, write_json
 from edgekit.log import get_logger
+from edgekit.tasks import task_for
 
 log = get_logger(__name__)
 
@@ -348,45 +349,18 @@ def describe(model_type: str, cfg: Any, meta: Mapping[str, Any]) -> dict[str, An
         "edgekit.training_data_fingerprint": str(meta.get("data_fingerprint", "")),
         "edgekit.version": edgekit.__version__,
     }
-    if model_type == "strain_transformer":
-        window = int(params.get("window_beats", 128))
-        labels = list(meta.get("label_names") or STRAIN_LABELS)
-        md["edgekit.window_length"] = str(window)
-        md["edgekit.window_unit"] = "beats"
-        md["edgekit.labels"] = ",".join(labels)
-        md["input_description"] = f"{window} consecutive RR intervals in milliseconds, oldest first, shape (1, {window}, 1)"
-        md[f"output_description.{CLASS_LABEL_OUTPUT}"] = "Most probable autonomic strain class: " + ", ".join(labels)
-        md[f"output_description.{CLASS_PROBS_OUTPUT}"] = "Probability of each strain class (sums to 1)"
-    else:
-        hours = int(params.get("sequence_hours", 24))
-        md["edgekit.window_length"] = str(hours)
-        md["edgekit.window_unit"] = "hours"
-        md["edgekit.labels"] = SCORE_OUTPUT
-        md["input_description"] = (f"Last {hours} hourly RMSSD values in milliseconds, oldest first, shape (1, {hours}, 1)")
-        md[f"output_description.{SCORE_OUTPUT}"] = (
-            "Fatigue score 0-100 for the next 24 h (green >= 70, yellow 40-69, red < 40)"
-        )
+    md.update(task_for(model_type).metadata(params, meta))
     return md
 
 
 def example_input(model_type: str, module: Any) -> Any:
-    """A realistic example input of the model's fixed shape (RR ms or hourly RMSSD ms)."""
-    import torch  # noqa: PLC0415
-
-    cfg = module.config
-    if model_type == "strain_transformer":
-        n = cfg.window_beats
-        t = torch.arange(n, dtype=torch.float32)
-        return (800.0 + 40.0 * torch.sin(t / 4.0)).reshape(1, n, 1)
-    n = cfg.sequence_hours
-    t = torch.arange(n, dtype=torch.float32)
-    return (45.0 + 15.0 * torch.sin(t / 24.0 * 2 * np.pi)).reshape(1, n, 1)
+    """A realistic example input of the model's fixed shape (the task spec's)."""
+    return task_for(model_type).example_input(module)
 
 
 def coreml_kwargs(model_type: str, meta: Mapping[str, Any]) -> dict[str, Any]:
-    if model_type == "strain_transformer":
-        return {"classifier_labels": list(meta.get("label_names") or STRAIN_LABELS)}
-    return {"output_name": SCORE_OUTPUT}
+    """The outputs ``to_coreml`` declares for this model type (classifier labels or a score name)."""
+    return task_for(model_type).coreml_outputs(meta)
 
 
 def package_stats(path: Path) -> dict[str, Any]:
@@ -458,7 +432,8 @@ def _run(cfg: Any, build_dir: Path) -> dict:
     module, meta = load_checkpoint(model_dir / "train" / "model.pt")
     model_type = meta.get("model_type", cfg.model.type)
     example = example_input(model_type, module)
-    onnx_path = to_onnx(module, example, model_dir / "onnx" / "model.onnx")
+    onnx_path = to_onnx(module, example, model_dir / "onnx" / "model.onnx",
+                        output_name=task_for(model_type).onnx_output)
     base_md = describe(model_type, cfg, meta)
     coreml_dir = model_dir / "coreml"
     coreml_dir.mkdir(parents=True, exist_ok=True)

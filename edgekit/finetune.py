@@ -21,6 +21,7 @@ from edgekit.config import ModelConfig
 from edgekit.errors import EdgekitError
 from edgekit.fileio import sha256_file, write_json
 from edgekit.log import get_logger
+from edgekit.tasks import task_for
 
 log = get_logger(__name__)
 
@@ -60,7 +61,8 @@ def finetune(cfg: ModelConfig, build_dir: Path, init_from: Path, data: list[Path
     population, meta = load_checkpoint(init_from)
     if meta["model_type"] != cfg.model.type:
         raise EdgekitError(f"{init_from}: a {meta['model_type']} checkpoint, but the config is {cfg.model.type}")
-    build_windows(person, build_dir)
+    task = task_for(cfg.model.type)
+    build_windows(person, build_dir, task.examples(person))
     model_dir = Path(build_dir) / person.name
     windows_path = model_dir / "data" / "windows.npz"
     arrays = load_windows(windows_path)
@@ -79,17 +81,16 @@ def finetune(cfg: ModelConfig, build_dir: Path, init_from: Path, data: list[Path
     train, val, test = (take(ids[k]) for k in ("train", "val", "test"))
     labels = list(meta.get("label_names") or [])
     seed_everything(cfg.train.seed, cfg.train.threads)
-    before = evaluate(population, cfg.model.type, test, labels)
+    before = evaluate(population, task, test, labels)
     model, _ = load_checkpoint(init_from)
     history, best_epoch = fit(
-        model, cfg.model.type, train, val, cfg, labels,
+        model, task, train, val, cfg, labels,
         epochs=min(cfg.train.epochs, 30), lr=cfg.train.lr * LR_FACTOR, desc=f"fine-tune {cfg.name}",
     )
-    after = evaluate(model, cfg.model.type, test, labels)
-    classifier = cfg.model.type == "strain_transformer"
-    key = "macro_f1" if classifier else "mae"
-    baseline_name, baseline_value = _baseline(classifier, train, test, labels, after)
-    better = (lambda a, b: a > b + 1e-9) if classifier else (lambda a, b: a < b - 1e-9)
+    after = evaluate(model, task, test, labels)
+    key = task.primary_metric
+    baseline_name, baseline_value = task.personal_baseline(train, test, labels, after)
+    better = task.better
     accepted = better(after[key], before[key]) and (baseline_value is None or better(after[key], baseline_value))
     metrics = {
         "model": person.name,
@@ -110,7 +111,7 @@ def finetune(cfg: ModelConfig, build_dir: Path, init_from: Path, data: list[Path
                     ("personal model NOT written: it does not beat both the population model and the "
                      "baseline on the person's held-out windows; keep using the population model"),
     }
-    summary = (f"held-out {key} ({'higher' if classifier else 'lower'} is better): population {before[key]:.3f}, "
+    summary = (f"held-out {key} ({'higher' if task.higher_is_better else 'lower'} is better): population {before[key]:.3f}, "
                f"{baseline_name} {baseline_value:.3f}, personal {after[key]:.3f}" if baseline_value is not None else
                f"held-out {key}: population {before[key]:.3f}, personal {after[key]:.3f}")
     train_dir = model_dir / "train"
@@ -130,19 +131,3 @@ def finetune(cfg: ModelConfig, build_dir: Path, init_from: Path, data: list[Path
     write_outputs(train_dir, model, new_meta, metrics, history, best_epoch, test)
     log.info(f"[{person.name}] {summary} → personal model written to {train_dir / 'model.pt'}")
     return {key: after[key], f"population_{key}": before[key], f"baseline_{key}": baseline_value, "accepted": True}
-
-
-def _baseline(classifier: bool, train, test, labels: list[str], after: dict) -> tuple[str, float | None]:
-    """The simple baseline the personal model must beat on the person's held-out windows.
-
-    Forecaster: persistence (tomorrow's score = today's), MAE in score points. Classifier: always
-    the person's most frequent label in their training windows, macro-F1 (``sklearn.metrics``).
-    """
-    if not classifier:
-        return "persistence", after.get("baseline_mae")
-    from sklearn.metrics import f1_score
-
-    majority = int(np.bincount(train.y.astype(int), minlength=len(labels)).argmax())
-    present = sorted(set(test.y.astype(int).tolist()))  # as classification_metrics: classes in the truth
-    pred = np.full(len(test.y), majority)
-    return "majority class", float(f1_score(test.y.astype(int), pred, labels=present, average="macro", zero_division=0))

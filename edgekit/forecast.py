@@ -71,9 +71,11 @@ def forecast(cfg, build_dir: Path, url: str, database: str, variant: str | None 
     from edgekit.predict import load_runner
     from edgekit.zones import zone_of
 
-    if cfg.model.type != "fatigue_lstm":
-        raise EdgekitError(f"{cfg.path}: forecast needs a fatigue forecaster config (model.type = 'fatigue_lstm'), "
-                           f"got {cfg.model.type!r}")
+    from edgekit.tasks import task_for
+
+    if task_for(cfg.model.type).role != "forecaster":
+        raise EdgekitError(f"{cfg.path}: forecast needs a fatigue forecaster config, got a "
+                           f"{task_for(cfg.model.type).title} ({cfg.model.type!r})")
     runner = load_runner(cfg, build_dir, variant)
     with InfluxClient(url, database) as client:
         inputs, refused = read_inputs(client, subjects)

@@ -28,6 +28,7 @@ from typing import Any
 
 from edgekit.errors import EdgekitError
 from edgekit.fileio import atomic_path, claim_build_dir, sha256_file, sha256_tree
+from edgekit.tasks import task_for
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "swift_template"
 
@@ -35,8 +36,6 @@ TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "swift_template"
 COMPUTE_UNITS = ("all", "cpuOnly", "cpuAndGPU", "cpuAndNeuralEngine")
 #: Default compute units per model type. The LSTM is tiny and sequential: the CPU is fastest and
 #: keeps fp32 numerics; the Transformer may use the Neural Engine (Core ML keeps fp32 programs off it).
-DEFAULT_COMPUTE_UNITS = {"strain_transformer": "all", "fatigue_lstm": "cpuOnly"}
-ROLES = {"strain_transformer": "classifier", "fatigue_lstm": "forecaster"}
 #: Variant preference on a size tie (smaller index wins): less lossy first.
 VARIANT_ORDER = ("fp32", "fp16", "int8", "w8a8", "palette6", "palette4")
 
@@ -558,9 +557,8 @@ def _model_context(entry: PackageModel, build_dir: Path, used: set[str]) -> tupl
     from edgekit.config import load_config  # noqa: PLC0415
 
     cfg = load_config(entry.config)
-    role = ROLES.get(cfg.model.type)
-    if role is None:
-        raise EdgekitError(f"{entry.config}: model type {cfg.model.type!r} cannot be packaged")
+    task = task_for(cfg.model.type)
+    role = task.role
     model_dir = build_dir / cfg.name
     choice = select_variant(cfg.name, model_dir, entry.max_kb)
     spec = read_model_spec(choice.path)
@@ -599,7 +597,7 @@ def _model_context(entry: PackageModel, build_dir: Path, used: set[str]) -> tupl
         n += 1
     used.add(ident)
     resource = resource_name(cfg.name)
-    units = entry.compute_units or DEFAULT_COMPUTE_UNITS.get(cfg.model.type, "all")
+    units = entry.compute_units or task.compute_units
     ctx = ModelContext(
         name=cfg.name,
         type=cfg.model.type,

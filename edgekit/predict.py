@@ -20,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from edgekit import INPUT_NAME, STRAIN_LABELS
-from edgekit.errors import EdgekitError, InputError
-from edgekit.zones import zone_of
+from edgekit import INPUT_NAME
+from edgekit.errors import EdgekitError
+from edgekit.tasks import TaskSpec, task_for
 
 TORCH = "torch"
 
@@ -37,8 +37,16 @@ class Runner:
     _fn: object
 
     @property
+    def task(self) -> TaskSpec:
+        return task_for(self.model_type)
+
+    @property
     def classifier(self) -> bool:
-        return self.model_type == "strain_transformer"
+        return self.task.classifier
+
+    @property
+    def labels(self) -> list[str]:
+        return self.task.labels({})
 
     def run(self, X: np.ndarray) -> np.ndarray:
         return self._fn(np.asarray(X, np.float32))  # type: ignore[operator]
@@ -48,6 +56,7 @@ def load_runner(cfg, build_dir: Path, variant: str | None = None) -> Runner:
     """The model of ``cfg`` from ``build_dir/<model>/``: torch checkpoint or a Core ML variant."""
     variant = variant or TORCH
     model_dir = Path(build_dir) / cfg.name
+    task = task_for(cfg.model.type)
     if variant == TORCH:
         import torch
 
@@ -61,7 +70,7 @@ def load_runner(cfg, build_dir: Path, variant: str | None = None) -> Runner:
         def fn(X):
             with torch.no_grad():
                 out = model(torch.from_numpy(X[:, :, None])).double().numpy()
-            return out if cfg.model.type == "strain_transformer" else out.reshape(-1)
+            return task.torch_outputs(out)
 
         return Runner(cfg.name, cfg.model.type, variant, fn)
     if variant not in cfg.convert.variants:
@@ -73,17 +82,10 @@ def load_runner(cfg, build_dir: Path, variant: str | None = None) -> Runner:
     from edgekit.verify import ReferenceEvaluator
 
     ev = ReferenceEvaluator(package)
-    classifier = cfg.model.type == "strain_transformer"
 
     def fn_ml(X):
-        rows = []
-        for x in X:
-            out = ev.run({INPUT_NAME: x.reshape(1, -1, 1)})
-            if classifier:
-                rows.append(np.asarray(out["classLabel_probs"], np.float64).reshape(-1))
-            else:
-                rows.append(float(np.asarray(out["fatigue_score"]).reshape(-1)[0]))
-        return np.asarray(rows, np.float64).reshape((len(X), -1) if classifier else (len(X),))
+        rows = [task.program_outputs(ev.run({INPUT_NAME: x.reshape(1, -1, 1)})) for x in X]
+        return task.torch_outputs(np.asarray(rows, np.float64).reshape(len(X), -1))
 
     return Runner(cfg.name, cfg.model.type, variant, fn_ml)
 
@@ -92,32 +94,10 @@ def model_inputs(cfg, table, where: str) -> tuple[np.ndarray, list[dict]]:
     """(X (K, T) float32, one dict per input: subject and time span) of a raw RR table, made as
     the data stage makes training windows. One-line :class:`InputError` when none can be made."""
     from edgekit.data.clean import clean
-    from edgekit.data.windows import MAX_MISSING_HOURS, beat_windows, hourly_rmssd, hourly_series
 
     d = cfg.data
     res = clean(table, d.clean, d.min_rr_ms, d.max_rr_ms)
-    t = res.table
-    if cfg.model.type == "strain_transformer":
-        n = int(cfg.model.params.get("window_beats", 128))
-        X, _, starts, n_excl = beat_windows(t, n, d.window_stride, d.max_artifact_pct)
-        if len(X) == 0:
-            longest = int(np.diff(t.segment_bounds()).max()) if len(t) else 0
-            raise InputError(f"{where}: cannot make a {n}-beat window: the longest clean segment has {longest} "
-                             f"beats" + (f", {n_excl} windows had more than {d.max_artifact_pct:g} % artifacts"
-                                         if n_excl else ""))
-        info = [{"subject": str(t.subject[s]), "start_time_s": float(t.time_s[s]),
-                 "end_time_s": float(t.time_s[s + n - 1])} for s in starts.tolist()]
-        return X.astype(np.float32), info
-    hr = hourly_rmssd(t, d.max_artifact_pct)
-    X, subj, ends, _ = hourly_series(hr, 24, int(d.series_stride_hours))
-    if len(X) == 0:
-        n_h = sum(int(np.isfinite(r).sum()) for _, r in hr.values())
-        raise InputError(f"{where}: cannot make a 24-hour RMSSD series: needs 24 consecutive clock hours with "
-                         f"an hourly RMSSD (at most {MAX_MISSING_HOURS} missing, not the last); the recording "
-                         f"has {n_h} such hours")
-    info = [{"subject": str(s), "start_time_s": float((e - 24) * 3600), "end_time_s": float(e * 3600)}
-            for s, e in zip(subj, ends.tolist())]
-    return X.astype(np.float32), info
+    return task_for(cfg.model.type).model_inputs(cfg, res.table, where)
 
 
 def outputs(runner: Runner, X: np.ndarray, info: list[dict]) -> list[dict]:
@@ -125,15 +105,7 @@ def outputs(runner: Runner, X: np.ndarray, info: list[dict]) -> list[dict]:
     y = runner.run(X)
     rows = []
     for k, base in enumerate(info):
-        r = dict(base)
-        if runner.classifier:
-            p = [float(v) for v in y[k]]
-            r["label"] = STRAIN_LABELS[int(np.argmax(p))]
-            r["probabilities"] = dict(zip(STRAIN_LABELS, p))
-        else:
-            r["fatigue_score"] = float(y[k])
-            r["zone"] = zone_of(float(y[k]))
-        rows.append(r)
+        rows.append(dict(base, **runner.task.prediction(y[k], runner.labels)))
     return rows
 
 

@@ -43,7 +43,7 @@ from typing import Any
 
 import numpy as np
 
-VARIANTS = ("fp32", "fp16", "int8", "palette6", "palette4", "w8a8")
+from edgekit.config import VARIANTS  # noqa: E402  (the one list of variants)
 
 # weighted MIL ops and the argument holding the weights applied to their (activation) input ``x``
 _INPUT_WEIGHT = {"linear": "weight", "conv": "weight", "conv_transpose": "weight", "lstm": "weight_ih",
@@ -340,6 +340,7 @@ def build_variants(module: Any, example: Any, model_type: str, cfg: Any, meta: M
     """
     from edgekit.convert import coreml_kwargs, package_stats, save_mlpackage, to_coreml
     from edgekit.errors import EdgekitError
+    from edgekit.tasks import task_for
 
     conv = cfg.convert
     if conv.compressed_base not in ("fp16", "fp32"):
@@ -347,7 +348,7 @@ def build_variants(module: Any, example: Any, model_type: str, cfg: Any, meta: M
     if calibration is None:
         calibration = training_windows(cfg, out_dir.parent)
     samples = calibration_samples(calibration, conv.calibration_windows)
-    if model_type == "strain_transformer" and conv.calibrate_rr_bounds:
+    if task_for(model_type).input_is_rr and conv.calibrate_rr_bounds:
         samples += bound_windows(cfg.data.min_rr_ms, cfg.data.max_rr_ms, samples[0]["rr_sequence"].shape[1])
     kwargs = dict(coreml_kwargs(model_type, meta), minimum_deployment_target=conv.minimum_deployment_target)
     out_dir = Path(out_dir)

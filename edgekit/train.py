@@ -22,13 +22,12 @@ import torch
 from torch import nn
 
 import edgekit
-from edgekit import STRAIN_LABELS
 from edgekit.config import ModelConfig
 from edgekit.errors import EdgekitError
 from edgekit.fileio import atomic_path, sha256_file, write_json
 from edgekit.log import get_logger, progress_disabled
-from edgekit.models import build_model
-from edgekit.zones import zone_of
+from edgekit.tasks import TaskSpec, task_for
+from edgekit.tasks.metrics import classification_metrics, forecast_metrics  # noqa: F401  (re-exported)
 
 log = get_logger(__name__)
 
@@ -104,51 +103,6 @@ def _take(arrays: dict[str, np.ndarray], subject_ids: np.ndarray) -> Split:
 # metrics
 
 
-def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, labels: list[str]) -> dict[str, Any]:
-    """accuracy, macro-F1, per-class recall/precision and the confusion matrix (rows = truth)."""
-    k = len(labels)
-    confusion = np.zeros((k, k), dtype=np.int64)
-    np.add.at(confusion, (y_true.astype(int), y_pred.astype(int)), 1)
-    tp = np.diag(confusion).astype(float)
-    support = confusion.sum(axis=1).astype(float)
-    predicted = confusion.sum(axis=0).astype(float)
-    recall = np.divide(tp, support, out=np.zeros(k), where=support > 0)
-    precision = np.divide(tp, predicted, out=np.zeros(k), where=predicted > 0)
-    f1 = np.divide(2 * precision * recall, precision + recall, out=np.zeros(k), where=(precision + recall) > 0)
-    present = support > 0
-    return {
-        "n": int(len(y_true)),
-        "accuracy": float(tp.sum() / max(len(y_true), 1)),
-        "macro_f1": float(f1[present].mean()) if present.any() else 0.0,
-        "recall": {lab: float(r) for lab, r in zip(labels, recall)},
-        "precision": {lab: float(p) for lab, p in zip(labels, precision)},
-        "confusion": confusion.tolist(),
-        "labels": list(labels),
-    }
-
-
-def forecast_metrics(y_true: np.ndarray, y_pred: np.ndarray, y_today: np.ndarray | None) -> dict[str, Any]:
-    """MAE (score points), persistence baseline MAE (tomorrow = today) and zone accuracy."""
-    mae = float(np.mean(np.abs(y_pred - y_true)))
-    zones_true = np.array([zone_of(s) for s in y_true])
-    zones_pred = np.array([zone_of(s) for s in y_pred])
-    out: dict[str, Any] = {
-        "n": int(len(y_true)),
-        "mae": mae,
-        "rmse": float(np.sqrt(np.mean((y_pred - y_true) ** 2))),
-        "zone_accuracy": float(np.mean(zones_true == zones_pred)),
-    }
-    if y_today is not None:
-        base = float(np.mean(np.abs(y_today - y_true)))
-        out["baseline_mae"] = base
-        out["baseline"] = "persistence (tomorrow = today)"
-        out["mae_vs_baseline"] = mae / base if base > 0 else None
-        out["baseline_zone_accuracy"] = float(
-            np.mean(zones_true == np.array([zone_of(s) for s in y_today]))
-        )
-    return out
-
-
 # ---------------------------------------------------------------------------------------------
 # checkpoints
 
@@ -174,7 +128,10 @@ def load_checkpoint(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
         raise EdgekitError(f"{path}: not a readable edgekit checkpoint: {reason}") from None
     if not isinstance(payload, dict) or "state_dict" not in payload or "model_type" not in payload:
         raise EdgekitError(f"{path}: not an edgekit checkpoint (missing model_type/state_dict)")
-    model = build_model(payload["model_type"], payload["model_config"])
+    try:
+        model = task_for(payload["model_type"]).build_model(payload["model_config"])
+    except (ValueError, EdgekitError) as exc:
+        raise EdgekitError(f"{path}: {exc}") from None
     try:
         model.load_state_dict(payload["state_dict"])
     except RuntimeError as exc:
@@ -225,16 +182,8 @@ def _distributed() -> tuple[int, int]:
     return dist.get_rank(), world
 
 
-def _set_normalization(model: nn.Module, model_type: str, X: np.ndarray) -> dict[str, float]:
-    if model_type == "strain_transformer":
-        stats = {
-            "rr_mean_ms": float(X.mean()),
-            "rr_std_ms": float(X.std()),
-            "drr_std_ms": float(np.diff(X, axis=1).std()),
-        }
-    else:
-        log_x = np.log(np.clip(X, 1.0, None))
-        stats = {"log_rmssd_mean": float(log_x.mean()), "log_rmssd_std": float(log_x.std())}
+def _set_normalization(model: nn.Module, task: TaskSpec, X: np.ndarray) -> dict[str, float]:
+    stats = task.normalization(X)
     model.set_normalization(**stats)
     return stats
 
@@ -280,21 +229,14 @@ def training_warnings(metrics: dict[str, Any]) -> list[str]:
     return out
 
 
-def evaluate(model: nn.Module, model_type: str, split: Split, labels: list[str]) -> dict[str, Any]:
-    out = _predict(model, split.X)
-    if model_type == "strain_transformer":
-        return classification_metrics(split.y, out.argmax(axis=1), labels)
-    return forecast_metrics(split.y.astype(np.float32), out[:, 0], split.y_today)
-
-
-def _score(model_type: str, metrics: dict[str, Any]) -> float:
-    """Early-stopping score, higher is better."""
-    return metrics["macro_f1"] if model_type == "strain_transformer" else -metrics["mae"]
+def evaluate(model: nn.Module, task: TaskSpec, split: Split, labels: list[str]) -> dict[str, Any]:
+    """Held-out figures of ``model`` on ``split`` (the task's metrics)."""
+    return task.metrics(split.y, _predict(model, split.X), split.y_today, labels)
 
 
 def fit(
     model: nn.Module,
-    model_type: str,
+    task: TaskSpec,
     train: Split,
     val: Split,
     cfg: ModelConfig,
@@ -311,15 +253,7 @@ def fit(
     epochs = epochs or t.epochs
     lr = lr or t.lr
     rank, world = _distributed()
-    classifier = model_type == "strain_transformer"
-    if classifier:
-        counts = np.bincount(train.y, minlength=len(labels)).astype(np.float64)
-        weights = counts.sum() / np.maximum(counts, 1) / len(labels) if t.class_weighting else np.ones(len(labels))
-        loss_fn: nn.Module = nn.CrossEntropyLoss(weight=torch.tensor(weights, dtype=torch.float32))
-        target = torch.from_numpy(train.y.astype(np.int64))
-    else:
-        loss_fn = nn.SmoothL1Loss(beta=2.0)
-        target = torch.from_numpy(train.y.astype(np.float32))
+    loss_fn, target = task.loss(train.y, labels, t.class_weighting)
     X = torch.from_numpy(train.X[:, :, None])
     train_module: nn.Module = model
     if world > 1:
@@ -344,12 +278,7 @@ def fit(
             if len(idx) < world:  # every rank must step together; drop a tail too small to share
                 continue
             idx = idx[rank::world]  # this rank's share of the global batch
-            out = train_module(X[idx])
-            if classifier:
-                logits = torch.log(torch.clamp(out, min=1e-8))
-                loss = loss_fn(logits, target[idx])
-            else:
-                loss = loss_fn(out[:, 0], target[idx])
+            loss = task.batch_loss(loss_fn, train_module(X[idx]), target[idx])
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -357,18 +286,12 @@ def fit(
             sched.step()
             total += float(loss.detach()) * len(idx)
             seen += len(idx)
-        val_metrics = evaluate(model, model_type, val, labels)
-        score = _score(model_type, val_metrics)
-        row = {
-            "epoch": epoch,
-            "train_loss": total / max(seen, 1),
-            "lr": float(sched.get_last_lr()[0]),
-            "val_macro_f1" if classifier else "val_mae": val_metrics["macro_f1" if classifier else "mae"],
-        }
-        if classifier:
-            row["val_accuracy"] = val_metrics["accuracy"]
+        val_metrics = evaluate(model, task, val, labels)
+        score = task.score(val_metrics)
+        row = {"epoch": epoch, "train_loss": total / max(seen, 1), "lr": float(sched.get_last_lr()[0]),
+               **task.history_row(val_metrics)}
         history.append(row)
-        bar.set_postfix(loss=f"{row['train_loss']:.3f}", **({"val_f1": f"{score:.3f}"} if classifier else {"val_mae": f"{-score:.2f}"}))
+        bar.set_postfix(loss=f"{row['train_loss']:.3f}", **task.progress(val_metrics))
         if score > best_score + 1e-6:
             best_score, best_epoch, stale = score, epoch, 0
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
@@ -383,28 +306,22 @@ def fit(
     return history, best_epoch
 
 
-def run(cfg: ModelConfig, build_dir: Path, init_from: Path | None = None, data: list[Path] | None = None,
-        data_format: str | None = None) -> dict[str, Any]:
-    """The train stage (or fine-tuning with ``init_from`` + ``data``)."""
-    if data:
-        from edgekit.finetune import finetune
-
-        return finetune(cfg, Path(build_dir), Path(init_from), data, data_format)
+def run(cfg: ModelConfig, build_dir: Path, init_from: Path | None = None) -> dict[str, Any]:
+    """The train stage (from ``init_from``'s weights when given; fine-tuning on one person's files
+    is :func:`edgekit.finetune.finetune`)."""
     model_dir = Path(build_dir) / cfg.name
     windows_path = model_dir / "data" / "windows.npz"
     arrays = load_windows(windows_path)
     t = cfg.train
     seed_everything(t.seed, t.threads)
     model_type = cfg.model.type
-    labels = [str(s) for s in arrays["label_names"]] if "label_names" in arrays else list(STRAIN_LABELS)
+    task = task_for(model_type)
+    labels = [str(s) for s in arrays["label_names"]] if "label_names" in arrays else task.labels({})
     splits_ids = split_by_subject(arrays["subject"], t.val_fraction, t.test_fraction, t.seed)
     train, val, test = (_take(arrays, splits_ids[k]) for k in ("train", "val", "test"))
     if min(len(train.X), len(val.X), len(test.X)) == 0:
         raise EdgekitError(f"{windows_path}: a split is empty; need more subjects or windows")
-    expected_len = cfg.model.params.get(
-        "window_beats" if model_type == "strain_transformer" else "sequence_hours",
-        128 if model_type == "strain_transformer" else 24,
-    )
+    expected_len = task.input_length(cfg.model.params)
     if train.X.shape[1] != expected_len:
         raise EdgekitError(
             f"{windows_path}: windows have {train.X.shape[1]} steps but the model expects {expected_len}"
@@ -416,9 +333,9 @@ def run(cfg: ModelConfig, build_dir: Path, init_from: Path | None = None, data: 
             raise EdgekitError(f"{init_from}: a {init_meta['model_type']} checkpoint, config wants {model_type}")
         normalization = init_meta["normalization"]
     else:
-        model = build_model(model_type, cfg.model.params)
-        normalization = _set_normalization(model, model_type, train.X)
-    history, best_epoch = fit(model, model_type, train, val, cfg, labels, desc=f"train {cfg.name}")
+        model = task.build_model(cfg.model.params)
+        normalization = _set_normalization(model, task, train.X)
+    history, best_epoch = fit(model, task, train, val, cfg, labels, desc=f"train {cfg.name}")
 
     rank, _ = _distributed()
     metrics = {
@@ -430,8 +347,8 @@ def run(cfg: ModelConfig, build_dir: Path, init_from: Path | None = None, data: 
         "best_epoch": best_epoch,
         "epochs_run": len(history),
         "params": int(sum(p.numel() for p in model.parameters())),
-        "test": evaluate(model, model_type, test, labels),
-        "val": evaluate(model, model_type, val, labels),
+        "test": evaluate(model, task, test, labels),
+        "val": evaluate(model, task, val, labels),
     }
     metrics.update({k: v for k, v in metrics["test"].items() if k in ("accuracy", "macro_f1", "mae", "baseline_mae", "zone_accuracy")})
     metrics["warnings"] = training_warnings(metrics)
@@ -442,7 +359,7 @@ def run(cfg: ModelConfig, build_dir: Path, init_from: Path | None = None, data: 
         meta = {
             "model_type": model_type,
             "model_config": model.config.to_dict(),
-            "label_names": labels if model_type == "strain_transformer" else [],
+            "label_names": labels if task.classifier else [],
             "normalization": normalization,
             "data_fingerprint": sha256_file(windows_path),
             "edgekit_version": edgekit.__version__,

@@ -6,8 +6,8 @@ import copy
 import numpy as np
 import pytest
 
+from edgekit.build import run_data_stage
 from edgekit.config import load_config
-from edgekit.data import pipeline
 from edgekit.data.labelled import load_labelled_files
 from edgekit.errors import InputError
 
@@ -44,8 +44,8 @@ def test_synth_csv_says_synthetic_and_carries_labels(cohort_csv):
 def test_classifier_from_files_equals_synthetic_source(cohort_csv, tmp_path):
     cfg, files = _cfgs("strain")
     files.data.inputs = [str(cohort_csv)]
-    pipeline.run(cfg, tmp_path / "a")
-    s = pipeline.run(files, tmp_path / "b")
+    run_data_stage(cfg, tmp_path / "a")
+    s = run_data_stage(files, tmp_path / "b")
     a = np.load(tmp_path / "a" / cfg.name / "data" / "windows.npz")
     b = np.load(tmp_path / "b" / cfg.name / "data" / "windows.npz")
     assert a["X"].shape == b["X"].shape
@@ -57,8 +57,8 @@ def test_classifier_from_files_equals_synthetic_source(cohort_csv, tmp_path):
 def test_forecaster_from_files_matches_synthetic_targets(cohort_csv, tmp_path):
     cfg, files = _cfgs("lstm")
     files.data.inputs = [str(cohort_csv)]
-    pipeline.run(cfg, tmp_path / "a")
-    s = pipeline.run(files, tmp_path / "b")
+    run_data_stage(cfg, tmp_path / "a")
+    s = run_data_stage(files, tmp_path / "b")
     a = np.load(tmp_path / "a" / cfg.name / "data" / "windows.npz")
     b = np.load(tmp_path / "b" / cfg.name / "data" / "windows.npz")
     assert s["n_windows"] > 10 and len(b["y_today"]) == len(b["y"])
@@ -86,10 +86,10 @@ def test_scores_file_instead_of_column(cohort_csv, tmp_path):
     (tmp_path / "scores.csv").write_text("subject,time_s,fatigue_score\n" + "\n".join(issued) + "\n")
     _, col = _cfgs("lstm")
     col.data.inputs = [str(cohort_csv)]
-    pipeline.run(col, tmp_path / "a")
+    run_data_stage(col, tmp_path / "a")
     _, f = _cfgs("lstm")
     f.data.inputs = [str(tmp_path / "scores.csv"), str(tmp_path / "rr.csv")]
-    pipeline.run(f, tmp_path / "b")
+    run_data_stage(f, tmp_path / "b")
     a = np.load(tmp_path / "a" / col.name / "data" / "windows.npz")
     b = np.load(tmp_path / "b" / col.name / "data" / "windows.npz")
     assert len(a["y"]) == len(b["y"]) and np.allclose(a["y"], b["y"]) and np.allclose(a["y_today"], b["y_today"])
@@ -103,7 +103,7 @@ def test_labels_required(tmp_path):
         f.data.inputs = [str(p)]
         f.data.format = "rr-text"
         with pytest.raises(InputError, match=f"labels are required to train the {what}") as ei:
-            pipeline.run(f, tmp_path / "b")
+            run_data_stage(f, tmp_path / "b")
         assert "\n" not in str(ei.value)
 
 

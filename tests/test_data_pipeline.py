@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 
+from edgekit.build import run_data_stage
 from edgekit.config import load_config
 
 
@@ -19,8 +20,8 @@ def test_classifier_windows_deterministic(tmp_path):
     from edgekit.data import pipeline
 
     cfg = _cfg(tmp_path, "strain")
-    s1 = pipeline.run(cfg, tmp_path / "b1")
-    s2 = pipeline.run(cfg, tmp_path / "b2")
+    s1 = run_data_stage(cfg, tmp_path / "b1")
+    s2 = run_data_stage(cfg, tmp_path / "b2")
     assert s1["fingerprint"] == s2["fingerprint"]
     d = np.load(tmp_path / "b1" / cfg.name / "data" / "windows.npz")
     assert d["X"].dtype == np.float32 and d["X"].shape[1] == 128
@@ -35,7 +36,7 @@ def test_forecaster_series(tmp_path):
     from edgekit.data import pipeline
 
     cfg = _cfg(tmp_path, "lstm")
-    s = pipeline.run(cfg, tmp_path / "b")
+    s = run_data_stage(cfg, tmp_path / "b")
     d = np.load(tmp_path / "b" / cfg.name / "data" / "windows.npz")
     assert d["X"].shape[1] == 24 and len(d["y"]) == len(d["y_today"]) == s["n_windows"] > 0
     assert np.all((d["y"] >= 0) & (d["y"] <= 100))

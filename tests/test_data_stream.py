@@ -5,6 +5,7 @@ import hashlib
 import numpy as np
 import pytest
 
+from edgekit.build import run_data_stage
 from edgekit import bench_scale
 from edgekit.bench_data import write_export
 from edgekit.cli import main
@@ -140,7 +141,7 @@ def test_chunked_data_stage_equals_whole_cohort(tmp_path, monkeypatch, name):
     for chunk in (1, 4):  # chunk size never shows in the output
         real = synth.iter_cohort
         monkeypatch.setattr(synth, "iter_cohort", lambda *a, _c=chunk, **k: real(*a, chunk_subjects=_c, **k))
-        s = pipeline.run(cfg, tmp_path / f"b{chunk}")
+        s = run_data_stage(cfg, tmp_path / f"b{chunk}")
         monkeypatch.setattr(synth, "iter_cohort", real)
         npz = (tmp_path / f"b{chunk}" / cfg.name / "data" / "windows.npz").read_bytes()
         assert s["fingerprint"] == whole == hashlib.sha256(npz).hexdigest()

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from edgekit.build import run_data_stage
 from edgekit.cli import main
 from edgekit.config import ConfigError, load_config
-from edgekit.data import pipeline
 from edgekit.data.influx import InfluxClient, ns_to_seconds, seconds_to_ns
 from edgekit.errors import EdgekitError
 from influx_server import InfluxServer, influx_server, require_influxd  # noqa: F401 - fixture
@@ -77,8 +77,8 @@ def test_windows_from_influxdb_equal_windows_from_the_file(influx_server, cohort
     cfg = _cfg(kind, influx_server.url, db, tmp_path)
     files = copy.deepcopy(cfg)
     files.data.source, files.data.inputs = "files", [str(cohort)]
-    sa = pipeline.run(cfg, tmp_path / "influx")
-    sb = pipeline.run(files, tmp_path / "files")
+    sa = run_data_stage(cfg, tmp_path / "influx")
+    sb = run_data_stage(files, tmp_path / "files")
     a = np.load(tmp_path / "influx" / cfg.name / "data" / "windows.npz")
     b = np.load(tmp_path / "files" / cfg.name / "data" / "windows.npz")
     assert sorted(a.files) == sorted(b.files)
@@ -119,8 +119,10 @@ def test_hostile_subject_names_round_trip(influx_server, tmp_path):
     for name in HOSTILE:
         cfg = _cfg("lstm", influx_server.url, db, tmp_path)
         cfg.data.subjects = [name]
+        data = load_influx(cfg)
+        assert set(data.table.subject.tolist()) == {name}
         with pytest.raises(EdgekitError, match="labels are required"):  # rr-text has no labels
-            load_influx(cfg)
+            run_data_stage(cfg, tmp_path / "b")
 
 
 def test_subject_with_newline_is_refused_before_sending(influx_server, tmp_path, capsys):
@@ -175,7 +177,7 @@ def test_server_answering_garbage_is_one_line(tmp_path, capsys):
         with pytest.raises(EdgekitError, match="unexpected HTTP 200"):
             c.write(["rr,subject=a rr_ms=1.0 1"])
         with pytest.raises(EdgekitError, match="not InfluxDB JSON"):
-            pipeline.run(_cfg("lstm", url, "db", tmp_path), tmp_path / "b")
+            run_data_stage(_cfg("lstm", url, "db", tmp_path), tmp_path / "b")
     finally:
         srv.shutdown()
         srv.server_close()
@@ -322,8 +324,8 @@ def test_hostile_subject_names_train_like_the_file(influx_server, cohort, tmp_pa
     cfg.data.subjects = sorted(names.values())
     files = copy.deepcopy(cfg)
     files.data.source, files.data.inputs, files.data.subjects = "files", [str(out)], 48
-    a = pipeline.run(cfg, tmp_path / "influx")
-    b = pipeline.run(files, tmp_path / "files")
+    a = run_data_stage(cfg, tmp_path / "influx")
+    b = run_data_stage(files, tmp_path / "files")
     assert a["n_windows"] > 0 and a["fingerprint"] == b["fingerprint"] and a["n_subjects"] == 3
 
 

@@ -476,10 +476,10 @@ def load_influx(cfg) -> LabelledData:
                     meta={"synthetic": synthetic})
     data = LabelledData(table, np.concatenate(labs), np.concatenate(scs), np.unique(subject),
                         [f"{where_txt}, {len(np.unique(subject))} subjects"], synthetic)
-    if cfg.model.type == "strain_transformer" and not data.has_labels:
-        raise InputError(f"{where_txt}: labels are required to train the strain classifier: push a labelled RR "
-                         f"table (a 'label' column) so that '{LABEL}' points exist")
-    if cfg.model.type == "fatigue_lstm" and not data.has_scores:
-        raise InputError(f"{where_txt}: labels are required to train the fatigue forecaster: push a labelled RR "
-                         f"table (a 'fatigue_score' column) so that '{LABEL}' points exist")
+    data.where = where_txt
+    data.how_to_label = {
+        "label": f"from InfluxDB: push a labelled RR table (a 'label' column) so that '{LABEL}' points exist",
+        "fatigue_score": f"from InfluxDB: push a labelled RR table (a 'fatigue_score' column) so that '{LABEL}' "
+                         f"points exist",
+    }
     return data

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +45,8 @@ class LabelledData:
     subject_ids: np.ndarray  # sorted unique subject ids (the subject index of windows.npz)
     inputs: list  # the paths read
     synthetic: bool  # every table file said it is SYNTHETIC (first comment line)
+    where: str = ""  # the inputs as errors name them
+    how_to_label: dict = field(default_factory=dict)  # target -> how to add it to this source (errors)
 
     @property
     def has_labels(self) -> bool:
@@ -53,6 +55,25 @@ class LabelledData:
     @property
     def has_scores(self) -> bool:
         return bool(np.isfinite(self.beat_score).any())
+
+    def has(self, target: str) -> bool:
+        """Whether any beat carries ``target`` (``label`` or ``fatigue_score``)."""
+        return {"label": self.has_labels, "fatigue_score": self.has_scores}[target]
+
+
+FILE_LABEL_HINTS = {
+    "label": "from files: add a 'label' column (healthy/strained/burnout_risk) to the RR table CSV; see "
+             "docs/data.md 'Labelled files'",
+    "fatigue_score": "from files: add a 'fatigue_score' column to the RR table CSV or a scores file "
+                     "(subject,time_s,fatigue_score); see docs/data.md 'Labelled files'",
+}
+
+
+def require_target(data: LabelledData, target: str, purpose: str, where: str) -> None:
+    """One-line :class:`InputError` when no beat of ``data`` carries ``target``."""
+    if not data.has(target):
+        raise InputError(f"{where}: labels are required to train the {purpose} {data.how_to_label.get(target, '')}"
+                         .rstrip())
 
 
 def _text_lines(path: Path) -> tuple[list[str], int, list[str]]:
@@ -262,15 +283,8 @@ def load_labelled_files(cfg) -> LabelledData:
                     meta={"synthetic": synthetic and n_tables > 0})
     data = LabelledData(table, beat_label, beat_score, subjects, [str(p) for p in paths],
                         synthetic and n_tables > 0)
-    names = ", ".join(str(p) for p in paths)
-    if cfg.model.type == "strain_transformer" and not data.has_labels:
-        raise InputError(f"{names}: labels are required to train the strain classifier from files: add a "
-                         f"'label' column (healthy/strained/burnout_risk) to the RR table CSV; see "
-                         f"docs/data.md 'Labelled files'")
-    if cfg.model.type == "fatigue_lstm" and not data.has_scores:
-        raise InputError(f"{names}: labels are required to train the fatigue forecaster from files: add a "
-                         f"'fatigue_score' column to the RR table CSV or a scores file "
-                         f"(subject,time_s,fatigue_score); see docs/data.md 'Labelled files'")
+    data.where = ", ".join(str(p) for p in paths)
+    data.how_to_label = FILE_LABEL_HINTS
     return data
 
 

@@ -17,9 +17,6 @@ from edgekit import STRAIN_LABELS
 from edgekit.errors import EdgekitError
 from edgekit.fileio import atomic_path, write_json
 
-SERIES_HOURS = 24
-
-
 def write_npz_deterministic(path: str | Path, arrays: dict[str, np.ndarray]) -> str:
     """Write an .npz (readable by np.load) whose bytes depend only on the arrays; returns sha256.
 
@@ -46,11 +43,7 @@ def write_npz_deterministic(path: str | Path, arrays: dict[str, np.ndarray]) -> 
     return h.hexdigest()
 
 
-def _window_beats(cfg) -> int:
-    return int(cfg.model.params.get("window_beats", 128))
-
-
-def _load_source(cfg):
+def _load_source(cfg, examples: "Examples"):
     """Return (clean result, labels) for the configured data source.
 
     ``labels`` is the synthetic :class:`~edgekit.data.synth.Cohort` or, for ``data.source =
@@ -71,21 +64,95 @@ def _load_source(cfg):
         data = load_influx(cfg)
     else:
         data = load_labelled_files(cfg)
+    examples.require_target(data, data.where)
     res = clean(data.table, d.clean, d.min_rr_ms, d.max_rr_ms)
     return res, data
 
 
-def run(cfg, build_dir: Path) -> dict:
-    """Build the model's training windows. Returns the summary (also written to summary.json)."""
+class Examples:
+    """How a model's training examples are made from cleaned RR tables (a task spec picks one).
+
+    The data stage feeds it one cleaned chunk at a time (:meth:`add`), then :meth:`finish` joins the
+    chunks into the arrays of ``windows.npz`` and the summary's counts. ``target`` names the label
+    a labelled file must carry (``label`` or ``fatigue_score``); ``purpose`` says, for errors,
+    what the examples train.
+    """
+
+    target: str = ""
+    purpose: str = ""
+
+    def __init__(self, cfg) -> None:
+        self.cfg = cfg
+
+    def add(self, res, labels) -> None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def finish(self, labels) -> tuple[dict[str, np.ndarray], dict]:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def require_target(self, data, where: str) -> None:
+        """One-line :class:`InputError` when labelled ``data`` lacks this target."""
+        from edgekit.data.labelled import require_target
+
+        require_target(data, self.target, self.purpose, where)
+
+
+class BeatWindows(Examples):
+    """Windows of ``window_beats`` consecutive clean beats (stride ``data.window_stride``), one
+    class label each: X (W, N) float32 ms, y (W,) int64, subject (W,) int64."""
+
+    target = "label"
+    purpose = "strain classifier"
+
+    def __init__(self, cfg, length: int) -> None:
+        super().__init__(cfg)
+        self.length = length
+        self.parts: list = []
+        self.subjects: set = set()
+
+    def add(self, res, labels) -> None:
+        self.parts.append(_classifier_parts(self.cfg, res, labels, self.length))
+        self.subjects.update(res.table.subject.tolist())
+
+    def finish(self, labels):
+        return _classifier_arrays(self.cfg, self.parts, self.subjects, self.length)
+
+
+class HourlySeries(Examples):
+    """Series of ``sequence_hours`` hourly RMSSD values (stride ``data.series_stride_hours``) with
+    the fatigue score in force (``y_today``) and the next one (``y``)."""
+
+    target = "fatigue_score"
+    purpose = "fatigue forecaster"
+
+    def __init__(self, cfg, length: int) -> None:
+        super().__init__(cfg)
+        self.length = length
+        self.hourly: dict = {}
+
+    def add(self, res, labels) -> None:
+        from edgekit.data.windows import hourly_rmssd
+
+        self.hourly.update(hourly_rmssd(res.table, self.cfg.data.max_artifact_pct))
+
+    def finish(self, labels):
+        return _forecaster_from_hourly(self.cfg, self.hourly, labels, self.length)
+
+
+def run(cfg, build_dir: Path, examples: Examples) -> dict:
+    """Build the model's training examples with ``examples`` (the model's task spec chooses it).
+    Returns the summary (also written to summary.json)."""
     t0 = time.perf_counter()
     out_dir = Path(build_dir) / cfg.name / "data"
     out_dir.mkdir(parents=True, exist_ok=True)
     d = cfg.data
     if d.source == "synthetic":  # subject chunk by subject chunk: memory does not grow with the cohort
-        clean_stats, arrays, s = _synthetic_chunked(cfg)
+        clean_stats, arrays, s = _synthetic_chunked(cfg, examples)
     else:
-        res, labels = _load_source(cfg)
+        res, labels = _load_source(cfg, examples)
         clean_stats = _clean_stats([res])
+        examples.add(res, labels)
+        arrays, s = examples.finish(labels)
     summary: dict = {
         "source": d.source,
         "synthetic": d.source == "synthetic",
@@ -104,14 +171,6 @@ def run(cfg, build_dir: Path) -> dict:
         if labels.synthetic:
             summary["note"] = ("SYNTHETIC data (files written by 'edgekit data synth'; simulated RR, "
                                "no real subjects); see docs/synthetic_cohort.md")
-    if d.source == "synthetic":
-        pass  # windows made chunk by chunk above
-    elif cfg.model.type == "strain_transformer":
-        arrays, s = _classifier_windows(cfg, res, labels)
-    elif cfg.model.type == "fatigue_lstm":
-        arrays, s = _forecaster_series(cfg, res.table, labels)
-    else:  # config validation prevents this
-        raise EdgekitError(f"data stage: unknown model.type {cfg.model.type!r}")
     summary.update(s)
     if summary["n_windows"] == 0:
         raise EdgekitError(f"data stage: no usable windows for {cfg.name} (all excluded or too short)")
@@ -121,13 +180,12 @@ def run(cfg, build_dir: Path) -> dict:
     return summary
 
 
-def _classifier_parts(cfg, res, labels):
+def _classifier_parts(cfg, res, labels, n: int):
     """Windows of one cleaned table: (X float32 (W, N), y (W,), subject name per window, n_excluded
     artifact, n_excluded label)."""
     from edgekit.data.windows import beat_windows
 
     table = res.table
-    n = _window_beats(cfg)
     X, seg_of, starts, n_excl = beat_windows(table, n, cfg.data.window_stride, cfg.data.max_artifact_pct)
     n_excl_label = 0
     if cfg.data.source == "synthetic":
@@ -148,10 +206,9 @@ def _classifier_parts(cfg, res, labels):
     return X.astype(np.float32), y.astype(np.int64), subj_names, n_excl, n_excl_label
 
 
-def _classifier_arrays(cfg, parts, subjects):
+def _classifier_arrays(cfg, parts, subjects, n: int):
     """Join :func:`_classifier_parts` results; ``subjects``: every subject name of the cleaned
     table(s) (the subject index is the position in their sorted order)."""
-    n = _window_beats(cfg)
     X = np.concatenate([p[0] for p in parts]) if parts else np.zeros((0, n), np.float32)
     y = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, np.int64)
     subj_index = {s: i for i, s in enumerate(sorted(subjects))}
@@ -175,11 +232,6 @@ def _classifier_arrays(cfg, parts, subjects):
     return arrays, s
 
 
-def _classifier_windows(cfg, res, labels):
-    parts = [_classifier_parts(cfg, res, labels)]
-    return _classifier_arrays(cfg, parts, set(res.table.subject.tolist()))
-
-
 def _clean_stats(results) -> dict:
     """Summary counts of one or more :class:`~edgekit.data.clean.CleanResult` (or of their
     :func:`_clean_stats` dicts), summed."""
@@ -196,37 +248,25 @@ def _clean_stats(results) -> dict:
     return {**out, "corrections": counts}
 
 
-def _synthetic_chunked(cfg):
+def _synthetic_chunked(cfg, examples: "Examples"):
     """The synthetic source, a chunk of subjects at a time (synth.iter_cohort): generate, clean and
-    window each chunk, keep only its windows. Cleaning and windows never cross a segment, and
-    segments never cross subjects, so the result is the one of the whole cohort at once (tests
+    make the examples of each chunk, keep only those. Cleaning and windows never cross a segment,
+    and segments never cross subjects, so the result is the one of the whole cohort at once (tests
     compare the bytes). Returns (clean stats, arrays, summary part)."""
     from edgekit.data import synth
     from edgekit.data.clean import clean
 
     d = cfg.data
-    stats, parts, subjects = [], [], set()
-    hourly: dict = {}
+    stats = []
     labels = None
     for chunk in synth.iter_cohort(d.subjects, d.days, d.seed):
         labels = chunk
         res = clean(chunk.table, d.clean, d.min_rr_ms, d.max_rr_ms)
         del chunk.table, chunk.truth, chunk.clean_rr  # the chunk's beats: only the cleaned ones stay
         stats.append(_clean_stats([res]))
-        if cfg.model.type == "strain_transformer":
-            parts.append(_classifier_parts(cfg, res, chunk))
-            subjects.update(res.table.subject.tolist())
-        elif cfg.model.type == "fatigue_lstm":
-            from edgekit.data.windows import hourly_rmssd
-
-            hourly.update(hourly_rmssd(res.table, d.max_artifact_pct))
-        else:  # config validation prevents this
-            raise EdgekitError(f"data stage: unknown model.type {cfg.model.type!r}")
+        examples.add(res, chunk)
         del res
-    if cfg.model.type == "strain_transformer":
-        arrays, s = _classifier_arrays(cfg, parts, subjects)
-    else:
-        arrays, s = _forecaster_from_hourly(cfg, hourly, labels)
+    arrays, s = examples.finish(labels)
     return _clean_stats(stats), arrays, s
 
 
@@ -243,18 +283,12 @@ def readiness_days(end_hour_abs: int, wake_hour: int) -> tuple[int, int]:
     return d0, d0 + 1
 
 
-def _forecaster_series(cfg, table, labels):
-    from edgekit.data.windows import hourly_rmssd
-
-    return _forecaster_from_hourly(cfg, hourly_rmssd(table, cfg.data.max_artifact_pct), labels)
-
-
-def _forecaster_from_hourly(cfg, hr, labels):
-    """24 h series and targets from per-subject hourly RMSSD (windows.hourly_rmssd)."""
+def _forecaster_from_hourly(cfg, hr, labels, hours: int):
+    """``hours``-long series and targets from per-subject hourly RMSSD (windows.hourly_rmssd)."""
     from edgekit.data.windows import hourly_series
 
     stride = int(getattr(cfg.data, "series_stride_hours", 4))
-    X, subj, ends, n_incomplete = hourly_series(hr, SERIES_HOURS, stride)
+    X, subj, ends, n_incomplete = hourly_series(hr, hours, stride)
     subj_index = {s: i for i, s in enumerate(labels.subject_ids.tolist())}
     keep, y, y_today, sidx = [], [], [], []
     n_no_future = 0
@@ -299,7 +333,7 @@ def _forecaster_from_hourly(cfg, hr, labels):
         "n_series": int(len(y)),
         "n_excluded_artifact": int(n_incomplete),
         "n_without_next_24h": n_no_future,
-        "series_hours": SERIES_HOURS,
+        "series_hours": hours,
         "series_stride_hours": stride,
         "n_hours_missing": int(sum(np.isnan(r).sum() for _, r in hr.values())),
         "n_subjects": int(len(set(sidx))),

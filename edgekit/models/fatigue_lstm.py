@@ -10,35 +10,10 @@ and standardized with training-set statistics stored as buffers.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-
 import torch
 from torch import nn
 
-from edgekit.models._config import from_dict, require
-
-
-@dataclass
-class FatigueLSTMConfig:
-    """Architecture of the fatigue forecaster."""
-
-    sequence_hours: int = 24
-    hidden_size: int = 64
-    n_layers: int = 2
-    dropout: float = 0.1
-
-    @classmethod
-    def from_dict(cls, params: dict) -> "FatigueLSTMConfig":
-        return from_dict(cls, params)
-
-    def validate(self) -> None:
-        require(self.sequence_hours >= 2, f"sequence_hours must be >= 2, got {self.sequence_hours}")
-        require(self.hidden_size > 0, f"hidden_size must be positive, got {self.hidden_size}")
-        require(self.n_layers > 0, f"n_layers must be positive, got {self.n_layers}")
-        require(0.0 <= self.dropout < 1.0, f"dropout must be in [0, 1), got {self.dropout}")
-
-    def to_dict(self) -> dict:
-        return asdict(self)
+from edgekit.models.params import FatigueLSTMConfig
 
 
 class FatigueLSTM(nn.Module):

@@ -19,6 +19,7 @@ from typing import Any
 
 from edgekit.config import ModelConfig
 from edgekit.errors import EdgekitError
+from edgekit.tasks import task_for
 
 #: Bits each compressed parameter is stored with, by variant family (the size floor's bits).
 NOMINAL_BITS = {"fp32": 32, "fp16": 16, "int8": 8, "w8a8": 8, "palette6": 6, "palette4": 4}
@@ -454,12 +455,12 @@ def collect(cfg: ModelConfig, build_dir: Path) -> dict[str, Any]:
         if rel.endswith(".json") and not isinstance(docs[k], dict):
             raise EdgekitError(f"{model_dir / rel}: expected a JSON object, got {type(docs[k]).__name__}")
     metrics, history = docs["metrics"], docs["history"]
-    classifier = cfg.model.type == "strain_transformer"
+    task = task_for(cfg.model.type)
+    classifier = task.classifier
     test = metrics.get("test")
     if not isinstance(test, dict):
         raise EdgekitError(f"{model_dir / REQUIRED['metrics']}: missing 'test' metrics object")
-    needed = ("accuracy", "macro_f1", "confusion", "labels") if classifier else ("mae",)
-    for key in needed:
+    for key in task.required_test_metrics:
         if key not in test:
             raise EdgekitError(f"{model_dir / REQUIRED['metrics']}: missing 'test.{key}'")
     if not isinstance(history.get("epochs"), list):
@@ -485,8 +486,7 @@ def collect(cfg: ModelConfig, build_dir: Path) -> dict[str, Any]:
     names += sorted((set(conv_entries) | set(par_entries)) - set(names))
 
     fp32_torch = {"source": "train/metrics.json#/test"}
-    metric_names = ("accuracy", "macro_f1") if classifier else ("mae", "baseline_mae", "zone_accuracy", "rmse")
-    for m in metric_names:
+    for m in task.report_metrics:
         if _is_number(test.get(m)):
             fp32_torch[m] = test[m]
     rows = [_variant_row(n, model_dir, convert, conv_entries.get(n), parity, par_entries.get(n), params, classifier)

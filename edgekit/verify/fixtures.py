@@ -24,98 +24,22 @@ from edgekit import INPUT_NAME
 from edgekit.errors import EdgekitError
 from edgekit.fileio import write_text
 from edgekit.log import get_logger
+from edgekit.tasks import FIXTURE_SEED as SEED
+from edgekit.tasks import task_for
 
 log = get_logger(__name__)
 
 MIN_FIXTURES = 32
-SEED = 20240521
 
 
-def _beats(rng: np.random.Generator, n: int, mean_ms: float, rsa_ms: float, lf_ms: float, noise_ms: float) -> np.ndarray:
-    """RR series: mean + respiratory sinus arrhythmia (~0.25 Hz) + Mayer waves (~0.1 Hz) + noise."""
-    t = np.cumsum(np.full(n, mean_ms / 1000.0))
-    resp = rng.uniform(0.18, 0.33)
-    rr = (mean_ms + rsa_ms * np.sin(2 * np.pi * resp * t + rng.uniform(0, 6.28))
-          + lf_ms * np.sin(2 * np.pi * 0.1 * t + rng.uniform(0, 6.28)) + noise_ms * rng.standard_normal(n))
-    return np.clip(rr, 300.0, 2000.0)
-
-
-def strain_cases(n: int, seed: int = SEED) -> list[dict]:
-    """≥ 32 RR windows of ``n`` beats (ms): realistic states and edge cases."""
-    rng = np.random.default_rng(seed)
-    cases: list[dict] = []
-
-    def add(name: str, kind: str, rr: np.ndarray) -> None:
-        cases.append({"name": name, "kind": kind, INPUT_NAME: np.round(np.asarray(rr, float), 1).tolist()})
-
-    states = [  # (name, mean RR ms, RSA amplitude, LF amplitude, noise)
-        ("rest", 900, 35, 20, 8), ("rest_high_hrv", 1000, 60, 30, 10), ("rest_low_hrv", 850, 12, 8, 4),
-        ("sleep", 1100, 50, 25, 8), ("sleep_deep", 1250, 70, 20, 6), ("awake_seated", 800, 25, 15, 6),
-        ("walking", 650, 10, 8, 4), ("exercise", 450, 4, 3, 2), ("exercise_hard", 360, 2, 2, 1.5),
-        ("stress", 700, 8, 12, 5), ("stress_acute", 600, 5, 6, 3), ("recovery", 750, 20, 15, 6),
-        ("athlete_rest", 1350, 80, 35, 10), ("elderly_rest", 950, 10, 6, 4), ("tachycardic", 500, 6, 4, 3),
-        ("bradycardic", 1550, 40, 20, 8), ("post_meal", 780, 15, 18, 5), ("morning", 880, 30, 22, 7),
-        ("evening", 820, 22, 16, 6), ("nap", 1050, 45, 18, 7),
-    ]
-    for name, mean, rsa, lf, noise in states:
-        add(name, "realistic", _beats(rng, n, mean, rsa, lf, noise))
-    i = np.arange(n)
-    add("all_300ms", "edge", np.full(n, 300.0))
-    add("all_2000ms", "edge", np.full(n, 2000.0))
-    add("constant_800ms", "edge", np.full(n, 800.0))
-    add("constant_1000ms", "edge", np.full(n, 1000.0))
-    add("alternating_700_900", "edge", np.where(i % 2 == 0, 700.0, 900.0))
-    add("alternating_300_2000", "edge", np.where(i % 2 == 0, 300.0, 2000.0))
-    add("ramp_up_500_1200", "edge", np.linspace(500.0, 1200.0, n))
-    add("ramp_down_1200_500", "edge", np.linspace(1200.0, 500.0, n))
-    add("step_600_to_1000", "edge", np.where(i < n // 2, 600.0, 1000.0))
-    rr = _beats(rng, n, 850, 30, 15, 6)
-    for k in rng.choice(np.arange(2, n - 2), size=max(2, n // 32), replace=False):  # ectopic beats,
-        rr[k] = 0.5 * (rr[k - 1] + rr[k + 1])  # corrected by interpolation of the neighbours
-    add("corrected_ectopics", "edge", rr)
-    rr = _beats(rng, n, 800, 25, 12, 5)
-    rr[n // 3] = 300.0  # a missed-then-clipped beat at the lower bound
-    rr[2 * n // 3] = 2000.0  # a long pause clipped at the upper bound
-    add("clipped_artifacts", "edge", rr)
-    add("sub_ms_jitter_800", "edge", 800.0 + 0.3 * np.where(i % 2 == 0, 1.0, -1.0))
-    return cases
-
-
-def forecaster_cases(hours: int, seed: int = SEED) -> list[dict]:
-    """≥ 32 sequences of ``hours`` hourly RMSSD values (ms): circadian profiles and edge cases."""
-    rng = np.random.default_rng(seed + 1)
-    cases: list[dict] = []
-
-    def add(name: str, kind: str, v: np.ndarray) -> None:
-        cases.append({"name": name, "kind": kind, INPUT_NAME: np.round(np.asarray(v, float), 1).tolist()})
-
-    h = np.arange(hours)
-    for level in (12, 20, 28, 35, 42, 50, 58, 65, 75, 90, 110, 130):
-        for variant in range(2):
-            amp = rng.uniform(0.15, 0.45) * level
-            trend = rng.uniform(-0.3, 0.3) * level / hours
-            v = level + amp * np.cos(2 * np.pi * (h - rng.uniform(1, 5)) / 24.0) + trend * h
-            v = v * np.exp(0.12 * rng.standard_normal(hours))
-            add(f"circadian_{level}ms_{variant}", "realistic", np.clip(v, 5.0, 150.0))
-    add("all_5ms", "edge", np.full(hours, 5.0))
-    add("all_150ms", "edge", np.full(hours, 150.0))
-    add("constant_45ms", "edge", np.full(hours, 45.0))
-    add("alternating_5_150", "edge", np.where(h % 2 == 0, 5.0, 150.0))
-    add("trend_down_90_15", "edge", np.linspace(90.0, 15.0, hours))
-    add("trend_up_15_90", "edge", np.linspace(15.0, 90.0, hours))
-    add("step_drop_60_to_20", "edge", np.where(h < hours // 2, 60.0, 20.0))
-    v = np.full(hours, 50.0)
-    v[hours // 2] = 0.0  # an hour without beats (sensor off): RMSSD 0
-    add("hour_without_beats", "edge", v)
-    return cases
+def fixtures_path(cfg) -> Path:
+    """Parity fixture inputs of a model: ``fixtures/<model>.json`` beside the configs."""
+    return cfg.path.resolve().parent.parent / "fixtures" / f"{cfg.name}.json"
 
 
 def cases_for(model_type: str, length: int) -> list[dict]:
-    if model_type == "strain_transformer":
-        return strain_cases(length)
-    if model_type == "fatigue_lstm":
-        return forecaster_cases(length)
-    raise EdgekitError(f"no fixtures for model type {model_type!r}")
+    """The model type's parity fixture cases (its task spec writes them)."""
+    return task_for(model_type).fixture_cases(length)
 
 
 def document(model_name: str, model_type: str, length: int) -> dict:
@@ -126,8 +50,7 @@ def document(model_name: str, model_type: str, length: int) -> dict:
         "input_name": INPUT_NAME,
         "units": "ms",
         "shape": [1, length, 1],
-        "description": ("consecutive RR intervals" if model_type == "strain_transformer"
-                        else "hourly RMSSD values, oldest first"),
+        "description": task_for(model_type).fixture_description,
         "seed": SEED,
         "cases": cases,
     }
@@ -170,9 +93,8 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     for c in args.configs:
         cfg = load_config(c)
-        p = cfg.model.params
-        length = p.get("window_beats", 128) if cfg.model.type == "strain_transformer" else p.get("sequence_hours", 24)
-        doc = document(cfg.name, cfg.model.type, int(length))
+        length = task_for(cfg.model.type).input_length(cfg.model.params)
+        doc = document(cfg.name, cfg.model.type, length)
         target = Path(args.out) / f"{cfg.name}.json"
         write_text(target, dumps(doc))
         log.info(f"{target}: {len(doc['cases'])} fixtures")

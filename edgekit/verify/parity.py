@@ -26,11 +26,12 @@ from typing import Any
 
 import numpy as np
 
-from edgekit import INPUT_NAME, STRAIN_LABELS
+from edgekit import INPUT_NAME
 from edgekit.errors import EdgekitError, GateError
 from edgekit.fileio import sha256_file, sha256_tree, write_json
 from edgekit.verify import fixtures as fixture_files
 from edgekit.log import get_logger
+from edgekit.tasks import task_for
 
 log = get_logger(__name__)
 
@@ -219,9 +220,8 @@ def variant_checks(variant: str, classifier: bool, gates: Any, ref_fix: Outputs,
 
 
 def _fixtures(cfg: Any, model_type: str, length: int) -> tuple[list[str], np.ndarray, str]:
-    from edgekit.build import fixtures_path
 
-    path = fixtures_path(cfg)
+    path = fixture_files.fixtures_path(cfg)
     if path.is_file():
         names, X = fixture_files.load(path, length)
         return names, X, str(path.name)
@@ -260,10 +260,11 @@ def _run(cfg: Any, build_dir: Path) -> dict:
     model_dir = Path(build_dir) / cfg.name
     module, meta = load_checkpoint(model_dir / "train" / "model.pt")
     model_type = meta.get("model_type", cfg.model.type)
-    classifier = model_type == "strain_transformer"
-    length = module.config.window_beats if classifier else module.config.sequence_hours
+    task = task_for(model_type)
+    classifier = task.classifier
+    length = task.input_length(module.config.to_dict())
     names, X_fix, source = _fixtures(cfg, model_type, length)
-    labels = list(meta.get("label_names") or STRAIN_LABELS) if classifier else []
+    labels = task.labels(meta)
     gates = cfg.verify
 
     test_path = model_dir / "train" / "test_set.npz"
@@ -288,7 +289,7 @@ def _run(cfg: Any, build_dir: Path) -> dict:
 
     # ONNX
     onnx_path = model_dir / "onnx" / "model.onnx"
-    scale = 1.0 if classifier else 100.0
+    scale = task.parity_scale
     if onnx_path.is_file():
         onnx_out = _onnx_outputs(onnx_path, X_fix, classifier)
         d = _max_abs(ref_fix.values, onnx_out.values) / scale

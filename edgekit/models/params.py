@@ -1,0 +1,73 @@
+"""Architecture parameters of each model (torch-free: configs validate without importing torch)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from edgekit.models._config import from_dict, require
+
+
+@dataclass
+class StrainTransformerConfig:
+    """Architecture of the strain classifier. Defaults: ~68k parameters.
+
+    Beats are embedded in patches of ``patch_beats`` consecutive beats (one token per patch), so
+    attention runs over ``window_beats / patch_beats`` tokens: 32 by default.
+    """
+
+    window_beats: int = 128
+    patch_beats: int = 4
+    d_model: int = 64
+    n_heads: int = 4
+    n_layers: int = 2
+    ff_dim: int = 128
+    dropout: float = 0.1
+    n_classes: int = 3
+
+    @classmethod
+    def from_dict(cls, params: dict) -> "StrainTransformerConfig":
+        return from_dict(cls, params)
+
+    def validate(self) -> None:
+        require(self.window_beats >= 8, f"window_beats must be >= 8, got {self.window_beats}")
+        require(self.patch_beats > 0, f"patch_beats must be positive, got {self.patch_beats}")
+        require(
+            self.window_beats % self.patch_beats == 0,
+            f"patch_beats ({self.patch_beats}) must divide window_beats ({self.window_beats})",
+        )
+        require(self.d_model > 0, f"d_model must be positive, got {self.d_model}")
+        require(self.n_heads > 0, f"n_heads must be positive, got {self.n_heads}")
+        require(
+            self.d_model % self.n_heads == 0,
+            f"n_heads ({self.n_heads}) must divide d_model ({self.d_model})",
+        )
+        require(self.n_layers > 0, f"n_layers must be positive, got {self.n_layers}")
+        require(self.ff_dim > 0, f"ff_dim must be positive, got {self.ff_dim}")
+        require(0.0 <= self.dropout < 1.0, f"dropout must be in [0, 1), got {self.dropout}")
+        require(self.n_classes >= 2, f"n_classes must be >= 2, got {self.n_classes}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class FatigueLSTMConfig:
+    """Architecture of the fatigue forecaster."""
+
+    sequence_hours: int = 24
+    hidden_size: int = 64
+    n_layers: int = 2
+    dropout: float = 0.1
+
+    @classmethod
+    def from_dict(cls, params: dict) -> "FatigueLSTMConfig":
+        return from_dict(cls, params)
+
+    def validate(self) -> None:
+        require(self.sequence_hours >= 2, f"sequence_hours must be >= 2, got {self.sequence_hours}")
+        require(self.hidden_size > 0, f"hidden_size must be positive, got {self.hidden_size}")
+        require(self.n_layers > 0, f"n_layers must be positive, got {self.n_layers}")
+        require(0.0 <= self.dropout < 1.0, f"dropout must be in [0, 1), got {self.dropout}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)

@@ -1,0 +1,149 @@
+"""The task spec: everything the stages need to know about one model type.
+
+One subclass per model type (``strain.py``, ``fatigue.py``), registered in ``edgekit/tasks/__init__.py``.
+Stages ask the spec — the input's name and shape (from the params), how training examples are
+made, the loss and metrics, the Core ML metadata and outputs, the parity fixtures and scale, the
+Swift role — and never test a model-type string. Per-model variation is an override, as in
+huggingface/exporters' ``CoreMLConfig``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, ClassVar, Mapping
+
+import numpy as np
+
+from edgekit import INPUT_NAME
+
+
+class TaskSpec:
+    """One model type. Class attributes are data; methods are the per-model steps of each stage."""
+
+    type: ClassVar[str]  # model.type in configs, "model_type" in checkpoints and metadata
+    role: ClassVar[str]  # "classifier" or "forecaster": the Core ML outputs and HRVKit's API
+    title: ClassVar[str]  # plain words for messages: "strain classifier"
+    length_param: ClassVar[str]  # the params field that sets the input length T
+    length_unit: ClassVar[str]  # what one step of the input is: "beats", "hours"
+    input_name: ClassVar[str] = INPUT_NAME
+    primary_metric: ClassVar[str]  # early stopping, fine-tune acceptance: "macro_f1" or "mae"
+    higher_is_better: ClassVar[bool]
+    report_metrics: ClassVar[tuple[str, ...]]  # held-out figures the report carries
+    required_test_metrics: ClassVar[tuple[str, ...]]  # metrics.json "test" keys the report needs
+    compute_units: ClassVar[str]  # HRVKit's default MLComputeUnits
+    parity_scale: ClassVar[float] = 1.0  # output range the ONNX tolerance is relative to
+    input_is_rr: ClassVar[bool] = False  # the input is raw RR (calibrate on the RR bounds)
+    onnx_output: ClassVar[str]  # the ONNX export's output name
+
+    @property
+    def classifier(self) -> bool:
+        return self.role == "classifier"
+
+    # --- params and model --------------------------------------------------------------------
+
+    @staticmethod
+    def params_class() -> type:
+        raise NotImplementedError
+
+    def params(self, raw: Mapping[str, Any]) -> Any:
+        """The validated params dataclass (``ValueError`` with one line on a bad value)."""
+        return self.params_class().from_dict(dict(raw))
+
+    def input_length(self, raw: Mapping[str, Any]) -> int:
+        """T of the input ``(1, T, 1)``, from the params (defaults applied)."""
+        return int(getattr(self.params(raw), self.length_param))
+
+    def input_shape(self, raw: Mapping[str, Any]) -> tuple[int, int, int]:
+        return (1, self.input_length(raw), 1)
+
+    def build_model(self, raw: Mapping[str, Any]) -> Any:
+        """An untrained torch module of this type."""
+        raise NotImplementedError
+
+    def labels(self, meta: Mapping[str, Any]) -> list[str]:
+        """Class names of a checkpoint (empty for a forecaster)."""
+        return []
+
+    # --- data ---------------------------------------------------------------------------------
+
+    def examples(self, cfg: Any) -> Any:
+        """The data layer's :class:`~edgekit.data.pipeline.Examples` maker for ``cfg``."""
+        raise NotImplementedError
+
+    # --- training -----------------------------------------------------------------------------
+
+    def normalization(self, X: np.ndarray) -> dict[str, float]:
+        """Train-set statistics stored in the model as buffers. X: (n, T) float32."""
+        raise NotImplementedError
+
+    def loss(self, y: np.ndarray, labels: list[str], class_weighting: bool) -> tuple[Any, Any]:
+        """(loss module, target tensor) for the training split's targets ``y``."""
+        raise NotImplementedError
+
+    def batch_loss(self, loss_fn: Any, out: Any, target: Any) -> Any:
+        raise NotImplementedError
+
+    def metrics(self, y: np.ndarray, out: np.ndarray, y_today: np.ndarray | None, labels: list[str]) -> dict:
+        """Held-out figures of model outputs ``out`` (n, C) against targets ``y``."""
+        raise NotImplementedError
+
+    def score(self, metrics: Mapping[str, Any]) -> float:
+        """Early-stopping score, higher is better."""
+        v = float(metrics[self.primary_metric])
+        return v if self.higher_is_better else -v
+
+    def better(self, a: float, b: float) -> bool:
+        """``a`` beats ``b`` on the primary metric (by more than rounding)."""
+        return a > b + 1e-9 if self.higher_is_better else a < b - 1e-9
+
+    def history_row(self, val_metrics: Mapping[str, Any]) -> dict[str, Any]:
+        return {f"val_{self.primary_metric}": val_metrics[self.primary_metric]}
+
+    def progress(self, val_metrics: Mapping[str, Any]) -> dict[str, str]:
+        return {f"val_{self.primary_metric}": f"{val_metrics[self.primary_metric]:.3f}"}
+
+    def personal_baseline(self, train: Any, test: Any, labels: list[str], after: Mapping[str, Any]
+                          ) -> tuple[str, float | None]:
+        """(name, value) of the simple baseline a personal model must beat on held-out windows."""
+        raise NotImplementedError
+
+    # --- export -------------------------------------------------------------------------------
+
+    def metadata(self, params: Mapping[str, Any], meta: Mapping[str, Any]) -> dict[str, str]:
+        """Per-model Core ML metadata: window keys, labels, input and output descriptions."""
+        raise NotImplementedError
+
+    def example_input(self, module: Any) -> Any:
+        """A realistic torch input of the model's fixed shape (for tracing/export)."""
+        raise NotImplementedError
+
+    def coreml_outputs(self, meta: Mapping[str, Any]) -> dict[str, Any]:
+        """Keyword arguments of ``convert.to_coreml`` that declare the outputs."""
+        raise NotImplementedError
+
+    # --- verify and run -----------------------------------------------------------------------
+
+    fixture_description: ClassVar[str] = ""
+
+    def fixture_cases(self, length: int) -> list[dict]:
+        raise NotImplementedError
+
+    def torch_outputs(self, out: np.ndarray) -> np.ndarray:
+        """Model outputs (K, C) as the task's values: (K, C) probabilities or (K,) scores."""
+        return out if self.classifier else out.reshape(-1)
+
+    def program_outputs(self, out: Mapping[str, Any]) -> np.ndarray:
+        """One input's values from a Core ML program's named outputs."""
+        raise NotImplementedError
+
+    def prediction(self, values: np.ndarray, labels: list[str]) -> dict[str, Any]:
+        """The user-facing record of one input's values (label + probabilities, or score + zone)."""
+        raise NotImplementedError
+
+    def model_inputs(self, cfg: Any, cleaned: Any, where: str) -> tuple[np.ndarray, list[dict]]:
+        """(X (K, T) float32, one dict per input) of a cleaned RR table, made as training made them."""
+        raise NotImplementedError
+
+
+def params_dict(params: Any) -> dict[str, Any]:
+    return dataclasses.asdict(params)
