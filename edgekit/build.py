@@ -14,6 +14,7 @@ import json
 import time
 import tomllib
 from dataclasses import dataclass
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 import edgekit
@@ -30,7 +31,7 @@ MODEL_STAGES = ("data", "train", "convert", "verify", "report")
 @dataclass(frozen=True)
 class StageSpec:
     sections: tuple[str, ...]  # config sections the stage reads
-    inputs: tuple[str, ...]  # paths relative to build/<model>/, "fixtures:" (repo fixtures) or
+    inputs: tuple[str, ...]  # paths relative to build/<model>/, "fixtures:" (the parity fixtures) or
     # "package-config:" (the edgekit.toml the report reads for the size budget)
     outputs: tuple[str, ...]  # paths relative to build/<model>/
 
@@ -59,13 +60,35 @@ def _code_hash() -> str:
     return h.hexdigest()
 
 
-def fixtures_path(cfg: ModelConfig) -> Path:
-    """Parity fixture inputs of a model: ``fixtures/<model>.json`` beside the configs."""
+def user_fixtures_path(cfg: ModelConfig) -> Path:
+    """``fixtures/<model>.json`` beside the configs directory of ``cfg`` (a project's own fixtures)."""
     return cfg.path.resolve().parent.parent / "fixtures" / f"{cfg.name}.json"
+
+
+def fixtures_path(cfg: ModelConfig) -> Path | Traversable:
+    """Parity fixture inputs of a model.
+
+    ``fixtures/<model>.json`` beside the configs directory (``<project>/fixtures/`` next to
+    ``<project>/configs/<model>.toml``) when that file exists; otherwise the default fixture edgekit
+    ships for that model name (``edgekit/fixtures/<model>.json``, package data read through
+    :mod:`importlib.resources`, so an installed wheel has it too). The shipped file may not exist (a
+    model name edgekit ships no fixtures for); verify then uses fixtures generated for the model, as it
+    does when the shipped file does not fit the model's type or window length.
+    """
+    user = user_fixtures_path(cfg)
+    if user.is_file():
+        return user
+    from edgekit.verify.fixtures import shipped  # noqa: PLC0415
+
+    return shipped(cfg.name)
 
 
 def _tree_hash(path: Path) -> str:
     return sha256_tree(path) if path.exists() else "missing"
+
+
+def _file_hash(path: Path | Traversable) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "missing"
 
 
 def _stage_fingerprint(cfg: ModelConfig, stage: str, model_dir: Path, extra: dict) -> str:
@@ -78,7 +101,7 @@ def _stage_fingerprint(cfg: ModelConfig, stage: str, model_dir: Path, extra: dic
     }
     for rel in spec.inputs:
         if rel == "fixtures:":
-            parts[rel] = _tree_hash(fixtures_path(cfg))
+            parts[rel] = _file_hash(fixtures_path(cfg))
         elif rel == "package-config:":
             parts[rel] = _tree_hash(cfg.path.resolve().parent.parent / "edgekit.toml")
         else:

@@ -1,10 +1,11 @@
 """The ``verify`` stage: three-way parity (torch, onnxruntime, Core ML) and accuracy per variant.
 
-Fixture inputs (``fixtures/<model>.json``) go through the fp32 torch checkpoint, the ONNX model and
-every Core ML variant; the held-out test set (``train/test_set.npz``) measures accuracy and
-macro-F1 (classifier) or MAE (forecaster) of every variant against fp32 torch. Core ML figures come
-from edgekit's NumPy reference evaluator of the saved program (``reference-evaluator``); on macOS the
-Core ML runtime is run as well (``coreml-runtime``, CPU_ONLY and ALL) and held to the same gates.
+Fixture inputs (``fixtures/<model>.json``: :func:`edgekit.build.fixtures_path` says which) go
+through the fp32 torch checkpoint, the ONNX model and every Core ML variant; the held-out test set
+(``train/test_set.npz``) measures accuracy and macro-F1 (classifier) or MAE (forecaster) of every
+variant against fp32 torch. Core ML figures come from edgekit's NumPy reference evaluator of the saved
+program (``reference-evaluator``); on macOS the Core ML runtime is run as well (``coreml-runtime``,
+CPU_ONLY and ALL) and held to the same gates.
 
 Gates (``[verify]``): classifier probabilities — fp32 ≤ ``fp32_coreml_tol``, fp16 ≤ ``fp16_tol``,
 compressed variants top-1 agreement ≥ ``min_top1_agreement``; every variant accuracy drop ≤
@@ -229,12 +230,20 @@ def variant_checks(variant: str, classifier: bool, gates: Any, ref_fix: Outputs,
 
 
 def _fixtures(cfg: Any, model_type: str, length: int) -> tuple[list[str], np.ndarray, str]:
-    from edgekit.build import fixtures_path
+    """(case names, inputs, source) of the parity fixtures (:func:`edgekit.build.fixtures_path`).
+
+    A project's own ``fixtures/<model>.json`` must fit the model; a shipped default that does not fit
+    (a config reusing a default model's name with another window) gives way to generated fixtures.
+    """
+    from edgekit.build import fixtures_path, user_fixtures_path
 
     path = fixtures_path(cfg)
-    if path.is_file():
+    if path == user_fixtures_path(cfg):
         names, X = fixture_files.load(path, length)
         return names, X, str(path.name)
+    if path.is_file() and fixture_files.fits(path, model_type, length):
+        names, X = fixture_files.load(path, length)
+        return names, X, f"edgekit/{fixture_files.SHIPPED_DIR}/{path.name}"
     cases = fixture_files.cases_for(model_type, length)
     return [c["name"] for c in cases], np.asarray([c[INPUT_NAME] for c in cases], np.float32), "generated"
 
