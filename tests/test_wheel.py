@@ -81,6 +81,8 @@ def test_wheel_works_outside_the_repo(tmp_path: Path) -> None:
     proc = subprocess.run([*pip, "install", "--no-deps", "--no-index", "--target", str(site), str(wheel)],
                           cwd=empty, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    meta = next(site.glob("edgekit-*.dist-info")) / "METADATA"
+    assert "License-Expression: Apache-2.0" in meta.read_text()
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
     env["PYTHONPATH"] = str(site)
