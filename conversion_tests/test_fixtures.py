@@ -1,4 +1,4 @@
-"""The committed parity fixtures: enough cases, right shapes, the edge cases the issue names."""
+"""The shipped parity fixtures (edgekit/fixtures/): enough cases, right shapes, the edge cases the issue names."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ import pytest
 from edgekit.config import load_config
 from edgekit.verify import fixtures
 
-from conftest import CONFIGS, REPO
+from conftest import CONFIGS
 
 
 @pytest.mark.parametrize("name", sorted(CONFIGS))
 def test_fixture_file_matches_generator_and_model(name):
     cfg = load_config(CONFIGS[name])
-    path = REPO / "fixtures" / f"{name}.json"
+    path = fixtures.shipped(name)  # what verify reads (package data)
     doc = json.loads(path.read_text())
     length = doc["shape"][1]
     from edgekit.tasks import task_for
@@ -40,4 +40,4 @@ def test_wrong_length_is_refused(tmp_path):
     from edgekit.errors import EdgekitError
 
     with pytest.raises(EdgekitError, match="windows of 64"):
-        fixtures.load(REPO / "fixtures" / "hrv_transformer.json", 64)
+        fixtures.load(fixtures.shipped("hrv_transformer"), 64)

@@ -14,6 +14,7 @@ import json
 import time
 import tomllib
 from dataclasses import dataclass
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 import edgekit
@@ -32,7 +33,7 @@ MODEL_STAGES = ("data", "train", "convert", "verify", "report")
 @dataclass(frozen=True)
 class StageSpec:
     sections: tuple[str, ...]  # config sections the stage reads
-    inputs: tuple[str, ...]  # paths relative to build/<model>/, "fixtures:" (repo fixtures) or
+    inputs: tuple[str, ...]  # paths relative to build/<model>/, "fixtures:" (the parity fixtures) or
     # "package-config:" (the edgekit.toml the report reads for the size budget)
     outputs: tuple[str, ...]  # paths relative to build/<model>/
 
@@ -65,6 +66,10 @@ def _tree_hash(path: Path) -> str:
     return sha256_tree(path) if path.exists() else "missing"
 
 
+def _file_hash(path: Path | Traversable) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "missing"
+
+
 def _stage_fingerprint(cfg: ModelConfig, stage: str, model_dir: Path, extra: dict) -> str:
     spec = STAGES[stage]
     parts = {
@@ -75,7 +80,7 @@ def _stage_fingerprint(cfg: ModelConfig, stage: str, model_dir: Path, extra: dic
     }
     for rel in spec.inputs:
         if rel == "fixtures:":
-            parts[rel] = _tree_hash(fixtures_path(cfg))
+            parts[rel] = _file_hash(fixtures_path(cfg))
         elif rel == "package-config:":
             parts[rel] = _tree_hash(cfg.path.resolve().parent.parent / "edgekit.toml")
         else:

@@ -5,9 +5,11 @@ Reads ``edgekit.toml`` (``[package]`` and its ``[[package.models]]``), and for e
 variant that passed every verification gate and fits the model's ``max_kb`` budget; when none does,
 the stage fails with a one-line :class:`~edgekit.errors.EdgekitError` and nothing is written.
 
-The package is rendered from ``swift_template/`` (Jinja2) into a temporary directory beside the
-target and renamed into place (:func:`edgekit.fileio.atomic_path`). Rendering is deterministic: the
-same inputs give byte-identical output (no dates, sorted keys, copied model bytes).
+The package is rendered from the Jinja2 templates edgekit ships as package data
+(``edgekit/swift_template/``, read through :mod:`importlib.resources`, so an installed wheel renders
+it too) into a temporary directory beside the target and renamed into place
+(:func:`edgekit.fileio.atomic_path`). Rendering is deterministic: the same inputs give byte-identical
+output (no dates, sorted keys, copied model bytes).
 
 Every string that comes from a model or a config (labels, names, descriptions, metadata) reaches
 Swift only through the escaping filters of this module (:func:`swift_string`,
@@ -16,6 +18,7 @@ Swift only through the escaping filters of this module (:func:`swift_string`,
 
 from __future__ import annotations
 
+import importlib.resources
 import json
 import math
 import re
@@ -23,6 +26,7 @@ import shutil
 import tomllib
 import unicodedata
 from dataclasses import dataclass, field
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +34,8 @@ from edgekit.errors import EdgekitError
 from edgekit.fileio import atomic_path, claim_build_dir, sha256_file, sha256_tree
 from edgekit.tasks import task_for
 
-TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "swift_template"
+#: Package-data directory of the Swift package templates (inside the edgekit package).
+TEMPLATE_DIR = "swift_template"
 
 #: Core ML compute units a model may ask for (``MLComputeUnits`` case names).
 COMPUTE_UNITS = ("all", "cpuOnly", "cpuAndGPU", "cpuAndNeuralEngine")
@@ -689,7 +694,7 @@ def _environment():
     import jinja2  # noqa: PLC0415
 
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)),
+        loader=jinja2.FunctionLoader(_template_source),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,
@@ -708,10 +713,42 @@ def _environment():
     return env
 
 
-def _template_files() -> list[Path]:
-    if not TEMPLATE_DIR.is_dir():
-        raise EdgekitError(f"{TEMPLATE_DIR}: Swift package templates not found")
-    return sorted(p for p in TEMPLATE_DIR.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+def template_root() -> Traversable:
+    """The Swift package templates: package data of the installed edgekit (``edgekit/swift_template``)."""
+    return importlib.resources.files("edgekit") / TEMPLATE_DIR
+
+
+def _template_node(name: str) -> Traversable:
+    node = template_root()
+    for part in name.split("/"):
+        node = node / part
+    return node
+
+
+def _template_source(name: str) -> str | None:
+    """Jinja2 source of template ``name`` (``/``-separated, relative to the templates), None if absent."""
+    node = _template_node(name)
+    return node.read_bytes().decode("utf-8") if node.is_file() else None
+
+
+def _template_files() -> list[str]:
+    """Every template file as a ``/``-separated path relative to the templates, sorted."""
+    root = template_root()
+    if not root.is_dir():
+        raise EdgekitError(f"edgekit/{TEMPLATE_DIR}: Swift package templates not found (incomplete edgekit install)")
+    found: list[str] = []
+
+    def walk(node: Traversable, prefix: str) -> None:
+        for child in node.iterdir():
+            if child.name == "__pycache__":
+                continue
+            if child.is_dir():
+                walk(child, f"{prefix}{child.name}/")
+            elif child.is_file():
+                found.append(f"{prefix}{child.name}")
+
+    walk(root, "")
+    return sorted(found)
 
 
 def _out_relpath(rel: Path, pkg: PackageConfig) -> Path:
@@ -747,15 +784,14 @@ def render_package(pkg: PackageConfig, models: list[ModelContext], fixtures: dic
         "yellow_min": YELLOW_MIN,
         "edgekit_version": _edgekit_version(),
     }
-    for src in _template_files():
-        rel = src.relative_to(TEMPLATE_DIR)
-        dest = out / _out_relpath(rel, pkg)
+    for name in _template_files():
+        dest = out / _out_relpath(Path(*name.split("/")), pkg)
         dest.parent.mkdir(parents=True, exist_ok=True)
-        if src.suffix == ".j2":
-            text = env.get_template(rel.as_posix()).render(context)
+        if name.endswith(".j2"):
+            text = env.get_template(name).render(context)
             dest.write_text(text, encoding="utf-8", newline="\n")
         else:
-            shutil.copyfile(src, dest)
+            dest.write_bytes(_template_node(name).read_bytes())
     resources = out / "Sources" / pkg.name / "Resources"
     resources.mkdir(parents=True, exist_ok=True)
     for m, path in fixtures.get("_mlpackages", []):

@@ -117,6 +117,8 @@ def test_every_figure_equals_its_source_file(built: Path) -> None:
                 assert r["accuracy"] == p["accuracy"]
                 assert r["coreml_top1_agreement"] == p["top1_agreement"]
                 assert r["accuracy_drop"] == p["accuracy_drop"]
+                assert r["macro_f1"] == p["macro_f1"]
+                assert r["macro_f1_drop"] == p["figures"]["macro_f1_drop"]
             else:
                 assert r["mae"] == p["mae"]
                 assert r["mae_drop"] == p["figures"]["mae_change"]
@@ -130,6 +132,66 @@ def test_every_figure_equals_its_source_file(built: Path) -> None:
                 assert v == metrics["test"][k]
         assert rep["test_metrics"] == metrics["test"]
         assert rep["params"] == metrics["params"]
+
+
+def _verify_figures(cfg, variant: str, seed: int) -> dict:
+    """Figures of one variant as the verify stage computes them (verify.parity.variant_checks) from
+    synthetic torch / Core ML outputs on a synthetic held-out test set."""
+    import numpy as np
+
+    from edgekit.verify.parity import Outputs, variant_checks
+
+    rng = np.random.default_rng(seed)
+    classifier = cfg.model.type == "strain_transformer"
+    if classifier:
+        labels = ["healthy", "strained", "burnout_risk"]
+        ref_fix, ref_test = (Outputs(rng.dirichlet(np.ones(3), size=n), labels) for n in (10, 300))
+        got_fix, got_test = (Outputs(np.abs(o.values + rng.normal(0, 0.05, o.values.shape)))
+                             for o in (ref_fix, ref_test))
+        got_fix.labels = [labels[int(k)] for k in got_fix.values.argmax(axis=1)]
+        y_test = rng.integers(0, 3, 300)
+    else:
+        ref_fix, ref_test = (Outputs(rng.uniform(0, 100, n)) for n in (10, 240))
+        got_fix, got_test = (Outputs(o.values + rng.normal(0, 0.5, o.values.shape)) for o in (ref_fix, ref_test))
+        y_test = rng.uniform(0, 100, 240)
+    _, figures = variant_checks(variant, classifier, cfg.verify, ref_fix, got_fix, ref_test, got_test, y_test)
+    return figures
+
+
+def _html_table(page: str, heading: str) -> tuple[list[str], list[list[str]]]:
+    """(header cells, body rows) of the table after ``<h2>heading</h2>`` in a report.html."""
+    import html
+
+    table = page.split(f"<h2>{html.escape(heading)}</h2>", 1)[1].split("</table>", 1)[0]
+    cell = re.compile(r"<t[hd][^>]*>(.*?)</t[hd]>")
+    head, body = table.split("</thead>", 1)
+    return ([html.unescape(c) for c in cell.findall(head)],
+            [[html.unescape(c) for c in cell.findall(tr)] for tr in body.split("</tr>") if "<td" in tr])
+
+
+def test_accuracy_table_shows_every_variants_held_out_metric(fresh: Path) -> None:
+    """Each variant's row of the HTML accuracy table shows the held-out metric verify measured for it
+    (macro-F1 of the classifier, MAE of the forecaster), not a dash; figures from verify's own code."""
+    from edgekit.report.render import num
+
+    build = fresh / "build"
+    for cfg in _cfgs(fresh):
+        path = build / cfg.name / "verify" / "parity.json"
+        parity = json.loads(path.read_text())
+        for i, (variant, entry) in enumerate(parity["variants"].items()):
+            for key in entry.pop("figures"):  # drop the fake's figures (and their top-level copies)
+                entry.pop(key, None)
+            entry["figures"] = _verify_figures(cfg, variant, i)
+        path.write_text(json.dumps(parity))
+        run(cfg, build)
+        metric, header = ("macro_f1", "macro-F1") if cfg.model.type == "strain_transformer" else ("mae", "MAE")
+        headers, rows = _html_table((build / cfg.name / "report" / "report.html").read_text(),
+                                    "Held-out accuracy and parity")
+        col = headers.index(header)
+        assert {r[0] for r in rows} == set(parity["variants"])
+        for r in rows:
+            assert r[col] != "—", (cfg.name, r[0], header)
+            assert r[col] == num(parity["variants"][r[0]]["figures"][metric], 3), (cfg.name, r[0], header)
 
 
 def test_packaged_variant_and_reason_come_from_the_package_stage(built: Path) -> None:

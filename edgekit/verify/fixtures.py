@@ -1,6 +1,6 @@
 """Parity fixtures: model inputs that go through torch, onnxruntime and every Core ML variant.
 
-``fixtures/<model>.json`` (written by ``python -m edgekit.verify.fixtures``) holds, per model,
+A fixture file ``<model>.json`` (written by ``python -m edgekit.verify.fixtures``) holds, per model,
 realistic windows and edge cases of the model's input ``rr_sequence``:
 
 * strain classifier — N consecutive RR intervals in ms: simulated resting, sleeping, exercising and
@@ -10,12 +10,18 @@ realistic windows and edge cases of the model's input ``rr_sequence``:
   cases (all 5 ms, all 150 ms, constant, alternating, trends, an hour without beats).
 
 Values are rounded to 0.1 ms. The same seed always gives the same file.
+
+edgekit ships the files of its default models as package data (``edgekit/fixtures/<model>.json``,
+read through :mod:`importlib.resources`, see :func:`shipped`); a project may put its own beside its
+configs (``fixtures/<model>.json``, see :func:`fixtures_path`).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.resources
 import json
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 import numpy as np
@@ -30,11 +36,29 @@ from edgekit.tasks import task_for
 log = get_logger(__name__)
 
 MIN_FIXTURES = 32
+#: Package-data directory of the default fixtures (inside the edgekit package).
+SHIPPED_DIR = "fixtures"
 
 
-def fixtures_path(cfg) -> Path:
-    """Parity fixture inputs of a model: ``fixtures/<model>.json`` beside the configs."""
+def user_fixtures_path(cfg) -> Path:
+    """``fixtures/<model>.json`` beside the configs directory of ``cfg`` (a project's own fixtures)."""
     return cfg.path.resolve().parent.parent / "fixtures" / f"{cfg.name}.json"
+
+
+def fixtures_path(cfg) -> Path | Traversable:
+    """Parity fixture inputs of a model.
+
+    ``fixtures/<model>.json`` beside the configs directory (``<project>/fixtures/`` next to
+    ``<project>/configs/<model>.toml``) when that file exists; otherwise the default fixture edgekit
+    ships for that model name (``edgekit/fixtures/<model>.json``, package data read through
+    :mod:`importlib.resources`, so an installed wheel has it too). The shipped file may not exist (a
+    model name edgekit ships no fixtures for); verify then uses fixtures generated for the model, as it
+    does when the shipped file does not fit the model's type or window length.
+    """
+    user = user_fixtures_path(cfg)
+    if user.is_file():
+        return user
+    return shipped(cfg.name)
 
 
 def cases_for(model_type: str, length: int) -> list[dict]:
@@ -65,10 +89,24 @@ def dumps(doc: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def load(path: Path, length: int) -> tuple[list[str], np.ndarray]:
+def shipped(model_name: str) -> Traversable:
+    """The default fixture file edgekit ships for ``model_name`` (package data; may not exist)."""
+    return importlib.resources.files("edgekit") / SHIPPED_DIR / f"{model_name}.json"
+
+
+def fits(path: Path | Traversable, model_type: str, length: int) -> bool:
+    """True when fixture file ``path`` is for a model of ``model_type`` taking windows of ``length``."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        return doc.get("model_type") == model_type and list(doc.get("shape", []))[1:2] == [length]
+    except (OSError, ValueError, AttributeError, TypeError):
+        return False
+
+
+def load(path: Path | Traversable, length: int) -> tuple[list[str], np.ndarray]:
     """(case names, inputs (K, length) float32 ms) of a fixture file; refuses wrong shapes."""
     try:
-        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+        doc = json.loads((Path(path) if isinstance(path, str) else path).read_text(encoding="utf-8"))
         cases = doc["cases"]
         names = [str(c["name"]) for c in cases]
         X = np.asarray([c[INPUT_NAME] for c in cases], dtype=np.float32)
@@ -84,12 +122,12 @@ def load(path: Path, length: int) -> tuple[list[str], np.ndarray]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Write ``fixtures/<model>.json`` for the default model configs."""
+    """Write ``edgekit/fixtures/<model>.json`` (the shipped defaults) for the default model configs."""
     from edgekit.config import load_config
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("configs", nargs="*", default=["configs/hrv_transformer.toml", "configs/hrv_lstm.toml"])
-    ap.add_argument("--out", default="fixtures")
+    ap.add_argument("--out", default="edgekit/fixtures")
     args = ap.parse_args(argv)
     for c in args.configs:
         cfg = load_config(c)

@@ -1,10 +1,11 @@
 """The ``verify`` stage: three-way parity (torch, onnxruntime, Core ML) and accuracy per variant.
 
-Fixture inputs (``fixtures/<model>.json``) go through the fp32 torch checkpoint, the ONNX model and
-every Core ML variant; the held-out test set (``train/test_set.npz``) measures accuracy (classifier)
-or MAE (forecaster) of every variant against fp32 torch. Core ML figures come from edgekit's NumPy
-reference evaluator of the saved program (``reference-evaluator``); on macOS the Core ML runtime is
-run as well (``coreml-runtime``, CPU_ONLY and ALL) and held to the same gates.
+Fixture inputs (``fixtures/<model>.json``: :func:`edgekit.verify.fixtures.fixtures_path` says which) go
+through the fp32 torch checkpoint, the ONNX model and every Core ML variant; the held-out test set
+(``train/test_set.npz``) measures accuracy and macro-F1 (classifier) or MAE (forecaster) of every
+variant against fp32 torch. Core ML figures come from edgekit's NumPy reference evaluator of the saved
+program (``reference-evaluator``); on macOS the Core ML runtime is run as well (``coreml-runtime``,
+CPU_ONLY and ALL) and held to the same gates.
 
 Gates (``[verify]``): classifier probabilities — fp32 ≤ ``fp32_coreml_tol``, fp16 ≤ ``fp16_tol``,
 compressed variants top-1 agreement ≥ ``min_top1_agreement``; every variant accuracy drop ≤
@@ -155,6 +156,13 @@ def _max_abs(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.nanmax(d)) if d.size and not np.isnan(d).any() else (float("inf") if d.size else 0.0)
 
 
+def _macro_f1(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> float:
+    from edgekit.tasks.metrics import classification_metrics
+
+    labels = [str(k) for k in range(n_classes)]  # only their count matters
+    return classification_metrics(np.asarray(y_true), np.asarray(y_pred), labels)["macro_f1"]
+
+
 def variant_checks(variant: str, classifier: bool, gates: Any, ref_fix: Outputs, got_fix: Outputs,
                    ref_test: Outputs | None, got_test: Outputs | None, y_test: np.ndarray | None,
                    backend: str = "reference-evaluator") -> tuple[list[Check], dict]:
@@ -184,7 +192,10 @@ def variant_checks(variant: str, classifier: bool, gates: Any, ref_fix: Outputs,
             agree_parts.append(top_test == top_ref_test)
             acc_ref = float(np.mean(top_ref_test == y_test))
             acc = float(np.mean(top_test == y_test))
+            # macro-F1 as train/metrics.json defines it, so the fp32 row matches the fp32 torch figure
+            f1_ref, f1 = (_macro_f1(y_test, top, ref_test.values.shape[1]) for top in (top_ref_test, top_test))
             figures.update(accuracy=acc, accuracy_fp32_torch=acc_ref, accuracy_drop=acc_ref - acc,
+                           macro_f1=f1, macro_f1_fp32_torch=f1_ref, macro_f1_drop=f1_ref - f1,
                            top1_agreement_test=float(np.mean(top_test == top_ref_test)),
                            test_windows=int(len(y_test)))
             checks.append(Check("accuracy_drop", "test-set accuracy drop vs fp32 torch (fraction)", acc_ref - acc,
@@ -220,11 +231,18 @@ def variant_checks(variant: str, classifier: bool, gates: Any, ref_fix: Outputs,
 
 
 def _fixtures(cfg: Any, model_type: str, length: int) -> tuple[list[str], np.ndarray, str]:
+    """(case names, inputs, source) of the parity fixtures (:func:`edgekit.verify.fixtures.fixtures_path`).
 
+    A project's own ``fixtures/<model>.json`` must fit the model; a shipped default that does not fit
+    (a config reusing a default model's name with another window) gives way to generated fixtures.
+    """
     path = fixture_files.fixtures_path(cfg)
-    if path.is_file():
+    if path == fixture_files.user_fixtures_path(cfg):
         names, X = fixture_files.load(path, length)
         return names, X, str(path.name)
+    if path.is_file() and fixture_files.fits(path, model_type, length):
+        names, X = fixture_files.load(path, length)
+        return names, X, f"edgekit/{fixture_files.SHIPPED_DIR}/{path.name}"
     cases = fixture_files.cases_for(model_type, length)
     return [c["name"] for c in cases], np.asarray([c[INPUT_NAME] for c in cases], np.float32), "generated"
 
@@ -333,7 +351,7 @@ def _run(cfg: Any, build_dir: Path) -> dict:
             checks.insert(0, integrity)
         entry["figures"] = figures
         entry.update({k: v for k, v in figures.items() if k in ("max_abs_diff", "accuracy", "accuracy_drop",
-                                                               "top1_agreement", "mae", "mae_drift")})
+                                                               "macro_f1", "top1_agreement", "mae", "mae_drift")})
         entry["per_fixture_max_abs_diff"] = {
             n: float(np.max(np.abs(np.atleast_1d(got_fix.values[i] - ref_fix.values[i])))) for i, n in enumerate(names)
         }
