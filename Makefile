@@ -29,8 +29,8 @@ influxd:
 $(STAMP): pyproject.toml constraints.txt
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found (edgekit needs Python 3.11)"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(call retry,$(PY) -m pip install --quiet --upgrade "pip>=24")
-	$(call retry,$(PY) -m pip install --quiet -c constraints.txt -e '.[test]')
+	@$(call retry,$(PY) -m pip install --quiet --upgrade "pip>=24")
+	@$(call retry,$(PY) -m pip install --quiet -c constraints.txt -e '.[test]')
 	@touch $@
 
 ios-package: setup
