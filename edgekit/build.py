@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import os
 import time
 import tomllib
 from dataclasses import dataclass
@@ -212,6 +213,10 @@ def run_stage(cfg: ModelConfig, stage: str, out: Path, *, skip_if_up_to_date: bo
     start = time.perf_counter()
     summary = _stage_runner(stage)(cfg, Path(out), **kwargs) or {}
     seconds = time.perf_counter() - start
+    if int(os.environ.get("RANK", "0")) != 0:
+        # under torchrun only rank 0 writes outputs; another rank hashing train/ while rank 0 renames
+        # its temporary files into place raced ("…metrics.json…tmp: no such file")
+        return summary
     if not kwargs:  # fine-tuning runs are not stamped as the config's own stage
         write_json(
             stamp,
