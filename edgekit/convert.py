@@ -129,7 +129,7 @@ def _fp16_selector(keep_fp32: tuple[str, ...]):
 
 
 def _convert(ct: Any, program: Any, example_shape: tuple, precision: str, *, classifier_labels, target,
-             output_name, keep_fp32: tuple[str, ...]) -> Any:
+             output_name, keep_fp32: tuple[str, ...], input_name: str = INPUT_NAME) -> Any:
     if precision == "fp32":
         compute = ct.precision.FLOAT32
     elif precision == "fp16":
@@ -139,7 +139,7 @@ def _convert(ct: Any, program: Any, example_shape: tuple, precision: str, *, cla
     else:
         raise EdgekitError(f"unknown precision {precision!r}; expected fp32, fp16 or fp16-full")
     kwargs: dict[str, Any] = {
-        "inputs": [ct.TensorType(name=INPUT_NAME, shape=example_shape, dtype=np.float32)],
+        "inputs": [ct.TensorType(name=input_name, shape=example_shape, dtype=np.float32)],
         "minimum_deployment_target": target,
         "convert_to": "mlprogram",
         "compute_precision": compute,
@@ -164,7 +164,7 @@ def _deployment_target(ct: Any, name: str) -> Any:
 
 def to_coreml(module: Any, example: Any, precision: str = "fp32", *, classifier_labels: list[str] | None = None,
               metadata: Mapping[str, Any] | None = None, minimum_deployment_target: str = "iOS17",
-              output_name: str = SCORE_OUTPUT, keep_fp32: tuple[str, ...] = ()) -> Any:
+              output_name: str = SCORE_OUTPUT, keep_fp32: tuple[str, ...] = (), input_name: str = INPUT_NAME) -> Any:
     """Convert ``module`` (eval mode) to a Core ML ML program.
 
     ``example``: float32 tensor of the fixed input shape, e.g. (1, 128, 1) RR ms. ``precision``:
@@ -192,6 +192,7 @@ def to_coreml(module: Any, example: Any, precision: str = "fp32", *, classifier_
                 else:
                     program = torch.jit.trace(module, example, check_trace=False)
                 mlmodel = _convert(ct, program, shape, precision, classifier_labels=classifier_labels,
+                                   input_name=input_name,
                                    target=target, output_name=output_name, keep_fp32=keep_fp32)
             break
         except EdgekitError:
@@ -233,9 +234,8 @@ def apply_metadata(spec: Any, metadata: Mapping[str, Any]) -> None:
         elif key == "short_description":
             std.shortDescription = str(value)
         elif key == "input_description":
-            for feature in desc.input:
-                if feature.name == INPUT_NAME:
-                    feature.shortDescription = str(value)
+            for feature in desc.input:  # edgekit's models have one input
+                feature.shortDescription = str(value)
         elif key.startswith("output_description."):
             name = key.split(".", 1)[1]
             for feature in desc.output:
@@ -286,8 +286,8 @@ def save_mlpackage(mlmodel: Any, target: str | Path, metadata: Mapping[str, Any]
 
 
 def to_onnx(module: Any, example: Any, path: str | Path, *, output_name: str | None = None,
-            opset: int = ONNX_OPSET) -> Path:
-    """Export ``module`` to ONNX at ``path`` (opset ≥ 17, input ``rr_sequence``), checked by onnx.checker.
+            opset: int = ONNX_OPSET, input_name: str = INPUT_NAME) -> Path:
+    """Export ``module`` to ONNX at ``path`` (opset ≥ 17, input ``input_name``), checked by onnx.checker.
 
     The dynamo exporter is tried first, the TorchScript exporter if it fails. Written atomically.
     """
@@ -306,7 +306,7 @@ def to_onnx(module: Any, example: Any, path: str | Path, *, output_name: str | N
         for dynamo in (True, False):
             try:
                 with quiet(), torch.no_grad():
-                    torch.onnx.export(module, (example,), str(tmp), input_names=[INPUT_NAME],
+                    torch.onnx.export(module, (example,), str(tmp), input_names=[input_name],
                                       output_names=[output_name], opset_version=opset, dynamo=dynamo,
                                       external_data=False)
                 break
@@ -433,7 +433,7 @@ def _run(cfg: Any, build_dir: Path) -> dict:
     model_type = meta.get("model_type", cfg.model.type)
     example = example_input(model_type, module)
     onnx_path = to_onnx(module, example, model_dir / "onnx" / "model.onnx",
-                        output_name=task_for(model_type).onnx_output)
+                        output_name=task_for(model_type).onnx_output, input_name=task_for(model_type).input_name)
     base_md = describe(model_type, cfg, meta)
     coreml_dir = model_dir / "coreml"
     coreml_dir.mkdir(parents=True, exist_ok=True)

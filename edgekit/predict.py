@@ -20,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from edgekit import INPUT_NAME
 from edgekit.errors import EdgekitError
 from edgekit.tasks import TaskSpec, task_for
+from edgekit.tasks.base import model_batch, model_input
 
 TORCH = "torch"
 
@@ -69,7 +69,7 @@ def load_runner(cfg, build_dir: Path, variant: str | None = None) -> Runner:
 
         def fn(X):
             with torch.no_grad():
-                out = model(torch.from_numpy(X[:, :, None])).double().numpy()
+                out = model(torch.from_numpy(model_batch(X))).double().numpy()
             return task.torch_outputs(out)
 
         return Runner(cfg.name, cfg.model.type, variant, fn)
@@ -84,7 +84,7 @@ def load_runner(cfg, build_dir: Path, variant: str | None = None) -> Runner:
     ev = ReferenceEvaluator(package)
 
     def fn_ml(X):
-        rows = [task.program_outputs(ev.run({INPUT_NAME: x.reshape(1, -1, 1)})) for x in X]
+        rows = [task.program_outputs(ev.run({task.input_name: model_input(x)})) for x in X]
         return task.torch_outputs(np.asarray(rows, np.float64).reshape(len(X), -1))
 
     return Runner(cfg.name, cfg.model.type, variant, fn_ml)

@@ -27,6 +27,7 @@ from edgekit.errors import EdgekitError
 from edgekit.fileio import atomic_path, sha256_file, write_json
 from edgekit.log import get_logger, progress_disabled
 from edgekit.tasks import TaskSpec, task_for
+from edgekit.tasks.base import model_batch
 from edgekit.tasks.metrics import classification_metrics, forecast_metrics  # noqa: F401  (re-exported)
 
 log = get_logger(__name__)
@@ -193,7 +194,7 @@ def _predict(model: nn.Module, X: np.ndarray, batch: int = 512) -> np.ndarray:
     outs = []
     with torch.no_grad():
         for i in range(0, len(X), batch):
-            outs.append(model(torch.from_numpy(X[i : i + batch, :, None])).numpy())
+            outs.append(model(torch.from_numpy(model_batch(X[i : i + batch]))).numpy())
     return np.concatenate(outs) if outs else np.zeros((0, 1), np.float32)
 
 
@@ -254,7 +255,7 @@ def fit(
     lr = lr or t.lr
     rank, world = _distributed()
     loss_fn, target = task.loss(train.y, labels, t.class_weighting)
-    X = torch.from_numpy(train.X[:, :, None])
+    X = torch.from_numpy(model_batch(train.X))
     train_module: nn.Module = model
     if world > 1:
         from torch.nn.parallel import DistributedDataParallel

@@ -26,6 +26,7 @@ class TaskSpec:
     length_param: ClassVar[str]  # the params field that sets the input length T
     length_unit: ClassVar[str]  # what one step of the input is: "beats", "hours"
     input_name: ClassVar[str] = INPUT_NAME
+    input_channels: ClassVar[int] = 1  # C of the input (1, T, C): 1 for the RR / RMSSD series
     primary_metric: ClassVar[str]  # early stopping, fine-tune acceptance: "macro_f1" or "mae"
     higher_is_better: ClassVar[bool]
     report_metrics: ClassVar[tuple[str, ...]]  # held-out figures the report carries
@@ -54,7 +55,7 @@ class TaskSpec:
         return int(getattr(self.params(raw), self.length_param))
 
     def input_shape(self, raw: Mapping[str, Any]) -> tuple[int, int, int]:
-        return (1, self.input_length(raw), 1)
+        return (1, self.input_length(raw), self.input_channels)
 
     def build_model(self, raw: Mapping[str, Any]) -> Any:
         """An untrained torch module of this type."""
@@ -147,3 +148,15 @@ class TaskSpec:
 
 def params_dict(params: Any) -> dict[str, Any]:
     return dataclasses.asdict(params)
+
+
+def model_batch(X: np.ndarray) -> np.ndarray:
+    """Examples as the model takes them: (n, T) single-channel series → (n, T, 1); (n, T, C) as is."""
+    X = np.asarray(X, np.float32)
+    return X[:, :, None] if X.ndim == 2 else X
+
+
+def model_input(x: np.ndarray) -> np.ndarray:
+    """One example as the fixed-shape input (1, T, C): (T,) → (1, T, 1); (T, C) → (1, T, C)."""
+    x = np.asarray(x, np.float32)
+    return x.reshape(1, -1, 1) if x.ndim == 1 else x.reshape((1,) + x.shape)

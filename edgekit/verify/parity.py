@@ -33,6 +33,7 @@ from edgekit.fileio import sha256_file, sha256_tree, write_json
 from edgekit.verify import fixtures as fixture_files
 from edgekit.log import get_logger
 from edgekit.tasks import task_for
+from edgekit.tasks.base import model_batch, model_input
 
 log = get_logger(__name__)
 
@@ -83,7 +84,7 @@ def _torch_outputs(module: Any, X: np.ndarray, classifier: bool, batch: int = 25
     outs = []
     with torch.no_grad():
         for i in range(0, len(X), batch):
-            x = torch.as_tensor(X[i : i + batch, :, None], dtype=torch.float32)
+            x = torch.as_tensor(model_batch(X[i : i + batch]), dtype=torch.float32)
             outs.append(module(x).double().numpy())
     y = np.concatenate(outs) if outs else np.zeros((0, 1))
     return Outputs(y if classifier else y.reshape(-1))
@@ -95,7 +96,7 @@ def _onnx_outputs(path: Path, X: np.ndarray, classifier: bool) -> Outputs:
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = 1
     sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-    rows = [sess.run(None, {INPUT_NAME: x.reshape(1, -1, 1).astype(np.float32)})[0].reshape(-1) for x in X]
+    rows = [sess.run(None, {INPUT_NAME: model_input(x)})[0].reshape(-1) for x in X]
     y = np.asarray(rows, np.float64)
     return Outputs(y if classifier else y.reshape(-1))
 
@@ -106,7 +107,7 @@ def _evaluator_outputs(package: Path, X: np.ndarray, classifier: bool) -> Output
     ev = ReferenceEvaluator(package)
     vals, labels = [], []
     for x in X:
-        out = ev.run({INPUT_NAME: x.reshape(1, -1, 1)})
+        out = ev.run({INPUT_NAME: model_input(x)})
         if classifier:
             vals.append(np.asarray(out[CLASS_PROBS], np.float64).reshape(-1))
             labels.append(str(np.asarray(out[CLASS_LABEL]).item()))
@@ -123,7 +124,7 @@ def _runtime_outputs(package: Path, X: np.ndarray, classifier: bool, units: str,
     model = ct.models.MLModel(str(package), compute_units=getattr(ct.ComputeUnit, units))
     vals, top = [], []
     for x in X:
-        out = model.predict({INPUT_NAME: x.reshape(1, -1, 1).astype(np.float32)})
+        out = model.predict({INPUT_NAME: model_input(x)})
         if classifier:
             probs = out[CLASS_PROBS]
             vals.append([float(probs[k]) for k in labels])
@@ -290,7 +291,7 @@ def _run(cfg: Any, build_dir: Path) -> dict:
     if test_path.is_file():
         with np.load(test_path, allow_pickle=False) as z:
             X_test, y_test = np.asarray(z["X"], np.float32), np.asarray(z["y"])
-        if X_test.ndim == 3:
+        if X_test.ndim == 3 and X_test.shape[-1] == 1:
             X_test = X_test[..., 0]
     ref_fix = _torch_outputs(module, X_fix, classifier)
     ref_fix.labels = labels
