@@ -20,6 +20,9 @@ MODELS = ["hrv_transformer", "hrv_lstm"]
 
 @pytest.mark.parametrize("name", MODELS)
 def test_verify_stage_passes_every_gate(built, name, capsys):
+    from edgekit.log import configure
+
+    configure()  # the CLI's handler: the ✓/✗ lines go to stdout (as when the suite runs a CLI test first)
     cfg, _, root = built[name]
     summary = parity.run(cfg, root)
     assert summary["passed"]

@@ -52,6 +52,9 @@ class DataSection:
     max_artifact_pct: float = 5.0
     window_stride: int = 64  # beats between window starts (strain classifier)
     series_stride_hours: int = 4  # hours between 24 h series ends (fatigue forecaster)
+    workouts_per_runner: int = 40  # synthetic workout population: workouts per runner (subjects = runners)
+    window_stride_steps: int = 90  # activity model: grid steps between window starts
+    context_minutes: float = 5.0  # activity model: minutes of observed HR given as calibration context
 
 
 @dataclass
@@ -204,6 +207,10 @@ def _validate(cfg: ModelConfig) -> None:
         raise ConfigError(f"{p}: data.max_artifact_pct must be in [0, 100]")
     if d.window_stride < 1:
         raise ConfigError(f"{p}: data.window_stride must be >= 1")
+    if d.workouts_per_runner < 1 or d.window_stride_steps < 1:
+        raise ConfigError(f"{p}: data.workouts_per_runner and data.window_stride_steps must be >= 1")
+    if not 0.0 <= d.context_minutes <= 120.0:
+        raise ConfigError(f"{p}: data.context_minutes must be in [0, 120], got {d.context_minutes}")
     if d.series_stride_hours < 1:
         raise ConfigError(f"{p}: data.series_stride_hours must be >= 1, got {d.series_stride_hours}")
     if d.source == "synthetic" and d.subjects > 100_000:

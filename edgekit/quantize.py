@@ -425,7 +425,7 @@ def _fp16_measurement(module: Any, example: Any, fp16_model: Any, samples: list,
     full = to_coreml(module, example, "fp16-full", **kwargs)
     out = {}
     with torch.no_grad():
-        ref = [module(torch.as_tensor(s_["rr_sequence"])).double().numpy().reshape(-1) for s_ in samples]
+        ref = [module(torch.as_tensor(next(iter(s_.values())))).double().numpy().reshape(-1) for s_ in samples]
     with tempfile.TemporaryDirectory(prefix="edgekit-fp16-") as tmp:
         for name, model in (("fp16", fp16_model), ("fp16_all_ops", full)):
             ev = ReferenceEvaluator(save_mlpackage(model, Path(tmp) / f"{name}.mlpackage"))

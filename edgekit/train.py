@@ -64,8 +64,8 @@ def load_windows(path: Path) -> dict[str, np.ndarray]:
         if key not in arrays:
             raise EdgekitError(f"{path}: missing array '{key}'")
     X = arrays["X"]
-    if X.ndim != 2 or len(X) == 0:
-        raise EdgekitError(f"{path}: X must be a non-empty (n, T) array, got shape {X.shape}")
+    if X.ndim not in (2, 3) or len(X) == 0:
+        raise EdgekitError(f"{path}: X must be a non-empty (n, T) or (n, T, C) array, got shape {X.shape}")
     if not np.isfinite(X).all():
         raise EdgekitError(f"{path}: X holds NaN or infinite values")
     if len(arrays["y"]) != len(X) or len(arrays["subject"]) != len(X):
@@ -183,8 +183,9 @@ def _distributed() -> tuple[int, int]:
     return dist.get_rank(), world
 
 
-def _set_normalization(model: nn.Module, task: TaskSpec, X: np.ndarray) -> dict[str, float]:
-    stats = task.normalization(X)
+def _set_normalization(model: nn.Module, task: TaskSpec, X: np.ndarray, y: np.ndarray | None = None
+                       ) -> dict[str, float]:
+    stats = task.normalization(X, y)
     model.set_normalization(**stats)
     return stats
 
@@ -335,7 +336,7 @@ def run(cfg: ModelConfig, build_dir: Path, init_from: Path | None = None) -> dic
         normalization = init_meta["normalization"]
     else:
         model = task.build_model(cfg.model.params)
-        normalization = _set_normalization(model, task, train.X)
+        normalization = _set_normalization(model, task, train.X, train.y)
     history, best_epoch = fit(model, task, train, val, cfg, labels, desc=f"train {cfg.name}")
 
     rank, _ = _distributed()

@@ -52,10 +52,10 @@ def test_model_type_strings_live_only_in_models_and_the_registry():
 
 def test_every_task_declares_its_contract():
     for name, spec in TASKS.items():
-        assert spec.type == name and spec.role in ("classifier", "forecaster")
-        assert spec.input_name == "rr_sequence"
+        assert spec.type == name and spec.role in ("classifier", "forecaster", "regressor")
+        assert spec.input_name in ("rr_sequence", "activity_sequence")
         params = {}
-        assert spec.input_shape(params)[0] == 1 and spec.input_shape(params)[2] == 1
+        assert spec.input_shape(params)[0] == 1 and spec.input_shape(params)[2] == spec.input_channels
         assert spec.primary_metric in spec.report_metrics
         assert len(spec.fixture_cases(spec.input_length(params))) >= 32
     with pytest.raises(Exception, match="unknown model type"):

@@ -90,6 +90,38 @@ class Examples:
     def finish(self, labels) -> tuple[dict[str, np.ndarray], dict]:  # pragma: no cover - interface
         raise NotImplementedError
 
+    def make(self) -> tuple[dict, dict[str, np.ndarray], dict]:
+        """(summary head, arrays, summary counts) of the configured RR source: the synthetic cohort
+        chunk by chunk (memory does not grow with the cohort), files or InfluxDB."""
+        cfg = self.cfg
+        d = cfg.data
+        if d.source == "synthetic":
+            clean_stats, arrays, s = _synthetic_chunked(cfg, self)
+        else:
+            res, labels = _load_source(cfg, self)
+            clean_stats = _clean_stats([res])
+            self.add(res, labels)
+            arrays, s = self.finish(labels)
+        summary: dict = {
+            "source": d.source,
+            "synthetic": d.source == "synthetic",
+            "model_type": cfg.model.type,
+            "clean": d.clean,
+            **clean_stats,
+            "max_artifact_pct": d.max_artifact_pct,
+        }
+        if d.source == "synthetic":
+            summary["note"] = ("SYNTHETIC cohort (simulated RR, no real subjects); see "
+                               "docs/synthetic_cohort.md")
+            summary.update({"subjects": d.subjects, "days": d.days, "seed": d.seed})
+        else:
+            summary["inputs"] = [Path(p).name for p in labels.inputs]
+            summary["synthetic"] = labels.synthetic
+            if labels.synthetic:
+                summary["note"] = ("SYNTHETIC data (files written by 'edgekit data synth'; simulated RR, "
+                                   "no real subjects); see docs/synthetic_cohort.md")
+        return summary, arrays, s
+
     def require_target(self, data, where: str) -> None:
         """One-line :class:`InputError` when labelled ``data`` lacks this target."""
         from edgekit.data.labelled import require_target
@@ -145,32 +177,7 @@ def run(cfg, build_dir: Path, examples: Examples) -> dict:
     t0 = time.perf_counter()
     out_dir = Path(build_dir) / cfg.name / "data"
     out_dir.mkdir(parents=True, exist_ok=True)
-    d = cfg.data
-    if d.source == "synthetic":  # subject chunk by subject chunk: memory does not grow with the cohort
-        clean_stats, arrays, s = _synthetic_chunked(cfg, examples)
-    else:
-        res, labels = _load_source(cfg, examples)
-        clean_stats = _clean_stats([res])
-        examples.add(res, labels)
-        arrays, s = examples.finish(labels)
-    summary: dict = {
-        "source": d.source,
-        "synthetic": d.source == "synthetic",
-        "model_type": cfg.model.type,
-        "clean": d.clean,
-        **clean_stats,
-        "max_artifact_pct": d.max_artifact_pct,
-    }
-    if d.source == "synthetic":
-        summary["note"] = ("SYNTHETIC cohort (simulated RR, no real subjects); see "
-                           "docs/synthetic_cohort.md")
-        summary.update({"subjects": d.subjects, "days": d.days, "seed": d.seed})
-    else:
-        summary["inputs"] = [Path(p).name for p in labels.inputs]
-        summary["synthetic"] = labels.synthetic
-        if labels.synthetic:
-            summary["note"] = ("SYNTHETIC data (files written by 'edgekit data synth'; simulated RR, "
-                               "no real subjects); see docs/synthetic_cohort.md")
+    summary, arrays, s = examples.make()
     summary.update(s)
     if summary["n_windows"] == 0:
         raise EdgekitError(f"data stage: no usable windows for {cfg.name} (all excluded or too short)")

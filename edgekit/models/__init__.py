@@ -17,6 +17,8 @@ _LAZY = {
     "FatigueLSTMConfig": "edgekit.models.params",
     "StrainTransformer": "edgekit.models.strain_transformer",
     "StrainTransformerConfig": "edgekit.models.params",
+    "HRActivity": "edgekit.models.hr_activity",
+    "HRActivityConfig": "edgekit.models.params",
 }
 
 
@@ -25,7 +27,8 @@ def __getattr__(name: str) -> Any:
         return getattr(importlib.import_module(_LAZY[name]), name)
     if name == "MODEL_TYPES":
         return {"strain_transformer": (__getattr__("StrainTransformer"), __getattr__("StrainTransformerConfig")),
-                "fatigue_lstm": (__getattr__("FatigueLSTM"), __getattr__("FatigueLSTMConfig"))}
+                "fatigue_lstm": (__getattr__("FatigueLSTM"), __getattr__("FatigueLSTMConfig")),
+                "hr_activity": (__getattr__("HRActivity"), __getattr__("HRActivityConfig"))}
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

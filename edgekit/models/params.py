@@ -71,3 +71,32 @@ class FatigueLSTMConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+@dataclass
+class HRActivityConfig:
+    """Architecture and input grid of the heart-rate-from-activity model.
+
+    The input ``activity_sequence`` is (1, window_steps, 3) on a grid of ``step_s`` seconds: speed
+    (m/s), grade (rise/run) and observed heart rate as calibration context (bpm; 0 = absent).
+    """
+
+    window_steps: int = 180  # T: 180 steps of 10 s = 30 min
+    step_s: float = 10.0
+    hidden_size: int = 64
+    n_layers: int = 2
+    dropout: float = 0.0
+
+    @classmethod
+    def from_dict(cls, params: dict) -> "HRActivityConfig":
+        return from_dict(cls, params)
+
+    def validate(self) -> None:
+        require(self.window_steps >= 8, f"window_steps must be >= 8, got {self.window_steps}")
+        require(0.5 <= self.step_s <= 120.0, f"step_s must be in [0.5, 120] s, got {self.step_s}")
+        require(self.hidden_size > 0, f"hidden_size must be positive, got {self.hidden_size}")
+        require(self.n_layers > 0, f"n_layers must be positive, got {self.n_layers}")
+        require(0.0 <= self.dropout < 1.0, f"dropout must be in [0, 1), got {self.dropout}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)

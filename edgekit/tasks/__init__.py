@@ -7,11 +7,12 @@ Adding a model type: a model module under ``edgekit/models/``, a spec module her
 from __future__ import annotations
 
 from edgekit.errors import EdgekitError
+from edgekit.tasks.activity import ActivityTask
 from edgekit.tasks.base import TaskSpec
 from edgekit.tasks.fatigue import FatigueTask
 from edgekit.tasks.strain import FIXTURE_SEED, StrainTask
 
-TASKS: dict[str, TaskSpec] = {spec.type: spec for spec in (StrainTask(), FatigueTask())}
+TASKS: dict[str, TaskSpec] = {spec.type: spec for spec in (StrainTask(), FatigueTask(), ActivityTask())}
 
 
 def task_for(model_type: str) -> TaskSpec:

@@ -73,8 +73,9 @@ class TaskSpec:
 
     # --- training -----------------------------------------------------------------------------
 
-    def normalization(self, X: np.ndarray) -> dict[str, float]:
-        """Train-set statistics stored in the model as buffers. X: (n, T) float32."""
+    def normalization(self, X: np.ndarray, y: np.ndarray | None = None) -> dict[str, float]:
+        """Train-set statistics stored in the model as buffers. X: (n, T) or (n, T, C) float32; y the
+        training targets (for tasks whose normalization needs them)."""
         raise NotImplementedError
 
     def loss(self, y: np.ndarray, labels: list[str], class_weighting: bool) -> tuple[Any, Any]:

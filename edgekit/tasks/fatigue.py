@@ -46,7 +46,7 @@ class FatigueTask(TaskSpec):
         return HourlySeries(cfg, self.input_length(cfg.model.params))
 
     # training
-    def normalization(self, X):
+    def normalization(self, X, y=None):
         log_x = np.log(np.clip(X, 1.0, None))
         return {"log_rmssd_mean": float(log_x.mean()), "log_rmssd_std": float(log_x.std())}
 

@@ -51,7 +51,7 @@ class StrainTask(TaskSpec):
         return BeatWindows(cfg, self.input_length(cfg.model.params))
 
     # training
-    def normalization(self, X: np.ndarray) -> dict[str, float]:
+    def normalization(self, X: np.ndarray, y=None) -> dict[str, float]:
         return {
             "rr_mean_ms": float(X.mean()),
             "rr_std_ms": float(X.std()),

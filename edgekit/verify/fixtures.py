@@ -71,9 +71,9 @@ def document(model_name: str, model_type: str, length: int) -> dict:
     return {
         "model": model_name,
         "model_type": model_type,
-        "input_name": INPUT_NAME,
-        "units": "ms",
-        "shape": [1, length, 1],
+        "input_name": task_for(model_type).input_name,
+        "units": "ms" if task_for(model_type).input_channels == 1 else "m/s, rise/run, bpm",
+        "shape": [1, length, task_for(model_type).input_channels],
         "description": task_for(model_type).fixture_description,
         "seed": SEED,
         "cases": cases,
@@ -104,15 +104,15 @@ def fits(path: Path | Traversable, model_type: str, length: int) -> bool:
 
 
 def load(path: Path | Traversable, length: int) -> tuple[list[str], np.ndarray]:
-    """(case names, inputs (K, length) float32 ms) of a fixture file; refuses wrong shapes."""
+    """(case names, inputs (K, length) or (K, length, C) float32) of a fixture file; refuses wrong shapes."""
     try:
         doc = json.loads((Path(path) if isinstance(path, str) else path).read_text(encoding="utf-8"))
         cases = doc["cases"]
         names = [str(c["name"]) for c in cases]
-        X = np.asarray([c[INPUT_NAME] for c in cases], dtype=np.float32)
+        X = np.asarray([c[doc.get("input_name", INPUT_NAME)] for c in cases], dtype=np.float32)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise EdgekitError(f"{path}: unreadable fixture file ({exc})") from None
-    if X.ndim != 2 or X.shape[1] != length:
+    if X.ndim not in (2, 3) or X.shape[1] != length:
         raise EdgekitError(f"{path}: fixtures have shape {X.shape}, the model takes windows of {length}")
     if len(names) < MIN_FIXTURES:
         raise EdgekitError(f"{path}: {len(names)} fixtures, at least {MIN_FIXTURES} needed")

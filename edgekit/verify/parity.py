@@ -78,7 +78,14 @@ class Outputs:
     labels: list[str] = field(default_factory=list)  # classifier top labels, when the backend gives them
 
 
-def _torch_outputs(module: Any, X: np.ndarray, classifier: bool, batch: int = 256) -> Outputs:
+def _values(task: Any, classifier: bool, y: np.ndarray) -> np.ndarray:
+    """Per-input values of a batch of raw outputs: (K, C) probabilities, (K,) scores, (K, T) series."""
+    if classifier:
+        return y
+    return task.torch_outputs(y) if task is not None else y.reshape(-1)
+
+
+def _torch_outputs(module: Any, X: np.ndarray, classifier: bool, batch: int = 256, task: Any = None) -> Outputs:
     import torch
 
     outs = []
@@ -87,32 +94,39 @@ def _torch_outputs(module: Any, X: np.ndarray, classifier: bool, batch: int = 25
             x = torch.as_tensor(model_batch(X[i : i + batch]), dtype=torch.float32)
             outs.append(module(x).double().numpy())
     y = np.concatenate(outs) if outs else np.zeros((0, 1))
-    return Outputs(y if classifier else y.reshape(-1))
+    return Outputs(_values(task, classifier, y))
 
 
-def _onnx_outputs(path: Path, X: np.ndarray, classifier: bool) -> Outputs:
+def _onnx_outputs(path: Path, X: np.ndarray, classifier: bool, task: Any = None) -> Outputs:
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = 1
     sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-    rows = [sess.run(None, {INPUT_NAME: model_input(x)})[0].reshape(-1) for x in X]
+    name = task.input_name if task is not None else INPUT_NAME
+    rows = [sess.run(None, {name: model_input(x)})[0].reshape(-1) for x in X]
     y = np.asarray(rows, np.float64)
-    return Outputs(y if classifier else y.reshape(-1))
+    return Outputs(_values(task, classifier, y.reshape(len(X), -1) if len(X) else y))
 
 
-def _evaluator_outputs(package: Path, X: np.ndarray, classifier: bool) -> Outputs:
+def _evaluator_outputs(package: Path, X: np.ndarray, classifier: bool, task: Any = None) -> Outputs:
     from edgekit.verify.evaluator import ReferenceEvaluator
 
     ev = ReferenceEvaluator(package)
     vals, labels = [], []
+    name = task.input_name if task is not None else INPUT_NAME
     for x in X:
-        out = ev.run({INPUT_NAME: model_input(x)})
+        out = ev.run({name: model_input(x)})
         if classifier:
             vals.append(np.asarray(out[CLASS_PROBS], np.float64).reshape(-1))
             labels.append(str(np.asarray(out[CLASS_LABEL]).item()))
+        elif task is not None:
+            vals.append(task.program_outputs(out))
         else:
             vals.append(float(np.asarray(out[SCORE]).reshape(-1)[0]))
+    if not classifier and task is not None:
+        return Outputs(task.torch_outputs(np.asarray(vals, np.float64).reshape(len(X), -1)) if len(X) else
+                       np.zeros((0,), np.float64))
     return Outputs(np.asarray(vals, np.float64), labels)
 
 
@@ -155,6 +169,13 @@ def _max_abs(a: np.ndarray, b: np.ndarray) -> float:
         return float("inf")
     d = np.abs(np.asarray(a, np.float64) - np.asarray(b, np.float64))
     return float(np.nanmax(d)) if d.size and not np.isnan(d).any() else (float("inf") if d.size else 0.0)
+
+
+def _mean_observed(a: np.ndarray) -> float:
+    """Mean over finite entries (targets may mark absent steps NaN); plain mean when all are finite."""
+    a = np.asarray(a, np.float64)
+    finite = np.isfinite(a)
+    return float(np.mean(a)) if finite.all() else float(np.mean(a[finite])) if finite.any() else float("nan")
 
 
 def _macro_f1(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> float:
@@ -217,8 +238,8 @@ def variant_checks(variant: str, classifier: bool, gates: Any, ref_fix: Outputs,
         drift_parts = [np.abs(got_fix.values - ref_fix.values)] if got_fix.values.shape == ref_fix.values.shape else []
         if ref_test is not None and got_test is not None and len(got_test.values):
             diff = np.abs(got_test.values - ref_test.values)
-            mae_ref = float(np.mean(np.abs(ref_test.values - y_test)))
-            mae = float(np.mean(np.abs(got_test.values - y_test)))
+            mae_ref = _mean_observed(np.abs(ref_test.values - y_test))
+            mae = _mean_observed(np.abs(got_test.values - y_test))
             figures.update(mae=mae, mae_fp32_torch=mae_ref, mae_change=mae - mae_ref,
                            mae_drift_test=float(np.mean(diff)), test_windows=int(len(y_test)))
             drift = float(np.mean(diff))
@@ -245,7 +266,8 @@ def _fixtures(cfg: Any, model_type: str, length: int) -> tuple[list[str], np.nda
         names, X = fixture_files.load(path, length)
         return names, X, f"edgekit/{fixture_files.SHIPPED_DIR}/{path.name}"
     cases = fixture_files.cases_for(model_type, length)
-    return [c["name"] for c in cases], np.asarray([c[INPUT_NAME] for c in cases], np.float32), "generated"
+    key = task_for(model_type).input_name
+    return [c["name"] for c in cases], np.asarray([c[key] for c in cases], np.float32), "generated"
 
 
 def run(cfg: Any, build_dir: Path) -> dict:
@@ -293,9 +315,9 @@ def _run(cfg: Any, build_dir: Path) -> dict:
             X_test, y_test = np.asarray(z["X"], np.float32), np.asarray(z["y"])
         if X_test.ndim == 3 and X_test.shape[-1] == 1:
             X_test = X_test[..., 0]
-    ref_fix = _torch_outputs(module, X_fix, classifier)
+    ref_fix = _torch_outputs(module, X_fix, classifier, task=task)
     ref_fix.labels = labels
-    ref_test = _torch_outputs(module, X_test, classifier) if X_test is not None else None
+    ref_test = _torch_outputs(module, X_test, classifier, task=task) if X_test is not None else None
 
     model_lines: list[str] = []
     report: dict[str, Any] = {
@@ -310,7 +332,7 @@ def _run(cfg: Any, build_dir: Path) -> dict:
     onnx_path = model_dir / "onnx" / "model.onnx"
     scale = task.parity_scale
     if onnx_path.is_file():
-        onnx_out = _onnx_outputs(onnx_path, X_fix, classifier)
+        onnx_out = _onnx_outputs(onnx_path, X_fix, classifier, task)
         d = _max_abs(ref_fix.values, onnx_out.values) / scale
         chk = Check("onnx", "max |Δ| onnxruntime vs torch (fixtures" + (")" if classifier else ", score/100)"),
                     d, gates.fp32_onnx_tol, backend="onnxruntime")
@@ -338,8 +360,8 @@ def _run(cfg: Any, build_dir: Path) -> dict:
         entry["sha256"] = sha256_tree(package)
         entry["bytes"] = sum(f.stat().st_size for f in package.rglob("*") if f.is_file())
         try:
-            got_fix = _evaluator_outputs(package, X_fix, classifier)
-            got_test = _evaluator_outputs(package, X_test, classifier) if X_test is not None else None
+            got_fix = _evaluator_outputs(package, X_fix, classifier, task)
+            got_test = _evaluator_outputs(package, X_test, classifier, task) if X_test is not None else None
         except EdgekitError as exc:
             entry.update(passed=False, error=str(exc), checks=[])
             failures.append(f"{variant}: {exc}")

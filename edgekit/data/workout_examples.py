@@ -1,0 +1,115 @@
+"""Training examples of the heart-rate-from-activity model, from workouts.
+
+Each workout is resampled to the model's grid (``step_s``), cut into windows of ``window_steps``
+steps (stride ``data.window_stride_steps``; a shorter workout is one window padded at the end, its
+padding marked absent), and each window is written twice: without calibration context and with the
+first ``data.context_minutes`` of observed HR in the context channel. Arrays of ``windows.npz``:
+
+- ``X`` (n, T, 3) float32: speed m/s, grade (rise/run), context HR bpm (0 = absent);
+- ``y`` (n, T) float32: recorded HR bpm, NaN where absent (padding, gaps too long to interpolate);
+- ``subject`` (n,) int64 runner index; ``year`` (n,) int64 UTC year of the workout start;
+  ``workout`` (n,) int64 workout index; ``context_steps`` (n,) int64 steps of context given.
+
+The encoding is normative for a Swift port (docs/data.md, "Workouts").
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import numpy as np
+
+from edgekit.data.pipeline import Examples
+from edgekit.errors import EdgekitError
+
+
+def grid_windows(speed: np.ndarray, grade: np.ndarray, hr: np.ndarray, steps: int, stride: int
+                 ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """(speed, grade, hr) windows of ``steps`` steps every ``stride`` steps; a grid shorter than one
+    window gives one window padded with speed 0, grade 0 and HR NaN (absent)."""
+    n = len(speed)
+    if n >= steps:
+        starts = range(0, n - steps + 1, stride)
+        return [(speed[s:s + steps], grade[s:s + steps], hr[s:s + steps]) for s in starts]
+    pad = steps - n
+    return [(np.concatenate([speed, np.zeros(pad)]), np.concatenate([grade, np.zeros(pad)]),
+             np.concatenate([hr, np.full(pad, np.nan)]))]
+
+
+def with_context(hr: np.ndarray, context_steps: int) -> np.ndarray:
+    """The context channel: recorded HR in the first ``context_steps`` steps where observed, else 0."""
+    ctx = np.zeros(len(hr), np.float32)
+    k = min(context_steps, len(hr))
+    head = hr[:k]
+    ctx[:k] = np.where(np.isfinite(head), head, 0.0)
+    return ctx
+
+
+class ActivityWindows(Examples):
+    """Workout windows for the activity model (see the module docstring for the arrays)."""
+
+    target = "hr_bpm"
+    purpose = "heart-rate-from-activity model"
+
+    def __init__(self, cfg, window_steps: int, step_s: float) -> None:
+        super().__init__(cfg)
+        self.window_steps = int(window_steps)
+        self.step_s = float(step_s)
+        self.context_steps = int(round(cfg.data.context_minutes * 60.0 / self.step_s))
+        self.rows: dict[str, list] = {k: [] for k in ("X", "y", "subject", "year", "workout", "context_steps")}
+        self.runners: dict[str, int] = {}
+        self.n_workouts = 0
+        self.n_short = 0
+
+    def add_workouts(self, workouts) -> None:
+        from edgekit.data.workout_grid import to_grid
+
+        for w in workouts:
+            grid = to_grid(w, step_s=self.step_s)
+            if len(grid) < 2:
+                continue
+            runner = self.runners.setdefault(w.runner, len(self.runners))
+            year = datetime.fromtimestamp(w.start_s, timezone.utc).year
+            self.n_short += int(len(grid) < self.window_steps)
+            for speed, grade, hr in grid_windows(np.asarray(grid.speed_mps, np.float64),
+                                                 np.asarray(grid.grade, np.float64),
+                                                 np.asarray(grid.hr_bpm, np.float64),
+                                                 self.window_steps, self.cfg.data.window_stride_steps):
+                for ctx_steps in sorted({0, self.context_steps}):
+                    x = np.stack([speed, grade, with_context(hr, ctx_steps)], axis=1).astype(np.float32)
+                    self.rows["X"].append(x)
+                    self.rows["y"].append(hr.astype(np.float32))
+                    self.rows["subject"].append(runner)
+                    self.rows["year"].append(year)
+                    self.rows["workout"].append(self.n_workouts)
+                    self.rows["context_steps"].append(ctx_steps)
+            self.n_workouts += 1
+
+    def make(self):
+        from edgekit.data.workout_synth import iter_population
+
+        d = self.cfg.data
+        if d.source != "synthetic":
+            raise EdgekitError(f"{self.cfg.path}: the {self.purpose} reads data.source = 'synthetic' (a synthetic "
+                               f"workout population) for now; workout files come with the workout readers")
+        for chunk in iter_population(d.subjects, d.workouts_per_runner, d.seed):
+            self.add_workouts(chunk)
+        T = self.window_steps
+        r = self.rows
+        arrays = {
+            "X": np.stack(r["X"]) if r["X"] else np.zeros((0, T, 3), np.float32),
+            "y": np.stack(r["y"]) if r["y"] else np.zeros((0, T), np.float32),
+            "subject": np.asarray(r["subject"], np.int64),
+            "year": np.asarray(r["year"], np.int64),
+            "workout": np.asarray(r["workout"], np.int64),
+            "context_steps": np.asarray(r["context_steps"], np.int64),
+        }
+        head = {"source": d.source, "synthetic": True, "model_type": self.cfg.model.type,
+                "note": "SYNTHETIC workout population (simulated runners); see docs/synthetic_workouts.md",
+                "subjects": d.subjects, "workouts_per_runner": d.workouts_per_runner, "seed": d.seed}
+        y = arrays["y"]
+        counts = {"n_windows": int(len(y)), "n_workouts": self.n_workouts, "n_workouts_shorter_than_window": self.n_short,
+                  "window_steps": T, "step_s": self.step_s, "context_steps": self.context_steps,
+                  "n_subjects": int(len(self.runners)),
+                  "hr_observed_fraction": float(np.isfinite(y).mean()) if y.size else 0.0}
+        return head, arrays, counts
