@@ -130,7 +130,12 @@ def _run_train(cfg: ModelConfig, out: Path, init_from: Path | None = None, data:
         return finetune(cfg, out, Path(init_from), data, data_format)
     from edgekit import train
 
-    return train.run(cfg, out, init_from=init_from)
+    summary = train.run(cfg, out, init_from=init_from)
+    if task_for(cfg.model.type).person_evaluation and int(os.environ.get("RANK", "0")) == 0:
+        from edgekit import person_eval  # one person over the years: baselines, fine-tuning, context
+
+        summary["person"] = person_eval.run(cfg, out)
+    return summary
 
 
 def _stage_runner(stage: str):

@@ -32,6 +32,7 @@ class ActivityTask(TaskSpec):
     compute_units = "cpuOnly"
     parity_scale = 100.0  # ONNX tolerance on bpm/100, as the forecaster's on score/100
     onnx_output = HR_OUTPUT
+    person_evaluation = True
     fixture_description = "workout grid: speed m/s, grade, context HR bpm (0 = absent), oldest first"
 
     @staticmethod

@@ -35,6 +35,7 @@ class TaskSpec:
     parity_scale: ClassVar[float] = 1.0  # output range the ONNX tolerance is relative to
     input_is_rr: ClassVar[bool] = False  # the input is raw RR (calibrate on the RR bounds)
     onnx_output: ClassVar[str]  # the ONNX export's output name
+    person_evaluation: ClassVar[bool] = False  # train also runs edgekit.person_eval (one person over years)
 
     @property
     def classifier(self) -> bool:
