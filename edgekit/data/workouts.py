@@ -18,7 +18,11 @@ class Workout:
 
     ``route_*`` arrays share one length P (route points in time order); ``hr_*`` arrays share one
     length H (heart-rate samples in time order). ``speed_mps`` is the device's speed where it gave
-    one (NaN otherwise: resampling derives speed from the positions); ``altitude_m`` NaN where absent.
+    one (NaN otherwise: resampling derives speed from the positions); ``altitude_m`` NaN where absent;
+    ``lat_deg``/``lon_deg`` NaN at a point without a position fix (a TCX trackpoint with only speed).
+    ``route_extra`` holds further per-point (P,) float64 arrays a reader found, NaN where absent:
+    ``course_deg``, ``h_acc_m``, ``v_acc_m`` (Apple GPX and inline locations), ``distance_m`` (TCX
+    and FIT cumulative distance).
     """
 
     workout_id: str  # unique within its source (file name + index, Apple's UUID, FitRec id)
@@ -35,6 +39,7 @@ class Workout:
     hr_bpm: np.ndarray  # (H,) float64 beats per minute
     source: str = ""  # where it was read (file, and place in it) — for messages
     meta: dict = field(default_factory=dict)  # e.g. {"synthetic": True, "fitness": …, "sensor": "optical"}
+    route_extra: dict = field(default_factory=dict)  # name -> (P,) float64, units in the name
 
     @property
     def duration_s(self) -> float:
