@@ -1,8 +1,9 @@
 """Training examples of the heart-rate-from-activity model, from workouts.
 
-Each workout is resampled to the model's grid (``step_s``), cut into windows of ``window_steps``
-steps (stride ``data.window_stride_steps``; a shorter workout is one window padded at the end, its
-padding marked absent), and each window is written twice: without calibration context and with the
+Each workout is resampled to the model's grid (``step_s``, :func:`edgekit.data.workout_grid.to_grid`),
+cut into windows of ``window_steps`` steps (stride ``data.window_stride_steps``;
+:func:`edgekit.data.workout_grid.windows` and its mask convention: steps without speed or grade and
+padding hold speed 0 and grade 0, and their HR is absent), and each window is written twice: without calibration context and with the
 first ``data.context_minutes`` of observed HR in the context channel. Arrays of ``windows.npz``:
 
 - ``X`` (n, T, 3) float32: speed m/s, grade (rise/run), context HR bpm (0 = absent);
@@ -21,19 +22,6 @@ import numpy as np
 
 from edgekit.data.pipeline import Examples
 from edgekit.errors import EdgekitError
-
-
-def grid_windows(speed: np.ndarray, grade: np.ndarray, hr: np.ndarray, steps: int, stride: int
-                 ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """(speed, grade, hr) windows of ``steps`` steps every ``stride`` steps; a grid shorter than one
-    window gives one window padded with speed 0, grade 0 and HR NaN (absent)."""
-    n = len(speed)
-    if n >= steps:
-        starts = range(0, n - steps + 1, stride)
-        return [(speed[s:s + steps], grade[s:s + steps], hr[s:s + steps]) for s in starts]
-    pad = steps - n
-    return [(np.concatenate([speed, np.zeros(pad)]), np.concatenate([grade, np.zeros(pad)]),
-             np.concatenate([hr, np.full(pad, np.nan)]))]
 
 
 def with_context(hr: np.ndarray, context_steps: int) -> np.ndarray:
@@ -60,9 +48,10 @@ class ActivityWindows(Examples):
         self.runners: dict[str, int] = {}
         self.n_workouts = 0
         self.n_short = 0
+        self.n_without_hr = 0  # windows without one observed HR step (not written)
 
     def add_workouts(self, workouts) -> None:
-        from edgekit.data.workout_grid import to_grid
+        from edgekit.data.workout_grid import to_grid, windows
 
         for w in workouts:
             grid = to_grid(w, step_s=self.step_s)
@@ -71,14 +60,16 @@ class ActivityWindows(Examples):
             runner = self.runners.setdefault(w.runner, len(self.runners))
             year = datetime.fromtimestamp(w.start_s, timezone.utc).year
             self.n_short += int(len(grid) < self.window_steps)
-            for speed, grade, hr in grid_windows(np.asarray(grid.speed_mps, np.float64),
-                                                 np.asarray(grid.grade, np.float64),
-                                                 np.asarray(grid.hr_bpm, np.float64),
-                                                 self.window_steps, self.cfg.data.window_stride_steps):
+            win = windows(grid, self.window_steps, self.cfg.data.window_stride_steps)
+            for i in range(len(win)):
+                hr = np.where(win.valid[i], win.hr_bpm[i], np.nan).astype(np.float32)
+                if not np.isfinite(hr).any():
+                    self.n_without_hr += 1
+                    continue
                 for ctx_steps in sorted({0, self.context_steps}):
-                    x = np.stack([speed, grade, with_context(hr, ctx_steps)], axis=1).astype(np.float32)
-                    self.rows["X"].append(x)
-                    self.rows["y"].append(hr.astype(np.float32))
+                    x = np.stack([win.speed_mps[i], win.grade[i], with_context(hr, ctx_steps)], axis=1)
+                    self.rows["X"].append(x.astype(np.float32))
+                    self.rows["y"].append(hr)
                     self.rows["subject"].append(runner)
                     self.rows["year"].append(year)
                     self.rows["workout"].append(self.n_workouts)
@@ -109,6 +100,7 @@ class ActivityWindows(Examples):
                 "subjects": d.subjects, "workouts_per_runner": d.workouts_per_runner, "seed": d.seed}
         y = arrays["y"]
         counts = {"n_windows": int(len(y)), "n_workouts": self.n_workouts, "n_workouts_shorter_than_window": self.n_short,
+                  "n_windows_without_hr": self.n_without_hr,
                   "window_steps": T, "step_s": self.step_s, "context_steps": self.context_steps,
                   "n_subjects": int(len(self.runners)),
                   "hr_observed_fraction": float(np.isfinite(y).mean()) if y.size else 0.0}
