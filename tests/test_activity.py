@@ -1,0 +1,101 @@
+"""The heart-rate-from-activity model through the real stages on a tiny synthetic population."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from edgekit.build import run_stage
+from edgekit.config import load_config
+from edgekit.data import hr_kinetics
+from edgekit.data.workout_examples import with_context
+
+TINY = """
+[model]
+name = "act_tiny"
+type = "hr_activity"
+[model.params]
+window_steps = 48
+step_s = 10.0
+hidden_size = 16
+n_layers = 1
+[data]
+subjects = 8
+workouts_per_runner = 10
+seed = 5
+window_stride_steps = 48
+context_minutes = 2.0
+[train]
+epochs = 2
+batch_size = 32
+patience = 1
+class_weighting = false
+[convert]
+variants = ["fp32", "int8"]
+"""
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    root = tmp_path_factory.mktemp("activity")
+    (root / "configs").mkdir()
+    cfg_path = root / "configs" / "act_tiny.toml"
+    cfg_path.write_text(TINY)
+    cfg = load_config(cfg_path)
+    build = root / "build"
+    for stage in ("data", "train", "convert", "verify", "report"):
+        run_stage(cfg, stage, build)
+    return cfg, build / "act_tiny"
+
+
+def test_windows_follow_the_input_contract(built):
+    _, model_dir = built
+    with np.load(model_dir / "data" / "windows.npz") as z:
+        X, y, ctx = z["X"], z["y"], z["context_steps"]
+        assert X.ndim == 3 and X.shape[1:] == (48, 3) and X.dtype == np.float32 and np.isfinite(X).all()
+        assert y.shape == X.shape[:2] and np.isfinite(y).any()
+        assert set(ctx.tolist()) == {0, 12}  # 2 min of 10 s steps
+        plain, given = X[ctx == 0], X[ctx == 12]
+        assert (plain[:, :, 2] == 0).all() and (given[:, 12:, 2] == 0).all() and (given[:, :12, 2] > 0).any()
+        assert {"subject", "year", "workout"} <= set(z.files)
+
+
+def test_training_reports_the_person_scenario_with_baselines(built):
+    _, model_dir = built
+    m = json.loads((model_dir / "train" / "metrics.json").read_text())
+    assert np.isfinite(m["test"]["mae"]) and m["test"]["n_steps"] > 0
+    person = m["person"]
+    if "skipped" not in person:
+        names = set(person["results"])
+        assert {"baseline: the person's mean HR", "baseline: first-order kinetics fitted to the person",
+                "baseline: population LSTM, no context, no fine-tuning", "fine-tuned, no context",
+                "fine-tuned + context"} <= names
+        assert all(np.isfinite(v["mae_bpm"]) for v in person["results"].values())
+
+
+def test_every_variant_passes_parity_on_the_saved_program(built):
+    _, model_dir = built
+    doc = json.loads((model_dir / "verify" / "parity.json").read_text())
+    assert doc["passed"] and doc["fixture_count"] >= 32 and doc["onnx"]["passed"]
+    assert set(doc["variants"]) == {"fp32", "int8"}
+    assert (model_dir / "report" / "report.html").is_file()
+
+
+def test_context_channel_encoding():
+    hr = np.array([150.0, np.nan, 152.0, 153.0, 154.0], np.float32)
+    assert with_context(hr, 3).tolist() == [150.0, 0.0, 152.0, 0.0, 0.0]
+    assert with_context(hr, 0).tolist() == [0.0] * 5
+
+
+def test_kinetics_fit_recovers_a_known_response():
+    t = np.arange(240)
+    speed = np.where(t < 60, 2.0, 3.5)[None].repeat(4, 0) + 0.0
+    grade = np.zeros_like(speed)
+    truth = hr_kinetics.Kinetics(70.0, 24.0, 58.0, 10.0)
+    hr = truth.predict(speed, grade) + np.random.default_rng(0).normal(0, 1, speed.shape)
+    fit = hr_kinetics.fit(speed, grade, hr, 10.0)
+    assert abs(fit.gain_bpm_per_mps - 24.0) < 1.0 and abs(fit.tau_s - 58.0) < 8.0
+    uphill = hr_kinetics.effort(np.array([3.0]), np.array([0.1]))[0]
+    assert uphill > 3.0 * 1.5  # Minetti: +10 % grade costs ~1.6x the flat energy
