@@ -34,6 +34,9 @@ def register(subparsers) -> None:
     _add_reader_options(p)
     _add_model_options(p)
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("--context-minutes", type=float, default=None, metavar="M",
+                   help="activity model: minutes of recorded HR given as calibration context (default: the "
+                        "config's data.context_minutes; 0 = none)")
     p.set_defaults(func=cmd_predict)
 
     f = subparsers.add_parser(
@@ -88,6 +91,34 @@ def _add_model_options(p) -> None:
                    help="build directory holding <model>/train and <model>/coreml (default build/)")
 
 
+def _predict_workouts(args, cfg, runner) -> int:
+    """``edgekit predict`` of the activity model: HR per step of each running workout in the inputs."""
+    from edgekit.errors import InputError
+    from edgekit.tasks.activity import predict_workout, read_workouts
+
+    params = runner.task.params(cfg.model.params)
+    minutes = cfg.data.context_minutes if args.context_minutes is None else args.context_minutes
+    if not 0.0 <= minutes <= 120.0:
+        raise InputError(f"--context-minutes must be in [0, 120], got {minutes:g}")
+    results = []
+    for path in args.inputs:
+        workouts = read_workouts(path, args.fmt)
+        if not workouts:
+            raise InputError(f"{path}: no running workout with a route to predict")
+        for w in workouts:
+            results.append({"input": str(path), **predict_workout(runner, w, params.window_steps, params.step_s, minutes)})
+    if args.json:
+        print(json.dumps({"model": cfg.name, "variant": runner.variant, "predictions": results}, indent=2))
+        return 0
+    print(f"{cfg.name} ({runner.variant}): {len(results)} workouts, context {minutes:g} min")
+    for r in results:
+        hr = [v for v in r["hr_bpm"] if v is not None]
+        mae = f"MAE {r['mae_bpm']:.1f} bpm vs recorded" if r["mae_bpm"] is not None else "no recorded HR"
+        print(f"{r['input']}  {r['workout_id']}  {len(r['hr_bpm'])} steps  predicted mean "
+              f"{(sum(hr) / len(hr)) if hr else float('nan'):.0f} bpm  {mae}")
+    return 0
+
+
 def cmd_predict(args) -> int:
     from edgekit.config import load_config
     from edgekit.data.cli import _read
@@ -95,6 +126,8 @@ def cmd_predict(args) -> int:
 
     cfg = load_config(args.config)
     runner = load_runner(cfg, args.build, args.variant)
+    if runner.task.reads_workouts:
+        return _predict_workouts(args, cfg, runner)
     results = []
     subjects = args.subject or [None] * len(args.inputs)
     if len(subjects) != len(args.inputs):

@@ -99,3 +99,42 @@ def test_kinetics_fit_recovers_a_known_response():
     assert abs(fit.gain_bpm_per_mps - 24.0) < 1.0 and abs(fit.tau_s - 58.0) < 8.0
     uphill = hr_kinetics.effort(np.array([3.0]), np.array([0.1]))[0]
     assert uphill > 3.0 * 1.5  # Minetti: +10 % grade costs ~1.6x the flat energy
+
+
+def _gpx(path, workout) -> None:
+    """A GPX file of a synthetic workout: track points with elevation, time and Garmin HR."""
+    from datetime import datetime, timezone
+
+    hr_at = np.interp(workout.route_t_s, workout.hr_t_s, workout.hr_bpm)
+    pts = []
+    for t, la, lo, al, hr in zip(workout.route_t_s, workout.lat_deg, workout.lon_deg, workout.altitude_m, hr_at):
+        stamp = datetime.fromtimestamp(float(t), timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        pts.append(f'<trkpt lat="{la:.7f}" lon="{lo:.7f}"><ele>{al:.1f}</ele><time>{stamp}</time>'
+                   f'<extensions><gpxtpx:TrackPointExtension><gpxtpx:hr>{hr:.0f}</gpxtpx:hr>'
+                   f'</gpxtpx:TrackPointExtension></extensions></trkpt>')
+    path.write_text('<?xml version="1.0" encoding="UTF-8"?>\n<gpx version="1.1" creator="test" '
+                    'xmlns="http://www.topografix.com/GPX/1/1" '
+                    'xmlns:gpxtpx="http://www.garmin.com/xmlschemas/TrackPointExtension/v1">'
+                    '<trk><type>running</type><trkseg>' + "".join(pts) + "</trkseg></trk></gpx>\n")
+
+
+@pytest.mark.parametrize("variant", ["torch", "int8"])
+def test_predict_a_gpx_workout(built, tmp_path, capsys, variant):
+    from edgekit.cli import main
+    from edgekit.data.workout_synth import generate_runner
+
+    cfg, model_dir = built
+    workout = generate_runner(3, seed=9, workouts_per_runner=1, route_step_s=5.0)[0]
+    gpx = tmp_path / "run.gpx"
+    _gpx(gpx, workout)
+    args = ["predict", "--config", str(cfg.path), str(gpx), "--build", str(model_dir.parent), "--json",
+            "--context-minutes", "2"]
+    if variant != "torch":
+        args += ["--variant", variant]
+    assert main(args) == 0
+    out = json.loads(capsys.readouterr().out)
+    (rec,) = out["predictions"]
+    assert rec["mae_bpm"] is not None and 0 < rec["mae_bpm"] < 80 and rec["n_scored_steps"] > 10
+    assert len(rec["hr_bpm"]) == len(rec["recorded_hr_bpm"]) and rec["context_minutes"] == 2.0
+    assert main(["predict", "--config", str(cfg.path), str(gpx), "--build", str(model_dir.parent),
+                 "--context-minutes", "-1"]) != 0

@@ -33,6 +33,7 @@ class ActivityTask(TaskSpec):
     parity_scale = 100.0  # ONNX tolerance on bpm/100, as the forecaster's on score/100
     onnx_output = HR_OUTPUT
     person_evaluation = True
+    reads_workouts = True
     fixture_description = "workout grid: speed m/s, grade, context HR bpm (0 = absent), oldest first"
 
     @staticmethod
@@ -124,6 +125,51 @@ class ActivityTask(TaskSpec):
         from edgekit.errors import InputError
 
         raise InputError(f"{where}: the {self.title} predicts from workouts, not RR recordings")
+
+
+def read_workouts(path, fmt: str | None = None) -> list:
+    """Running workouts of one file: an Apple Health export (folder, ``export.zip`` or
+    ``export.xml``; ``fmt='apple-health'`` or by name) or a GPX, TCX or FIT file (by extension)."""
+    from pathlib import Path
+
+    from edgekit.data.workout_readers import read_apple_health, read_workout_file
+
+    path = Path(path)
+    if fmt == "apple-health" or path.is_dir() or path.name.lower() in ("export.zip", "export.xml"):
+        return list(read_apple_health(path).workouts)
+    return read_workout_file(path)
+
+
+def predict_workout(runner, workout, window_steps: int, step_s: float, context_minutes: float) -> dict:
+    """Predicted HR per step over a whole workout: non-overlapping windows of the model's length
+    (the recurrent state starts anew in each), the first ``context_minutes`` of recorded HR as
+    calibration context. With recorded HR, ``mae_bpm`` over the steps that have it (context steps
+    excluded, since the model saw them)."""
+    from edgekit.data.workout_examples import with_context
+    from edgekit.data.workout_grid import to_grid, windows
+
+    grid = to_grid(workout, step_s=step_s)
+    win = windows(grid, window_steps, window_steps)
+    ctx_steps = int(round(context_minutes * 60.0 / step_s))
+    X = []
+    for i in range(len(win)):
+        hr = np.where(win.valid[i], win.hr_bpm[i], np.nan)
+        first = max(0, min(window_steps, ctx_steps - i * window_steps))
+        X.append(np.stack([win.speed_mps[i], win.grade[i], with_context(hr, first)], axis=1))
+    pred = np.asarray(runner.run(np.asarray(X, np.float32))).reshape(len(win), -1)[:, :window_steps].reshape(-1)
+    T = len(grid)
+    valid = win.valid.reshape(-1)[:T]
+    hr_pred = np.where(valid, pred[:T], np.nan)
+    recorded = np.asarray(grid.hr_bpm, np.float64)
+    scored = np.isfinite(recorded) & np.isfinite(hr_pred) & (np.arange(T) >= ctx_steps)
+    return {
+        "workout_id": workout.workout_id, "start_time_s": float(grid.start_s),
+        "end_time_s": float(grid.start_s + (T - 1) * step_s), "step_s": step_s, "context_minutes": context_minutes,
+        "hr_bpm": [None if not np.isfinite(v) else round(float(v), 2) for v in hr_pred],
+        "recorded_hr_bpm": [None if not np.isfinite(v) else round(float(v), 2) for v in recorded],
+        "mae_bpm": float(np.mean(np.abs(hr_pred[scored] - recorded[scored]))) if scored.any() else None,
+        "n_scored_steps": int(scored.sum()),
+    }
 
 
 def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict:
