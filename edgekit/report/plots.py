@@ -206,11 +206,52 @@ def parity_errors(report: dict) -> bytes | None:
         return _png(fig)
 
 
+def person_results(report: dict) -> bytes | None:
+    """Bars: MAE (bpm) of each approach on one person's newest year (activity model)."""
+    res = (report.get("person") or {}).get("results")
+    if not res:
+        return None
+    with _rc():
+        fig = _figure(7.0, 0.45 * len(res) + 1.4)
+        ax = fig.add_subplot()
+        names = list(res)
+        vals = [res[n]["mae_bpm"] for n in names]
+        colors = ["#999999" if n.startswith("baseline") else "#3366aa" for n in names]
+        ax.barh(range(len(names)), vals, color=colors)
+        ax.set_yticks(range(len(names)), names, fontsize=8)
+        ax.invert_yaxis()
+        ax.set_xlabel("MAE on the newest year (bpm, lower is better)")
+        for i, v in enumerate(vals):
+            ax.text(v, i, f" {v:.1f}", va="center", fontsize=8)
+        return _png(fig)
+
+
+def person_trace(report: dict) -> bytes | None:
+    """Lines: recorded HR and the predictions of one newer workout window of the person."""
+    ex = (report.get("person") or {}).get("example")
+    if not ex:
+        return None
+    with _rc():
+        fig = _figure(7.0, 3.6)
+        ax = fig.add_subplot()
+        t = [i * ex["step_s"] / 60.0 for i in range(len(ex["recorded"]))]
+        for key, style in (("recorded", dict(color="black", lw=1.6)), ("kinetics", dict(color="#999999", ls="--")),
+                           ("population", dict(color="#cc6633")), ("fine_tuned_context", dict(color="#3366aa"))):
+            if key in ex:
+                ax.plot(t, [float("nan") if v is None else v for v in ex[key]], label=key.replace("_", " "), **style)
+        ax.set_xlabel("minutes into the window")
+        ax.set_ylabel("HR (bpm)")
+        ax.legend(fontsize=8)
+        return _png(fig)
+
+
 PLOTS = {
     "size_vs_accuracy.png": pareto,
     "confusion.png": confusion,
     "training_curves.png": training_curves,
     "parity_errors.png": parity_errors,
+    "person_results.png": person_results,
+    "person_trace.png": person_trace,
 }
 
 

@@ -12,7 +12,21 @@ PLOT_TITLES = {
     "confusion.png": "Confusion matrix (fp32 torch, held-out)",
     "training_curves.png": "Training curves",
     "parity_errors.png": "Parity error vs torch",
+    "person_results.png": "One person's newest year: MAE per approach (bpm)",
+    "person_trace.png": "One newer workout: recorded vs predicted HR",
 }
+
+
+def _person_rows(report: dict) -> tuple[str, list[list[str]]]:
+    """(caption, rows) of the person scenario (activity model), or ("", []) without one."""
+    p = report.get("person") or {}
+    if not p.get("results"):
+        return "", []
+    cap = (f"Runner {p['person']}: trained on {', '.join(str(y) for y in p.get('train_years', []))}, tested on "
+           f"{p['test_year']} ({p['n_windows']['newer']} windows); context = the first "
+           f"{p.get('context_minutes', 0):g} min of recorded HR")
+    rows = [[name, f"{v['mae_bpm']:.2f}", f"{v['rmse_bpm']:.2f}"] for name, v in p["results"].items()]
+    return cap, rows
 BACKEND_TEXT = {
     "reference": "edgekit's NumPy reference evaluator of the ML program (no Core ML runtime on this OS)",
     "reference-evaluator": "edgekit's NumPy reference evaluator of the saved ML program (Linux has no Core ML runtime)",
@@ -251,6 +265,10 @@ def markdown(report: dict, plots: list[str]) -> str:
     notes = _notes(report)
     if notes:
         out += ["**Notes:**", ""] + [f"- {n}" for n in notes] + [""]
+    cap, prow = _person_rows(report)
+    if prow:
+        out += ["## One person over the years", "", cap + ".", "", md_table(["approach", "MAE bpm", "RMSE bpm"], prow),
+                ""]
     out += ["## Gates", "", md_table(["variant", "gate", "value", "limit", "passed"], _gate_rows(report)), ""]
     cand = _candidate_rows(report)
     if cand:
@@ -333,6 +351,10 @@ def html_page(report: dict, plots: dict[str, bytes]) -> str:
     notes = _notes(report)
     if notes:
         body.append("<ul>" + "".join(f"<li>{e(n)}</li>" for n in notes) + "</ul>")
+    cap, prow = _person_rows(report)
+    if prow:
+        body += ["<h2>One person over the years</h2>", f"<p>{e(cap)}.</p>",
+                 _html_table(["approach", "MAE bpm", "RMSE bpm"], prow, left=1)]
     body += ["<h2>Gates</h2>", _html_table(["variant", "gate", "value", "limit", "passed"], _gate_rows(report), left=2)]
     cand = _candidate_rows(report)
     if cand:
