@@ -603,6 +603,37 @@ def test_fitrec_malformed_lines(tmp_path):
     assert counts == {"lines": 2, "read": 0, "skipped_malformed": 2}
 
 
+def test_fitrec_fast_literal_equals_literal_eval():
+    """Number lists read by float/int give literal_eval's values, bit for bit (sign of zero too);
+    anything unusual goes to literal_eval, whose answer or error stands."""
+    head = "{'id': 1, 'userId': 2, 'sport': 'run', "
+    variants = [repr(_fitrec_obj(0, n=5)), repr(_fitrec_obj(0, n=5)).replace("[", "[ ").replace(", ", " ,\t"),
+                head + "'timestamp': [1, 2, 3,], 'heart_rate': [-0, +1e2, .5], 'altitude': [1., -0.0, 3E-1], "
+                "'url': 'https://example.invalid/[1, 2]'}",
+                head + "'timestamp': [1, 2, 3], 'heart_rate': [01, 2, 3]}",  # not a Python literal
+                head + "'timestamp': [1, 2, 3], 'heart_rate': [1_0, 2, 3], 'speed': [0x10, 1, 2]}",
+                head.replace("'id': 1", "'id': (0,)") + "'timestamp': [1, 2, 3]}",  # looks like a placeholder
+                head + "'timestamp': [1, 2, 3], 'heart_rate': [True, 2, 3]}",
+                head + "'timestamp': [1, 2, 3], 'heart_rate': [[1], 2, 3]}",
+                head + "'timestamp': [], }", head + "'timestamp': [1, 2, 3], 'altitude': [1e400, 1, 2]}"]
+    for text in variants:
+        out = []
+        for fast in (True, False):
+            try:
+                out.append(wr._fitrec_workout(text, fast))
+            except wr._Malformed as exc:
+                out.append(str(exc))
+        a, b = out
+        assert type(a) is type(b), (text, a, b)
+        if isinstance(a, str):
+            assert a == b
+            continue
+        assert (a.workout_id, a.runner, a.sport, a.meta) == (b.workout_id, b.runner, b.sport, b.meta)
+        for f in ("route_t_s", "altitude_m", "speed_mps", "hr_bpm", "lat_deg"):
+            x, y = getattr(a, f), getattr(b, f)
+            assert x.tobytes() == y.tobytes(), (text, f, x, y)
+
+
 # ---------------------------------------------------------------------------------------------
 # resampling and windows
 # ---------------------------------------------------------------------------------------------
@@ -709,3 +740,35 @@ def test_quality_filter_counts():
     assert [k.sport for k in kept] == ["run", "running", "running"]
     kept, c = quality_filter(ws, require_speed=True)
     assert c["speed"] == 1 and c["kept"] == 2 and c["read"] == sum(c[k] for k in FILTERS) + c["kept"]
+
+
+def test_gpx_fast_path_equals_strict(tmp_path):
+    """Apple's form is read by one regular expression; the result is the strict expat handler's."""
+    t, lat, lon, ele = _line(_z("2025-03-01T06:00:00Z"), 50)
+    speed = np.where(np.arange(50) % 7 == 3, -1.0, 3.0)
+    text = _apple_gpx(t, lat, lon, ele, speed)
+    variants = {"apple": text,
+                "lat first": text.replace('<trkpt lon="', '<trkpt xlon="').replace('" lat="', '" lon="', 1),
+                "comment": text.replace("<trkseg>\n", "<trkseg>\n<!-- <trkpt> -->\n"),
+                "entity ref": text.replace("<ele>400.0000", "<ele>&#52;00.0000", 1)}
+    for name, doc in variants.items():
+        p = tmp_path / "r.gpx"
+        p.write_text(doc)
+        if name == "lat first":
+            continue  # (a malformed attribute name: the strict path owns the message)
+        with open(p, "rb") as fh:
+            fast = wr._gpx_points(fh, str(p))
+        with open(p, "rb") as fh:
+            strict = wr._gpx_points(fh, str(p), strict=True)
+        assert fast.path == ("fast" if name == "apple" else "strict") and strict.path == "strict", name
+        a, b = fast.pts.arrays(), strict.pts.arrays()
+        for k in a:
+            assert np.array_equal(a[k], b[k], equal_nan=True), (name, k)
+        assert len(a["t"]) == 50
+    swapped = "".join(f'<trkpt lat="{lat[i]:.8f}" lon="{lon[i]:.8f}"><ele>1</ele><time>{_iso(t[i])}</time><extensions>'
+                      f"<speed>1</speed><course>1</course><hAcc>1</hAcc><vAcc>1</vAcc></extensions></trkpt>\n"
+                      for i in range(3))
+    p.write_text(GPX_HEAD + swapped + "</trkseg></trk>\n</gpx>\n")
+    with open(p, "rb") as fh:
+        g = wr._gpx_points(fh, str(p))
+    assert g.path == "fast" and np.allclose(g.pts.arrays()["lat"], lat[:3]) and np.allclose(g.pts.arrays()["lon"], LON0)
