@@ -230,9 +230,11 @@ def _fit_crc(data: bytes, crc: int = 0) -> int:
     return crc
 
 
-def _fit_file(records, sport: int = 1) -> bytes:
+def _fit_file(records, sport: int = 1, enhanced: bool = True) -> bytes:
     """records: (t_epoch, lat_deg|None, lon_deg|None, alt_m, speed_mps, hr|None). Local message 0 =
-    file_id, 1 = record, 2 = session; little-endian; invalid values as the FIT base types define."""
+    file_id, 1 = record, 2 = session; little-endian; invalid values as the FIT base types define.
+    ``enhanced``: altitude and speed as enhanced_altitude/enhanced_speed (uint32), else as the
+    older altitude/speed fields (uint16, same scale and offset)."""
     body = bytearray()
 
     def define(local, glob, fields):  # fields: (field number, size, base type)
@@ -242,9 +244,11 @@ def _fit_file(records, sport: int = 1) -> bytes:
 
     define(0, 0, [(0, 1, 0x00), (1, 2, 0x84), (4, 4, 0x86)])  # file_id: type, manufacturer, time_created
     body.extend(struct.pack("<BBHI", 0, 4, 255, int(records[0][0]) - FIT_EPOCH))
-    define(1, 20, [(253, 4, 0x86), (0, 4, 0x85), (1, 4, 0x85), (78, 4, 0x86), (73, 4, 0x86), (3, 1, 0x02)])
+    wide = "I" if enhanced else "H"
+    define(1, 20, [(253, 4, 0x86), (0, 4, 0x85), (1, 4, 0x85)]
+           + ([(78, 4, 0x86), (73, 4, 0x86)] if enhanced else [(2, 2, 0x84), (6, 2, 0x84)]) + [(3, 1, 0x02)])
     for t, la, lo, alt, spd, hr in records:
-        body.extend(struct.pack("<BIiiIIB", 1, int(t) - FIT_EPOCH,
+        body.extend(struct.pack(f"<BIii{wide}{wide}B", 1, int(t) - FIT_EPOCH,
                                 0x7FFFFFFF if la is None else round(la * SEMI),
                                 0x7FFFFFFF if lo is None else round(lo * SEMI),
                                 round((alt + 500.0) * 5), round(spd * 1000), 0xFF if hr is None else hr))
@@ -275,6 +279,10 @@ def test_fit_records(tmp_path):
     assert np.allclose(w.lon_deg[ok], 8.5, atol=1e-7)
     assert w.altitude_m.tolist() == [400.0, 401.0, 402.0, 403.0, 404.0]
     assert np.allclose(w.speed_mps, [2.5, 2.6, 2.7, 2.8, 2.9], atol=1e-9)
+    p.write_bytes(_fit_file(FIT_RECORDS, sport=0, enhanced=False))  # the older 16-bit fields; sport generic
+    old = wr.read_fit(p)
+    assert old.sport == "generic" and old.altitude_m.tolist() == w.altitude_m.tolist()
+    assert np.allclose(old.speed_mps, w.speed_mps, atol=1e-9) and old.hr_bpm.tolist() == w.hr_bpm.tolist()
 
 
 def test_fit_malformed_one_line(tmp_path):
@@ -748,14 +756,12 @@ def test_gpx_fast_path_equals_strict(tmp_path):
     speed = np.where(np.arange(50) % 7 == 3, -1.0, 3.0)
     text = _apple_gpx(t, lat, lon, ele, speed)
     variants = {"apple": text,
-                "lat first": text.replace('<trkpt lon="', '<trkpt xlon="').replace('" lat="', '" lon="', 1),
                 "comment": text.replace("<trkseg>\n", "<trkseg>\n<!-- <trkpt> -->\n"),
-                "entity ref": text.replace("<ele>400.0000", "<ele>&#52;00.0000", 1)}
+                "character reference": text.replace("<ele>400.0000", "<ele>&#52;00.0000", 1),
+                "no extensions": text.replace("<extensions>", "<extensions><!---->", 1)}
     for name, doc in variants.items():
         p = tmp_path / "r.gpx"
         p.write_text(doc)
-        if name == "lat first":
-            continue  # (a malformed attribute name: the strict path owns the message)
         with open(p, "rb") as fh:
             fast = wr._gpx_points(fh, str(p))
         with open(p, "rb") as fh:
@@ -772,3 +778,25 @@ def test_gpx_fast_path_equals_strict(tmp_path):
     with open(p, "rb") as fh:
         g = wr._gpx_points(fh, str(p))
     assert g.path == "fast" and np.allclose(g.pts.arrays()["lat"], lat[:3]) and np.allclose(g.pts.arrays()["lon"], LON0)
+
+
+def test_damaged_files_always_one_line(tmp_path):
+    """Every truncation and every single-byte change of a FIT file, and truncations of a GPX and a
+    TCX file, end in one InputError line naming the file."""
+    good = _fit_file(FIT_RECORDS)
+    p = tmp_path / "d.fit"
+    for i in range(len(good)):
+        for data in (good[:i], good[:i] + bytes([good[i] ^ 0xA5]) + good[i + 1:]):
+            p.write_bytes(data)
+            with pytest.raises(InputError) as ei:
+                wr.read_fit(p)
+            _one_line_no_traceback(ei.value, str(p))
+    t, lat, lon, ele = _line(0.0, 6)
+    docs = {"d.gpx": _apple_gpx(t, lat, lon, ele).encode(), "d.tcx": TCX.replace("VALUE", "1").encode()}
+    for name, doc in docs.items():
+        q = tmp_path / name
+        for i in range(0, len(doc) - 1, 7):
+            q.write_bytes(doc[:i])
+            with pytest.raises(InputError) as ei:
+                wr.read_workout_file(q)
+            _one_line_no_traceback(ei.value, str(q))

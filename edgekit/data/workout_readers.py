@@ -236,7 +236,9 @@ class _XmlHandler:
             v = float(text)
         except ValueError:
             raise self.err(f"{what} {text.strip()[:40]!r} is not a number", line) from None
-        if not math.isfinite(v) or not lo <= v <= hi:
+        if not math.isfinite(v):
+            raise self.err(f"{what} {text.strip()[:40]!r} is not a finite number", line)
+        if not lo <= v <= hi:
             raise self.err(f"{what} {text.strip()[:40]!r} is out of range [{lo:g}, {hi:g}]", line)
         return v
 
@@ -615,6 +617,8 @@ def read_fit(path: str | Path, *, runner: str = "") -> Workout:
     sport = None
     n_rec = 0
     last_t = -math.inf
+    problem = None  # the first bad record: reported after the whole file passed fitdecode's checks,
+    # so a damaged file is called damaged (CRC, truncation), not by what the damage looks like
 
     def val(msg, *names):
         for n in names:
@@ -637,12 +641,16 @@ def read_fit(path: str | Path, *, runner: str = "") -> Workout:
                 if frame.name != "record":
                     continue
                 n_rec += 1
+                if problem is not None:
+                    continue
                 ts = val(frame, "timestamp")
                 if not isinstance(ts, datetime):
-                    raise InputError(f"{path}: record message {n_rec}: no absolute timestamp")
+                    problem = f"record message {n_rec}: no absolute timestamp"
+                    continue
                 t = ts.timestamp()
                 if t < last_t:
-                    raise InputError(f"{path}: record message {n_rec}: timestamp {_utc_iso(t)} goes backwards")
+                    problem = f"record message {n_rec}: timestamp {_utc_iso(t)} goes backwards"
+                    continue
                 last_t = t
                 lat, lon = val(frame, "position_lat"), val(frame, "position_long")
                 alt = val(frame, "enhanced_altitude", "altitude")
@@ -655,16 +663,14 @@ def read_fit(path: str | Path, *, runner: str = "") -> Workout:
                 if lat is not None and lon is not None:
                     la, lo = float(lat) * SEMICIRCLE_DEG, float(lon) * SEMICIRCLE_DEG
                     if not (-90.0 <= la <= 90.0 and -180.0 <= lo <= 180.0):
-                        raise InputError(f"{path}: record message {n_rec}: position {la:.6f}, {lo:.6f} "
-                                         f"out of range")
+                        problem = f"record message {n_rec}: position {la:.6f}, {lo:.6f} out of range"
+                        continue
                 else:
                     la = lo = math.nan
                 if lat is not None or alt is not None or spd is not None or dist is not None:
                     pts.add(t, la, lo, math.nan if alt is None else float(alt),
                             math.nan if spd is None else float(spd),
                             dist=math.nan if dist is None else float(dist))
-    except InputError:
-        raise
     except fitdecode.FitHeaderError as exc:
         raise InputError(f"{path}: not a FIT file or bad FIT header ({_first_line(exc)})") from None
     except fitdecode.FitCRCError as exc:
@@ -678,6 +684,8 @@ def read_fit(path: str | Path, *, runner: str = "") -> Workout:
         raise InputError(f"{path}: cannot read ({exc.strerror})") from None
     except Exception as exc:  # noqa: BLE001 - fitdecode on hostile bytes: struct, key, value errors
         raise InputError(f"{path}: unreadable FIT file ({type(exc).__name__}: {_first_line(exc)})") from None
+    if problem is not None:
+        raise InputError(f"{path}: {problem}")
     if n_rec == 0:
         raise InputError(f"{path}: no record messages (not an activity file?)")
     return _workout(workout_id=f"{path.name}#0", runner=runner, sport=sport or "unknown",
@@ -917,6 +925,10 @@ def read_apple_health(path: str | Path, *, runner: str = "", skip_malformed: boo
     ``hr_samples``. Refused with one line (file and line): malformed or hostile XML, a bad date or
     value, a route file that is missing, outside the export, or malformed — unless
     ``skip_malformed``, which skips (and counts) a running workout whose route cannot be read.
+
+    Memory: export.xml is read in 1 MiB chunks; what is kept is 16 bytes per HR record (the
+    workouts come after the records in an export, so all HR records are kept until the end of the
+    pass), the running workouts' inline locations, and one route file at a time while assembling.
     """
     src = _ExportSource(Path(path))
     try:
