@@ -230,9 +230,11 @@ def _fit_crc(data: bytes, crc: int = 0) -> int:
     return crc
 
 
-def _fit_file(records, sport: int = 1) -> bytes:
+def _fit_file(records, sport: int = 1, enhanced: bool = True) -> bytes:
     """records: (t_epoch, lat_deg|None, lon_deg|None, alt_m, speed_mps, hr|None). Local message 0 =
-    file_id, 1 = record, 2 = session; little-endian; invalid values as the FIT base types define."""
+    file_id, 1 = record, 2 = session; little-endian; invalid values as the FIT base types define.
+    ``enhanced``: altitude and speed as enhanced_altitude/enhanced_speed (uint32), else as the
+    older altitude/speed fields (uint16, same scale and offset)."""
     body = bytearray()
 
     def define(local, glob, fields):  # fields: (field number, size, base type)
@@ -242,9 +244,11 @@ def _fit_file(records, sport: int = 1) -> bytes:
 
     define(0, 0, [(0, 1, 0x00), (1, 2, 0x84), (4, 4, 0x86)])  # file_id: type, manufacturer, time_created
     body.extend(struct.pack("<BBHI", 0, 4, 255, int(records[0][0]) - FIT_EPOCH))
-    define(1, 20, [(253, 4, 0x86), (0, 4, 0x85), (1, 4, 0x85), (78, 4, 0x86), (73, 4, 0x86), (3, 1, 0x02)])
+    wide = "I" if enhanced else "H"
+    define(1, 20, [(253, 4, 0x86), (0, 4, 0x85), (1, 4, 0x85)]
+           + ([(78, 4, 0x86), (73, 4, 0x86)] if enhanced else [(2, 2, 0x84), (6, 2, 0x84)]) + [(3, 1, 0x02)])
     for t, la, lo, alt, spd, hr in records:
-        body.extend(struct.pack("<BIiiIIB", 1, int(t) - FIT_EPOCH,
+        body.extend(struct.pack(f"<BIii{wide}{wide}B", 1, int(t) - FIT_EPOCH,
                                 0x7FFFFFFF if la is None else round(la * SEMI),
                                 0x7FFFFFFF if lo is None else round(lo * SEMI),
                                 round((alt + 500.0) * 5), round(spd * 1000), 0xFF if hr is None else hr))
@@ -275,6 +279,10 @@ def test_fit_records(tmp_path):
     assert np.allclose(w.lon_deg[ok], 8.5, atol=1e-7)
     assert w.altitude_m.tolist() == [400.0, 401.0, 402.0, 403.0, 404.0]
     assert np.allclose(w.speed_mps, [2.5, 2.6, 2.7, 2.8, 2.9], atol=1e-9)
+    p.write_bytes(_fit_file(FIT_RECORDS, sport=0, enhanced=False))  # the older 16-bit fields; sport generic
+    old = wr.read_fit(p)
+    assert old.sport == "generic" and old.altitude_m.tolist() == w.altitude_m.tolist()
+    assert np.allclose(old.speed_mps, w.speed_mps, atol=1e-9) and old.hr_bpm.tolist() == w.hr_bpm.tolist()
 
 
 def test_fit_malformed_one_line(tmp_path):
@@ -603,6 +611,37 @@ def test_fitrec_malformed_lines(tmp_path):
     assert counts == {"lines": 2, "read": 0, "skipped_malformed": 2}
 
 
+def test_fitrec_fast_literal_equals_literal_eval():
+    """Number lists read by float/int give literal_eval's values, bit for bit (sign of zero too);
+    anything unusual goes to literal_eval, whose answer or error stands."""
+    head = "{'id': 1, 'userId': 2, 'sport': 'run', "
+    variants = [repr(_fitrec_obj(0, n=5)), repr(_fitrec_obj(0, n=5)).replace("[", "[ ").replace(", ", " ,\t"),
+                head + "'timestamp': [1, 2, 3,], 'heart_rate': [-0, +1e2, .5], 'altitude': [1., -0.0, 3E-1], "
+                "'url': 'https://example.invalid/[1, 2]'}",
+                head + "'timestamp': [1, 2, 3], 'heart_rate': [01, 2, 3]}",  # not a Python literal
+                head + "'timestamp': [1, 2, 3], 'heart_rate': [1_0, 2, 3], 'speed': [0x10, 1, 2]}",
+                head.replace("'id': 1", "'id': (0,)") + "'timestamp': [1, 2, 3]}",  # looks like a placeholder
+                head + "'timestamp': [1, 2, 3], 'heart_rate': [True, 2, 3]}",
+                head + "'timestamp': [1, 2, 3], 'heart_rate': [[1], 2, 3]}",
+                head + "'timestamp': [], }", head + "'timestamp': [1, 2, 3], 'altitude': [1e400, 1, 2]}"]
+    for text in variants:
+        out = []
+        for fast in (True, False):
+            try:
+                out.append(wr._fitrec_workout(text, fast))
+            except wr._Malformed as exc:
+                out.append(str(exc))
+        a, b = out
+        assert type(a) is type(b), (text, a, b)
+        if isinstance(a, str):
+            assert a == b
+            continue
+        assert (a.workout_id, a.runner, a.sport, a.meta) == (b.workout_id, b.runner, b.sport, b.meta)
+        for f in ("route_t_s", "altitude_m", "speed_mps", "hr_bpm", "lat_deg"):
+            x, y = getattr(a, f), getattr(b, f)
+            assert x.tobytes() == y.tobytes(), (text, f, x, y)
+
+
 # ---------------------------------------------------------------------------------------------
 # resampling and windows
 # ---------------------------------------------------------------------------------------------
@@ -709,3 +748,55 @@ def test_quality_filter_counts():
     assert [k.sport for k in kept] == ["run", "running", "running"]
     kept, c = quality_filter(ws, require_speed=True)
     assert c["speed"] == 1 and c["kept"] == 2 and c["read"] == sum(c[k] for k in FILTERS) + c["kept"]
+
+
+def test_gpx_fast_path_equals_strict(tmp_path):
+    """Apple's form is read by one regular expression; the result is the strict expat handler's."""
+    t, lat, lon, ele = _line(_z("2025-03-01T06:00:00Z"), 50)
+    speed = np.where(np.arange(50) % 7 == 3, -1.0, 3.0)
+    text = _apple_gpx(t, lat, lon, ele, speed)
+    variants = {"apple": text,
+                "comment": text.replace("<trkseg>\n", "<trkseg>\n<!-- <trkpt> -->\n"),
+                "character reference": text.replace("<ele>400.0000", "<ele>&#52;00.0000", 1),
+                "no extensions": text.replace("<extensions>", "<extensions><!---->", 1)}
+    for name, doc in variants.items():
+        p = tmp_path / "r.gpx"
+        p.write_text(doc)
+        with open(p, "rb") as fh:
+            fast = wr._gpx_points(fh, str(p))
+        with open(p, "rb") as fh:
+            strict = wr._gpx_points(fh, str(p), strict=True)
+        assert fast.path == ("fast" if name == "apple" else "strict") and strict.path == "strict", name
+        a, b = fast.pts.arrays(), strict.pts.arrays()
+        for k in a:
+            assert np.array_equal(a[k], b[k], equal_nan=True), (name, k)
+        assert len(a["t"]) == 50
+    swapped = "".join(f'<trkpt lat="{lat[i]:.8f}" lon="{lon[i]:.8f}"><ele>1</ele><time>{_iso(t[i])}</time><extensions>'
+                      f"<speed>1</speed><course>1</course><hAcc>1</hAcc><vAcc>1</vAcc></extensions></trkpt>\n"
+                      for i in range(3))
+    p.write_text(GPX_HEAD + swapped + "</trkseg></trk>\n</gpx>\n")
+    with open(p, "rb") as fh:
+        g = wr._gpx_points(fh, str(p))
+    assert g.path == "fast" and np.allclose(g.pts.arrays()["lat"], lat[:3]) and np.allclose(g.pts.arrays()["lon"], LON0)
+
+
+def test_damaged_files_always_one_line(tmp_path):
+    """Every truncation and every single-byte change of a FIT file, and truncations of a GPX and a
+    TCX file, end in one InputError line naming the file."""
+    good = _fit_file(FIT_RECORDS)
+    p = tmp_path / "d.fit"
+    for i in range(len(good)):
+        for data in (good[:i], good[:i] + bytes([good[i] ^ 0xA5]) + good[i + 1:]):
+            p.write_bytes(data)
+            with pytest.raises(InputError) as ei:
+                wr.read_fit(p)
+            _one_line_no_traceback(ei.value, str(p))
+    t, lat, lon, ele = _line(0.0, 6)
+    docs = {"d.gpx": _apple_gpx(t, lat, lon, ele).encode(), "d.tcx": TCX.replace("VALUE", "1").encode()}
+    for name, doc in docs.items():
+        q = tmp_path / name
+        for i in range(0, len(doc) - 1, 7):
+            q.write_bytes(doc[:i])
+            with pytest.raises(InputError) as ei:
+                wr.read_workout_file(q)
+            _one_line_no_traceback(ei.value, str(q))
