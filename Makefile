@@ -57,7 +57,7 @@ ios-sdk:
 	@test -n "$(IOS_SDK)" || { echo "error: set IOS_SDK to an iPhoneOS*.sdk directory (README, Development)"; exit 2; }
 
 bench: ios-package
-	$(PY) -m edgekit.bench --out $(BUILD)/bench
+	$(PY) -m benchmarks.bench --out $(BUILD)/bench
 
 clean:
 	rm -rf $(BUILD) .pytest_cache

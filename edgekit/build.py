@@ -56,8 +56,6 @@ def _code_hash() -> str:
     h = hashlib.sha256(edgekit.__version__.encode())
     pkg = Path(edgekit.__file__).parent
     for f in sorted(pkg.rglob("*.py")):
-        if f.name.startswith("bench"):  # benchmarks are not build code: editing them rebuilds nothing
-            continue
         h.update(str(f.relative_to(pkg)).encode())
         h.update(f.read_bytes())
     return h.hexdigest()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from edgekit import bench
+from benchmarks import bench
 from test_report_fixtures import make_build
 
 
@@ -124,7 +124,7 @@ def test_build_rows_come_from_the_stamps(fake: Path) -> None:
 def test_data_section_runs_bench_data_or_says_it_is_absent() -> None:
     rows, notes = bench.data_section(quick=True)
     try:
-        import edgekit.bench_data  # noqa: F401
+        import benchmarks.bench_data  # noqa: F401
     except ImportError:
         assert rows == [] and any("bench_data" in n for n in notes)
     else:

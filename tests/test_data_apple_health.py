@@ -8,8 +8,8 @@ import sys
 import numpy as np
 import pytest
 
-from edgekit import bench_data
-from edgekit.bench_data import write_export
+from benchmarks import bench_data
+from benchmarks.bench_data import write_export
 from edgekit.data.apple_health import read_export
 from edgekit.errors import InputError
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edgekit.bench_data import inject_artifacts, match_events
+from benchmarks.bench_data import inject_artifacts, match_events
 from edgekit.data import clean as C
 from edgekit.data.features import frequency_domain, time_domain
 from edgekit.data.rr import Flag, RRTable

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edgekit.bench_data import write_export
+from benchmarks.bench_data import write_export
 from edgekit.data import readers
 from edgekit.data.apple_health import parse_time_of_day, read_export
 from edgekit.data.rr import read_csv, write_csv

@@ -2,7 +2,7 @@
 
 pyhrv 0.5.0 needs peakutils (biosppy imports it undeclared); hrv-analysis 1.0.4 needs nolds 0.6.2
 (0.6.3 breaks on Python 3.11) with setuptools < 81 (pkg_resources) and ``astropy.stats.LombScargle``,
-which astropy 6 removed (it lives in ``astropy.timeseries``): :func:`edgekit.bench_data.import_hrvanalysis`
+which astropy 6 removed (it lives in ``astropy.timeseries``): :func:`benchmarks.bench_data.import_hrvanalysis`
 adds that alias. Both are pinned in constraints.txt and the ``test`` extra.
 """
 
@@ -104,7 +104,7 @@ def test_time_domain_matches_pyhrv(series, name):
 
 
 def test_time_domain_matches_hrv_analysis(series):
-    from edgekit.bench_data import import_hrvanalysis
+    from benchmarks.bench_data import import_hrvanalysis
 
     try:
         ha = import_hrvanalysis()

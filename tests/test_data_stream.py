@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from edgekit.build import run_data_stage
-from edgekit import bench_scale
-from edgekit.bench_data import write_export
+from benchmarks import bench_scale
+from benchmarks.bench_data import write_export
 from edgekit.cli import main
 from edgekit.config import load_config
 from edgekit.data import readers, rr, synth

@@ -17,7 +17,7 @@ memory is the child's own ``VmHWM``, wall time its own clock):
   first, so OpenMP spins); loaded/quiet ratio of each, and whether the weights are the same bits.
 
 ``EDGEKIT_BENCH_LARGE=1`` adds the 1.2 GB export and the 1,000-subject cohort (chunked path only:
-the whole-cohort path would need ~15 GB). ``python -m edgekit.bench_scale [ingest|cohort|train]``.
+the whole-cohort path would need ~15 GB). ``python -m benchmarks.bench_scale [ingest|cohort|train]``.
 """
 
 from __future__ import annotations
@@ -134,7 +134,7 @@ if job == "ingest-stream":
     r = ingest_apple_health(args["inputs"], args["out"])
     res = {"rows": r["rows"], "path": r["paths"][0]}
 elif job == "ingest-whole":
-    from edgekit.bench_scale import ingest_whole_table
+    from benchmarks.bench_scale import ingest_whole_table
     ingest_whole_table(args["inputs"], args["out"])
 elif job in ("data-chunked", "data-whole"):
     from edgekit.config import load_config
@@ -146,12 +146,12 @@ elif job in ("data-chunked", "data-whole"):
 
         res = {"sha256": pipeline.run(cfg, args["build"], task_for(cfg.model.type).examples(cfg))["fingerprint"]}
     else:
-        from edgekit.bench_scale import data_stage_whole_table
+        from benchmarks.bench_scale import data_stage_whole_table
         res = {"sha256": data_stage_whole_table(cfg, args["out"])}
 elif job in ("synth-chunked", "synth-whole"):
     if job == "synth-whole":  # the old generator behind the same CSV writer
         from edgekit.data import synth
-        from edgekit.bench_scale import generate_whole_table
+        from benchmarks.bench_scale import generate_whole_table
         synth.iter_cohort = lambda s, d, seed, profile=None: iter([generate_whole_table(s, d, seed)])
     from edgekit.cli import main
     rc = main(["data", "synth", "--out", args["out"], "--subjects", str(args["subjects"]),
@@ -190,7 +190,7 @@ def _row(name, a, av, b, bv, unit, note="") -> dict:
 def bench_ingest(quick: bool = False, sizes_mb: tuple[float, ...] | None = None, workdir=None) -> dict:
     """Streamed vs whole-table Apple Health ingest on HRV-dense generated exports (every record
     an HRV record with 60 beats). Rows: MB/s and peak MB of each, and byte equality of the CSVs."""
-    from edgekit.bench_data import write_export
+    from benchmarks.bench_data import write_export
 
     if sizes_mb is None:
         sizes_mb = (20.0,) if quick else ((300.0, 1200.0) if LARGE else (300.0,))
@@ -372,10 +372,10 @@ def run_all(quick: bool = False) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m edgekit.bench_scale [all|ingest|cohort|train] [--quick]`` (JSON to stdout)."""
+    """``python -m benchmarks.bench_scale [all|ingest|cohort|train] [--quick]`` (JSON to stdout)."""
     import argparse
 
-    ap = argparse.ArgumentParser(prog="python -m edgekit.bench_scale", description=main.__doc__)
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.bench_scale", description=main.__doc__)
     ap.add_argument("what", nargs="?", default="all", choices=("all", *BENCHMARKS))
     ap.add_argument("--quick", action="store_true")
     a = ap.parse_args(argv)

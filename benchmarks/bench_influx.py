@@ -42,7 +42,7 @@ def _peak_kb(argv: list[str]) -> int:
 
 
 def influx_section(quick: bool) -> tuple[list[dict], list[str]]:
-    from edgekit.bench import _row, side_by_side
+    from benchmarks.bench import _row, side_by_side
     from edgekit.data.influxd import INFLUXD, InfluxServer
 
     if INFLUXD is None:

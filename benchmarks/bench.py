@@ -1,4 +1,4 @@
-"""Side-by-side benchmarks: ``python -m edgekit.bench --out build/bench`` (``make bench``).
+"""Side-by-side benchmarks: ``python -m benchmarks.bench --out build/bench`` (``make bench``).
 
 Benchmarks, not tests: every figure is a ratio of two things run side by side in the same process and
 the same run (interleaved rounds, medians), so machine speed cancels out. Writes
@@ -7,7 +7,7 @@ the same run (interleaved rounds, medians), so machine speed cancels out. Writes
 Sections
 --------
 * ``data``: RR cleaning + HRV features on 100,000 beats vs NeuroKit2 / hrv-analysis, and the Apple
-  Health export reader vs a naive whole-tree parse — measured by :mod:`edgekit.bench_data` (the data
+  Health export reader vs a naive whole-tree parse — measured by :mod:`benchmarks.bench_data` (the data
   layer's own functions); skipped with a note when that module is absent.
 * ``inference``: per-window latency on onnxruntime CPU (1 thread) of the fp32 ONNX vs torch eager
   (1 thread); per variant, the Core ML program's op count and MACs (parsed from the saved spec) vs fp32,
@@ -15,10 +15,10 @@ Sections
 * ``size``: each variant's bytes on disk vs the floor (parameters × bits ÷ 8).
 * ``build``: ``make ios-package`` wall time by stage (``.stamps/*.json``, ``ios/.package-stamp.json``).
 * ``influx``: InfluxDB push throughput vs the ``influxdb`` 5.3.2 client's ``write_points`` on a throwaway
-  ``influxd``, and peak memory of a 1 M-beat push (:mod:`edgekit.bench_influx`).
+  ``influxd``, and peak memory of a 1 M-beat push (:mod:`benchmarks.bench_influx`).
 * ``scale``: streamed vs whole-table ingest (MB/s, peak MB), data-stage peak memory per cohort size
   (chunked vs whole cohort), training next to a competing CPU-bound process (loaded vs quiet) —
-  :mod:`edgekit.bench_scale`; ``EDGEKIT_BENCH_LARGE=1`` adds the 1.2 GB export and 1,000 subjects.
+  :mod:`benchmarks.bench_scale`; ``EDGEKIT_BENCH_LARGE=1`` adds the 1.2 GB export and 1,000 subjects.
 """
 
 from __future__ import annotations
@@ -240,12 +240,12 @@ def _row(section: str, name: str, a: str, a_value: float | None, b: str, b_value
 
 
 def data_section(quick: bool) -> tuple[list[dict], list[str]]:
-    """Rows from :mod:`edgekit.bench_data` (the data layer's measurement functions)."""
+    """Rows from :mod:`benchmarks.bench_data` (the data layer's measurement functions)."""
     try:
-        import edgekit.bench_data as bd
+        import benchmarks.bench_data as bd
     except ImportError as exc:
-        if getattr(exc, "name", None) in ("edgekit.bench_data", None) or "bench_data" in str(exc):
-            return [], ["data: edgekit.bench_data is not in this tree; RR cleaning/features and Apple Health "
+        if getattr(exc, "name", None) in ("benchmarks.bench_data", None) or "bench_data" in str(exc):
+            return [], ["data: benchmarks.bench_data is not in this tree; RR cleaning/features and Apple Health "
                         "parse benchmarks not run"]
         raise
     funcs = getattr(bd, "BENCHMARKS", None)
@@ -267,8 +267,8 @@ def data_section(quick: bool) -> tuple[list[dict], list[str]]:
 
 
 def scale_section(quick: bool) -> tuple[list[dict], list[str]]:
-    """Rows from :mod:`edgekit.bench_scale` (memory against input size, training under load)."""
-    from edgekit import bench_scale
+    """Rows from :mod:`benchmarks.bench_scale` (memory against input size, training under load)."""
+    from benchmarks import bench_scale
 
     rows, notes = [], []
     for name, fn in bench_scale.BENCHMARKS.items():
@@ -553,7 +553,7 @@ def run(out: Path, build: Path, config: Path, *, quick: bool = False, sections: 
         rows += r
         notes += n
     if "influx" in wanted:
-        from edgekit.bench_influx import influx_section
+        from benchmarks.bench_influx import influx_section
 
         r, n = influx_section(quick)
         rows += r
@@ -582,7 +582,7 @@ def run(out: Path, build: Path, config: Path, *, quick: bool = False, sections: 
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m edgekit.bench", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m benchmarks.bench", description=__doc__.split("\n\n")[0])
     p.add_argument("--out", type=Path, default=Path("build/bench"), help="output directory (bench.json)")
     p.add_argument("--build", type=Path, default=None, help="build directory (default: parent of --out)")
     p.add_argument("--config", type=Path, default=Path("edgekit.toml"), help="package config listing the models")

@@ -5,7 +5,7 @@
 - :func:`bench_apple_health`: streaming Apple Health reader vs a naive ``ElementTree.parse`` of a
   generated export; time, MB/s and peak memory (each measured in a fresh subprocess).
 - :func:`check_large_export` (not part of ``make bench``): a 300 MB export read with peak RSS
-  < 300 MB, >= 40 MB/s, exact counts: ``python -m edgekit.bench_data large-export [--mb 300]``.
+  < 300 MB, >= 40 MB/s, exact counts: ``python -m benchmarks.bench_data large-export [--mb 300]``.
 
 Also holds the generators the tests share: :func:`inject_artifacts` and :func:`write_export`.
 """
@@ -424,7 +424,7 @@ def bench_apple_health(target_mb: float = 60.0, workdir: str | Path | None = Non
                 counts["hrv_records"] and r.get("beats", counts["beats"]) == counts["beats"]
             out[mode] = r
         out["interpreter_baseline_rss_mb"] = base
-        # rows for `make bench` (edgekit.bench.data_section)
+        # rows for `make bench` (benchmarks.bench.data_section)
         out.update({"a": "edgekit stream", "a_value": out["stream"]["seconds"], "unit": "s"})
         if baseline:
             out.update({"b": "ElementTree.parse", "b_value": out["elementtree"]["seconds"]})
@@ -453,10 +453,10 @@ def run_all(quick: bool = False) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m edgekit.bench_data [all|cleaning|apple-health|large-export] [--mb N] [--quick]``"""
+    """``python -m benchmarks.bench_data [all|cleaning|apple-health|large-export] [--mb N] [--quick]``"""
     import argparse
 
-    ap = argparse.ArgumentParser(prog="python -m edgekit.bench_data", description=main.__doc__)
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.bench_data", description=main.__doc__)
     ap.add_argument("what", nargs="?", default="all", choices=("all", "cleaning", "apple-health", "large-export"))
     ap.add_argument("--mb", type=float, default=None, help="export size (apple-health: 60, large-export: 300)")
     ap.add_argument("--quick", action="store_true")
