@@ -371,9 +371,9 @@ def test_hostile_labels_are_escaped(tmp_path):
                                descriptions=('quote " and \\ and """ and \\(interp)', "new\nline */"))
     run_package(toml, build)
     out = build / "ios" / "HRVKit"
-    results = (out / "Sources" / "HRVKitCore" / "Results.swift").read_text()
+    labels = (out / "Sources" / "HRVKitCore" / "StrainLabel.swift").read_text()
     for label in HOSTILE_LABELS:
-        assert swift_string(label) in results
+        assert swift_string(label) in labels
     catalog = (out / "Sources" / "HRVKit" / "ModelCatalog.swift").read_text()
     assert swift_string('quote " and \\ and """ and \\(interp)') in catalog
     assert (out / "Sources" / "HRVKit" / "Resources" / "model_class.mlpackage").is_dir()
