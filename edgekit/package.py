@@ -11,6 +11,12 @@ it too) into a temporary directory beside the target and renamed into place
 (:func:`edgekit.fileio.atomic_path`). Rendering is deterministic: the same inputs give byte-identical
 output (no dates, sorted keys, copied model bytes).
 
+Plain ``.swift`` files are copied as they are: they hold every Swift type and function, so the
+package's API is the same whatever models it bundles (a role that is not bundled is the typed error
+``HRVKitError.modelNotBundled``). The ``.swift.j2`` sources render data only: the model catalog
+(``BundledModels.swift``), the classifier's labels (``StrainLabel.swift``) and the constants of the
+data layer and the models' preprocessing (``Constants.swift``).
+
 Every string that comes from a model or a config (labels, names, descriptions, metadata) reaches
 Swift only through the escaping filters of this module (:func:`swift_string`,
 :func:`swift_identifier`, :func:`doc_text`), so any label yields valid Swift.

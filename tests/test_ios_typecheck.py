@@ -99,9 +99,11 @@ def test_every_target_typechecks_for_ios(package, module_cache, tmp_path):
     assert summary["swift_version"] == "6"
     assert [t["name"] for t in summary["targets"]] == ["HRVKitCore", "HRVKit"]
     assert sorted(summary["skipped"]) == ["HRVKitCoreTests", "HRVKitTests"]
-    # the Apple layer was compiled, not skipped by #if canImport(...)
+    # the Apple layer was compiled, not skipped by #if canImport(...): LoadedModel and
+    # mlComputeUnits exist only with Core ML, HealthData and HealthDataError only with HealthKit
     sil = Path(summary["targets"][1]["sil"]).read_text(errors="replace")
-    for symbol in ("ModelStore", "HealthData", "StrainClassifier", "FatigueForecaster"):
+    for symbol in ("LoadedModel", "mlComputeUnits", "HealthData", "HealthDataError", "HRVPipeline", "ModelStore",
+                   "CoreMLStrainClassifier", "CoreMLFatigueForecaster"):
         assert symbol in sil, symbol
     warnings = [d for t in summary["targets"] for d in t["diagnostics"] if ": warning: " in d]
     if _sdk_major() < 17:

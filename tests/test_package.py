@@ -8,6 +8,7 @@ coremltools, so the stage reads exactly the files the pipeline writes.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import warnings
 from pathlib import Path
@@ -371,10 +372,10 @@ def test_hostile_labels_are_escaped(tmp_path):
                                descriptions=('quote " and \\ and """ and \\(interp)', "new\nline */"))
     run_package(toml, build)
     out = build / "ios" / "HRVKit"
-    results = (out / "Sources" / "HRVKitCore" / "Results.swift").read_text()
+    labels = (out / "Sources" / "HRVKitCore" / "StrainLabel.swift").read_text()
     for label in HOSTILE_LABELS:
-        assert swift_string(label) in results
-    catalog = (out / "Sources" / "HRVKit" / "ModelCatalog.swift").read_text()
+        assert swift_string(label) in labels
+    catalog = (out / "Sources" / "HRVKit" / "BundledModels.swift").read_text()
     assert swift_string('quote " and \\ and """ and \\(interp)') in catalog
     assert (out / "Sources" / "HRVKit" / "Resources" / "model_class.mlpackage").is_dir()
 
@@ -399,3 +400,64 @@ def test_model_metadata_labels_must_match_checkpoint(tmp_path):
     (mdir / "verify" / "parity.json").write_text(json.dumps(parity))
     with pytest.raises(EdgekitError, match="metadata labels"):
         run_package(toml, build)
+
+
+# ---------------------------------------------------------------------------------------------
+# the Swift API does not depend on the bundled models
+
+#: The generated Swift sources: data only (the catalog, labels, constants) and the module re-export.
+DATA_SOURCES = {"Sources/HRVKit/BundledModels.swift", "Sources/HRVKitCore/Constants.swift",
+                "Sources/HRVKitCore/StrainLabel.swift"}
+GENERATED_SOURCES = DATA_SOURCES | {"Sources/HRVKit/Exports.swift"}
+
+
+def _swift_files(out: Path) -> dict[str, bytes]:
+    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*.swift"))
+            if ".build" not in p.parts and p.name != "Package.swift"}
+
+
+def _code_only(swift: str) -> str:
+    """Swift source without comments and string literals (enough for generated files)."""
+    swift = re.sub(r'"(?:[^"\\\n]|\\.)*"', '""', swift)
+    return "\n".join(line.split("//", 1)[0] for line in swift.splitlines())
+
+
+def test_generated_swift_sources_are_data_only():
+    """Only the data files (and the module re-export) are Swift source templates, and no Swift
+    template branches on the bundled models."""
+    from edgekit.package import _template_files, _template_source
+
+    templates = {name[:-3] for name in _template_files() if name.startswith("Sources/") and name.endswith(".j2")}
+    assert templates == GENERATED_SOURCES
+    for name in _template_files():
+        if name.startswith(("Sources/", "Tests/")) and name.endswith(".swift.j2"):
+            assert not re.search(r"\{%-?\s*(if|elif)\b", _template_source(name)), \
+                f"{name}: the API must not depend on the bundled models"
+
+
+@pytest.mark.parametrize("names", [("hrv_transformer", None), (None, "hrv_lstm")], ids=["classifier", "forecaster"])
+def test_swift_api_is_the_same_whatever_models_are_bundled(tmp_path, names):
+    toml, build = make_project(tmp_path / "both")
+    run_package(toml, build)
+    both = build / "ios" / "HRVKit"
+    toml1, build1 = make_project(tmp_path / "one", names=names)
+    summary = run_package(toml1, build1)
+    one = build1 / "ios" / "HRVKit"
+    assert list(summary["models"]) == [n for n in names if n]
+    a, b = _swift_files(both), _swift_files(one)
+    assert a.keys() == b.keys()
+    differ = {name for name in a if a[name] != b[name]}
+    assert differ <= DATA_SOURCES, f"API files differ: {sorted(differ - DATA_SOURCES)}"
+    assert "Sources/HRVKit/BundledModels.swift" in differ
+    for name in DATA_SOURCES:
+        code = _code_only(b[name].decode())
+        assert not re.search(r"\b(func|init|switch|if|guard|for|while|repeat|var|protocol|struct|class|actor)\b",
+                             code), name
+    catalog = b["Sources/HRVKit/BundledModels.swift"].decode()
+    present = "fatigueForecaster" if names[0] is None else "strainClassifier"
+    absent = "strainClassifier" if names[0] is None else "fatigueForecaster"
+    assert f"role: .{present}," in catalog and f"role: .{absent}," not in catalog
+    # The manifest differs only in the bundled resources.
+    def manifest(pkg: Path) -> list[str]:
+        return [line for line in (pkg / "Package.swift").read_text().splitlines() if 'model("Resources/' not in line]
+    assert manifest(both) == manifest(one)

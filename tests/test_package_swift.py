@@ -1,6 +1,8 @@
 """The rendered Swift package builds and tests with the local Swift toolchain (slow: ~1 min each).
 
 - the default package: `swift build` and `swift test` pass with no warnings;
+- a package with only one of the two models: the same API builds and tests (the missing role is a
+  typed error);
 - hostile labels and model names (quotes, backslashes, interpolation, unicode, keywords): `swift build`;
 - the Apple layer (Core ML / HealthKit, normally compiled only on Apple platforms) type-checks under
   Swift 6 strict concurrency against minimal stand-in modules of the API surface it uses. The stubs
@@ -55,6 +57,20 @@ def test_default_package_builds_and_tests_without_warnings(tmp_path):
     assert _warnings(out) == []
     assert "with 0 failures" in out
     assert re.search(r"Executed [1-9]\d* tests?", out)
+
+
+@pytest.mark.parametrize("names", [("hrv_transformer", None), (None, "hrv_lstm")], ids=["classifier", "forecaster"])
+def test_one_model_package_builds_and_tests(tmp_path, names):
+    """With one model bundled the same API builds (warnings as errors), and the other role's calls
+    are a typed `modelNotBundled` error (PipelineTests.testRolesNotBundledAreTypedErrors)."""
+    toml, build = make_project(tmp_path, names=names)
+    run_package(toml, build)
+    pkg = build / "ios" / "HRVKit"
+    out = _swift(["build", "--build-tests", "-Xswiftc", "-warnings-as-errors"], pkg)
+    assert _warnings(out) == []
+    out = _swift(["test", "--skip-build", "--disable-swift-testing"], pkg)
+    assert "with 0 failures" in out
+    assert re.search(r"Test Case '.*testRolesNotBundledAreTypedErrors' passed", out)
 
 
 def test_hostile_labels_and_names_build(tmp_path):

@@ -1,55 +1,85 @@
+import Foundation
 #if canImport(CoreML)
 import CoreML
-import Foundation
+#endif
 
-extension BundledModel {
-    /// The `rr_sequence` input: float32, shape (1, length, 1), raw milliseconds.
-    func makeInput(_ values: [Double]) throws -> any MLFeatureProvider {
-        guard values.count == inputLength else {
-            throw HRVKitError.invalidInput("\(id) needs \(inputLength) values, got \(values.count)")
-        }
-        guard values.allSatisfy({ $0.isFinite }) else {
-            throw HRVKitError.invalidInput("\(id) input holds a non-finite value")
-        }
-        do {
-            let array = try MLMultiArray(shape: [1, NSNumber(value: inputLength), 1], dataType: .float32)
-            for (i, v) in values.enumerated() {
-                array[i] = NSNumber(value: Float(v))
-            }
-            return try MLDictionaryFeatureProvider(dictionary: [inputName: MLFeatureValue(multiArray: array)])
-        } catch {
-            throw HRVKitError.invalidInput("cannot build the input of \(id): \(error.localizedDescription)")
-        }
-    }
+/// Classifies a window of RR intervals into strain classes: the model stage ``HRVPipeline`` calls.
+///
+/// ``CoreMLStrainClassifier`` (the bundled model) is the default; pass another implementation
+/// (a different model, a test double) to ``HRVPipeline/init(configuration:strainClassifier:fatigueForecaster:)``.
+public protocol StrainClassifying: Sendable {
+    /// How beats become this classifier's input window (cleaning, artifact limit, window length).
+    var preprocessing: Preprocessing { get }
 
-    /// Runs the model once.
-    func predict(_ values: [Double]) async throws -> any MLFeatureProvider {
-        let loaded = try await ModelStore.shared.model(self)
-        let input = try makeInput(values)
-        do {
-            return try await loaded.model.prediction(from: input)
-        } catch {
-            throw HRVKitError.predictionFailed(model: id, reason: error.localizedDescription)
-        }
+    /// Classifies one window of cleaned RR intervals (ms, oldest first,
+    /// ``Preprocessing/inputLength`` values of ``preprocessing``).
+    ///
+    /// - Parameters:
+    ///   - rrMs: the window.
+    ///   - features: the window's HRV features, when already computed (else computed from `rrMs`).
+    ///   - windowEnd: the time of the window's last beat, when known.
+    func assess(window rrMs: [Double], features: HRVFeatures?, windowEnd: Date?) async throws -> StrainAssessment
+}
+
+extension StrainClassifying {
+    /// Classifies one window of cleaned RR intervals; see ``assess(window:features:windowEnd:)``.
+    public func assess(window rrMs: [Double]) async throws -> StrainAssessment {
+        try await assess(window: rrMs, features: nil, windowEnd: nil)
     }
 }
 
-/// The bundled strain classifier.
-public struct StrainClassifier: Sendable {
+/// Forecasts the next 24 h fatigue score from hourly RMSSD: the model stage ``HRVPipeline`` calls.
+///
+/// ``CoreMLFatigueForecaster`` (the bundled model) is the default; pass another implementation
+/// to ``HRVPipeline/init(configuration:strainClassifier:fatigueForecaster:)``.
+public protocol FatigueForecasting: Sendable {
+    /// How beats become this forecaster's input (cleaning, artifact limit, hours of history).
+    var preprocessing: Preprocessing { get }
+
+    /// Forecasts from hourly RMSSD values (ms, oldest first, ``Preprocessing/inputLength`` values
+    /// of ``preprocessing``); `inputEnd` is the end of the last hour, when known.
+    func forecast(hourlyRMSSD: [Double], inputEnd: Date?) async throws -> FatigueForecast
+}
+
+extension FatigueForecasting {
+    /// Forecasts from hourly RMSSD values; see ``forecast(hourlyRMSSD:inputEnd:)``.
+    public func forecast(hourlyRMSSD: [Double]) async throws -> FatigueForecast {
+        try await forecast(hourlyRMSSD: hourlyRMSSD, inputEnd: nil)
+    }
+}
+
+/// The strain classifier backed by a Core ML model of a ``ModelStore`` (the default).
+public struct CoreMLStrainClassifier: StrainClassifying {
     /// The model used.
     public let model: BundledModel
+    /// The store that loads it.
+    public let store: ModelStore
 
-    /// A classifier backed by `model`.
-    public init(model: BundledModel) {
+    /// A classifier backed by `model`, loaded by `store`.
+    public init(model: BundledModel, store: ModelStore) {
         self.model = model
+        self.store = store
     }
 
-    /// Classifies one window of cleaned RR intervals (ms, oldest first, ``BundledModel/inputLength`` values).
+    /// The classifier of `store`'s configuration.
     ///
-    /// - Throws: ``HRVKitError/invalidInput(_:)`` for a wrong length or non-finite values,
-    ///   ``HRVKitError/modelLoadFailed(model:reason:)``, ``HRVKitError/predictionFailed(model:reason:)``.
-    public func assess(window rrMs: [Double], features: HRVFeatures? = nil, windowEnd: Date? = nil) async throws -> StrainAssessment {
-        let output = try await model.predict(rrMs)
+    /// - Throws: ``HRVKitError/modelNotBundled(_:)`` when it has no strain classifier.
+    public init(store: ModelStore) throws {
+        self.init(model: try store.model(for: .strainClassifier), store: store)
+    }
+
+    /// The settings ``model`` was trained with.
+    public var preprocessing: Preprocessing { model.preprocessing }
+
+    /// Classifies one window with the Core ML model.
+    ///
+    /// - Throws: ``HRVKitError/invalidInput(_:)`` for a wrong length or non-finite values (or a
+    ///   model of another role), ``HRVKitError/modelLoadFailed(model:reason:)``,
+    ///   ``HRVKitError/predictionFailed(model:reason:)``.
+    public func assess(window rrMs: [Double], features: HRVFeatures?, windowEnd: Date?) async throws -> StrainAssessment {
+        try model.checkInput(rrMs, role: .strainClassifier)
+        #if canImport(CoreML)
+        let output = try await store.predict(model, rrMs)
         guard let dictionary = output.featureValue(for: model.outputName)?.dictionaryValue else {
             throw HRVKitError.predictionFailed(model: model.id, reason: "output \(model.outputName) is missing")
         }
@@ -67,24 +97,44 @@ public struct StrainClassifier: Sendable {
             return StrainAssessment(label: label, probabilities: probabilities, features: windowFeatures, windowEnd: windowEnd)
         }
         return StrainAssessment(probabilities: probabilities, features: windowFeatures, windowEnd: windowEnd)
+        #else
+        throw ModelStore.coreMLUnavailable(model)
+        #endif
     }
 }
 
-/// The bundled fatigue forecaster.
-public struct FatigueForecaster: Sendable {
+/// The fatigue forecaster backed by a Core ML model of a ``ModelStore`` (the default).
+public struct CoreMLFatigueForecaster: FatigueForecasting {
     /// The model used.
     public let model: BundledModel
+    /// The store that loads it.
+    public let store: ModelStore
 
-    /// A forecaster backed by `model`.
-    public init(model: BundledModel) {
+    /// A forecaster backed by `model`, loaded by `store`.
+    public init(model: BundledModel, store: ModelStore) {
         self.model = model
+        self.store = store
     }
 
-    /// Forecasts the next 24 h from hourly RMSSD values (ms, oldest first, ``BundledModel/inputLength`` values).
+    /// The forecaster of `store`'s configuration.
     ///
-    /// The score is clamped to 0...100.
-    public func forecast(hourlyRMSSD: [Double], inputEnd: Date? = nil) async throws -> FatigueForecast {
-        let output = try await model.predict(hourlyRMSSD)
+    /// - Throws: ``HRVKitError/modelNotBundled(_:)`` when it has no fatigue forecaster.
+    public init(store: ModelStore) throws {
+        self.init(model: try store.model(for: .fatigueForecaster), store: store)
+    }
+
+    /// The settings ``model`` was trained with.
+    public var preprocessing: Preprocessing { model.preprocessing }
+
+    /// Forecasts with the Core ML model; the score is clamped to 0...100.
+    ///
+    /// - Throws: ``HRVKitError/invalidInput(_:)`` for a wrong length or non-finite values (or a
+    ///   model of another role), ``HRVKitError/modelLoadFailed(model:reason:)``,
+    ///   ``HRVKitError/predictionFailed(model:reason:)``.
+    public func forecast(hourlyRMSSD: [Double], inputEnd: Date?) async throws -> FatigueForecast {
+        try model.checkInput(hourlyRMSSD, role: .fatigueForecaster)
+        #if canImport(CoreML)
+        let output = try await store.predict(model, hourlyRMSSD)
         guard let array = output.featureValue(for: model.outputName)?.multiArrayValue, array.count > 0 else {
             throw HRVKitError.predictionFailed(model: model.id, reason: "output \(model.outputName) is missing")
         }
@@ -93,6 +143,53 @@ public struct FatigueForecaster: Sendable {
             throw HRVKitError.predictionFailed(model: model.id, reason: "the score is not finite")
         }
         return FatigueForecast(score: min(max(score, 0), 100), hourlyRMSSD: hourlyRMSSD, inputEnd: inputEnd)
+        #else
+        throw ModelStore.coreMLUnavailable(model)
+        #endif
+    }
+}
+
+extension BundledModel {
+    /// Refuses an input of the wrong length or with non-finite values, and a model of another role.
+    func checkInput(_ values: [Double], role expected: ModelRole) throws {
+        guard role == expected else {
+            throw HRVKitError.invalidInput("\(id) is a \(role.rawValue), not a \(expected.rawValue)")
+        }
+        guard values.count == inputLength else {
+            throw HRVKitError.invalidInput("\(id) needs \(inputLength) values, got \(values.count)")
+        }
+        guard values.allSatisfy({ $0.isFinite }) else {
+            throw HRVKitError.invalidInput("\(id) input holds a non-finite value")
+        }
+    }
+}
+
+#if canImport(CoreML)
+extension BundledModel {
+    /// The input feature: float32, shape (1, ``inputLength``, 1), raw milliseconds.
+    func makeInput(_ values: [Double]) throws -> any MLFeatureProvider {
+        do {
+            let array = try MLMultiArray(shape: [1, NSNumber(value: inputLength), 1], dataType: .float32)
+            for (i, v) in values.enumerated() {
+                array[i] = NSNumber(value: Float(v))
+            }
+            return try MLDictionaryFeatureProvider(dictionary: [inputName: MLFeatureValue(multiArray: array)])
+        } catch {
+            throw HRVKitError.invalidInput("cannot build the input of \(id): \(error.localizedDescription)")
+        }
+    }
+}
+
+extension ModelStore {
+    /// Runs `model` once on `values` (already checked), loading it first if needed.
+    nonisolated func predict(_ model: BundledModel, _ values: [Double]) async throws -> any MLFeatureProvider {
+        let loaded = try await loaded(model)
+        let input = try model.makeInput(values)
+        do {
+            return try await loaded.model.prediction(from: input)
+        } catch {
+            throw HRVKitError.predictionFailed(model: model.id, reason: error.localizedDescription)
+        }
     }
 }
 #endif

@@ -10,6 +10,11 @@ public enum CleaningMethod: String, Sendable, Hashable, CaseIterable, Codable {
     case none
 }
 
+/// Constants of the cleaning and windowing rules, shared with Python's data layer
+/// (`edgekit.data.clean`, `edgekit.data.windows`); their values are generated into
+/// `Constants.swift` at package time.
+public enum CleaningConstants: Sendable {}
+
 /// Corrected events per artifact class.
 public struct ArtifactCounts: Sendable, Hashable, Codable {
     /// Ectopic (short-long / long-short) pairs interpolated.

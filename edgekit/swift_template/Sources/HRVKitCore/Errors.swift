@@ -1,12 +1,11 @@
 import Foundation
 
-/// Everything that can go wrong between reading beats and a prediction. Bad data never crashes:
-/// it surfaces as one of these cases.
+/// Everything that can go wrong between beats and a prediction: the package's one error type.
+///
+/// Bad data never crashes: it surfaces as one of these cases. Failures of reading HealthKit are
+/// the HealthKit layer's own (`HealthDataError`, where HealthKit exists); this Foundation-only
+/// core knows nothing about where the beats came from.
 public enum HRVKitError: Error, Sendable, Hashable, CustomStringConvertible {
-    /// The user has not granted access to the health data (or it was denied).
-    case notAuthorized
-    /// Health data is not available on this device.
-    case healthDataUnavailable
     /// No gap-free run of `needed` clean beats was found; the longest run had `found`.
     case notEnoughBeats(needed: Int, found: Int)
     /// Every candidate window had more artifacts than allowed (`percent` is the lowest fraction seen).
@@ -16,22 +15,19 @@ public enum HRVKitError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The newest data usable for the result is `age` seconds old, more than the `limit` allowed
     /// (see ``Freshness``).
     case staleData(age: TimeInterval, limit: TimeInterval)
-    /// The bundled model could not be found, compiled or loaded.
+    /// This package bundles no model for the role named (for example `strainClassifier`), and no
+    /// other implementation was supplied.
+    case modelNotBundled(String)
+    /// The model could not be found, compiled or loaded.
     case modelLoadFailed(model: String, reason: String)
     /// The model ran but its output was missing or not usable.
     case predictionFailed(model: String, reason: String)
     /// An input had the wrong length or held non-finite values.
     case invalidInput(String)
-    /// A health-data query failed for another reason.
-    case queryFailed(String)
 
     /// A one-line English description, for logs.
     public var description: String {
         switch self {
-        case .notAuthorized:
-            return "Access to heart-beat data was not granted."
-        case .healthDataUnavailable:
-            return "Health data is not available on this device."
         case let .notEnoughBeats(needed, found):
             return "Not enough consecutive clean beats: \(found) of \(needed) needed."
         case let .tooManyArtifacts(percent, limit):
@@ -40,14 +36,14 @@ public enum HRVKitError: Error, Sendable, Hashable, CustomStringConvertible {
             return "Not enough hourly HRV history: \(found) consecutive hours of \(needed) needed."
         case let .staleData(age, limit):
             return "The newest usable data is \(Self.hours(age)) old (at most \(Self.hours(limit)) allowed)."
+        case let .modelNotBundled(role):
+            return "No \(role) model is bundled in this package."
         case let .modelLoadFailed(model, reason):
             return "The model \(model) could not be loaded: \(reason)"
         case let .predictionFailed(model, reason):
             return "The model \(model) failed to predict: \(reason)"
         case let .invalidInput(reason):
             return "Invalid input: \(reason)"
-        case let .queryFailed(reason):
-            return "The health-data query failed: \(reason)"
         }
     }
 }

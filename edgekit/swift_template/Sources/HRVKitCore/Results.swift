@@ -1,29 +1,13 @@
 import Foundation
 
-/// The classes of the strain classifier, in the model's output order.
-///
-/// Generated from the bundled model's labels; ``rawValue`` is the label exactly as the model
-/// reports it.
-public enum StrainLabel: String, Sendable, Hashable, CaseIterable, Codable {
-{% for label in labels %}
-    /// The class labelled "{{ label | doc }}".
-    case {{ label_idents[loop.index0] }} = {{ label | swift_string }}
-{% endfor %}
-}
-
 /// Fatigue zone of a 0–100 fatigue score (100 = fully recovered).
 public enum FatigueZone: String, Sendable, Hashable, CaseIterable, Codable {
-    /// Score of at least {{ green_min | swift_double }}.
+    /// Score of at least ``greenMinimum``.
     case green
-    /// Score from {{ yellow_min | swift_double }} up to (not including) {{ green_min | swift_double }}.
+    /// Score from ``yellowMinimum`` up to (not including) ``greenMinimum``.
     case yellow
-    /// Score below {{ yellow_min | swift_double }} (also a non-finite score).
+    /// Score below ``yellowMinimum`` (also a non-finite score).
     case red
-
-    /// Lowest score of the green zone.
-    public static let greenMinimum: Double = {{ green_min | swift_double }}
-    /// Lowest score of the yellow zone.
-    public static let yellowMinimum: Double = {{ yellow_min | swift_double }}
 
     /// The zone of `score` (the same rule as Python's `edgekit.zones.zone_of`).
     public init(score: Double) {

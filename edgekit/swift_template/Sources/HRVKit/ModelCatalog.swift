@@ -1,0 +1,133 @@
+import Foundation
+
+/// Core ML compute units a model asks for (mirrors `MLComputeUnits`).
+public enum ComputePreference: String, Sendable, Hashable, CaseIterable {
+    /// CPU, GPU and Neural Engine as Core ML sees fit.
+    case all
+    /// CPU only.
+    case cpuOnly
+    /// CPU and GPU.
+    case cpuAndGPU
+    /// CPU and Neural Engine.
+    case cpuAndNeuralEngine
+}
+
+/// What a model does. The package's API has an entry point for every role, whether or not a model
+/// of that role is bundled; an absent one is ``HRVKitError/modelNotBundled(_:)``.
+public enum ModelRole: String, Sendable, Hashable, CaseIterable {
+    /// Classifies a window of RR intervals into ``StrainLabel`` classes.
+    case strainClassifier
+    /// Forecasts the fatigue score of the next 24 hours from hourly RMSSD.
+    case fatigueForecaster
+
+    /// How beats become this role's model input (the settings the bundled model was trained with).
+    public var preprocessing: Preprocessing {
+        switch self {
+        case .strainClassifier: return .strainClassifier
+        case .fatigueForecaster: return .fatigueForecaster
+        }
+    }
+}
+
+/// A Core ML model shipped in this package, described by the build that verified it.
+public struct BundledModel: Sendable, Hashable, Identifiable {
+    /// The model's name in the edgekit build.
+    public let id: String
+    /// What the model does.
+    public let role: ModelRole
+    /// The quantization variant bundled (for example `fp16` or `int8`).
+    public let variant: String
+    /// Base name of the model resource (`<resourceName>.mlmodelc` or `.mlpackage`).
+    public let resourceName: String
+    /// SHA-256 of the `.mlpackage` (keys the compiled-model cache).
+    public let sha256: String
+    /// Size of the `.mlpackage` in bytes.
+    public let byteCount: Int
+    /// Name of the single input (float32, shape 1 × ``inputLength`` × 1, milliseconds).
+    public let inputName: String
+    /// Time steps of the input: beats of a window or hours of a series.
+    public let inputLength: Int
+    /// Output holding the class probabilities (classifier) or the score (forecaster).
+    public let outputName: String
+    /// Output holding the top class label (classifier only).
+    public let labelOutputName: String?
+    /// Class labels in output order (classifier only).
+    public let labels: [String]
+    /// Compute units the model is loaded with unless ``HRVKitConfiguration/computeUnits`` says otherwise.
+    public let computeUnits: ComputePreference
+    /// Largest difference from the PyTorch reference accepted in this package's tests.
+    public let tolerance: Double
+    /// What the model computes.
+    public let summary: String
+    /// Model version.
+    public let version: String
+    /// Model author.
+    public let author: String
+    /// Model license.
+    public let license: String
+    /// SHA-256 of the training data the model was fitted on (empty when unknown).
+    public let trainingDataFingerprint: String
+    /// Measured accuracy on held-out test subjects.
+    public let accuracy: String
+    /// Why this variant was bundled.
+    public let selectionReason: String
+
+    /// Describes a model; the bundled ones are in ``ModelCatalog/all``.
+    public init(id: String, role: ModelRole, variant: String, resourceName: String, sha256: String, byteCount: Int,
+                inputName: String, inputLength: Int, outputName: String, labelOutputName: String?, labels: [String],
+                computeUnits: ComputePreference, tolerance: Double, summary: String, version: String, author: String,
+                license: String, trainingDataFingerprint: String, accuracy: String, selectionReason: String) {
+        self.id = id
+        self.role = role
+        self.variant = variant
+        self.resourceName = resourceName
+        self.sha256 = sha256
+        self.byteCount = byteCount
+        self.inputName = inputName
+        self.inputLength = inputLength
+        self.outputName = outputName
+        self.labelOutputName = labelOutputName
+        self.labels = labels
+        self.computeUnits = computeUnits
+        self.tolerance = tolerance
+        self.summary = summary
+        self.version = version
+        self.author = author
+        self.license = license
+        self.trainingDataFingerprint = trainingDataFingerprint
+        self.accuracy = accuracy
+        self.selectionReason = selectionReason
+    }
+
+    /// How beats become this model's input: ``ModelRole/preprocessing`` of its role, with its
+    /// own ``inputLength``.
+    public var preprocessing: Preprocessing {
+        var settings = role.preprocessing
+        settings.inputLength = inputLength
+        return settings
+    }
+}
+
+/// The models bundled in this package (generated at package time) and lookups by role.
+public enum ModelCatalog: Sendable {
+    /// Every bundled model, at most one per role.
+    public static var all: [BundledModel] { bundled }
+
+    /// The bundled model of `role`, or `nil` when this package has none.
+    public static func bundledModel(for role: ModelRole) -> BundledModel? {
+        bundled.first { $0.role == role }
+    }
+
+    /// The bundled model of `role`.
+    ///
+    /// - Throws: ``HRVKitError/modelNotBundled(_:)`` when this package has none.
+    public static func model(for role: ModelRole) throws -> BundledModel {
+        guard let model = bundledModel(for: role) else { throw HRVKitError.modelNotBundled(role.rawValue) }
+        return model
+    }
+
+    /// Whether a model of `role` is bundled.
+    public static func isBundled(_ role: ModelRole) -> Bool {
+        bundledModel(for: role) != nil
+    }
+}
