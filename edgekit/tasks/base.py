@@ -36,6 +36,7 @@ class TaskSpec:
     input_is_rr: ClassVar[bool] = False  # the input is raw RR (calibrate on the RR bounds)
     onnx_output: ClassVar[str]  # the ONNX export's output name
     person_evaluation: ClassVar[bool] = False  # train also runs edgekit.person_eval (one person over years)
+    parity_test_windows: ClassVar[int | None] = None  # verify: held-out windows per variant (None = all)
     reads_workouts: ClassVar[bool] = False  # predict reads workout files (GPX/TCX/FIT, Apple export), not RR
 
     @property
