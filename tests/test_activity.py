@@ -138,3 +138,27 @@ def test_predict_a_gpx_workout(built, tmp_path, capsys, variant):
     assert len(rec["hr_bpm"]) == len(rec["recorded_hr_bpm"]) and rec["context_minutes"] == 2.0
     assert main(["predict", "--config", str(cfg.path), str(gpx), "--build", str(model_dir.parent),
                  "--context-minutes", "-1"]) != 0
+
+
+SHIFT = TINY.replace('name = "act_tiny"', 'name = "act_shift"').replace("window_steps = 48", "window_steps = 60") \
+    .replace("hidden_size = 16", "hidden_size = 24").replace("subjects = 8", "subjects = 16") \
+    .replace("workouts_per_runner = 10", "workouts_per_runner = 24").replace("seed = 5", "seed = 3") \
+    .replace("window_stride_steps = 48", "window_stride_steps = 60").replace("context_minutes = 2.0", "context_minutes = 3.0") \
+    .replace("epochs = 2", "epochs = 8").replace("patience = 1", "patience = 3").replace("[train]\n", "[train]\nlr = 0.004\n")
+
+
+def test_temporal_shift_fine_tuning_and_context(tmp_path):
+    """The person's newest year (their fitness changed): fine-tuning on their older workouts beats the
+    population model there, and calibration context helps further (synthetic, seeded)."""
+    (tmp_path / "configs").mkdir()
+    p = tmp_path / "configs" / "act_shift.toml"
+    p.write_text(SHIFT)
+    cfg = load_config(p)
+    for stage in ("data", "train"):
+        run_stage(cfg, stage, tmp_path / "build")
+    person = json.loads((tmp_path / "build" / "act_shift" / "train" / "metrics.json").read_text())["person"]
+    r = {k: v["mae_bpm"] for k, v in person["results"].items()}
+    assert person["test_year"] > max(person["train_years"])
+    assert r["fine-tuned, no context"] < r["baseline: population LSTM, no context, no fine-tuning"]
+    assert r["fine-tuned + context"] < r["fine-tuned, no context"]
+    assert person["fine_tune_gain_bpm"] > 0
