@@ -162,3 +162,20 @@ def test_temporal_shift_fine_tuning_and_context(tmp_path):
     assert r["fine-tuned, no context"] < r["baseline: population LSTM, no context, no fine-tuning"]
     assert r["fine-tuned + context"] < r["fine-tuned, no context"]
     assert person["fine_tune_gain_bpm"] > 0
+
+
+def test_training_data_from_fitrec_json_lines(tmp_path):
+    """[data] source = "files": FitRec-style JSON lines stream through the (non-strict) quality filter."""
+    from edgekit.build import run_data_stage
+    from edgekit.data import workout_synth
+
+    pop = tmp_path / "pop.jsonl"
+    n = workout_synth.write_jsonl(pop, (w for ch in workout_synth.iter_population(4, 6, seed=4, hr_sampling="mixed")
+                                        for w in ch))
+    (tmp_path / "configs").mkdir()
+    cfg_path = tmp_path / "configs" / "from_files.toml"
+    cfg_path.write_text(TINY.replace('name = "act_tiny"', 'name = "from_files"').replace(
+        "[data]\n", f'[data]\nsource = "files"\ninputs = ["{pop.as_posix()}"]\n'))
+    summary = run_data_stage(load_config(cfg_path), tmp_path / "build")
+    assert summary["quality_filter"]["read"] == n == 24 and summary["quality_filter"]["kept"] == n
+    assert summary["n_subjects"] == 4 and summary["n_windows"] > 0 and not summary["synthetic"]

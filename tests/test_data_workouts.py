@@ -584,8 +584,8 @@ def test_fitrec_malformed_lines(tmp_path):
     strhr["heart_rate"][3] = "140"
     back = _fitrec_obj(3)
     back["timestamp"][10] = back["timestamp"][9] - 1
-    bad = [("{'id': 3, 'userId': ", "not a Python-literal dict"),
-           ("__import__('os').system('echo hacked')", "not a Python-literal dict"),
+    bad = [("{'id': 3, 'userId': ", "not a Python-literal or JSON dict"),
+           ("__import__('os').system('echo hacked')", "not a Python-literal or JSON dict"),
            (repr(short), "'heart_rate' has 49 values, 'timestamp' has 50"),
            (repr(strhr), "'heart_rate'[3] is str"),
            (repr(back), "'timestamp'[10] goes backwards"),

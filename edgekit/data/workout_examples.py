@@ -17,6 +17,7 @@ The encoding is normative for a Swift port (docs/data.md, "Workouts").
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from pathlib import Path
 
 import numpy as np
 
@@ -76,15 +77,44 @@ class ActivityWindows(Examples):
                     self.rows["context_steps"].append(ctx_steps)
             self.n_workouts += 1
 
+    def _file_workouts(self, path: Path):
+        """Workouts of one input: FitRec JSON lines (streamed; the runner is each line's userId), an
+        Apple Health export (the runner is its folder's name) or a GPX/TCX/FIT file (the runner is the
+        name of the folder holding it: one folder per person)."""
+        from edgekit.data.workout_readers import iter_fitrec, read_apple_health, read_workout_file
+
+        name = path.name.lower()
+        if name.endswith((".json", ".jsonl", ".txt", ".json.gz")) and name not in ("export.xml",):
+            return iter_fitrec(path, counts=self.read_counts.setdefault(str(path), {}), workers=2)
+        if path.is_dir() or name in ("export.zip", "export.xml"):
+            ws = read_apple_health(path, runner=path.name if path.is_dir() else path.resolve().parent.name)
+            self.read_counts[str(path)] = dict(ws.counts)
+            return ws.workouts
+        return read_workout_file(path, runner=path.resolve().parent.name)
+
     def make(self):
-        from edgekit.data.workout_synth import iter_population
+        from edgekit.data.workout_filters import filter_workouts
 
         d = self.cfg.data
-        if d.source != "synthetic":
-            raise EdgekitError(f"{self.cfg.path}: the {self.purpose} reads data.source = 'synthetic' (a synthetic "
-                               f"workout population) for now; workout files come with the workout readers")
-        for chunk in iter_population(d.subjects, d.workouts_per_runner, d.seed):
-            self.add_workouts(chunk)
+        self.read_counts: dict = {}
+        filter_counts: dict = {}
+        if d.source == "synthetic":
+            from edgekit.data.workout_synth import iter_population
+
+            for chunk in iter_population(d.subjects, d.workouts_per_runner, d.seed):
+                self.add_workouts(chunk)
+            head = {"source": d.source, "synthetic": True, "model_type": self.cfg.model.type,
+                    "note": "SYNTHETIC workout population (simulated runners); see docs/synthetic_workouts.md",
+                    "subjects": d.subjects, "workouts_per_runner": d.workouts_per_runner, "seed": d.seed}
+        elif d.source == "files":
+            for raw in d.inputs:  # workouts stream through the quality filter; only their windows are kept
+                self.add_workouts(filter_workouts(self._file_workouts(Path(raw)), filter_counts, strict=False))
+            head = {"source": d.source, "synthetic": False, "model_type": self.cfg.model.type,
+                    "inputs": [Path(p).name for p in d.inputs], "read": self.read_counts,
+                    "quality_filter": filter_counts}
+        else:
+            raise EdgekitError(f"{self.cfg.path}: the {self.purpose} reads data.source = 'synthetic' or 'files' "
+                               f"(FitRec JSON lines, GPX, TCX, FIT, an Apple Health export), got {d.source!r}")
         T = self.window_steps
         r = self.rows
         arrays = {
@@ -95,9 +125,6 @@ class ActivityWindows(Examples):
             "workout": np.asarray(r["workout"], np.int64),
             "context_steps": np.asarray(r["context_steps"], np.int64),
         }
-        head = {"source": d.source, "synthetic": True, "model_type": self.cfg.model.type,
-                "note": "SYNTHETIC workout population (simulated runners); see docs/synthetic_workouts.md",
-                "subjects": d.subjects, "workouts_per_runner": d.workouts_per_runner, "seed": d.seed}
         y = arrays["y"]
         counts = {"n_windows": int(len(y)), "n_workouts": self.n_workouts, "n_workouts_shorter_than_window": self.n_short,
                   "n_windows_without_hr": self.n_without_hr,

@@ -28,8 +28,12 @@ MAX_GPS_SPEED_MPS = 15.0  # faster than any runner (a sprint world record averag
 def quality_reason(w: Workout, *, sports: Iterable[str] = RUN_SPORTS, hr_min_bpm: float = HR_MIN_BPM,
                    hr_max_bpm: float = HR_MAX_BPM, min_duration_s: float = MIN_DURATION_S,
                    min_points: int = MIN_POINTS, max_gps_speed_mps: float | None = MAX_GPS_SPEED_MPS,
-                   require_speed: bool = False) -> str | None:
+                   require_speed: bool = False, strict: bool = True) -> str | None:
     """The first filter ``w`` fails (a name of FILTERS), or None when it passes them all:
+
+    ``strict`` (the research set's filters) refuses any missing value; ``strict=False`` (training,
+    where resampling marks gaps absent) checks positions and values where they are given and
+    needs only finite times:
 
     - ``sport``: ``w.sport`` is not in ``sports``;
     - ``hr_missing``: fewer than 2 HR samples;
@@ -52,6 +56,9 @@ def quality_reason(w: Workout, *, sports: Iterable[str] = RUN_SPORTS, hr_min_bpm
     lat = np.asarray(w.lat_deg, np.float64)
     lon = np.asarray(w.lon_deg, np.float64)
     t = np.asarray(w.route_t_s, np.float64)
+    if not strict:
+        pos = np.isfinite(lat) & np.isfinite(lon)
+        lat, lon, t = lat[pos], lon[pos], t[pos]
     if len(lat) < 2 or not np.all(np.isfinite(lat) & np.isfinite(lon)):
         return "gps"
     if np.any(np.abs(lat) > 90) or np.any(np.abs(lon) > 180) or np.any((lat == 0) & (lon == 0)):
@@ -66,7 +73,7 @@ def quality_reason(w: Workout, *, sports: Iterable[str] = RUN_SPORTS, hr_min_bpm
                 return "gps"
     if not w.duration_s >= min_duration_s or len(t) < min_points:
         return "length"
-    for a in (t, w.altitude_m, w.hr_t_s, hr):
+    for a in ((t, w.altitude_m, w.hr_t_s, hr) if strict else (w.route_t_s, w.hr_t_s)):
         if not np.all(np.isfinite(np.asarray(a, np.float64))):
             return "nan"
     if require_speed and not np.all(np.isfinite(np.asarray(w.speed_mps, np.float64))):

@@ -25,6 +25,7 @@ check that it agrees. FIT goes through ``fitdecode`` (CRC checked, strict parsin
 from __future__ import annotations
 
 import ast
+import json
 import math
 import posixpath
 import re
@@ -1094,7 +1095,11 @@ def _fitrec_workout(text: str, fast: bool = True) -> Workout:
     try:
         obj = _literal(text, fast)
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError) as exc:
-        raise _Malformed(f"not a Python-literal dict ({type(exc).__name__})") from None
+        # strict JSON lines (null/true/false; edgekit.data.workout_synth.write_jsonl writes them) as well
+        try:
+            obj = json.loads(text)
+        except (ValueError, RecursionError):
+            raise _Malformed(f"not a Python-literal or JSON dict ({type(exc).__name__})") from None
     if not isinstance(obj, dict):
         raise _Malformed(f"a {type(obj).__name__}, not a dict")
     for key in ("id", "userId", "sport", "timestamp"):
