@@ -55,6 +55,7 @@ class DataSection:
     workouts_per_runner: int = 40  # synthetic workout population: workouts per runner (subjects = runners)
     window_stride_steps: int = 90  # activity model: grid steps between window starts
     context_minutes: float = 5.0  # activity model: minutes of observed HR given as calibration context
+    hr_sampling: str = "by_year"  # synthetic workouts: dense | sparse | by_year (sparse to 2021) | mixed
 
 
 @dataclass
@@ -209,6 +210,8 @@ def _validate(cfg: ModelConfig) -> None:
         raise ConfigError(f"{p}: data.window_stride must be >= 1")
     if d.workouts_per_runner < 1 or d.window_stride_steps < 1:
         raise ConfigError(f"{p}: data.workouts_per_runner and data.window_stride_steps must be >= 1")
+    if d.hr_sampling not in ("dense", "sparse", "by_year", "mixed"):
+        raise ConfigError(f"{p}: data.hr_sampling must be dense, sparse, by_year or mixed, got {d.hr_sampling!r}")
     if not 0.0 <= d.context_minutes <= 120.0:
         raise ConfigError(f"{p}: data.context_minutes must be in [0, 120], got {d.context_minutes}")
     if d.series_stride_hours < 1:

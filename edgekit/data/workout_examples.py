@@ -9,7 +9,9 @@ first ``data.context_minutes`` of observed HR in the context channel. Arrays of 
 - ``X`` (n, T, 3) float32: speed m/s, grade (rise/run), context HR bpm (0 = absent);
 - ``y`` (n, T) float32: recorded HR bpm, NaN where absent (padding, gaps too long to interpolate);
 - ``subject`` (n,) int64 runner index; ``year`` (n,) int64 UTC year of the workout start;
-  ``workout`` (n,) int64 workout index; ``context_steps`` (n,) int64 steps of context given.
+  ``workout`` (n,) int64 workout index; ``context_steps`` (n,) int64 steps of context given;
+  ``hr_dense`` (n,) int64 1 when the workout's HR was sampled densely (median interval ≤ 15 s, as a
+  2025 Apple Watch), 0 when sparsely (≈ 1/min, as in 2019–21): the two recording profiles.
 
 The encoding is normative for a Swift port (docs/data.md, "Workouts").
 """
@@ -23,6 +25,12 @@ import numpy as np
 
 from edgekit.data.pipeline import Examples
 from edgekit.errors import EdgekitError
+
+
+def is_dense(workout) -> bool:
+    """Whether a workout's HR was sampled densely: median interval ≤ 15 s."""
+    t = np.asarray(workout.hr_t_s, np.float64)
+    return bool(len(t) > 2 and float(np.median(np.diff(t))) <= 15.0)
 
 
 def with_context(hr: np.ndarray, context_steps: int) -> np.ndarray:
@@ -45,7 +53,9 @@ class ActivityWindows(Examples):
         self.window_steps = int(window_steps)
         self.step_s = float(step_s)
         self.context_steps = int(round(cfg.data.context_minutes * 60.0 / self.step_s))
-        self.rows: dict[str, list] = {k: [] for k in ("X", "y", "subject", "year", "workout", "context_steps")}
+        self.rows: dict[str, list] = {k: [] for k in ("X", "y", "subject", "year", "workout", "context_steps",
+                                                      "hr_dense")}
+        self.profile_counts: dict[str, dict[str, int]] = {}
         self.runners: dict[str, int] = {}
         self.n_workouts = 0
         self.n_short = 0
@@ -60,10 +70,14 @@ class ActivityWindows(Examples):
                 continue
             runner = self.runners.setdefault(w.runner, len(self.runners))
             year = datetime.fromtimestamp(w.start_s, timezone.utc).year
+            dense = int(is_dense(w))
+            counts = self.profile_counts.setdefault("dense" if dense else "sparse", {"windows": 0, "with_hr": 0})
             self.n_short += int(len(grid) < self.window_steps)
             win = windows(grid, self.window_steps, self.cfg.data.window_stride_steps)
             for i in range(len(win)):
                 hr = np.where(win.valid[i], win.hr_bpm[i], np.nan).astype(np.float32)
+                counts["windows"] += 1
+                counts["with_hr"] += int(np.isfinite(hr).any())
                 if not np.isfinite(hr).any():
                     self.n_without_hr += 1
                     continue
@@ -75,6 +89,7 @@ class ActivityWindows(Examples):
                     self.rows["year"].append(year)
                     self.rows["workout"].append(self.n_workouts)
                     self.rows["context_steps"].append(ctx_steps)
+                    self.rows["hr_dense"].append(dense)
             self.n_workouts += 1
 
     def _file_workouts(self, path: Path):
@@ -101,11 +116,12 @@ class ActivityWindows(Examples):
         if d.source == "synthetic":
             from edgekit.data.workout_synth import iter_population
 
-            for chunk in iter_population(d.subjects, d.workouts_per_runner, d.seed):
+            for chunk in iter_population(d.subjects, d.workouts_per_runner, d.seed, hr_sampling=d.hr_sampling):
                 self.add_workouts(chunk)
             head = {"source": d.source, "synthetic": True, "model_type": self.cfg.model.type,
                     "note": "SYNTHETIC workout population (simulated runners); see docs/synthetic_workouts.md",
-                    "subjects": d.subjects, "workouts_per_runner": d.workouts_per_runner, "seed": d.seed}
+                    "subjects": d.subjects, "workouts_per_runner": d.workouts_per_runner, "seed": d.seed,
+                    "hr_sampling": d.hr_sampling}
         elif d.source == "files":
             for raw in d.inputs:  # workouts stream through the quality filter; only their windows are kept
                 self.add_workouts(filter_workouts(self._file_workouts(Path(raw)), filter_counts, strict=False))
@@ -124,11 +140,14 @@ class ActivityWindows(Examples):
             "year": np.asarray(r["year"], np.int64),
             "workout": np.asarray(r["workout"], np.int64),
             "context_steps": np.asarray(r["context_steps"], np.int64),
+            "hr_dense": np.asarray(r["hr_dense"], np.int64),
         }
         y = arrays["y"]
         counts = {"n_windows": int(len(y)), "n_workouts": self.n_workouts, "n_workouts_shorter_than_window": self.n_short,
                   "n_windows_without_hr": self.n_without_hr,
                   "window_steps": T, "step_s": self.step_s, "context_steps": self.context_steps,
                   "n_subjects": int(len(self.runners)),
-                  "hr_observed_fraction": float(np.isfinite(y).mean()) if y.size else 0.0}
+                  "hr_observed_fraction": float(np.isfinite(y).mean()) if y.size else 0.0,
+                  "coverage_by_profile": {k: {**v, "coverage": v["with_hr"] / v["windows"] if v["windows"] else None}
+                                          for k, v in sorted(self.profile_counts.items())}}
         return head, arrays, counts

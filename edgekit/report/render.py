@@ -27,6 +27,12 @@ def _person_rows(report: dict) -> tuple[str, list[list[str]]]:
            f"{p.get('context_minutes', 0):g} min of recorded HR")
     rows = [[name, f"{v['mae_bpm']:.2f}", f"{v['rmse_bpm']:.2f}"] for name, v in p["results"].items()]
     return cap, rows
+
+
+def _profile_rows(report: dict) -> list[list[str]]:
+    """Held-out runners' MAE per HR-sampling profile and context (activity model)."""
+    prof = (report.get("person") or {}).get("held_out_by_profile") or {}
+    return [[name, num(v["windows"]), f"{v['mae_bpm']:.2f}"] for name, v in prof.items()]
 BACKEND_TEXT = {
     "reference": "edgekit's NumPy reference evaluator of the ML program (no Core ML runtime on this OS)",
     "reference-evaluator": "edgekit's NumPy reference evaluator of the saved ML program (Linux has no Core ML runtime)",
@@ -269,6 +275,9 @@ def markdown(report: dict, plots: list[str]) -> str:
     if prow:
         out += ["## One person over the years", "", cap + ".", "", md_table(["approach", "MAE bpm", "RMSE bpm"], prow),
                 ""]
+    if _profile_rows(report):
+        out += ["## Held-out runners by HR sampling", "",
+                md_table(["profile", "windows", "MAE bpm"], _profile_rows(report)), ""]
     out += ["## Gates", "", md_table(["variant", "gate", "value", "limit", "passed"], _gate_rows(report)), ""]
     cand = _candidate_rows(report)
     if cand:
@@ -355,6 +364,9 @@ def html_page(report: dict, plots: dict[str, bytes]) -> str:
     if prow:
         body += ["<h2>One person over the years</h2>", f"<p>{e(cap)}.</p>",
                  _html_table(["approach", "MAE bpm", "RMSE bpm"], prow, left=1)]
+    if _profile_rows(report):
+        body += ["<h2>Held-out runners by HR sampling</h2>",
+                 _html_table(["profile", "windows", "MAE bpm"], _profile_rows(report), left=1)]
     body += ["<h2>Gates</h2>", _html_table(["variant", "gate", "value", "limit", "passed"], _gate_rows(report), left=2)]
     cand = _candidate_rows(report)
     if cand:
