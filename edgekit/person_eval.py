@@ -103,12 +103,12 @@ def evaluate_person(model: Any, task: Any, arrays: dict[str, np.ndarray], test_s
         lr=cfg.train.lr * LR_FACTOR, desc=f"fine-tune {cfg.name}")
     add("fine-tuned, no context", _predict(tuned, test_plain.X))
     add("fine-tuned + context", _predict(tuned, test_ctx.X), test_ctx.y)
-    k = int(np.argmax(np.isfinite(test_ctx.y).sum(axis=1)))  # the newer window with the most recorded HR
+    k = int(np.argmax(np.isfinite(test_plain.y).sum(axis=1)))  # the newer window with the most recorded HR
 
     def trace(a: np.ndarray) -> list:
         return [None if not np.isfinite(v) else round(float(v), 2) for v in np.asarray(a, np.float64)]
 
-    example = {"step_s": step_s, "recorded": trace(test_ctx.y[k]),
+    example = {"step_s": step_s, "recorded": trace(test_plain.y[k]),
                "kinetics": trace(kin.predict(test_ctx.X[k:k + 1, :, 0], test_ctx.X[k:k + 1, :, 1])[0]),
                "population": trace(_predict(model, test_plain.X[k:k + 1])[0]) if len(test_plain.X) > k else [],
                "fine_tuned_context": trace(_predict(tuned, test_ctx.X[k:k + 1])[0])}

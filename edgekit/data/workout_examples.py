@@ -7,7 +7,8 @@ padding hold speed 0 and grade 0, and their HR is absent), and each window is wr
 first ``data.context_minutes`` of observed HR in the context channel. Arrays of ``windows.npz``:
 
 - ``X`` (n, T, 3) float32: speed m/s, grade (rise/run), context HR bpm (0 = absent);
-- ``y`` (n, T) float32: recorded HR bpm, NaN where absent (padding, gaps too long to interpolate);
+- ``y`` (n, T) float32: recorded HR bpm, NaN where absent (padding, gaps too long to interpolate)
+  and in the context steps of a window with context (the model saw them: never trained on or scored);
 - ``subject`` (n,) int64 runner index; ``year`` (n,) int64 UTC year of the workout start;
   ``workout`` (n,) int64 workout index; ``context_steps`` (n,) int64 steps of context given;
   ``hr_dense`` (n,) int64 1 when the workout's HR was sampled densely (median interval ≤ 15 s, as a
@@ -83,8 +84,10 @@ class ActivityWindows(Examples):
                     continue
                 for ctx_steps in sorted({0, self.context_steps}):
                     x = np.stack([win.speed_mps[i], win.grade[i], with_context(hr, ctx_steps)], axis=1)
+                    target = hr.copy()
+                    target[:ctx_steps] = np.nan  # the model saw those steps: neither trained on nor scored
                     self.rows["X"].append(x.astype(np.float32))
-                    self.rows["y"].append(hr)
+                    self.rows["y"].append(target)
                     self.rows["subject"].append(runner)
                     self.rows["year"].append(year)
                     self.rows["workout"].append(self.n_workouts)
