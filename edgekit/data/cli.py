@@ -68,6 +68,10 @@ def register(subparsers) -> None:
     s.add_argument("--profile", default="population", choices=("population", "atypical"),
                    help="population: baselines drawn from the population (default); atypical: a person "
                         "off the population (HR 80 bpm, RMSSD scale 17 ms, variable proneness)")
+    s.add_argument("--profiles", default="spot", metavar="P[,P...]",
+                   help="recording profiles assigned to subjects in turn (deterministic by seed): spot "
+                        "(hourly 150 s, default), watch (background ~1 min readings every 2-5 h), breathe "
+                        "(watch + 1-5 min sessions), strap (30-60 min and overnight chest strap)")
     s.add_argument("--hr0", type=float, default=None, help="override every subject's resting HR (bpm)")
     s.add_argument("--rmssd0", type=float, default=None, help="override every subject's RMSSD scale (ms)")
     s.add_argument("--proneness", choices=("resilient", "variable", "prone"), default=None,
@@ -234,7 +238,15 @@ def cmd_synth(args) -> int:
     from tqdm import tqdm
 
     desc = ", ".join(f"{k}={v}" for k, v in profile.items()) or "population"
+    try:
+        recordings = synth.check_recordings([x.strip() for x in args.profiles.split(",") if x.strip()])
+    except ValueError as exc:
+        raise InputError(f"data synth: --profiles: {exc}") from None
+    rec_kw = {"recordings": recordings} if recordings else {}
+    if recordings:
+        desc += "; recordings: " + ",".join(recordings)
     n_rows = 0
+    stats = None
     # subject chunk by subject chunk (synth.iter_cohort): memory does not grow with the cohort
     with atomic_path(out) as tmp, open(tmp, "w", encoding="utf-8") as fh, \
             tqdm(total=args.subjects, desc="synth", unit="subject", file=sys.stderr,
@@ -243,7 +255,7 @@ def cmd_synth(args) -> int:
                  "subjects; see docs/synthetic_cohort.md\n" % (args.seed, desc))
         fh.write("subject,segment,time_s,rr_ms,flags,label,fatigue_score,recovery_score,"
                  "truth_flags\n")
-        for co in synth.iter_cohort(args.subjects, args.days, args.seed, profile=profile or None):
+        for co in synth.iter_cohort(args.subjects, args.days, args.seed, profile=profile or None, **rec_kw):
             t = co.table
             seg = t.segment
             label = np.array(co.label_names)[co.seg_label[seg]]
@@ -262,8 +274,15 @@ def cmd_synth(args) -> int:
                 fh.write("\n".join(rows) + "\n")
             n_rows += n
             bar.update(len(np.unique(t.subject)))
+            stats = co.recording_stats
     print(f"wrote SYNTHETIC data (simulated, no real subjects; profile: {desc}): {args.subjects} subjects "
           f"x {args.days} days, {n_rows} labelled RR intervals to {args.out}", file=sys.stderr)
+    if stats:
+        from edgekit.data.synth import RECORDINGS
+
+        print("recordings per profile: " + ", ".join(
+            f"{k}: {stats[f'subjects_{k}']} subjects, {stats[f'recordings_{k}']} recordings" for k in RECORDINGS
+            if stats[f"subjects_{k}"] or stats[f"recordings_{k}"]), file=sys.stderr)
     return 0
 
 

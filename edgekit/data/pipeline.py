@@ -55,7 +55,7 @@ def _load_source(cfg, examples: "Examples"):
 
     d = cfg.data
     if d.source == "synthetic":
-        cohort = synth.generate(d.subjects, d.days, d.seed)
+        cohort = synth.generate(d.subjects, d.days, d.seed, **_recordings_kw(d))
         res = clean(cohort.table, d.clean, d.min_rr_ms, d.max_rr_ms)
         return res, cohort
     if d.source == "influxdb":
@@ -165,6 +165,9 @@ def run(cfg, build_dir: Path, examples: Examples) -> dict:
         summary["note"] = ("SYNTHETIC cohort (simulated RR, no real subjects); see "
                            "docs/synthetic_cohort.md")
         summary.update({"subjects": d.subjects, "days": d.days, "seed": d.seed})
+        if _recordings_kw(d):
+            summary["profiles"] = list(d.profiles)
+            summary["recording_stats"] = getattr(examples, "recording_stats", None)
     else:
         summary["inputs"] = [Path(p).name for p in labels.inputs]
         summary["synthetic"] = labels.synthetic
@@ -259,15 +262,24 @@ def _synthetic_chunked(cfg, examples: "Examples"):
     d = cfg.data
     stats = []
     labels = None
-    for chunk in synth.iter_cohort(d.subjects, d.days, d.seed):
+    for chunk in synth.iter_cohort(d.subjects, d.days, d.seed, **_recordings_kw(d)):
         labels = chunk
         res = clean(chunk.table, d.clean, d.min_rr_ms, d.max_rr_ms)
         del chunk.table, chunk.truth, chunk.clean_rr  # the chunk's beats: only the cleaned ones stay
         stats.append(_clean_stats([res]))
         examples.add(res, chunk)
         del res
+    if labels is not None and labels.recording_stats is not None:
+        examples.recording_stats = labels.recording_stats
     arrays, s = examples.finish(labels)
     return _clean_stats(stats), arrays, s
+
+
+def _recordings_kw(d) -> dict:
+    """``recordings=`` for synth when the config mixes recording profiles (none for the default spot
+    cohort, whose calls stay exactly as they were)."""
+    profiles = list(getattr(d, "profiles", ["spot"]))
+    return {} if profiles == ["spot"] else {"recordings": profiles}
 
 
 def readiness_days(end_hour_abs: int, wake_hour: int) -> tuple[int, int]:
