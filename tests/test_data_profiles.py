@@ -91,3 +91,21 @@ def test_cli_synth_profiles(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "watch: 2 subjects" in err and "recordings: watch,strap" in out.read_text().splitlines()[0]
     assert main(["data", "synth", "--out", str(tmp_path / "x.csv"), "--profiles", "fitbit"]) != 0
+
+
+def test_coverage_today_contracts_fail_on_watch():
+    from edgekit.data.coverage import measure
+
+    r = measure(8, 4, 5, MIX, heldout=None)["all_subjects"]
+    w, s = r["watch"], r["spot"]
+    assert w["readings"] > 50 and w["strain_input_today"] == 0.0 and w["forecast_input_today"] == 0.0
+    assert s["strain_input_today"] > 0.7 and s["forecast_input_today"] > 0.5
+    assert w["forecast_input_slots_given_3_readings"] == 1.0 and w["strain_input_reading"] > 0.6
+
+
+def test_cli_coverage(capsys):
+    import json
+
+    assert main(["data", "coverage", "--subjects", "4", "--days", "2", "--profiles", "watch,spot"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out["all_subjects"]) >= {"all", "watch", "spot"} and out["n_heldout"] == 1

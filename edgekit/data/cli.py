@@ -42,7 +42,7 @@ def register(subparsers) -> None:
         "data", help="synthetic cohort, RR ingestion, push to InfluxDB",
         description="Build RR tables: a labelled SYNTHETIC cohort, or ingest recordings; push them to InfluxDB.",
         formatter_class=fmt)
-    dsub = data.add_subparsers(dest="data_cmd", metavar="{synth,ingest,push}")
+    dsub = data.add_subparsers(dest="data_cmd", metavar="{synth,ingest,push,coverage}")
     data.set_defaults(func=lambda a: (data.print_help(), 2)[1])
 
     s = dsub.add_parser(
@@ -96,6 +96,22 @@ def register(subparsers) -> None:
     g.add_argument("--force", action="store_true", help="replace an existing output file")
     g.set_defaults(func=cmd_ingest)
     register_push(dsub)
+
+    c = dsub.add_parser(
+        "coverage", help="per recording profile: how often today's and the watch inputs can be made",
+        formatter_class=fmt,
+        description=("Simulate a SYNTHETIC cohort with the given recording profiles, clean it, and report per\n"
+                     "profile the fraction of readings for which a strain input can be made (128-beat window\n"
+                     "today; a single reading of >= 45 beats) and of wake-ups for which a forecast input can\n"
+                     "be made (22 of 24 complete hours today; hourly slots), for the held-out subjects of the\n"
+                     "train stage's split and for all subjects. JSON on stdout."),
+        epilog="example:\n  edgekit data coverage --profiles watch,spot,strap,breathe --subjects 24 --days 7")
+    c.add_argument("--subjects", type=int, default=24)
+    c.add_argument("--days", type=int, default=7)
+    c.add_argument("--seed", type=int, default=7)
+    c.add_argument("--profiles", default="watch,spot,strap,breathe", metavar="P[,P...]")
+    c.add_argument("--max-artifact-pct", type=float, default=5.0)
+    c.set_defaults(func=cmd_coverage)
 
     h = subparsers.add_parser(
         "hrv", help="clean a recording and print its HRV features",
@@ -283,6 +299,23 @@ def cmd_synth(args) -> int:
         print("recordings per profile: " + ", ".join(
             f"{k}: {stats[f'subjects_{k}']} subjects, {stats[f'recordings_{k}']} recordings" for k in RECORDINGS
             if stats[f"subjects_{k}"] or stats[f"recordings_{k}"]), file=sys.stderr)
+    return 0
+
+
+def cmd_coverage(args) -> int:
+    from edgekit.data import synth
+    from edgekit.data.coverage import measure
+    from edgekit.fileio import dumps_strict
+
+    if args.subjects < 3 or args.days < 2:
+        raise InputError("data coverage: --subjects must be >= 3 and --days >= 2")
+    profiles = [x.strip() for x in args.profiles.split(",") if x.strip()]
+    try:
+        synth.check_recordings(profiles)
+    except ValueError as exc:
+        raise InputError(f"data coverage: --profiles: {exc}") from None
+    print(dumps_strict(measure(args.subjects, args.days, args.seed, profiles,
+                               max_artifact_pct=args.max_artifact_pct), indent=2))
     return 0
 
 
