@@ -351,6 +351,8 @@ def run(cfg: ModelConfig, build_dir: Path, init_from: Path | None = None) -> dic
         "val": evaluate(model, task, val, labels),
     }
     metrics.update({k: v for k, v in metrics["test"].items() if k in ("accuracy", "macro_f1", "mae", "baseline_mae", "zone_accuracy")})
+    metrics.update(task.heldout_report(lambda X: _predict(model, X.astype(np.float32)), arrays, splits_ids["test"],
+                                       labels))
     metrics["warnings"] = training_warnings(metrics)
     if rank == 0:
         for w in metrics["warnings"]:

@@ -109,3 +109,81 @@ def test_cli_coverage(capsys):
     assert main(["data", "coverage", "--subjects", "4", "--days", "2", "--profiles", "watch,spot"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert set(out["all_subjects"]) >= {"all", "watch", "spot"} and out["n_heldout"] == 1
+
+
+# ---------------------------------------------------------------------------------------------
+# watch input contracts
+
+
+def test_reading_windows_encoding():
+    from edgekit.data.rr import RRTable
+    from edgekit.data.windows import reading_windows
+
+    n = [50, 30, 200]
+    rr = np.concatenate([np.full(k, 800.0 + i) for i, k in enumerate(n)])
+    seg = np.repeat(np.arange(3), n)
+    t = RRTable(np.full(len(rr), "a"), seg, np.cumsum(rr) / 1000, rr, np.zeros(len(rr), np.int64))
+    X, segs, starts, lens, excl = reading_windows(t, 128, 45, 5.0)
+    assert X.shape == (2, 128) and segs.tolist() == [0, 2] and lens.tolist() == [50, 128] and excl == 0
+    assert (X[0, :50] == 800).all() and (X[0, 50:] == 0).all() and starts[1] == 80 + 72  # the newest 128
+    Xp, _, _, lp, _ = reading_windows(t, 128, 45, 5.0, pieces=True, seed=1)
+    assert len(Xp) >= 2 and ((lp >= 45) & (lp <= 128)).all()
+    assert all((x[:k] > 0).all() and (x[k:] == 0).all() for x, k in zip(Xp, lp))
+
+
+def test_hourly_slots_absent_is_zero():
+    from edgekit.data.windows import hourly_slots
+
+    hr = {"a": (100, np.array([30.0, np.nan, 40.0]))}
+    x = hourly_slots(hr, "a", 104, 6)
+    assert x.tolist() == [0.0, 0.0, 30.0, 0.0, 40.0, 0.0]  # hours 98..103
+
+
+def test_models_mask_absent_values():
+    import torch
+
+    from edgekit.tasks import task_for
+
+    torch.manual_seed(0)
+    m = task_for("strain_reading").build_model({"d_model": 16, "n_heads": 2, "ff_dim": 16}).eval()
+    x = torch.zeros(1, 128, 1)
+    x[0, :60, 0] = 800 + 40 * torch.sin(torch.arange(60.0))
+    y = x.clone()
+    y[0, 60:, 0] = -7.0  # any value <= 0 is absent
+    assert torch.allclose(m(x), m(y), atol=1e-6)
+    f = task_for("fatigue_slots").build_model({"hidden_size": 8, "n_layers": 1}).eval()
+    h = torch.zeros(1, 24, 1)
+    h[0, ::5, 0] = 40.0
+    g = h.clone()
+    g[h == 0] = -1.0
+    with torch.no_grad():
+        assert torch.allclose(f(h), f(g)) and 0 <= float(f(h)) <= 100
+
+
+@pytest.mark.parametrize("name", ["hrv_reading", "hrv_slots"])
+def test_watch_models_data_and_train_stage(tmp_path, name):
+    import json
+
+    from edgekit.build import run_data_stage, run_stage
+
+    text = open(f"configs/{name}.toml").read()
+    for a, b in (("subjects = 48", "subjects = 8"), ("subjects = 96", "subjects = 8"), ("days = 14", "days = 3"),
+                 ("epochs = 30", "epochs = 1"), ("epochs = 60", "epochs = 1"), ("d_model = 64", "d_model = 16"),
+                 ("ff_dim = 128", "ff_dim = 16"), ("n_layers = 2", "n_layers = 1")):
+        text = text.replace(a, b)
+    p = tmp_path / f"{name}.toml"
+    p.write_text(text)
+    cfg = load_config(p)
+    s = run_data_stage(cfg, tmp_path / "b")
+    assert s["n_windows"] > 0 and s["profiles"] == ["watch", "spot", "strap", "breathe"] and s["recording_stats"]["subjects_watch"] == 2
+    with np.load(tmp_path / "b" / name / "data" / "windows.npz") as z:
+        X = z["X"]
+        assert X.dtype == np.float32 and X.shape[1] in (24, 128) and "cov_r_kind" in z.files and "kind" in z.files
+        assert (X == 0).any() and (X >= 0).all()
+    run_stage(cfg, "train", tmp_path / "b")
+    m = json.loads((tmp_path / "b" / name / "train" / "metrics.json").read_text())
+    assert "all" in m["coverage"] and "all" in m["per_profile"]
+    if name == "hrv_reading":
+        assert m["accuracy_vs_beats"] and "macro_f1_per_day" in m["per_profile"]["all"]
+    else:
+        assert "persistence_mae" in m["per_profile"]["all"]

@@ -110,7 +110,10 @@ def register(subparsers) -> None:
     c.add_argument("--days", type=int, default=7)
     c.add_argument("--seed", type=int, default=7)
     c.add_argument("--profiles", default="watch,spot,strap,breathe", metavar="P[,P...]")
-    c.add_argument("--max-artifact-pct", type=float, default=5.0)
+    c.add_argument("--max-artifact-pct", type=float, default=5.0, help="today's contracts (default 5)")
+    c.add_argument("--reading-max-artifact-pct", type=float, default=None,
+                   help="the watch contracts (default: --max-artifact-pct)")
+    c.add_argument("--min-beats", type=int, default=45, help="beats a reading needs (default 45)")
     c.set_defaults(func=cmd_coverage)
 
     h = subparsers.add_parser(
@@ -315,7 +318,8 @@ def cmd_coverage(args) -> int:
     except ValueError as exc:
         raise InputError(f"data coverage: --profiles: {exc}") from None
     print(dumps_strict(measure(args.subjects, args.days, args.seed, profiles,
-                               max_artifact_pct=args.max_artifact_pct), indent=2))
+                               max_artifact_pct=args.max_artifact_pct, min_beats=args.min_beats,
+                               reading_max_artifact_pct=args.reading_max_artifact_pct), indent=2))
     return 0
 
 

@@ -32,9 +32,11 @@ class Coverage:
 
     def __init__(self, n_beats: int = 128, stride: int = 64, n_slots: int = 128,
                  min_beats: int = MIN_READING_BEATS, max_artifact_pct: float = 5.0, hours: int = 24,
-                 min_present: int = 1) -> None:
+                 min_present: int = 1, today_max_artifact_pct: float | None = None) -> None:
         self.n_beats, self.stride, self.n_slots, self.min_beats = n_beats, stride, n_slots, min_beats
         self.max_artifact_pct, self.hours, self.min_present = max_artifact_pct, hours, min_present
+        # today's contracts keep the default configs' artifact limit unless told otherwise
+        self.today_pct = max_artifact_pct if today_max_artifact_pct is None else today_max_artifact_pct
         self.r: dict[str, list] = {k: [] for k in ("subject", "kind", "today", "reading", "beats")}
         self.w: dict[str, list] = {k: [] for k in ("subject", "kind", "day", "readings_24h", "today", "slots",
                                                    "present")}
@@ -48,7 +50,7 @@ class Coverage:
         sub_kind = labels.subject_recordings()
         segs = np.flatnonzero(np.isin(labels.seg_subject, sidx))
         origin = res.segment_origin[t.segment] if len(t) else np.zeros(0, np.int64)
-        _, _, st, _ = beat_windows(t, self.n_beats, self.stride, self.max_artifact_pct)
+        _, _, st, _ = beat_windows(t, self.n_beats, self.stride, self.today_pct)
         ok_today = set(origin[st].tolist())
         _, _, st2, _, _ = reading_windows(t, self.n_slots, self.min_beats, self.max_artifact_pct)
         ok_read = set(origin[st2].tolist())
@@ -58,7 +60,7 @@ class Coverage:
         self.r["today"].append(np.isin(segs, list(ok_today)))
         self.r["reading"].append(np.isin(segs, list(ok_read)))
         self.r["beats"].append(beats[segs])
-        hr_today = hourly_rmssd(t, self.max_artifact_pct)
+        hr_today = hourly_rmssd(t, self.today_pct)
         hr_slot = hourly_rmssd(t, self.max_artifact_pct, MIN_SLOT_DIFFS)
         e0 = epoch_hour()
         n_hours = labels.score.shape[1]
@@ -127,20 +129,23 @@ def summarize(arrays: dict, subjects=None) -> dict:
 
 
 def measure(subjects: int, days: int, seed: int, profiles, clean_method: str = "kubios",
-            max_artifact_pct: float = 5.0, heldout: tuple[float, float, int] | None = (0.2, 0.2, 0)) -> dict:
+            max_artifact_pct: float = 5.0, heldout: tuple[float, float, int] | None = (0.2, 0.2, 0),
+            min_beats: int = MIN_READING_BEATS, reading_max_artifact_pct: float | None = None) -> dict:
     """Simulate a cohort with ``profiles``, clean it chunk by chunk and summarize coverage, for the
     held-out (test) subjects of the train stage's subject split (``heldout`` = val fraction, test
     fraction, train seed) and for all subjects."""
     from edgekit.data import synth
     from edgekit.data.clean import clean
 
-    cov = Coverage(max_artifact_pct=max_artifact_pct)
+    cov = Coverage(min_beats=min_beats, today_max_artifact_pct=max_artifact_pct,
+                   max_artifact_pct=max_artifact_pct if reading_max_artifact_pct is None else reading_max_artifact_pct)
     kw = {"recordings": profiles} if synth.check_recordings(profiles) else {}
     for chunk in synth.iter_cohort(subjects, days, seed, **kw):
         res = clean(chunk.table, clean_method)
         cov.add(res, chunk)
     arrays = cov.arrays()
-    out = {"subjects": subjects, "days": days, "seed": seed, "profiles": list(profiles),
+    out = {"subjects": subjects, "days": days, "seed": seed, "profiles": list(profiles), "min_beats": min_beats,
+           "max_artifact_pct_today": max_artifact_pct, "max_artifact_pct_reading": cov.max_artifact_pct,
            "all_subjects": summarize(arrays)}
     if heldout is not None:
         from edgekit.train import split_by_subject

@@ -17,6 +17,10 @@ _LAZY = {
     "FatigueLSTMConfig": "edgekit.models.params",
     "StrainTransformer": "edgekit.models.strain_transformer",
     "StrainTransformerConfig": "edgekit.models.params",
+    "StrainReadingTransformer": "edgekit.models.strain_reading",
+    "StrainReadingConfig": "edgekit.models.params",
+    "FatigueSlotsLSTM": "edgekit.models.fatigue_slots",
+    "FatigueSlotsConfig": "edgekit.models.params",
 }
 
 
@@ -25,7 +29,9 @@ def __getattr__(name: str) -> Any:
         return getattr(importlib.import_module(_LAZY[name]), name)
     if name == "MODEL_TYPES":
         return {"strain_transformer": (__getattr__("StrainTransformer"), __getattr__("StrainTransformerConfig")),
-                "fatigue_lstm": (__getattr__("FatigueLSTM"), __getattr__("FatigueLSTMConfig"))}
+                "fatigue_lstm": (__getattr__("FatigueLSTM"), __getattr__("FatigueLSTMConfig")),
+                "strain_reading": (__getattr__("StrainReadingTransformer"), __getattr__("StrainReadingConfig")),
+                "fatigue_slots": (__getattr__("FatigueSlotsLSTM"), __getattr__("FatigueSlotsConfig"))}
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

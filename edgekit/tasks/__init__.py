@@ -9,9 +9,12 @@ from __future__ import annotations
 from edgekit.errors import EdgekitError
 from edgekit.tasks.base import TaskSpec
 from edgekit.tasks.fatigue import FatigueTask
+from edgekit.tasks.fatigue_slots import FatigueSlotsTask
 from edgekit.tasks.strain import FIXTURE_SEED, StrainTask
+from edgekit.tasks.strain_reading import StrainReadingTask
 
-TASKS: dict[str, TaskSpec] = {spec.type: spec for spec in (StrainTask(), FatigueTask())}
+TASKS: dict[str, TaskSpec] = {spec.type: spec for spec in (StrainTask(), FatigueTask(), StrainReadingTask(),
+                                                           FatigueSlotsTask())}
 
 
 def task_for(model_type: str) -> TaskSpec:
