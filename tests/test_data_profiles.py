@@ -122,13 +122,19 @@ def test_reading_windows_encoding():
     n = [50, 30, 200]
     rr = np.concatenate([np.full(k, 800.0 + i) for i, k in enumerate(n)])
     seg = np.repeat(np.arange(3), n)
-    t = RRTable(np.full(len(rr), "a"), seg, np.cumsum(rr) / 1000, rr, np.zeros(len(rr), np.int64))
+    t = RRTable(np.full(len(rr), "a"), seg, np.cumsum(rr) / 1000 + 3600 * seg, rr, np.zeros(len(rr), np.int64))
     X, segs, starts, lens, excl = reading_windows(t, 128, 45, 5.0)
     assert X.shape == (2, 128) and segs.tolist() == [0, 2] and lens.tolist() == [50, 128] and excl == 0
     assert (X[0, :50] == 800).all() and (X[0, 50:] == 0).all() and starts[1] == 80 + 72  # the newest 128
     Xp, _, _, lp, _ = reading_windows(t, 128, 45, 5.0, pieces=True, seed=1)
     assert len(Xp) >= 2 and ((lp >= 45) & (lp <= 128)).all()
     assert all((x[:k] > 0).all() and (x[k:] == 0).all() for x, k in zip(Xp, lp))
+    # a reading split by cleaning (a gap of a few seconds) is one reading: its parts joined by one 0
+    j = RRTable(np.full(70, "a"), np.repeat([0, 1], [30, 40]), np.r_[np.arange(30.0), 33 + np.arange(40.0)],
+                np.full(70, 900.0), np.zeros(70, np.int64))
+    X, _, starts, lens, _ = reading_windows(j, 128, 45, 5.0)
+    assert len(X) == 1 and lens[0] == 70 and X[0, 30] == 0 and (X[0, :30] > 0).all() and (X[0, 31:71] > 0).all()
+    assert (X[0, 71:] == 0).all() and starts[0] == 0
 
 
 def test_hourly_slots_absent_is_zero():

@@ -141,8 +141,8 @@ class HourlySeries(Examples):
 
 class ReadingWindows(Examples):
     """Reading windows (strain classifier on single readings, docs/data.md "Reading windows"): a
-    segment's beats in ``length`` slots then absent markers (0 ms); long segments cut into pieces of
-    reading length. X (W, N) float32 ms, y, subject, and per window its recording kind, beats,
+    reading's beats (parts split by cleaning joined by one 0) in ``length`` slots then absent markers
+    (0 ms); long recordings cut into pieces of reading length. X (W, N) float32 ms, y, subject, and per window its recording kind, beats,
     physiological day and reading (cohort segment), plus coverage arrays (``cov_*``). Synthetic only."""
 
     target = "label"

@@ -121,37 +121,66 @@ def fill_missing_hours(x: np.ndarray) -> np.ndarray:
     return x
 
 
-def reading_windows(table: RRTable, n_slots: int, min_beats: int, max_artifact_pct: float,
-                    pieces: bool = False, seed: int = 0, max_pieces: int = 16):
-    """Reading windows (strain classifier on single readings): ``n_slots`` slots holding one
-    segment's beats, oldest first, followed by absent markers (RR = 0 ms) when the segment has fewer.
+READING_JOIN_S = 5.0  # reading windows: parts of one reading split by a short gap are joined
 
-    Inference (``pieces=False``): one window per segment with >= ``min_beats`` beats — its newest
-    ``min(length, n_slots)`` beats. Training (``pieces=True``): a segment of at most ``n_slots``
-    beats gives one window; a longer one is cut into consecutive pieces whose lengths are drawn
-    uniformly from [min_beats, n_slots] (generator ``default_rng([seed, segment])``), at most
-    ``max_pieces`` of them kept, evenly spread. A window whose artifact fraction over its beats
+
+def reading_units(table: RRTable, join_gap_s: float = READING_JOIN_S) -> list[list[tuple[int, int]]]:
+    """Readings of a cleaned table: runs of consecutive segments of one subject in which each
+    segment's first beat comes at most ``join_gap_s`` seconds after the previous segment's last
+    beat (a reading split by cleaning, or by dropped beats). Each is a list of (first row, end row)."""
+    b = segment_bounds(table.segment)
+    units: list[list[tuple[int, int]]] = []
+    for a, e in zip(b[:-1].tolist(), b[1:].tolist()):
+        if e <= a:
+            continue
+        if units:
+            pa, pe = units[-1][-1]
+            if (table.subject[pe - 1] == table.subject[a]
+                    and 0.0 <= table.time_s[a] - table.time_s[pe - 1] <= join_gap_s):
+                units[-1].append((a, e))
+                continue
+        units.append([(a, e)])
+    return units
+
+
+def reading_windows(table: RRTable, n_slots: int, min_beats: int, max_artifact_pct: float,
+                    pieces: bool = False, seed: int = 0, max_pieces: int = 48,
+                    join_gap_s: float = READING_JOIN_S):
+    """Reading windows (strain classifier on single readings): ``n_slots`` slots holding one
+    reading's beats, oldest first, then absent markers (RR = 0 ms) when it has fewer.
+
+    A reading is a run of segments joined by gaps of at most ``join_gap_s`` (:func:`reading_units`);
+    its sequence is the segments' RR values with one 0 between consecutive segments (the model
+    takes no difference across it). Inference (``pieces=False``): one window per reading with
+    >= ``min_beats`` beats — the newest ``min(length, n_slots)`` values of its sequence (a leading
+    0 dropped). Training (``pieces=True``): a sequence of at most ``n_slots`` values gives one window;
+    a longer one is cut into consecutive pieces whose lengths are drawn uniformly from
+    [min_beats, n_slots] (generator ``default_rng([seed, first segment number])``), at most
+    ``max_pieces`` kept, evenly spread. A window whose artifact fraction (flagged beats / beats)
     exceeds ``max_artifact_pct`` is excluded and counted.
-    Returns (X (W, n_slots) float64, segment index per window, start row, beats per window, n_excluded).
+    Returns (X (W, n_slots) float64, segment index (of the first beat) per window, first row, beats
+    per window, n_excluded).
     """
     from edgekit.data.rr import ARTIFACT_MASK as _MASK
 
-    b = segment_bounds(table.segment)
     flagged = (table.flags & _MASK) != 0
+    seg_index = np.searchsorted(segment_bounds(table.segment), np.arange(len(table)), side="right") - 1
     rows, segs, starts, lens = [], [], [], []
     n_excl = 0
-    for k, (a, e) in enumerate(zip(b[:-1].tolist(), b[1:].tolist())):
-        n = e - a
+    for unit in reading_units(table, join_gap_s):
+        idx = np.concatenate([np.r_[-1, np.arange(a, e)] if i else np.arange(a, e) for i, (a, e) in enumerate(unit)])
+        n = int((idx >= 0).sum())
         if n < min_beats:
             continue
-        if not pieces or n <= n_slots:
-            cuts = [(max(a, e - n_slots), e)]
+        m = len(idx)
+        if not pieces or m <= n_slots:
+            cuts = [(max(0, m - n_slots), m)]
         else:
-            rng = np.random.default_rng([seed, int(table.segment[a])])
-            cuts, c = [], a
+            rng = np.random.default_rng([seed, int(table.segment[unit[0][0]])])
+            cuts, c = [], 0
             while True:
                 ln = int(rng.integers(min_beats, n_slots + 1))
-                if c + ln > e:
+                if c + ln > m:
                     break
                 cuts.append((c, c + ln))
                 c += ln
@@ -159,15 +188,21 @@ def reading_windows(table: RRTable, n_slots: int, min_beats: int, max_artifact_p
                 keep = np.linspace(0, len(cuts) - 1, max_pieces).round().astype(int)
                 cuts = [cuts[i] for i in keep]
         for c0, c1 in cuts:
-            if flagged[c0:c1].sum() * 100.0 > max_artifact_pct * (c1 - c0):
+            part = idx[c0:c1]
+            if len(part) and part[0] < 0:
+                part = part[1:]
+            beats = part[part >= 0]
+            if len(beats) < min_beats:
+                continue
+            if flagged[beats].sum() * 100.0 > max_artifact_pct * len(beats):
                 n_excl += 1
                 continue
             x = np.zeros(n_slots)
-            x[: c1 - c0] = table.rr_ms[c0:c1]
+            x[: len(part)] = np.where(part >= 0, table.rr_ms[np.maximum(part, 0)], 0.0)
             rows.append(x)
-            segs.append(k)
-            starts.append(c0)
-            lens.append(c1 - c0)
+            segs.append(int(seg_index[beats[0]]))
+            starts.append(int(beats[0]))
+            lens.append(len(beats))
     X = np.array(rows).reshape(-1, n_slots)
     return X, np.array(segs, np.int64), np.array(starts, np.int64), np.array(lens, np.int64), n_excl
 
