@@ -56,6 +56,9 @@ class DataSection:
     window_stride_steps: int = 90  # activity model: grid steps between window starts
     context_minutes: float = 5.0  # activity model: minutes of observed HR given as calibration context
     hr_sampling: str = "by_year"  # synthetic workouts: dense | sparse | by_year (sparse to 2021) | mixed
+    # synthetic: recording profiles assigned to subjects in turn (synth.RECORDINGS); ["spot"] = an
+    # hourly 150 s spot measurement (the original cohort, bit for bit)
+    profiles: list = field(default_factory=lambda: ["spot"])
 
 
 @dataclass
@@ -214,6 +217,7 @@ def _validate(cfg: ModelConfig) -> None:
         raise ConfigError(f"{p}: data.hr_sampling must be dense, sparse, by_year or mixed, got {d.hr_sampling!r}")
     if not 0.0 <= d.context_minutes <= 120.0:
         raise ConfigError(f"{p}: data.context_minutes must be in [0, 120], got {d.context_minutes}")
+    _validate_profiles(p, d)
     if d.series_stride_hours < 1:
         raise ConfigError(f"{p}: data.series_stride_hours must be >= 1, got {d.series_stride_hours}")
     if d.source == "synthetic" and d.subjects > 100_000:
@@ -247,6 +251,20 @@ def _validate(cfg: ModelConfig) -> None:
         raise ConfigError(f"{p}: train.weight_decay must be >= 0, got {t.weight_decay}")
     if "fp32" not in cfg.convert.variants:
         raise ConfigError(f"{p}: convert.variants must include 'fp32' (the reference variant)")
+
+
+def _validate_profiles(p: Path, d: DataSection) -> None:
+    from edgekit.data.synth import RECORDINGS
+
+    if not d.profiles or not all(isinstance(x, str) for x in d.profiles):
+        raise ConfigError(f"{p}: data.profiles must be a non-empty list of profile names, e.g. [\"watch\", \"spot\"]")
+    bad = [x for x in d.profiles if x not in RECORDINGS]
+    if bad:
+        raise ConfigError(f"{p}: data.profiles: unknown profile(s) {bad}; known: {list(RECORDINGS)}")
+    if len(set(d.profiles)) != len(d.profiles):
+        raise ConfigError(f"{p}: data.profiles lists a profile twice: {d.profiles}")
+    if d.profiles != ["spot"] and d.source != "synthetic":
+        raise ConfigError(f"{p}: data.profiles is for data.source = 'synthetic' (recorded data has its own schedule)")
 
 
 def _validate_influx(p: Path, d: DataSection) -> None:

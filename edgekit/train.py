@@ -26,6 +26,7 @@ from edgekit.config import ModelConfig
 from edgekit.errors import EdgekitError
 from edgekit.fileio import atomic_path, sha256_file, write_json
 from edgekit.log import get_logger, progress_disabled
+from edgekit.data.splits import split_by_subject  # noqa: F401  (re-exported)
 from edgekit.tasks import TaskSpec, task_for
 from edgekit.tasks.base import model_batch
 from edgekit.tasks.metrics import classification_metrics, forecast_metrics  # noqa: F401  (re-exported)
@@ -71,23 +72,6 @@ def load_windows(path: Path) -> dict[str, np.ndarray]:
     if len(arrays["y"]) != len(X) or len(arrays["subject"]) != len(X):
         raise EdgekitError(f"{path}: X, y and subject lengths differ")
     return arrays
-
-
-def split_by_subject(
-    subjects: np.ndarray, val_fraction: float, test_fraction: float, seed: int
-) -> dict[str, np.ndarray]:
-    """Assign whole subjects to train/val/test (no subject in two splits). Returns subject ids."""
-    unique = np.unique(subjects)
-    if len(unique) < 3:
-        raise EdgekitError(f"need at least 3 subjects for a subject-wise split, got {len(unique)}")
-    order = np.random.default_rng(seed).permutation(unique)
-    n_test = max(1, round(test_fraction * len(unique)))
-    n_val = max(1, round(val_fraction * len(unique)))
-    return {
-        "test": np.sort(order[:n_test]),
-        "val": np.sort(order[n_test : n_test + n_val]),
-        "train": np.sort(order[n_test + n_val :]),
-    }
 
 
 def _take(arrays: dict[str, np.ndarray], subject_ids: np.ndarray) -> Split:
@@ -353,6 +337,8 @@ def run(cfg: ModelConfig, build_dir: Path, init_from: Path | None = None) -> dic
         "val": evaluate(model, task, val, labels),
     }
     metrics.update({k: v for k, v in metrics["test"].items() if k in ("accuracy", "macro_f1", "mae", "baseline_mae", "zone_accuracy")})
+    metrics.update(task.heldout_report(lambda X: _predict(model, X.astype(np.float32)), arrays, splits_ids["test"],
+                                       labels))
     metrics["warnings"] = training_warnings(metrics)
     if rank == 0:
         for w in metrics["warnings"]:

@@ -42,7 +42,7 @@ def register(subparsers) -> None:
         "data", help="synthetic cohort, RR ingestion, push to InfluxDB",
         description="Build RR tables: a labelled SYNTHETIC cohort, or ingest recordings; push them to InfluxDB.",
         formatter_class=fmt)
-    dsub = data.add_subparsers(dest="data_cmd", metavar="{synth,ingest,push}")
+    dsub = data.add_subparsers(dest="data_cmd", metavar="{synth,ingest,push,coverage}")
     data.set_defaults(func=lambda a: (data.print_help(), 2)[1])
 
     s = dsub.add_parser(
@@ -68,6 +68,10 @@ def register(subparsers) -> None:
     s.add_argument("--profile", default="population", choices=("population", "atypical"),
                    help="population: baselines drawn from the population (default); atypical: a person "
                         "off the population (HR 80 bpm, RMSSD scale 17 ms, variable proneness)")
+    s.add_argument("--profiles", default="spot", metavar="P[,P...]",
+                   help="recording profiles assigned to subjects in turn (deterministic by seed): spot "
+                        "(hourly 150 s, default), watch (background ~1 min readings every 2-5 h), breathe "
+                        "(watch + 1-5 min sessions), strap (30-60 min and overnight chest strap)")
     s.add_argument("--hr0", type=float, default=None, help="override every subject's resting HR (bpm)")
     s.add_argument("--rmssd0", type=float, default=None, help="override every subject's RMSSD scale (ms)")
     s.add_argument("--proneness", choices=("resilient", "variable", "prone"), default=None,
@@ -92,6 +96,25 @@ def register(subparsers) -> None:
     g.add_argument("--force", action="store_true", help="replace an existing output file")
     g.set_defaults(func=cmd_ingest)
     register_push(dsub)
+
+    c = dsub.add_parser(
+        "coverage", help="per recording profile: how often today's and the watch inputs can be made",
+        formatter_class=fmt,
+        description=("Simulate a SYNTHETIC cohort with the given recording profiles, clean it, and report per\n"
+                     "profile the fraction of readings for which a strain input can be made (128-beat window\n"
+                     "today; a single reading of >= 45 beats) and of wake-ups for which a forecast input can\n"
+                     "be made (22 of 24 complete hours today; hourly slots), for the held-out subjects of the\n"
+                     "train stage's split and for all subjects. JSON on stdout."),
+        epilog="example:\n  edgekit data coverage --profiles watch,spot,strap,breathe --subjects 24 --days 7")
+    c.add_argument("--subjects", type=int, default=24)
+    c.add_argument("--days", type=int, default=7)
+    c.add_argument("--seed", type=int, default=7)
+    c.add_argument("--profiles", default="watch,spot,strap,breathe", metavar="P[,P...]")
+    c.add_argument("--max-artifact-pct", type=float, default=5.0, help="today's contracts (default 5)")
+    c.add_argument("--reading-max-artifact-pct", type=float, default=None,
+                   help="the watch contracts (default: --max-artifact-pct)")
+    c.add_argument("--min-beats", type=int, default=45, help="beats a reading needs (default 45)")
+    c.set_defaults(func=cmd_coverage)
 
     h = subparsers.add_parser(
         "hrv", help="clean a recording and print its HRV features",
@@ -234,7 +257,15 @@ def cmd_synth(args) -> int:
     from tqdm import tqdm
 
     desc = ", ".join(f"{k}={v}" for k, v in profile.items()) or "population"
+    try:
+        recordings = synth.check_recordings([x.strip() for x in args.profiles.split(",") if x.strip()])
+    except ValueError as exc:
+        raise InputError(f"data synth: --profiles: {exc}") from None
+    rec_kw = {"recordings": recordings} if recordings else {}
+    if recordings:
+        desc += "; recordings: " + ",".join(recordings)
     n_rows = 0
+    stats = None
     # subject chunk by subject chunk (synth.iter_cohort): memory does not grow with the cohort
     with atomic_path(out) as tmp, open(tmp, "w", encoding="utf-8") as fh, \
             tqdm(total=args.subjects, desc="synth", unit="subject", file=sys.stderr,
@@ -243,7 +274,7 @@ def cmd_synth(args) -> int:
                  "subjects; see docs/synthetic_cohort.md\n" % (args.seed, desc))
         fh.write("subject,segment,time_s,rr_ms,flags,label,fatigue_score,recovery_score,"
                  "truth_flags\n")
-        for co in synth.iter_cohort(args.subjects, args.days, args.seed, profile=profile or None):
+        for co in synth.iter_cohort(args.subjects, args.days, args.seed, profile=profile or None, **rec_kw):
             t = co.table
             seg = t.segment
             label = np.array(co.label_names)[co.seg_label[seg]]
@@ -262,8 +293,33 @@ def cmd_synth(args) -> int:
                 fh.write("\n".join(rows) + "\n")
             n_rows += n
             bar.update(len(np.unique(t.subject)))
+            stats = co.recording_stats
     print(f"wrote SYNTHETIC data (simulated, no real subjects; profile: {desc}): {args.subjects} subjects "
           f"x {args.days} days, {n_rows} labelled RR intervals to {args.out}", file=sys.stderr)
+    if stats:
+        from edgekit.data.synth import RECORDINGS
+
+        print("recordings per profile: " + ", ".join(
+            f"{k}: {stats[f'subjects_{k}']} subjects, {stats[f'recordings_{k}']} recordings" for k in RECORDINGS
+            if stats[f"subjects_{k}"] or stats[f"recordings_{k}"]), file=sys.stderr)
+    return 0
+
+
+def cmd_coverage(args) -> int:
+    from edgekit.data import synth
+    from edgekit.data.coverage import measure
+    from edgekit.fileio import dumps_strict
+
+    if args.subjects < 3 or args.days < 2:
+        raise InputError("data coverage: --subjects must be >= 3 and --days >= 2")
+    profiles = [x.strip() for x in args.profiles.split(",") if x.strip()]
+    try:
+        synth.check_recordings(profiles)
+    except ValueError as exc:
+        raise InputError(f"data coverage: --profiles: {exc}") from None
+    print(dumps_strict(measure(args.subjects, args.days, args.seed, profiles,
+                               max_artifact_pct=args.max_artifact_pct, min_beats=args.min_beats,
+                               reading_max_artifact_pct=args.reading_max_artifact_pct), indent=2))
     return 0
 
 

@@ -55,7 +55,7 @@ def _load_source(cfg, examples: "Examples"):
 
     d = cfg.data
     if d.source == "synthetic":
-        cohort = synth.generate(d.subjects, d.days, d.seed)
+        cohort = synth.generate(d.subjects, d.days, d.seed, **_recordings_kw(d))
         res = clean(cohort.table, d.clean, d.min_rr_ms, d.max_rr_ms)
         return res, cohort
     if d.source == "influxdb":
@@ -114,6 +114,9 @@ class Examples:
             summary["note"] = ("SYNTHETIC cohort (simulated RR, no real subjects); see "
                                "docs/synthetic_cohort.md")
             summary.update({"subjects": d.subjects, "days": d.days, "seed": d.seed})
+            if _recordings_kw(d):
+                summary["profiles"] = list(d.profiles)
+                summary["recording_stats"] = getattr(self, "recording_stats", None)
         else:
             summary["inputs"] = [Path(p).name for p in labels.inputs]
             summary["synthetic"] = labels.synthetic
@@ -169,6 +172,167 @@ class HourlySeries(Examples):
 
     def finish(self, labels):
         return _forecaster_from_hourly(self.cfg, self.hourly, labels, self.length)
+
+
+class ReadingWindows(Examples):
+    """Reading windows (strain classifier on single readings, docs/data.md "Reading windows"): a
+    reading's beats (parts split by cleaning joined by one 0) in ``length`` slots then absent markers
+    (0 ms); long recordings cut into pieces of reading length. X (W, N) float32 ms, y, subject, and per window its recording kind, beats,
+    physiological day and reading (cohort segment), plus coverage arrays (``cov_*``). Synthetic only."""
+
+    target = "label"
+    purpose = "strain classifier (single readings)"
+
+    def __init__(self, cfg, length: int, min_beats: int) -> None:
+        from edgekit.data.coverage import Coverage
+
+        super().__init__(cfg)
+        self.length, self.min_beats = length, min_beats
+        self.cols: dict[str, list] = {k: [] for k in ("X", "y", "subject", "kind", "n_beats", "day", "reading")}
+        self.n_excl = 0
+        self.cov = Coverage(n_slots=length, min_beats=min_beats, max_artifact_pct=cfg.data.max_artifact_pct,
+                            today_max_artifact_pct=5.0)
+
+    def add(self, res, labels) -> None:
+        from edgekit.data.windows import reading_windows
+
+        _synthetic_only(self.cfg, self.purpose)
+        d = self.cfg.data
+        t = res.table
+        X, _, starts, lens, n_excl = reading_windows(t, self.length, self.min_beats, d.max_artifact_pct,
+                                                     pieces=True, seed=d.seed)
+        self.n_excl += n_excl
+        origin = res.segment_origin[t.segment[starts]] if len(starts) else np.zeros(0, np.int64)
+        sub = labels.seg_subject[origin]
+        self.cols["X"].append(X.astype(np.float32))
+        self.cols["y"].append(labels.seg_label[origin].astype(np.int64))
+        self.cols["subject"].append(sub.astype(np.int64))
+        self.cols["kind"].append(labels.segment_kinds()[origin].astype(np.int64))
+        self.cols["n_beats"].append(lens.astype(np.int64))
+        self.cols["day"].append(labels.physiological_day(labels.seg_hour[origin], sub).astype(np.int64))
+        self.cols["reading"].append(origin.astype(np.int64))
+        self.cov.add(res, labels)
+
+    def finish(self, labels):
+        arrays = {k: (np.concatenate(v) if v else np.zeros((0, self.length) if k == "X" else 0))
+                  for k, v in self.cols.items()}
+        arrays["label_names"] = np.array(STRAIN_LABELS)
+        arrays.update(self.cov.arrays())
+        y = arrays["y"]
+        from edgekit.data.synth import RECORDINGS
+
+        s = {
+            "n_windows": int(len(y)),
+            "n_excluded_artifact": int(self.n_excl),
+            "n_excluded_label": 0,
+            "window_beats": self.length,
+            "min_beats": self.min_beats,
+            "class_counts": {name: int((y == i).sum()) for i, name in enumerate(STRAIN_LABELS)},
+            "windows_per_profile": {name: int((arrays["kind"] == k).sum()) for k, name in enumerate(RECORDINGS)},
+            "n_subjects": int(len(np.unique(arrays["subject"]))),
+        }
+        return arrays, s
+
+
+class HourlySlots(Examples):
+    """Hourly slots (forecaster on irregular readings, docs/data.md "Hourly slots"): at every wake-up
+    the RMSSD of the last ``length`` local clock hours, absent hours 0, with the score in force
+    (``y_today``) and the one issued at that wake-up (``y``). Subjects recorded densely (more than
+    12 present hours) also give ``AUGMENT_COPIES`` copies thinned to a watch-like ~30 % of hours
+    (``aug`` = 1), so training sees realistic absence. Synthetic only."""
+
+    target = "fatigue_score"
+    purpose = "fatigue forecaster (irregular readings)"
+    AUGMENT_COPIES = 3
+    AUGMENT_KEEP = 0.3
+
+    def __init__(self, cfg, length: int, min_present: int) -> None:
+        from edgekit.data.coverage import Coverage
+
+        super().__init__(cfg)
+        self.length, self.min_present = length, min_present
+        self.cols: dict[str, list] = {k: [] for k in ("X", "y", "y_today", "subject", "kind", "aug",
+                                                      "readings_24h", "present")}
+        self.n_too_few = 0
+        self.cov = Coverage(hours=length, min_present=min_present, max_artifact_pct=cfg.data.max_artifact_pct,
+                            today_max_artifact_pct=5.0)
+
+    def add(self, res, labels) -> None:
+        from edgekit.data.coverage import epoch_hour
+        from edgekit.data.windows import MIN_SLOT_DIFFS, hourly_rmssd, hourly_slots
+
+        _synthetic_only(self.cfg, self.purpose)
+        d = self.cfg.data
+        t = res.table
+        hr = hourly_rmssd(t, d.max_artifact_pct, MIN_SLOT_DIFFS)
+        names = labels.subject_ids.tolist()
+        index = {s: i for i, s in enumerate(names)}
+        e0 = epoch_hour()
+        sub_kind = labels.subject_recordings()
+        origin_beats = np.bincount(res.segment_origin[t.segment], minlength=len(labels.seg_label)) if len(t) \
+            else np.zeros(len(labels.seg_label), np.int64)
+        for name in sorted(set(t.subject.tolist()), key=index.get):
+            si = index[name]
+            wake = int(labels.wake_hour[si])
+            seg_h = labels.seg_hour[(labels.seg_subject == si) & (origin_beats > 0)]
+            rng = np.random.default_rng([d.seed, 0xA6, si])
+            for day in range(1, labels.readiness.shape[1]):
+                e = day * 24 + wake
+                if e > labels.score.shape[1]:
+                    break
+                x = hourly_slots(hr, name, e0 + e, self.length)
+                n_read = int(((seg_h >= e - self.length) & (seg_h < e)).sum())
+                copies = [(x, 0)]
+                if (x > 0).sum() > 12:
+                    for _ in range(self.AUGMENT_COPIES):
+                        keep = rng.random(self.length) < self.AUGMENT_KEEP
+                        copies.append((np.where(keep, x, 0.0), 1))
+                for xc, aug in copies:
+                    present = int((xc > 0).sum())
+                    if present < self.min_present:
+                        self.n_too_few += int(aug == 0)
+                        continue
+                    for k, v in (("X", xc), ("y", labels.readiness[si, day]), ("y_today", labels.readiness[si, day - 1]),
+                                 ("subject", si), ("kind", int(sub_kind[si])), ("aug", aug),
+                                 ("readings_24h", n_read), ("present", present)):
+                        self.cols[k].append(v)
+        self.cov.add(res, labels)
+
+    def finish(self, labels):
+        c = self.cols
+        arrays = {
+            "X": np.array(c["X"], np.float32).reshape(-1, self.length),
+            "y": np.array(c["y"], np.float32),
+            "y_today": np.array(c["y_today"], np.float32),
+            "subject": np.array(c["subject"], np.int64),
+            "kind": np.array(c["kind"], np.int64),
+            "aug": np.array(c["aug"], np.int64),
+            "readings_24h": np.array(c["readings_24h"], np.int64),
+            "present_hours": np.array(c["present"], np.int64),
+        }
+        arrays.update(self.cov.arrays())
+        y, yt, real = arrays["y"], arrays["y_today"], arrays["aug"] == 0
+        s = {
+            "n_windows": int(len(y)),
+            "n_series": int(real.sum()),
+            "n_augmented": int((~real).sum()),
+            "n_excluded_artifact": 0,
+            "n_too_few_present_hours": self.n_too_few,
+            "series_hours": self.length,
+            "n_subjects": int(len(np.unique(arrays["subject"]))),
+            "class_counts": {"green": int((y >= 70).sum()), "yellow": int(((y >= 40) & (y < 70)).sum()),
+                             "red": int((y < 40).sum())},
+            "y_mean": float(y.mean()) if len(y) else float("nan"),
+            "y_std": float(y.std()) if len(y) else float("nan"),
+            "persistence_mae": float(np.mean(np.abs(y[real] - yt[real]))) if real.any() else float("nan"),
+        }
+        return arrays, s
+
+
+def _synthetic_only(cfg, purpose: str) -> None:
+    if cfg.data.source != "synthetic":
+        raise EdgekitError(f"{cfg.path}: the {purpose} trains on the synthetic cohort only for now "
+                           f"(data.source = 'synthetic'; labelled files need per-reading labels)")
 
 
 def run(cfg, build_dir: Path, examples: Examples) -> dict:
@@ -266,15 +430,24 @@ def _synthetic_chunked(cfg, examples: "Examples"):
     d = cfg.data
     stats = []
     labels = None
-    for chunk in synth.iter_cohort(d.subjects, d.days, d.seed):
+    for chunk in synth.iter_cohort(d.subjects, d.days, d.seed, **_recordings_kw(d)):
         labels = chunk
         res = clean(chunk.table, d.clean, d.min_rr_ms, d.max_rr_ms)
         del chunk.table, chunk.truth, chunk.clean_rr  # the chunk's beats: only the cleaned ones stay
         stats.append(_clean_stats([res]))
         examples.add(res, chunk)
         del res
+    if labels is not None and labels.recording_stats is not None:
+        examples.recording_stats = labels.recording_stats
     arrays, s = examples.finish(labels)
     return _clean_stats(stats), arrays, s
+
+
+def _recordings_kw(d) -> dict:
+    """``recordings=`` for synth when the config mixes recording profiles (none for the default spot
+    cohort, whose calls stay exactly as they were)."""
+    profiles = list(getattr(d, "profiles", ["spot"]))
+    return {} if profiles == ["spot"] else {"recordings": profiles}
 
 
 def readiness_days(end_hour_abs: int, wake_hour: int) -> tuple[int, int]:

@@ -77,6 +77,27 @@ class Cohort:
     wake_hour: np.ndarray  # (subjects,): hour of day the subject wakes up
     readiness: np.ndarray  # (subjects, days + 1): 100 * R at each wake-up (day d at d*24 + wake)
     label_names: tuple = STRAIN_LABELS
+    # recording profiles (RECORDINGS): per segment the kind of recording (index into RECORDINGS),
+    # per subject its profile; None = every segment an hourly spot measurement (the default cohort)
+    seg_kind: np.ndarray | None = None
+    subject_recording: np.ndarray | None = None
+    recording_stats: dict | None = None  # counts of the schedule (readings made, lost to motion, ...)
+
+    def segment_kinds(self) -> np.ndarray:
+        """Per segment: index into RECORDINGS (all 0 = spot for the default cohort)."""
+        return self.seg_kind if self.seg_kind is not None else np.zeros(len(self.seg_label), np.int64)
+
+    def subject_recordings(self) -> np.ndarray:
+        """Per subject: its recording profile, index into RECORDINGS."""
+        if self.subject_recording is not None:
+            return self.subject_recording
+        return np.zeros(len(self.subject_ids), np.int64)
+
+    def physiological_day(self, hour_abs: np.ndarray, subject: np.ndarray) -> np.ndarray:
+        """Day index of the physiological day (hours before waking belong to the previous day)."""
+        hour_abs = np.asarray(hour_abs)
+        day = hour_abs // 24 - ((hour_abs % 24) < self.wake_hour[subject])
+        return np.clip(day, 0, self.day_state.shape[1] - 1)
 
     def beat_fatigue_score(self) -> np.ndarray:
         """Per beat of ``table``: the fatigue score in force (issued at the last wake-up at or
@@ -141,10 +162,12 @@ def _trajectories(rng, p: dict, n_sub: int, days: int):
     return day_state, np.clip(r_hour, 0.0, 1.0), np.clip(morning, 0.0, 1.0)
 
 
-def _spectral_rr(gens, mean_rr_ms, rmssd_ms, lfhf, lf_hz, hf_hz, white_ms):
+def _spectral_rr(gens, mean_rr_ms, rmssd_ms, lfhf, lf_hz, hf_hz, white_ms, length: int = L_BEATS):
     """McSharry et al. (2003) bimodal-spectrum RR series on a beat grid, one row per segment.
 
-    ``gens``: the generators of the ``coef_re``, ``coef_im`` and ``white`` phases (see _PHASES)."""
+    ``gens``: the generators of the ``coef_re``, ``coef_im`` and ``white`` phases (see _PHASES);
+    ``length``: beats of the grid (recording profiles other than spot need longer grids)."""
+    L_BEATS = length  # noqa: N806 - the grid length (module default for the hourly spot grid)
     n = len(mean_rr_ms)
     k = np.arange(L_BEATS // 2 + 1)
     fb = k / L_BEATS  # cycles per beat
@@ -267,7 +290,8 @@ def _phase_generators(rng: np.random.Generator, n: int) -> dict[str, np.random.G
 
 
 def iter_cohort(subjects: int = 48, days: int = 14, seed: int = 7, artifacts: bool = True,
-                profile: dict | str | None = None, chunk_subjects: int | None = None):
+                profile: dict | str | None = None, chunk_subjects: int | None = None,
+                recordings: list | tuple | None = None):
     """Yield the cohort of :func:`generate` in chunks of ``chunk_subjects`` subjects, in order.
 
     Each chunk is a :class:`Cohort` whose ``table``, ``truth`` and ``clean_rr`` hold only the beats
@@ -276,7 +300,13 @@ def iter_cohort(subjects: int = 48, days: int = 14, seed: int = 7, artifacts: bo
     cohort's (a few numbers per segment). Concatenating the chunks' beats gives exactly
     ``generate(...)``'s table, bit for bit, for any ``chunk_subjects``. Memory grows with
     ``chunk_subjects`` x ``days``, not with ``subjects``. Default: CHUNK_SEGMENTS // (24 days).
+
+    ``recordings``: recording profiles (names from :data:`RECORDINGS`) assigned to subjects by
+    :func:`assign_recordings`; None or only ``"spot"`` is the hourly spot cohort (bit for bit the
+    cohort without the argument). Otherwise every subject is recorded as its profile says, from a
+    generator of its own (seed, subject), so chunks never change the output either.
     """
+    rec = check_recordings(recordings)
     if chunk_subjects is None:
         chunk_subjects = max(1, CHUNK_SEGMENTS // (24 * days))
     if chunk_subjects < 1:
@@ -297,6 +327,10 @@ def iter_cohort(subjects: int = 48, days: int = 14, seed: int = 7, artifacts: bo
     subj_ids = np.array([f"S{i:03d}" for i in range(subjects)])
     score = 100.0 * r_hour
     readiness = 100.0 * morning
+    if rec is not None:
+        yield from _iter_recordings(rec, p, day_state, r_hour, subjects, days, seed, artifacts, chunk_subjects,
+                                    subj_ids, score, readiness)
+        return
     carry = 0.0  # running sum of every RR before the chunk (the timestamps of generate() use it)
     for s0 in range(0, subjects, chunk_subjects):
         s1 = min(subjects, s0 + chunk_subjects)
@@ -361,8 +395,242 @@ def iter_cohort(subjects: int = 48, days: int = 14, seed: int = 7, artifacts: bo
         )
 
 
+
+# ---------------------------------------------------------------------------------------------
+# Recording profiles: how each subject's heart is recorded (docs/synthetic_cohort.md "Recording
+# profiles"). The physiology (baselines, states, recovery, per-hour HR/RMSSD/LF-HF model) is the
+# same for every profile; only when and how long beats are recorded, and the artifact rates, differ.
+
+RECORDINGS = ("spot", "watch", "breathe", "strap")
+SPOT, WATCH, BREATHE, STRAP = range(4)
+
+SPOT_S = SEGMENT_S  # spot: one 150 s measurement in every clock hour
+WATCH_READING_S = (55.0, 65.0)  # watch background reading length (about one minute)
+WATCH_GAP_AWAKE_H = (2.0, 5.0)  # hours between background readings while awake
+WATCH_GAP_ASLEEP_H = (1.0, 2.5)  # ... and while asleep (denser at night)
+WATCH_EXERCISE_DAY_P = 0.5  # days with an exercise bout (no readings during it)
+WATCH_EXERCISE_H = (0.5, 1.5)  # its length
+WATCH_OFF_WRIST_P = 0.8  # days with a charging hour off the wrist (no readings)
+WATCH_MOTION_SKIP_P = 0.15  # awake readings lost to motion outside exercise
+WATCH_ARTIFACT = (0.15, (0.04, 0.12), (0.0, 0.03))  # P(heavy), heavy rate range, normal rate range
+BREATHE_DAY_P = 3.0 / 7.0  # Breathe/Reflect sessions: about 3 a week
+BREATHE_S = (60.0, 300.0)  # 1-5 min
+BREATHE_RESP_HZ = 7.0 / 60.0  # paced breathing at the app's default 7 breaths/min
+BREATHE_LN_RMSSD = 0.3  # slow paced breathing raises RSA amplitude
+STRAP_SESSION_DAY_P = 5.0 / 7.0  # a 30-60 min chest-strap session on 5 days of 7 (seated, awake)
+STRAP_SESSION_MIN = (30.0, 60.0)
+STRAP_NIGHT_P = 2.0 / 7.0  # an overnight chest-strap recording on 2 nights of 7
+STRAP_ARTIFACT = (0.03, (0.02, 0.06), (0.0, 0.005))
+SPOT_ARTIFACT = (0.05, (0.03, 0.10), (0.0, 0.015))
+_RECORDING_SEED = 0x5EC0  # separates the recording generators from the cohort's main generator
+
+
+def check_recordings(recordings) -> list[str] | None:
+    """Validated profile names; None for the default hourly spot cohort (None, [] or only spot)."""
+    if recordings is None:
+        return None
+    if isinstance(recordings, str):
+        recordings = [recordings]
+    names = [str(r) for r in recordings]
+    bad = [r for r in names if r not in RECORDINGS]
+    if bad:
+        raise ValueError(f"unknown recording profile(s) {bad}; known: {', '.join(RECORDINGS)}")
+    if not names or all(r == "spot" for r in names):
+        return None
+    return names
+
+
+def assign_recordings(recordings, subjects: int, seed: int) -> np.ndarray:
+    """Per subject the index into RECORDINGS of its profile: the listed profiles in turn over a
+    seeded permutation of the subjects (balanced: counts differ by at most one), deterministic."""
+    names = check_recordings(recordings)
+    if names is None:
+        return np.zeros(subjects, np.int64)
+    order = np.random.default_rng([seed, _RECORDING_SEED]).permutation(subjects)
+    out = np.zeros(subjects, np.int64)
+    out[order] = [RECORDINGS.index(names[i % len(names)]) for i in range(subjects)]
+    return out
+
+
+def _asleep(p: dict, s: int, hour_abs: int) -> bool:
+    hod = hour_abs % 24
+    return bool(hod >= p["sleep"][s] or hod < p["wake"][s])
+
+
+def _plan(rng, p: dict, s: int, kind: int, days: int, stats: dict) -> list[tuple[float, float, int]]:
+    """Recordings of one subject: (start s since EPOCH0, duration s, kind), in time order."""
+    total = days * 86400.0
+    w, sl = int(p["wake"][s]), int(p["sleep"][s])
+    out: list[tuple[float, float, int]] = []
+    if kind == SPOT:
+        starts = rng.uniform(0, 3600 - SPOT_S - 60, days * 24)
+        return [(h * 3600.0 + float(starts[h]), SPOT_S, SPOT) for h in range(days * 24)]
+    if kind in (WATCH, BREATHE):
+        blocked = []  # (start, end) s: exercise and charging (no readings)
+        for d in range(days):
+            if rng.random() < WATCH_EXERCISE_DAY_P:
+                a = (d * 24 + rng.uniform(w + 1, sl - 2)) * 3600.0
+                blocked.append((a, a + rng.uniform(*WATCH_EXERCISE_H) * 3600.0, "exercise"))
+            if rng.random() < WATCH_OFF_WRIST_P:
+                a = (d * 24 + rng.uniform(w, sl - 1)) * 3600.0
+                blocked.append((a, a + 3600.0, "off_wrist"))
+        t = rng.uniform(0.0, 2.0) * 3600.0
+        while True:
+            dur = rng.uniform(*WATCH_READING_S)
+            if t + dur > total:
+                break
+            asleep = _asleep(p, s, int(t // 3600))
+            why = next((b[2] for b in blocked if b[0] - dur < t < b[1]), None)
+            if why is None and not asleep and rng.random() < WATCH_MOTION_SKIP_P:
+                why = "motion"
+            if why is None:
+                out.append((t, dur, WATCH))
+            else:
+                stats[f"watch_lost_{why}"] = stats.get(f"watch_lost_{why}", 0) + 1
+            t += rng.uniform(*(WATCH_GAP_ASLEEP_H if asleep else WATCH_GAP_AWAKE_H)) * 3600.0
+        if kind == BREATHE:
+            for d in range(days):
+                if rng.random() < BREATHE_DAY_P:
+                    a = (d * 24 + rng.uniform(w + 0.5, sl - 0.5)) * 3600.0
+                    dur = rng.uniform(*BREATHE_S)
+                    # a session replaces background readings that would overlap it
+                    out = [r for r in out if r[0] + r[1] < a or r[0] > a + dur]
+                    out.append((a, dur, BREATHE))
+    elif kind == STRAP:
+        for d in range(days):
+            if rng.random() < STRAP_SESSION_DAY_P:
+                a = (d * 24 + rng.uniform(w + 0.5, sl - 1.5)) * 3600.0
+                out.append((a, rng.uniform(*STRAP_SESSION_MIN) * 60.0, STRAP))
+            if d + 1 < days and rng.random() < STRAP_NIGHT_P:
+                a = (d * 24 + sl + 0.25) * 3600.0
+                b = ((d + 1) * 24 + w - 0.25) * 3600.0
+                out.append((a, b - a, STRAP))
+    out.sort()
+    return out
+
+
+def _block_params(rng, p: dict, s: int, hour_abs: int, state: int, r: float, kind: int):
+    """(mean RR, RMSSD, LF/HF, LF Hz, HF Hz, white) of one hour of one subject (the spot model)."""
+    asleep = _asleep(p, s, hour_abs)
+    hod = hour_abs % 24
+    day_phase = np.cos(2 * np.pi * (hod - 15) / 24.0)
+    hr = (p["hr0"][s] + HR_DELTA[state] - 10.0 * (r - 0.6) + (-7.0 if asleep else 2.0 * day_phase)
+          + rng.normal(0, 2.5))
+    ln_rmssd = (p["ln_rmssd0"][s] + BETA_R * (r - 0.65) + LN_RMSSD_STATE[state] + (0.25 if asleep else 0.0)
+                + rng.normal(0, 0.07))
+    lfhf = np.exp(p["ln_lfhf0"][s] + LN_LFHF_STATE[state] + (-0.5 if asleep else 0.0) + rng.normal(0, 0.15))
+    resp = p["resp_hz"][s] + RESP_DELTA_HZ[state] + (-0.03 if asleep else 0.0)
+    if kind == BREATHE:
+        resp = BREATHE_RESP_HZ
+        ln_rmssd += BREATHE_LN_RMSSD
+    return 60000.0 / np.clip(hr, 40, 150), float(np.exp(ln_rmssd)), float(lfhf), float(p["lf_hz"][s]), \
+        float(resp), float(WHITE_STATE_MS[state])
+
+
+def _record(rng, p, s, start, dur, kind, state_of_hour, r_hour, artifacts: bool):
+    """Beats of one recording: (rr with artifacts, truth flags, clean rr). Long recordings are
+    simulated hour block by hour block (each block with its hour's physiology)."""
+    pieces = []
+    t = start
+    end = start + dur
+    while t < end - 1e-9:
+        h = int(t // 3600)
+        b_end = min(end, (h + 1) * 3600.0)
+        mean_rr, rmssd, lfhf, lf, hf, white = _block_params(rng, p, s, h, int(state_of_hour[h]),
+                                                            float(r_hour[s, h]), kind)
+        need = (b_end - t) * 1000.0
+        length = 1 << int(np.ceil(np.log2(max(64.0, 1.2 * need / 400.0))))
+        gens = {"coef_re": rng, "coef_im": rng, "white": rng}
+        rr = _spectral_rr(gens, np.array([mean_rr]), np.array([rmssd]), np.array([lfhf]), np.array([lf]),
+                          np.array([hf]), np.array([white]), length=length)[0]
+        rr = np.clip(rr, 320.0, 1900.0)
+        nb = int((np.cumsum(rr) <= need).sum())
+        pieces.append(rr[:nb])
+        t = b_end
+    clean_rr = np.concatenate(pieces) if pieces else np.zeros(0)
+    heavy_p, hi, lo = {WATCH: WATCH_ARTIFACT, BREATHE: WATCH_ARTIFACT, STRAP: STRAP_ARTIFACT}.get(kind, SPOT_ARTIFACT)
+    rate = rng.uniform(*hi) if rng.random() < heavy_p else rng.uniform(*lo)
+    if artifacts and len(clean_rr) > 8:
+        out, truth = _inject(rng, clean_rr, rate)
+    else:
+        out, truth = clean_rr.tolist(), [0] * len(clean_rr)
+    return np.asarray(out, float), np.asarray(truth, np.int64), clean_rr
+
+
+def _iter_recordings(names, p, day_state, r_hour, subjects, days, seed, artifacts, chunk_subjects, subj_ids,
+                     score, readiness):
+    """iter_cohort for a cohort of recording profiles: plans first (per-segment arrays are the whole
+    cohort's), then the beats a chunk of subjects at a time, each subject from its own generator."""
+    kinds = assign_recordings(names, subjects, seed)
+    hours = days * 24
+    stats: dict = {}
+    plans, rngs = [], []
+    for s in range(subjects):
+        rng = np.random.default_rng([seed, _RECORDING_SEED, s])
+        plans.append(_plan(rng, p, s, int(kinds[s]), days, stats))
+        rngs.append(rng)
+    hour_abs = np.arange(hours)
+    states = []
+    for s in range(subjects):
+        day = np.clip(hour_abs // 24 - ((hour_abs % 24) < p["wake"][s]), 0, days - 1)
+        states.append(day_state[s, day])
+    seg_subject = np.array([s for s in range(subjects) for _ in plans[s]], np.int64)
+    seg_start = np.array([r[0] for pl in plans for r in pl], float)
+    seg_kind = np.array([r[2] for pl in plans for r in pl], np.int64)
+    seg_hour = (seg_start // 3600).astype(np.int64)
+    seg_label = np.array([states[s][h] for s, h in zip(seg_subject.tolist(), seg_hour.tolist())], np.int64)
+    first = np.concatenate([[0], np.cumsum([len(pl) for pl in plans])])
+    for k, name in enumerate(RECORDINGS):
+        stats[f"subjects_{name}"] = int((kinds == k).sum())
+        stats[f"recordings_{name}"] = int((seg_kind == k).sum())
+    for s0 in range(0, subjects, chunk_subjects):
+        s1 = min(subjects, s0 + chunk_subjects)
+        cols_rr, cols_truth, clean, seg_ids, times = [], [], [], [], []
+        for s in range(s0, s1):
+            for j, (start, dur, kind) in enumerate(plans[s]):
+                out, truth, c = _record(rngs[s], p, s, start, dur, kind, states[s], r_hour, artifacts)
+                if len(out) == 0:
+                    continue
+                cols_rr.append(out)
+                cols_truth.append(truth)
+                clean.append(c)
+                seg_ids.append(np.full(len(out), first[s] + j, np.int64))
+                times.append(EPOCH0 + start + np.cumsum(out) / 1000.0)
+        all_rr = np.concatenate(cols_rr) if cols_rr else np.zeros(0)
+        seg = np.concatenate(seg_ids) if seg_ids else np.zeros(0, np.int64)
+        table = RRTable(subj_ids[seg_subject[seg]], seg, np.concatenate(times) if times else np.zeros(0), all_rr,
+                        np.zeros(len(all_rr), np.int64),
+                        meta={"synthetic": True, "seed": seed, "recordings": list(names)})
+        yield Cohort(
+            table=table,
+            truth=np.concatenate(cols_truth) if cols_truth else np.zeros(0, np.int64),
+            clean_rr=clean,
+            seg_label=seg_label,
+            seg_subject=seg_subject,
+            seg_hour=seg_hour,
+            score=score,
+            subject_ids=subj_ids,
+            wake_hour=p["wake"].astype(np.int64),
+            readiness=readiness,
+            day_state=day_state,
+            seg_kind=seg_kind,
+            subject_recording=kinds,
+            recording_stats=dict(stats),
+        )
+
+
+def reading_sdnn(table: RRTable) -> dict[int, float]:
+    """Per segment (reading): SDNN (ms, ddof 1) of its beats as recorded — the value Apple Health
+    stores with each background reading (HKQuantityTypeIdentifierHeartRateVariabilitySDNN)."""
+    from edgekit.data.rr import segment_bounds
+
+    b = segment_bounds(table.segment)
+    return {int(table.segment[a]): float(np.std(table.rr_ms[a:e], ddof=1)) if e - a > 1 else float("nan")
+            for a, e in zip(b[:-1].tolist(), b[1:].tolist())}
+
+
 def generate(subjects: int = 48, days: int = 14, seed: int = 7, artifacts: bool = True,
-             profile: dict | str | None = None) -> Cohort:
+             profile: dict | str | None = None, recordings: list | None = None) -> Cohort:
     """Simulate ``subjects`` x ``days`` of hourly 150 s RR spot measurements. Deterministic in seed.
 
     ``profile``: a name from :data:`PROFILES` or a dict with any of ``hr0`` (bpm), ``rmssd0`` (ms),
@@ -371,7 +639,8 @@ def generate(subjects: int = 48, days: int = 14, seed: int = 7, artifacts: bool 
 
     The whole cohort in memory: the chunks of :func:`iter_cohort` joined (use that for large cohorts).
     """
-    parts = list(iter_cohort(subjects, days, seed, artifacts, profile))
+    kw = {"recordings": recordings} if check_recordings(recordings) is not None else {}
+    parts = list(iter_cohort(subjects, days, seed, artifacts, profile, **kw))
     first = parts[0]
     t = [c.table for c in parts]
     table = RRTable(np.concatenate([x.subject for x in t]), np.concatenate([x.segment for x in t]),

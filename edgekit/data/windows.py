@@ -21,6 +21,8 @@ from edgekit.data.rr import ARTIFACT_MASK, RRTable, segment_bounds
 
 MIN_HOUR_DIFFS = 30
 MAX_MISSING_HOURS = 2
+MIN_SLOT_DIFFS = 20  # hourly slots (watch forecaster): an hour holding >= 20 differences is present
+MIN_READING_BEATS = 45  # reading windows (watch strain classifier): a reading needs >= 45 clean beats
 
 
 def beat_windows(table: RRTable, n_beats: int, stride: int, max_artifact_pct: float):
@@ -42,12 +44,16 @@ def beat_windows(table: RRTable, n_beats: int, stride: int, max_artifact_pct: fl
     return table.rr_ms[idx[ok]], seg_of[ok], starts[ok], int((~ok).sum())
 
 
-def hourly_rmssd(table: RRTable, max_artifact_pct: float) -> dict[str, tuple[int, np.ndarray]]:
-    """Per subject: (first hour index, RMSSD per hour with NaN for missing hours)."""
+def hourly_rmssd(table: RRTable, max_artifact_pct: float, min_diffs: int = MIN_HOUR_DIFFS,
+                 utc_offset_s: float = 0.0) -> dict[str, tuple[int, np.ndarray]]:
+    """Per subject: (first hour index, RMSSD per hour with NaN for missing hours). Hours are
+    ``floor((time_s + utc_offset_s) / 3600)``: the wearer's local clock hours when ``utc_offset_s``
+    is their UTC offset (UTC hours by default)."""
     out = {}
     if len(table) == 0:
         return out
-    hour = np.floor(table.time_s / 3600.0).astype(np.int64)
+    t = table.time_s if not utc_offset_s else table.time_s + float(utc_offset_s)
+    hour = np.floor(t / 3600.0).astype(np.int64)
     same = np.zeros(len(table), bool)
     same[1:] = (table.segment[1:] == table.segment[:-1]) & (table.subject[1:] == table.subject[:-1])
     d2 = np.zeros(len(table))
@@ -66,7 +72,7 @@ def hourly_rmssd(table: RRTable, max_artifact_pct: float) -> dict[str, tuple[int
         n_f = np.bincount(hi, weights=flagged[m], minlength=nh)
         with np.errstate(invalid="ignore", divide="ignore"):
             r = np.sqrt(sum_d2 / n_d)
-        ok = (n_d >= MIN_HOUR_DIFFS) & (n_f * 100.0 <= max_artifact_pct * np.maximum(n_b, 1))
+        ok = (n_d >= min_diffs) & (n_f * 100.0 <= max_artifact_pct * np.maximum(n_b, 1))
         out[subj] = (h0, np.where(ok, r, np.nan))
     return out
 
@@ -112,4 +118,104 @@ def fill_missing_hours(x: np.ndarray) -> np.ndarray:
     if miss.any():
         idx = np.arange(len(x), dtype=np.float64)
         x[miss] = np.interp(idx[miss], idx[~miss], x[~miss])
+    return x
+
+
+READING_JOIN_S = 5.0  # reading windows: parts of one reading split by a short gap are joined
+
+
+def reading_units(table: RRTable, join_gap_s: float = READING_JOIN_S) -> list[list[tuple[int, int]]]:
+    """Readings of a cleaned table: runs of consecutive segments of one subject in which each
+    segment's first beat comes at most ``join_gap_s`` seconds after the previous segment's last
+    beat (a reading split by cleaning, or by dropped beats). Each is a list of (first row, end row)."""
+    b = segment_bounds(table.segment)
+    units: list[list[tuple[int, int]]] = []
+    for a, e in zip(b[:-1].tolist(), b[1:].tolist()):
+        if e <= a:
+            continue
+        if units:
+            pa, pe = units[-1][-1]
+            if (table.subject[pe - 1] == table.subject[a]
+                    and 0.0 <= table.time_s[a] - table.time_s[pe - 1] <= join_gap_s):
+                units[-1].append((a, e))
+                continue
+        units.append([(a, e)])
+    return units
+
+
+def reading_windows(table: RRTable, n_slots: int, min_beats: int, max_artifact_pct: float,
+                    pieces: bool = False, seed: int = 0, max_pieces: int = 48,
+                    join_gap_s: float = READING_JOIN_S):
+    """Reading windows (strain classifier on single readings): ``n_slots`` slots holding one
+    reading's beats, oldest first, then absent markers (RR = 0 ms) when it has fewer.
+
+    A reading is a run of segments joined by gaps of at most ``join_gap_s`` (:func:`reading_units`);
+    its sequence is the segments' RR values with one 0 between consecutive segments (the model
+    takes no difference across it). Inference (``pieces=False``): one window per reading with
+    >= ``min_beats`` beats — the newest ``min(length, n_slots)`` values of its sequence (a leading
+    0 dropped). Training (``pieces=True``): a sequence of at most ``n_slots`` values gives one window;
+    a longer one is cut into consecutive pieces whose lengths are drawn uniformly from
+    [min_beats, n_slots] (generator ``default_rng([seed, first segment number])``), at most
+    ``max_pieces`` kept, evenly spread. A window whose artifact fraction (flagged beats / beats)
+    exceeds ``max_artifact_pct`` is excluded and counted.
+    Returns (X (W, n_slots) float64, segment index (of the first beat) per window, first row, beats
+    per window, n_excluded).
+    """
+    from edgekit.data.rr import ARTIFACT_MASK as _MASK
+
+    flagged = (table.flags & _MASK) != 0
+    seg_index = np.searchsorted(segment_bounds(table.segment), np.arange(len(table)), side="right") - 1
+    rows, segs, starts, lens = [], [], [], []
+    n_excl = 0
+    for unit in reading_units(table, join_gap_s):
+        idx = np.concatenate([np.r_[-1, np.arange(a, e)] if i else np.arange(a, e) for i, (a, e) in enumerate(unit)])
+        n = int((idx >= 0).sum())
+        if n < min_beats:
+            continue
+        m = len(idx)
+        if not pieces or m <= n_slots:
+            cuts = [(max(0, m - n_slots), m)]
+        else:
+            rng = np.random.default_rng([seed, int(table.segment[unit[0][0]])])
+            cuts, c = [], 0
+            while True:
+                ln = int(rng.integers(min_beats, n_slots + 1))
+                if c + ln > m:
+                    break
+                cuts.append((c, c + ln))
+                c += ln
+            if len(cuts) > max_pieces:
+                keep = np.linspace(0, len(cuts) - 1, max_pieces).round().astype(int)
+                cuts = [cuts[i] for i in keep]
+        for c0, c1 in cuts:
+            part = idx[c0:c1]
+            if len(part) and part[0] < 0:
+                part = part[1:]
+            beats = part[part >= 0]
+            if len(beats) < min_beats:
+                continue
+            if flagged[beats].sum() * 100.0 > max_artifact_pct * len(beats):
+                n_excl += 1
+                continue
+            x = np.zeros(n_slots)
+            x[: len(part)] = np.where(part >= 0, table.rr_ms[np.maximum(part, 0)], 0.0)
+            rows.append(x)
+            segs.append(int(seg_index[beats[0]]))
+            starts.append(int(beats[0]))
+            lens.append(len(beats))
+    X = np.array(rows).reshape(-1, n_slots)
+    return X, np.array(segs, np.int64), np.array(starts, np.int64), np.array(lens, np.int64), n_excl
+
+
+def hourly_slots(rmssd_by_subject: dict, subject: str, end_hour_abs: int, hours: int = 24) -> np.ndarray:
+    """Hourly slots (forecaster on irregular readings): RMSSD of hours [e-hours, e) of one subject,
+    oldest first, an absent hour (no RMSSD, or outside the recording) as 0."""
+    x = np.zeros(hours)
+    if subject not in rmssd_by_subject:
+        return x
+    h0, r = rmssd_by_subject[subject]
+    for i, h in enumerate(range(end_hour_abs - hours, end_hour_abs)):
+        j = h - h0
+        if 0 <= j < len(r) and np.isfinite(r[j]):
+            x[i] = r[j]
     return x

@@ -19,6 +19,10 @@ _LAZY = {
     "StrainTransformerConfig": "edgekit.models.params",
     "HRActivity": "edgekit.models.hr_activity",
     "HRActivityConfig": "edgekit.models.params",
+    "StrainReadingTransformer": "edgekit.models.strain_reading",
+    "StrainReadingConfig": "edgekit.models.params",
+    "FatigueSlotsLSTM": "edgekit.models.fatigue_slots",
+    "FatigueSlotsConfig": "edgekit.models.params",
 }
 
 
@@ -28,7 +32,9 @@ def __getattr__(name: str) -> Any:
     if name == "MODEL_TYPES":
         return {"strain_transformer": (__getattr__("StrainTransformer"), __getattr__("StrainTransformerConfig")),
                 "fatigue_lstm": (__getattr__("FatigueLSTM"), __getattr__("FatigueLSTMConfig")),
-                "hr_activity": (__getattr__("HRActivity"), __getattr__("HRActivityConfig"))}
+                "hr_activity": (__getattr__("HRActivity"), __getattr__("HRActivityConfig")),
+                "strain_reading": (__getattr__("StrainReadingTransformer"), __getattr__("StrainReadingConfig")),
+                "fatigue_slots": (__getattr__("FatigueSlotsLSTM"), __getattr__("FatigueSlotsConfig"))}
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

@@ -100,3 +100,39 @@ class HRActivityConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+@dataclass
+class StrainReadingConfig(StrainTransformerConfig):
+    """The strain classifier on single readings (``strain_reading``): ``window_beats`` slots hold a
+    reading's beats, oldest first, then absent markers (RR 0 ms) that the model masks. A reading
+    needs at least ``min_beats`` clean beats (docs/data.md "Reading windows")."""
+
+    min_beats: int = 45
+
+    @classmethod
+    def from_dict(cls, params: dict) -> "StrainReadingConfig":
+        return from_dict(cls, params)
+
+    def validate(self) -> None:
+        super().validate()
+        require(8 <= self.min_beats <= self.window_beats,
+                f"min_beats must be in [8, window_beats], got {self.min_beats}")
+
+
+@dataclass
+class FatigueSlotsConfig(FatigueLSTMConfig):
+    """The forecaster on irregular readings (``fatigue_slots``): ``sequence_hours`` hourly slots in
+    local clock hours, an absent hour as RMSSD 0 (masked in the model); a series needs at least
+    ``min_present_hours`` present hours (docs/data.md "Hourly slots")."""
+
+    min_present_hours: int = 1
+
+    @classmethod
+    def from_dict(cls, params: dict) -> "FatigueSlotsConfig":
+        return from_dict(cls, params)
+
+    def validate(self) -> None:
+        super().validate()
+        require(1 <= self.min_present_hours <= self.sequence_hours,
+                f"min_present_hours must be in [1, sequence_hours], got {self.min_present_hours}")

@@ -10,9 +10,12 @@ from edgekit.errors import EdgekitError
 from edgekit.tasks.activity import ActivityTask
 from edgekit.tasks.base import TaskSpec
 from edgekit.tasks.fatigue import FatigueTask
+from edgekit.tasks.fatigue_slots import FatigueSlotsTask
 from edgekit.tasks.strain import FIXTURE_SEED, StrainTask
+from edgekit.tasks.strain_reading import StrainReadingTask
 
-TASKS: dict[str, TaskSpec] = {spec.type: spec for spec in (StrainTask(), FatigueTask(), ActivityTask())}
+TASKS: dict[str, TaskSpec] = {spec.type: spec for spec in (StrainTask(), FatigueTask(), StrainReadingTask(),
+                                                           FatigueSlotsTask(), ActivityTask())}
 
 
 def task_for(model_type: str) -> TaskSpec:

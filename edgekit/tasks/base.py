@@ -112,6 +112,12 @@ class TaskSpec:
         """(name, value) of the simple baseline a personal model must beat on held-out windows."""
         raise NotImplementedError
 
+    def heldout_report(self, predict: Any, arrays: Mapping[str, np.ndarray], test_ids: np.ndarray,
+                       labels: list[str]) -> dict[str, Any]:
+        """Extra held-out figures for metrics.json (coverage and accuracy per recording profile);
+        ``predict(X)`` gives model outputs, ``arrays`` are windows.npz's. None by default."""
+        return {}
+
     # --- export -------------------------------------------------------------------------------
 
     def metadata(self, params: Mapping[str, Any], meta: Mapping[str, Any]) -> dict[str, str]:
