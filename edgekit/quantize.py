@@ -230,10 +230,17 @@ def quantize_activations(mlmodel: Any, stats: dict[str, dict[str, float]], float
             graph_pass.set_options([PassOption("activation_stats", stats)])
             passes.append(graph_pass)
         passes.append(PASS_REGISTRY["common::dequantize_quantize_pair_elimination"])
-        return model_utils._apply_graph_pass(
-            mlmodel, passes, spec_version=_SPECIFICATION_VERSION_IOS_17,
-            pymil_load_func=milproto_load.load, skip_model_load=True,
-        )
+        try:
+            return model_utils._apply_graph_pass(
+                mlmodel, passes, spec_version=_SPECIFICATION_VERSION_IOS_17,
+                pymil_load_func=milproto_load.load, skip_model_load=True,
+            )
+        except (ValueError, TypeError, AssertionError) as exc:  # coremltools' pass refuses this program
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            from edgekit.errors import EdgekitError
+
+            raise EdgekitError(f"w8a8: coremltools could not insert activation quantization into this program "
+                               f"({reason}); remove 'w8a8' from convert.variants") from None
 
 
 # --------------------------------------------------------------------------------------------
