@@ -573,7 +573,7 @@ def _accuracy_text(role: str, metrics: dict, parity_entry: dict) -> str:
     if mae is not None:
         parts.append(f"MAE {mae:.2f} {unit} ({src}, held-out test subjects)")
     if base is not None:
-        parts.append(f"persistence baseline MAE {base:.2f}")
+        parts.append(f"baseline MAE {base:.2f} {unit}" if role == "regressor" else f"persistence baseline MAE {base:.2f}")
     if zone is not None:
         parts.append(f"zone accuracy {zone * 100:.1f} %" if zone <= 1 else f"zone accuracy {zone:.1f} %")
     return "; ".join(parts) or "not measured"
@@ -813,6 +813,7 @@ def render_package(pkg: PackageConfig, models: list[ModelContext], fixtures: dic
         "label_idents": classifier.label_idents if classifier else unique_identifiers(labels, fallback="label"),
         "constants": fixtures["_constants"],
         "prep": fixtures["_preprocessing"],
+        "role_titles": ROLE_TITLES,
         "green_min": GREEN_MIN,
         "yellow_min": YELLOW_MIN,
         "edgekit_version": _edgekit_version(),

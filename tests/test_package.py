@@ -244,7 +244,7 @@ def test_resource_names_are_safe():
 def test_load_package_config_repo_file():
     cfg = load_package_config(Path(__file__).resolve().parent.parent / "edgekit.toml")
     assert cfg.name == "HRVKit" and cfg.ios == "17.0"
-    assert [m.max_kb for m in cfg.models] == [256, 128]
+    assert [m.max_kb for m in cfg.models] == [256, 128, 128]
     assert all(m.config.is_file() for m in cfg.models)
 
 
@@ -454,7 +454,8 @@ def test_generated_swift_sources_are_data_only():
                 f"{name}: the API must not depend on the bundled models"
 
 
-@pytest.mark.parametrize("names", [("hrv_transformer", None), (None, "hrv_lstm")], ids=["classifier", "forecaster"])
+@pytest.mark.parametrize("names", [("hrv_transformer", None), (None, "hrv_lstm"), (None, None, "hr_activity")],
+                         ids=["classifier", "forecaster", "activity"])
 def test_swift_api_is_the_same_whatever_models_are_bundled(tmp_path, names):
     toml, build = make_project(tmp_path / "both")
     run_package(toml, build)
@@ -473,9 +474,9 @@ def test_swift_api_is_the_same_whatever_models_are_bundled(tmp_path, names):
         assert not re.search(r"\b(func|init|switch|if|guard|for|while|repeat|var|protocol|struct|class|actor)\b",
                              code), name
     catalog = b["Sources/HRVKit/BundledModels.swift"].decode()
-    present = "fatigueForecaster" if names[0] is None else "strainClassifier"
-    absent = "strainClassifier" if names[0] is None else "fatigueForecaster"
-    assert f"role: .{present}," in catalog and f"role: .{absent}," not in catalog
+    roles = ("strainClassifier", "fatigueForecaster", "heartRatePredictor")
+    for role, name in zip(roles, tuple(names) + (None,) * (3 - len(names))):
+        assert (f"role: .{role}," in catalog) == (name is not None), role
     # The manifest differs only in the bundled resources.
     def manifest(pkg: Path) -> list[str]:
         return [line for line in (pkg / "Package.swift").read_text().splitlines() if 'model("Resources/' not in line]
