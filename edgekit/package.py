@@ -50,6 +50,12 @@ COMPUTE_UNITS = ("all", "cpuOnly", "cpuAndGPU", "cpuAndNeuralEngine")
 #: Variant preference on a size tie (smaller index wins): less lossy first.
 VARIANT_ORDER = ("fp32", "fp16", "int8", "w8a8", "palette6", "palette4")
 
+#: Swift ``ModelRole`` case of each task role (``edgekit.tasks``).
+SWIFT_ROLES = {"classifier": "strainClassifier", "forecaster": "fatigueForecaster", "regressor": "heartRatePredictor"}
+#: What each role does, for the package README.
+ROLE_TITLES = {"classifier": "strain classifier", "forecaster": "fatigue forecaster",
+               "regressor": "heart rate from activity"}
+
 _VERSION_RE = re.compile(r"^\d+(\.\d+){0,2}$")
 _MODULE_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -512,6 +518,14 @@ class ModelContext:
     version: str
     data_fingerprint: str
     candidates: list[dict]
+    input_channels: int = 1
+    step_s: float | None = None  # seconds per input step (the activity model's grid)
+    context_minutes: float | None = None  # the activity model's default calibration context
+
+    @property
+    def swift_role(self) -> str:
+        """The ``ModelRole`` case of this model's role."""
+        return SWIFT_ROLES[self.role]
 
 
 def _tolerance(variant: str, parity_entry: dict, role: str) -> float:
@@ -547,6 +561,7 @@ def _accuracy_text(role: str, metrics: dict, parity_entry: dict) -> str:
         if agree is not None:
             parts.append(f"top-1 agreement with fp32 {agree * 100:.1f} %")
         return "; ".join(parts) or "not measured"
+    unit = "bpm" if role == "regressor" else "score points"
     mae = _first_number(parity_entry, "mae", "variant_mae", "coreml_mae")
     src = "bundled variant"
     if mae is None:
@@ -556,9 +571,9 @@ def _accuracy_text(role: str, metrics: dict, parity_entry: dict) -> str:
     zone = _first_number(metrics, "zone_accuracy")
     parts = []
     if mae is not None:
-        parts.append(f"MAE {mae:.2f} score points ({src}, held-out test subjects)")
+        parts.append(f"MAE {mae:.2f} {unit} ({src}, held-out test subjects)")
     if base is not None:
-        parts.append(f"persistence baseline MAE {base:.2f}")
+        parts.append(f"baseline MAE {base:.2f} {unit}" if role == "regressor" else f"persistence baseline MAE {base:.2f}")
     if zone is not None:
         parts.append(f"zone accuracy {zone * 100:.1f} %" if zone <= 1 else f"zone accuracy {zone:.1f} %")
     return "; ".join(parts) or "not measured"
@@ -580,8 +595,12 @@ def _model_context(entry: PackageModel, build_dir: Path, used: set[str]) -> tupl
     if len(inputs) != 1:
         raise EdgekitError(f"{choice.path}: expected one input, found {len(inputs)}")
     shape = inputs[0]["shape"]
-    if len(shape) != 3 or shape[0] != 1 or shape[2] != 1 or shape[1] < 1:
-        raise EdgekitError(f"{choice.path}: input {inputs[0]['name']!r} must have shape (1, T, 1), got {tuple(shape)}")
+    channels = int(task.input_channels)
+    if len(shape) != 3 or shape[0] != 1 or shape[2] != channels or shape[1] < 1:
+        raise EdgekitError(f"{choice.path}: input {inputs[0]['name']!r} must have shape (1, T, {channels}), "
+                           f"got {tuple(shape)}")
+    if role not in SWIFT_ROLES:
+        raise EdgekitError(f"{cfg.name}: role {role!r} has no Swift API (known: {sorted(SWIFT_ROLES)})")
     ud = spec["user_defined"]
     meta_name = ud.get("edgekit.model_name")
     if isinstance(meta_name, str) and meta_name != cfg.name:
@@ -598,9 +617,10 @@ def _model_context(entry: PackageModel, build_dir: Path, used: set[str]) -> tupl
             raise EdgekitError(f"{choice.path}: classifier has no probabilities output (not a Core ML classifier)")
     else:
         arrays = [o["name"] for o in spec["outputs"] if o["kind"] == "multiArrayType"]
-        score_out = "fatigue_score" if "fatigue_score" in arrays else (arrays[0] if arrays else "")
+        preferred = getattr(task, "onnx_output", "") if role == "regressor" else "fatigue_score"
+        score_out = preferred if preferred in arrays else (arrays[0] if arrays else "")
         if not score_out:
-            raise EdgekitError(f"{choice.path}: forecaster has no multi-array output")
+            raise EdgekitError(f"{choice.path}: {role} has no multi-array output")
     ident = swift_identifier(cfg.name, fallback="model")
     base, n = ident, 2
     while ident in used:
@@ -637,6 +657,9 @@ def _model_context(entry: PackageModel, build_dir: Path, used: set[str]) -> tupl
         version=spec["version"] or cfg.convert.version,
         data_fingerprint=str(ud.get("edgekit.training_data_fingerprint", ud.get("training_data_fingerprint", ""))),
         candidates=choice.candidates,
+        input_channels=channels,
+        step_s=float(task.params(cfg.model.params).step_s) if role == "regressor" else None,
+        context_minutes=float(cfg.data.context_minutes) if role == "regressor" else None,
     )
     return ctx, (cfg, choice)
 
@@ -771,6 +794,7 @@ def render_package(pkg: PackageConfig, models: list[ModelContext], fixtures: dic
     env = _environment()
     classifier = next((m for m in models if m.role == "classifier"), None)
     forecaster = next((m for m in models if m.role == "forecaster"), None)
+    regressor = next((m for m in models if m.role == "regressor"), None)
     from edgekit import STRAIN_LABELS  # noqa: PLC0415
     from edgekit.zones import GREEN_MIN, YELLOW_MIN  # noqa: PLC0415
 
@@ -782,10 +806,14 @@ def render_package(pkg: PackageConfig, models: list[ModelContext], fixtures: dic
         "models": models,
         "classifier": classifier,
         "forecaster": forecaster,
+        "regressor": regressor,
+        "workout": fixtures["_workout_constants"],
+        "activity": fixtures["_activity"],
         "labels": labels,
         "label_idents": classifier.label_idents if classifier else unique_identifiers(labels, fallback="label"),
         "constants": fixtures["_constants"],
         "prep": fixtures["_preprocessing"],
+        "role_titles": ROLE_TITLES,
         "green_min": GREEN_MIN,
         "yellow_min": YELLOW_MIN,
         "edgekit_version": _edgekit_version(),

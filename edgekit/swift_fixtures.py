@@ -5,6 +5,13 @@ missed and extra beats, out-of-bounds intervals, noisy, tiny, multi-hour) with w
 from them: RR intervals, cleaned series for every method, features, beat windows, hourly RMSSD and
 its 24-hour series, and the on-device "latest window" inputs. Swift must match within 1e-9.
 
+``Tests/HRVKitCoreTests/Fixtures/workouts.json``: workouts (synthetic runs from
+:func:`edgekit.data.workout_synth.generate_runner` with dense and sparse heart rate, device speed
+present and absent, a GPS gap, no altitude; hand-made edge cases) as raw samples, with what Python
+computes from them: the grid (``to_grid``), the windows and their mask (``windows``), and the model
+inputs of a whole workout with the comparison of a fixed stand-in predictor's output with the
+recorded heart rate (``edgekit.tasks.activity.predict_workout``). Swift must match within 1e-9.
+
 ``Tests/HRVKitTests/Fixtures/predictions.json``: model inputs (windows cut from the fixtures and rows
 of the held-out test set) and the PyTorch outputs on them, with the bundled variant's tolerance.
 
@@ -334,7 +341,173 @@ def preprocessing(models, cfgs) -> dict:
     return out
 
 
-def prediction_fixtures(models, cfgs, build_dir: Path, core: dict) -> dict:
+# ---------------------------------------------------------------------------------------------
+# workouts (the heart-rate-from-activity model)
+
+
+def workout_constants() -> dict:
+    """Constants of Python's workout resampling, rendered into the Swift core."""
+    from edgekit.data import workout_grid as g  # noqa: PLC0415
+
+    return {"step_s": g.STEP_S, "max_hr_gap_s": g.MAX_HR_GAP_S, "max_route_gap_s": g.MAX_ROUTE_GAP_S,
+            "speed_window_s": g.SPEED_WINDOW_S, "altitude_window_s": g.ALTITUDE_WINDOW_S,
+            "grade_window_s": g.GRADE_WINDOW_S, "min_run_m": g.MIN_RUN_M, "grade_limit": g.GRADE_LIMIT,
+            "earth_radius_m": g.EARTH_RADIUS_M}
+
+
+def activity_settings(models, cfgs) -> dict:
+    """Window, step and default context of the bundled activity model (edgekit's defaults without one)."""
+    from edgekit.config import DataSection  # noqa: PLC0415
+    from edgekit.models.params import HRActivityConfig  # noqa: PLC0415
+
+    p = HRActivityConfig()
+    out = {"window_steps": p.window_steps, "step_s": p.step_s, "context_minutes": DataSection().context_minutes}
+    for m, _cfg in zip(models, cfgs):
+        if m.role == "regressor":
+            out = {"window_steps": m.input_length, "step_s": m.step_s, "context_minutes": m.context_minutes}
+    return out
+
+
+class StandInPredictor:
+    """A fixed linear stand-in for the activity model (Swift's test double computes the same):
+    ``60 + 20 speed + 100 grade + 0.25 context`` in float64, per step. Records its inputs."""
+
+    def __init__(self) -> None:
+        self.inputs = None
+
+    def run(self, X):
+        X = np.asarray(X, np.float32)
+        self.inputs = X
+        x = X.astype(np.float64)
+        return 60.0 + 20.0 * x[..., 0] + 100.0 * x[..., 1] + 0.25 * x[..., 2]
+
+
+def _truncate(w, seconds: float, drop: tuple[float, float] | None = None):
+    """``w`` cut to its first ``seconds`` (route points in ``drop`` seconds after the start removed)."""
+    import dataclasses  # noqa: PLC0415
+
+    end = w.start_s + seconds
+    keep = w.route_t_s <= end
+    if drop is not None:
+        rel = w.route_t_s - w.start_s
+        keep &= ~((rel > drop[0]) & (rel < drop[1]))
+    hk = w.hr_t_s <= end
+    return dataclasses.replace(w, end_s=float(min(end, w.end_s)), route_t_s=w.route_t_s[keep], lat_deg=w.lat_deg[keep],
+                               lon_deg=w.lon_deg[keep], altitude_m=w.altitude_m[keep], speed_mps=w.speed_mps[keep],
+                               hr_t_s=w.hr_t_s[hk], hr_bpm=w.hr_bpm[hk], meta={}, route_extra={})
+
+
+def _workouts() -> list[tuple[str, Any, float]]:
+    """(name, workout, context minutes) of every fixture workout."""
+    from edgekit.data.workout_synth import generate_runner  # noqa: PLC0415
+    from edgekit.data.workouts import Workout  # noqa: PLC0415
+
+    def runner(index: int, sampling: str):
+        return generate_runner(index, seed=5, workouts_per_runner=4, hr_sampling=sampling, route_step_s=2.0)
+
+    dense0, sparse0 = runner(0, "dense"), runner(0, "sparse")
+    dense1, sparse2 = runner(1, "dense"), runner(2, "sparse")
+    cases = [
+        # dense HR, device speed, hills; two windows
+        ("dense_device_speed", _truncate(dense0[0], 2400.0), 5.0),
+        # sparse HR (about a minute apart: gaps), GPS speed, a 90 s GPS gap
+        ("sparse_gps_speed_gap", _truncate(sparse0[1], 2100.0, drop=(1200.0, 1290.0)), 5.0),
+        # dense HR, GPS speed, a short run in one padded window
+        ("dense_gps_short", _truncate(dense0[3], 1200.0), 2.5),
+        # no altitude: no grade, no valid step
+        ("no_altitude", _truncate(dense1[3], 900.0), 5.0),
+        # sparse HR, device speed, context longer than a window (35 min)
+        ("sparse_device_speed_long_context", sparse2[3], 35.0),
+    ]
+    rng = np.random.default_rng(FIXTURE_SEED)
+    t0 = EPOCH0 + 86400.0
+    # device speed without positions: distance integrated from speed; 0.75 min = 4.5 steps (ties to even)
+    n = 301
+    rt = t0 + np.arange(n) * 2.0
+    speed = np.clip(2.8 + 0.5 * np.sin(np.arange(n) / 20.0) + rng.normal(0, 0.05, n), 0, None)
+    speed[120:135] = np.nan  # a 30 s stretch without speed
+    alt = 40.0 + np.cumsum(np.nan_to_num(speed) * 0.03 * np.sin(np.arange(n) / 40.0)) * 2.0
+    lat = np.full(n, np.nan)
+    lat[10] = 47.0  # one position only
+    lon = np.full(n, np.nan)
+    lon[10] = 8.0
+    hr_t = t0 + np.arange(0, 600, 5.0)
+    cases.append(("device_speed_without_positions", Workout(
+        "speed-only", "fixture", "run", t0, t0 + 600.0, rt, lat, lon, alt, speed, hr_t,
+        140.0 + 10.0 * np.sin(np.arange(len(hr_t)) / 15.0)), 0.75))
+    # messy: unsorted, duplicate times, NaN times and values, standing still (grade 0), an HR gap
+    n = 200
+    rt = t0 + np.arange(n) * 2.0 + rng.uniform(-0.4, 0.4, n)
+    north = np.cumsum(np.where((np.arange(n) > 60) & (np.arange(n) < 110), 0.0, 6.0))  # 100 s standing still
+    lat = 46.5 + north / 111_195.0
+    lon = np.full(n, 7.25) + rng.normal(0, 2e-6, n)
+    alt = 500.0 + 0.02 * north + rng.normal(0, 0.3, n)
+    rt[[5, 6]] = rt[4]  # duplicates: the first is kept
+    rt[20] = np.nan
+    lat[30] = np.nan
+    alt[40] = np.nan
+    order = rng.permutation(n)
+    hr_t = t0 + np.sort(rng.uniform(0, 400, 70))
+    hr_t = hr_t[(hr_t < t0 + 150) | (hr_t > t0 + 260)]  # a 110 s gap
+    hr_v = 120.0 + rng.normal(0, 3, len(hr_t))
+    hr_v[3] = np.nan
+    cases.append(("messy_unsorted", Workout(
+        "messy", "fixture", "run", t0, t0 + 395.0, rt[order], lat[order], lon[order], alt[order],
+        np.full(n, np.nan), hr_t[::-1], hr_v[::-1]), 5.0))
+    cases.append(("empty", Workout("empty", "fixture", "run", t0, t0 + 60.0, *(np.zeros(0),) * 5,
+                                   np.zeros(0), np.zeros(0)), 5.0))
+    return cases
+
+
+def workout_fixtures(window_steps: int, step_s: float) -> dict:
+    """The workout fixture document (``workouts.json``)."""
+    from edgekit.data.workout_grid import to_grid, windows  # noqa: PLC0415
+    from edgekit.tasks.activity import predict_workout  # noqa: PLC0415
+
+    stride = max(1, window_steps // 2)
+    docs = []
+    for name, w, context_minutes in _workouts():
+        grid = to_grid(w, step_s=step_s)
+        win = windows(grid, window_steps, stride)
+        model = StandInPredictor()
+        result = predict_workout(model, w, window_steps, step_s, context_minutes)
+        X = model.inputs
+        T = len(grid)
+        pred = model.run(X).reshape(-1)[:T]
+        valid = windows(grid, window_steps, window_steps).valid.reshape(-1)[:T]
+        expected = np.where(valid, pred, np.nan)
+        recorded = np.asarray(grid.hr_bpm, np.float64)
+        ctx = int(round(context_minutes * 60.0 / step_s))
+        scored = np.isfinite(recorded) & np.isfinite(expected) & (np.arange(T) >= ctx)
+        if int(scored.sum()) != result["n_scored_steps"]:
+            raise EdgekitError(f"workout fixture {name}: scoring differs from predict_workout")
+        docs.append({
+            "name": name,
+            "context_minutes": context_minutes,
+            "samples": {
+                "start": w.start_s, "end": w.end_s,
+                "route": {"t": _floats(w.route_t_s), "lat": _floats(w.lat_deg), "lon": _floats(w.lon_deg),
+                          "alt": _floats(w.altitude_m), "speed": _floats(w.speed_mps)},
+                "hr": {"t": _floats(w.hr_t_s), "bpm": _floats(w.hr_bpm)},
+            },
+            "grid": {"start": grid.start_s, "step_s": grid.step_s, "speed": _floats(grid.speed_mps),
+                     "grade": _floats(grid.grade), "hr": _floats(grid.hr_bpm),
+                     "device_speed_steps": grid.meta["device_speed_steps"],
+                     "gps_speed_steps": grid.meta["gps_speed_steps"]},
+            "windows": {"steps": window_steps, "stride": stride, "start_step": [int(s) for s in win.start_step],
+                        "speed": [_floats(r) for r in win.speed_mps], "grade": [_floats(r) for r in win.grade],
+                        "hr": [_floats(r) for r in win.hr_bpm], "valid": [[bool(v) for v in r] for r in win.valid]},
+            "inputs": [_floats(x.reshape(-1)) for x in X],
+            "comparison": {
+                "context_steps": ctx, "expected": _floats(expected), "n_scored": int(scored.sum()),
+                "mae": result["mae_bpm"],
+                "mean_difference": float(np.mean(recorded[scored] - expected[scored])) if scored.any() else None,
+            },
+        })
+    return {"tolerance": TOLERANCE, "window_steps": window_steps, "step_s": step_s, "cases": docs}
+
+
+def prediction_fixtures(models, cfgs, build_dir: Path, core: dict, workouts: dict | None = None) -> dict:
     """Model inputs and PyTorch outputs (``predictions.json``)."""
     import torch  # noqa: PLC0415
 
@@ -352,6 +525,13 @@ def prediction_fixtures(models, cfgs, build_dir: Path, core: dict) -> dict:
                 cleaned = case["cleaned"][case["params"]["method"]]["table"]["rr_ms"]
                 if len(cleaned) >= n and len(inputs) < 6:
                     inputs.append(np.array(cleaned[-n:], dtype=np.float64))
+        elif m.role == "regressor":
+            # whole-workout inputs cut by the same data layer from the workout fixtures
+            width = n * m.input_channels
+            for case in (workouts or {}).get("cases", []):
+                for x in case["inputs"]:
+                    if len(x) == width and len(inputs) < 4 and any(v for v in x[2::3]):
+                        inputs.append(np.array(x, dtype=np.float64))
         else:
             for case in core["cases"]:
                 vals = case["latest_hourly"].get("values")
@@ -361,16 +541,23 @@ def prediction_fixtures(models, cfgs, build_dir: Path, core: dict) -> dict:
         if test_path.is_file():
             with np.load(test_path, allow_pickle=False) as z:
                 X = np.asarray(z["X"], dtype=np.float64)
-            if X.ndim == 3:
+            if X.ndim == 3 and m.input_channels == 1:
                 X = X[..., 0]
-            if X.ndim == 2 and X.shape[1] == n and len(X):
+            elif X.ndim == 3 and X.shape[1:] == (n, m.input_channels):
+                X = X.reshape(len(X), -1)
+            if X.ndim == 2 and X.shape[1] == n * m.input_channels and len(X):
                 pick = np.linspace(0, len(X) - 1, min(8, len(X))).round().astype(int)
                 inputs.extend(X[i] for i in sorted(set(pick.tolist())))
         if not inputs:  # a deterministic fallback input
             rng = np.random.default_rng(FIXTURE_SEED)
-            base = 850.0 if m.role == "classifier" else 45.0
-            inputs.append(base + rng.normal(0, base * 0.05, n))
-        batch = torch.tensor(np.stack(inputs).astype(np.float32)).unsqueeze(-1)
+            if m.role == "regressor":
+                steps = np.arange(n)
+                inputs.append(np.stack([2.8 + 0.3 * np.sin(steps / 9.0), 0.02 * np.cos(steps / 17.0),
+                                        np.where(steps < 30, 145.0, 0.0)], axis=1).reshape(-1))
+            else:
+                base = 850.0 if m.role == "classifier" else 45.0
+                inputs.append(base + rng.normal(0, base * 0.05, n))
+        batch = torch.tensor(np.stack(inputs).astype(np.float32)).reshape(len(inputs), n, m.input_channels)
         with torch.no_grad():
             out = module(batch)
         out = out.detach().cpu().numpy().astype(np.float64).reshape(len(inputs), -1)
@@ -378,6 +565,7 @@ def prediction_fixtures(models, cfgs, build_dir: Path, core: dict) -> dict:
             raise EdgekitError(f"{cfg.name}: torch output has {out.shape[1]} classes, model has {len(m.labels)} labels")
         docs.append({
             "name": m.name, "role": m.role, "variant": m.variant, "input_length": n,
+            "input_channels": m.input_channels,
             "labels": list(m.labels), "tolerance": m.tolerance,
             "inputs": [[float(np.float32(v)) for v in x] for x in inputs],
             "expected": [[float(v) for v in row] for row in out],
@@ -388,9 +576,14 @@ def prediction_fixtures(models, cfgs, build_dir: Path, core: dict) -> dict:
 def build_fixtures(models, cfgs, build_dir: Path) -> dict:
     """Every fixture document, keyed by its path in the package (template-relative names)."""
     core = core_fixtures()
+    activity = activity_settings(models, cfgs)
+    workouts = workout_fixtures(activity["window_steps"], activity["step_s"])
     return {
         "Tests/HRVKitCoreTests/Fixtures/core.json": core,
-        "Tests/HRVKitTests/Fixtures/predictions.json": prediction_fixtures(models, cfgs, Path(build_dir), core),
+        "Tests/HRVKitCoreTests/Fixtures/workouts.json": workouts,
+        "_workout_constants": workout_constants(),
+        "_activity": activity,
+        "Tests/HRVKitTests/Fixtures/predictions.json": prediction_fixtures(models, cfgs, Path(build_dir), core, workouts),
         "_constants": swift_constants(),
         "_preprocessing": preprocessing(models, cfgs),
     }

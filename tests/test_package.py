@@ -53,6 +53,14 @@ def _tiny_mlpackage(path: Path, role: str, length: int, labels: list[str] | None
         def forward(self, x):  # (1, T, 1) -> (1, k)
             return torch.softmax(self.lin(x / 1000.0).mean(dim=1), dim=-1)
 
+    class Regressor(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lin = torch.nn.Linear(3, 1)
+
+        def forward(self, x):  # (1, T, 3) -> (1, T)
+            return 150.0 + self.lin(x)[:, :, 0]
+
     class Forecaster(torch.nn.Module):
         def __init__(self) -> None:
             super().__init__()
@@ -62,17 +70,20 @@ def _tiny_mlpackage(path: Path, role: str, length: int, labels: list[str] | None
             return 100.0 * torch.sigmoid(self.lin(x / 100.0).mean(dim=1))
 
     torch.manual_seed(0)
-    module = (Classifier(len(labels)) if role == "classifier" else Forecaster()).eval()
-    example = torch.rand(1, length, 1) * 1000
+    module = (Classifier(len(labels)) if role == "classifier" else Regressor() if role == "regressor"
+              else Forecaster()).eval()
+    channels = 3 if role == "regressor" else 1
+    example = torch.rand(1, length, channels) * (10 if role == "regressor" else 1000)
     traced = torch.jit.trace(module, example)
     kwargs = {}
     if role == "classifier":
         kwargs["classifier_config"] = ct.ClassifierConfig(list(labels))
     else:
-        kwargs["outputs"] = [ct.TensorType(name="fatigue_score")]
+        kwargs["outputs"] = [ct.TensorType(name="hr_bpm" if role == "regressor" else "fatigue_score")]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ml = ct.convert(traced, inputs=[ct.TensorType(name="rr_sequence", shape=(1, length, 1))],
+        name = "activity_sequence" if role == "regressor" else "rr_sequence"
+        ml = ct.convert(traced, inputs=[ct.TensorType(name=name, shape=(1, length, channels))],
                         convert_to="mlprogram", minimum_deployment_target=ct.target.iOS17, **kwargs)
     ml.author = meta.get("author", "edgekit") if meta else "edgekit"
     ml.short_description = (meta or {}).get("description", "tiny test model")
@@ -110,11 +121,13 @@ def make_model(root: Path, build: Path, name: str, model_type: str, *, labels: l
                length: int | None = None, passed: dict[str, bool] | None = None,
                sizes: dict[str, int] | None = None, description: str = "A test model") -> Path:
     """Config + build/<name>/{train,coreml,verify} for one model. Returns the config path."""
-    role = "classifier" if model_type == "strain_transformer" else "forecaster"
-    length = length or (16 if role == "classifier" else 24)
+    role = {"strain_transformer": "classifier", "fatigue_lstm": "forecaster", "hr_activity": "regressor"}[model_type]
+    length = length or {"classifier": 16, "forecaster": 24, "regressor": 12}[role]
     labels = list(labels) if labels is not None else (["healthy", "strained", "burnout_risk"] if role == "classifier" else [])
     params = ({"window_beats": length, "d_model": 8, "n_heads": 2, "n_layers": 1, "ff_dim": 16,
                "n_classes": len(labels)} if role == "classifier" else
+              {"window_steps": length, "step_s": 10.0, "hidden_size": 8, "n_layers": 1, "dropout": 0.0}
+              if role == "regressor" else
               {"sequence_hours": length, "hidden_size": 8, "n_layers": 1, "dropout": 0.0})
     cfg = root / "configs" / f"{abs(hash(name)) % 10**8}.toml"
     cfg.parent.mkdir(parents=True, exist_ok=True)
@@ -127,7 +140,13 @@ def make_model(root: Path, build: Path, name: str, model_type: str, *, labels: l
     (mdir / "train" / "metrics.json").write_text(json.dumps(
         {"accuracy": 0.912, "macro_f1": 0.897} if role == "classifier" else {"mae": 6.3, "baseline_mae": 9.1}))
     rng = np.random.default_rng(0)
-    X = (800 + rng.normal(0, 40, (5, length))) if role == "classifier" else (40 + rng.normal(0, 8, (5, length)))
+    if role == "regressor":
+        X = np.stack([3 + rng.normal(0, 0.3, (5, length)), rng.normal(0, 0.02, (5, length)),
+                      np.zeros((5, length))], axis=2)
+    elif role == "classifier":
+        X = 800 + rng.normal(0, 40, (5, length))
+    else:
+        X = 40 + rng.normal(0, 8, (5, length))
     np.savez(mdir / "train" / "test_set.npz", X=X.astype(np.float32), y=np.zeros(5))
     passed = passed if passed is not None else {v: True for v in SIZES}
     sizes = sizes or SIZES
@@ -142,7 +161,7 @@ def make_model(root: Path, build: Path, name: str, model_type: str, *, labels: l
         weights.parent.mkdir(parents=True, exist_ok=True)
         weights.write_bytes(b"\0" * sizes[variant])
         # the schema edgekit.verify.parity writes
-        check = {"name": "top1_agreement" if role == "classifier" else "fp32_score",
+        check = {"name": "top1_agreement" if role == "classifier" else "fp32_output",
                  "figure": "agreement", "value": 1.0 if ok else 0.8, "tolerance": 0.99,
                  "comparison": ">=", "backend": "reference-evaluator", "passed": ok}
         variants[variant] = {"path": f"coreml/{variant}.mlpackage", "sha256": sha256_tree(dest),
@@ -157,14 +176,14 @@ def make_model(root: Path, build: Path, name: str, model_type: str, *, labels: l
     return cfg
 
 
-def make_project(tmp: Path, *, labels=None, names=("hrv_transformer", "hrv_lstm"), max_kb=(64, 64),
-                 passed=None, package_name="HRVKit", descriptions=("Strain", "Fatigue")) -> tuple[Path, Path]:
+def make_project(tmp: Path, *, labels=None, names=("hrv_transformer", "hrv_lstm", "hr_activity"), max_kb=(64, 64, 64),
+                 passed=None, package_name="HRVKit", descriptions=("Strain", "Fatigue", "Heart rate")) -> tuple[Path, Path]:
     root = tmp / "proj"
     build = root / "build"
     build.mkdir(parents=True)
     (build / ".edgekit-build").write_text("a hand-made build directory in edgekit's layout\n")
     entries = []
-    types = ("strain_transformer", "fatigue_lstm")
+    types = ("strain_transformer", "fatigue_lstm", "hr_activity")
     for name, kb, mtype, desc in zip(names, max_kb, types, descriptions):
         if name is None:
             continue
@@ -225,7 +244,7 @@ def test_resource_names_are_safe():
 def test_load_package_config_repo_file():
     cfg = load_package_config(Path(__file__).resolve().parent.parent / "edgekit.toml")
     assert cfg.name == "HRVKit" and cfg.ios == "17.0"
-    assert [m.max_kb for m in cfg.models] == [256, 128]
+    assert [m.max_kb for m in cfg.models] == [256, 128, 128]
     assert all(m.config.is_file() for m in cfg.models)
 
 
@@ -435,7 +454,8 @@ def test_generated_swift_sources_are_data_only():
                 f"{name}: the API must not depend on the bundled models"
 
 
-@pytest.mark.parametrize("names", [("hrv_transformer", None), (None, "hrv_lstm")], ids=["classifier", "forecaster"])
+@pytest.mark.parametrize("names", [("hrv_transformer", None), (None, "hrv_lstm"), (None, None, "hr_activity")],
+                         ids=["classifier", "forecaster", "activity"])
 def test_swift_api_is_the_same_whatever_models_are_bundled(tmp_path, names):
     toml, build = make_project(tmp_path / "both")
     run_package(toml, build)
@@ -454,9 +474,9 @@ def test_swift_api_is_the_same_whatever_models_are_bundled(tmp_path, names):
         assert not re.search(r"\b(func|init|switch|if|guard|for|while|repeat|var|protocol|struct|class|actor)\b",
                              code), name
     catalog = b["Sources/HRVKit/BundledModels.swift"].decode()
-    present = "fatigueForecaster" if names[0] is None else "strainClassifier"
-    absent = "strainClassifier" if names[0] is None else "fatigueForecaster"
-    assert f"role: .{present}," in catalog and f"role: .{absent}," not in catalog
+    roles = ("strainClassifier", "fatigueForecaster", "heartRatePredictor")
+    for role, name in zip(roles, tuple(names) + (None,) * (3 - len(names))):
+        assert (f"role: .{role}," in catalog) == (name is not None), role
     # The manifest differs only in the bundled resources.
     def manifest(pkg: Path) -> list[str]:
         return [line for line in (pkg / "Package.swift").read_text().splitlines() if 'model("Resources/' not in line]

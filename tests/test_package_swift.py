@@ -1,8 +1,8 @@
 """The rendered Swift package builds and tests with the local Swift toolchain (slow: ~1 min each).
 
 - the default package: `swift build` and `swift test` pass with no warnings;
-- a package with only one of the two models: the same API builds and tests (the missing role is a
-  typed error);
+- a package with only one of the models: the same API builds and tests (the missing roles are
+  typed errors);
 - hostile labels and model names (quotes, backslashes, interpolation, unicode, keywords): `swift build`;
 - the Apple layer (Core ML / HealthKit, normally compiled only on Apple platforms) type-checks under
   Swift 6 strict concurrency against minimal stand-in modules of the API surface it uses. The stubs
@@ -49,7 +49,7 @@ def test_default_package_builds_and_tests_without_warnings(tmp_path):
     # each arrives whole in the resource bundle, where ModelStore would compile it.
     bundles = list((pkg / ".build").glob("*/debug/HRVKit_HRVKit.resources"))
     assert len(bundles) == 1
-    for name in ("hrv_transformer", "hrv_lstm"):
+    for name in ("hrv_transformer", "hrv_lstm", "hr_activity"):
         assert (bundles[0] / f"{name}.mlpackage" / "Manifest.json").is_file()
         assert (bundles[0] / f"{name}.mlpackage" / "Data" / "com.apple.CoreML" / "model.mlmodel").is_file()
     assert not (bundles[0] / "Manifest.json").exists()  # not flattened
@@ -110,23 +110,53 @@ public final class MLModel {
 }
 '''
 
+CORELOCATION_STUB = r'''
+import Foundation
+public struct CLLocationCoordinate2D { public var latitude: Double = 0; public var longitude: Double = 0 }
+open class CLLocation: NSObject {
+    public var coordinate: CLLocationCoordinate2D { CLLocationCoordinate2D() }
+    public var altitude: Double { 0 }
+    public var horizontalAccuracy: Double { -1 }
+    public var verticalAccuracy: Double { -1 }
+    public var speed: Double { -1 }
+    public var timestamp: Date { Date() }
+}
+'''
+
 HEALTHKIT_STUB = r'''
 import Foundation
-open class HKObjectType: NSObject {}
+import CoreLocation
+open class HKObjectType: NSObject { public class func workoutType() -> HKWorkoutType { HKWorkoutType() } }
 open class HKSampleType: HKObjectType {}
-public final class HKSeriesType: HKSampleType { public class func heartbeat() -> Self { Self() } }
-public struct HKQuantityTypeIdentifier: Hashable, Sendable { public static let heartRateVariabilitySDNN = HKQuantityTypeIdentifier() }
+public final class HKWorkoutType: HKSampleType {}
+public final class HKSeriesType: HKSampleType {
+    public class func heartbeat() -> Self { Self() }
+    public class func workoutRoute() -> Self { Self() }
+}
+public struct HKQuantityTypeIdentifier: Hashable, Sendable {
+    public static let heartRateVariabilitySDNN = HKQuantityTypeIdentifier()
+    public static let heartRate = HKQuantityTypeIdentifier()
+}
 public final class HKQuantityType: HKSampleType { public init(_ identifier: HKQuantityTypeIdentifier) {} }
-open class HKObject: NSObject {}
-open class HKSample: HKObject { public var startDate: Date { Date() } }
+open class HKObject: NSObject { public var uuid: UUID { UUID() } }
+open class HKSample: HKObject { public var startDate: Date { Date() }; public var endDate: Date { Date() } }
 public final class HKHeartbeatSeriesSample: HKSample {}
+public final class HKWorkout: HKSample {}
+public final class HKWorkoutRoute: HKSample {}
 public enum HKMetricPrefix { case milli }
-public final class HKUnit { public class func secondUnit(with prefix: HKMetricPrefix) -> HKUnit { HKUnit() } }
+public final class HKUnit {
+    public class func secondUnit(with prefix: HKMetricPrefix) -> HKUnit { HKUnit() }
+    public class func count() -> HKUnit { HKUnit() }
+    public class func minute() -> HKUnit { HKUnit() }
+    public func unitDivided(by unit: HKUnit) -> HKUnit { self }
+}
 public final class HKQuantity { public func doubleValue(for unit: HKUnit) -> Double { 0 } }
-public final class HKQuantitySample: HKSample { public var quantity: HKQuantity { HKQuantity() } }
+public final class HKQuantitySample: HKSample { public var quantity: HKQuantity { HKQuantity() }; public var count: Int { 1 } }
 public struct HKQueryOptions: OptionSet { public let rawValue: UInt; public init(rawValue: UInt) { self.rawValue = rawValue } }
 open class HKQuery: NSObject {
     public class func predicateForSamples(withStart startDate: Date?, end endDate: Date?, options: HKQueryOptions = []) -> NSPredicate { NSPredicate(value: true) }
+    public class func predicateForObjects(from workout: HKWorkout) -> NSPredicate { NSPredicate(value: true) }
+    public class func predicateForObject(with uuid: UUID) -> NSPredicate { NSPredicate(value: true) }
 }
 public final class HKHealthStore {
     public init() {}
@@ -136,6 +166,31 @@ public final class HKHealthStore {
 public struct HKSamplePredicate<Sample: HKSample> {
     public static func heartbeatSeries(_ predicate: NSPredicate? = nil) -> HKSamplePredicate<HKHeartbeatSeriesSample> { .init() }
     public static func quantitySample(type: HKQuantityType, predicate: NSPredicate? = nil) -> HKSamplePredicate<HKQuantitySample> { .init() }
+    public static func workoutRoute(_ predicate: NSPredicate? = nil) -> HKSamplePredicate<HKWorkoutRoute> { .init() }
+}
+public struct HKWorkoutRouteQueryDescriptor {
+    public struct Results: AsyncSequence {
+        public typealias Element = CLLocation
+        public struct AsyncIterator: AsyncIteratorProtocol {
+            public mutating func next() async throws -> CLLocation? { nil }
+        }
+        public func makeAsyncIterator() -> AsyncIterator { AsyncIterator() }
+    }
+    public init(_ workoutRoute: HKWorkoutRoute) {}
+    public func results(for healthStore: HKHealthStore) -> Results { Results() }
+}
+public struct HKQuantitySeriesSampleQueryDescriptor {
+    public struct Options: OptionSet { public let rawValue: Int; public init(rawValue: Int) { self.rawValue = rawValue } }
+    public struct Result { public let quantity: HKQuantity; public let dateInterval: DateInterval; public let sample: HKQuantitySample? }
+    public struct Results: AsyncSequence {
+        public typealias Element = Result
+        public struct AsyncIterator: AsyncIteratorProtocol {
+            public mutating func next() async throws -> Result? { nil }
+        }
+        public func makeAsyncIterator() -> AsyncIterator { AsyncIterator() }
+    }
+    public init(predicate: HKSamplePredicate<HKQuantitySample>, options: Options = []) {}
+    public func results(for healthStore: HKHealthStore) -> Results { Results() }
 }
 public struct HKSampleQueryDescriptor<Sample: HKSample> {
     public init(predicates: [HKSamplePredicate<Sample>], sortDescriptors: [SortDescriptor<Sample>], limit: Int? = nil) {}
@@ -165,22 +220,24 @@ def test_apple_layer_typechecks_against_stubs(tmp_path):
     run_package(toml, build)
     pkg = tmp_path / "stubbed"
     shutil.copytree(build / "ios" / "HRVKit", pkg)
-    for name, text in (("CoreML", COREML_STUB), ("HealthKit", HEALTHKIT_STUB)):
+    for name, text in (("CoreML", COREML_STUB), ("CoreLocation", CORELOCATION_STUB), ("HealthKit", HEALTHKIT_STUB)):
         (pkg / "Sources" / name).mkdir(parents=True)
         (pkg / "Sources" / name / f"{name}.swift").write_text(text)
     manifest = (pkg / "Package.swift").read_text()
     manifest = manifest.replace('dependencies: ["HRVKitCore"],\n            resources',
-                                'dependencies: ["HRVKitCore", "CoreML", "HealthKit"],\n            resources')
+                                'dependencies: ["HRVKitCore", "CoreML", "CoreLocation", "HealthKit"],\n            resources')
     manifest = manifest.replace("    targets: [\n", '    targets: [\n        .target(name: "CoreML"),\n'
-                                '        .target(name: "HealthKit"),\n', 1)
-    assert '"CoreML", "HealthKit"' in manifest
+                                '        .target(name: "CoreLocation"),\n'
+                                '        .target(name: "HealthKit", dependencies: ["CoreLocation"]),\n', 1)
+    assert '"CoreML", "CoreLocation", "HealthKit"' in manifest
     (pkg / "Package.swift").write_text(manifest)
     # proves the #if canImport(CoreML) && canImport(HealthKit) code is really compiled here
     (pkg / "Sources" / "HRVKit" / "Probe.swift").write_text(
-        '#if canImport(CoreML) && canImport(HealthKit)\n#warning("apple layer compiled")\n#endif\n')
+        '#if canImport(CoreML) && canImport(HealthKit) && canImport(CoreLocation)\n#warning("apple layer compiled")\n#endif\n')
     out = _swift(["build", "--build-tests"], pkg)
     warnings = _warnings(out)
     assert any("apple layer compiled" in w for w in warnings)
     apple_warnings = [w for w in warnings if "apple layer compiled" not in w
-                      and "/Sources/CoreML/" not in w and "/Sources/HealthKit/" not in w]
+                      and "/Sources/CoreML/" not in w and "/Sources/HealthKit/" not in w
+                      and "/Sources/CoreLocation/" not in w]
     assert apple_warnings == []

@@ -11,7 +11,7 @@ public enum ModelLocation: Sendable, Hashable {
 }
 
 /// How the package loads and runs its models. A value type: build one, pass it to
-/// ``HRVPipeline/init(configuration:strainClassifier:fatigueForecaster:)`` or
+/// ``HRVPipeline/init(configuration:strainClassifier:fatigueForecaster:heartRatePredictor:)`` or
 /// ``ModelStore/init(configuration:)``.
 ///
 /// ```swift

@@ -1,6 +1,9 @@
 #if canImport(HealthKit)
 import Foundation
 import HealthKit
+#if canImport(CoreLocation)
+import CoreLocation
+#endif
 
 /// Failures of reading HealthKit. Everything after the beats are read (data quality, models) is
 /// ``HRVKitError``.
@@ -16,7 +19,7 @@ public enum HealthDataError: Error, Sendable, Hashable, CustomStringConvertible 
     public var description: String {
         switch self {
         case .notAuthorized:
-            return "Access to heart-beat data was not granted."
+            return "Access to the health data was not granted."
         case .healthDataUnavailable:
             return "Health data is not available on this device."
         case let .queryFailed(reason):
@@ -123,6 +126,114 @@ public enum HealthData: Sendable {
     }
 }
 
+/// Reading running workouts (route and heart rate) from HealthKit for the heart-rate-from-activity model.
+extension HealthData {
+    /// The types the workout API reads: workouts, their routes (`HKSeriesType.workoutRoute()`)
+    /// and heart rate (`HKQuantityType(.heartRate)`).
+    public static var workoutReadTypes: Set<HKObjectType> {
+        [HKObjectType.workoutType(), HKSeriesType.workoutRoute(), HKQuantityType(.heartRate)]
+    }
+
+    /// Asks the user for read access to ``workoutReadTypes``.
+    ///
+    /// As with heartbeats, a denied type simply returns no data: no route is
+    /// ``HRVKitError/noActivityData``, no heart rate leaves nothing to compare.
+    ///
+    /// - Throws: ``HealthDataError/healthDataUnavailable``, ``HealthDataError/notAuthorized``.
+    public static func requestWorkoutAuthorization(store: HKHealthStore) async throws {
+        guard HKHealthStore.isHealthDataAvailable() else { throw HealthDataError.healthDataUnavailable }
+        do {
+            try await store.requestAuthorization(toShare: [], read: workoutReadTypes)
+        } catch {
+            throw HealthDataError.notAuthorized
+        }
+    }
+
+    /// The route and heart rate of `workout`: every location of its routes and every heart-rate
+    /// value in its interval, ready for ``WorkoutGrid/init(samples:settings:)``.
+    ///
+    /// - Throws: ``HealthDataError``.
+    public static func workoutSamples(store: HKHealthStore, workout: HKWorkout) async throws -> WorkoutSamples {
+        let start = workout.startDate, end = workout.endDate
+        let route = try await routePoints(store: store, workout: workout)
+        let heartRate = try await heartRateSamples(store: store, from: start, to: end)
+        return WorkoutSamples(start: start.timeIntervalSince1970, end: end.timeIntervalSince1970, route: route,
+                              heartRate: heartRate)
+    }
+
+    /// Every location of the routes (`HKWorkoutRoute`) attached to `workout`, in the order
+    /// HealthKit returns them (resampling sorts by time).
+    ///
+    /// A location with a negative `horizontalAccuracy` has no position (NaN latitude and
+    /// longitude), one with a negative `verticalAccuracy` no altitude, one with a negative `speed`
+    /// no device speed (Core Location's "invalid").
+    ///
+    /// - Throws: ``HealthDataError``.
+    public static func routePoints(store: HKHealthStore, workout: HKWorkout) async throws -> [RoutePoint] {
+        guard HKHealthStore.isHealthDataAvailable() else { throw HealthDataError.healthDataUnavailable }
+        let query = HKSampleQueryDescriptor(
+            predicates: [.workoutRoute(HKQuery.predicateForObjects(from: workout))],
+            sortDescriptors: [SortDescriptor(\.startDate, order: .forward)])
+        var points: [RoutePoint] = []
+        do {
+            for route in try await query.result(for: store) {
+                for try await location in HKWorkoutRouteQueryDescriptor(route).results(for: store) {
+                    let fix = location.horizontalAccuracy >= 0
+                    points.append(RoutePoint(
+                        time: location.timestamp.timeIntervalSince1970,
+                        latitude: fix ? location.coordinate.latitude : .nan,
+                        longitude: fix ? location.coordinate.longitude : .nan,
+                        altitude: location.verticalAccuracy >= 0 ? location.altitude : .nan,
+                        speed: location.speed >= 0 ? location.speed : .nan))
+                }
+            }
+        } catch {
+            throw map(error)
+        }
+        return points
+    }
+
+    /// Every heart-rate value (bpm) whose time lies in `start ... end`, the time being the midpoint
+    /// of the value's interval. Samples that hold a series (Apple Watch records heart rate during
+    /// a workout as series samples, `count > 1`) are read value by value with
+    /// `HKQuantitySeriesSampleQueryDescriptor`.
+    ///
+    /// - Throws: ``HealthDataError``.
+    public static func heartRateSamples(store: HKHealthStore, from start: Date, to end: Date) async throws -> [HeartRateSample] {
+        guard HKHealthStore.isHealthDataAvailable() else { throw HealthDataError.healthDataUnavailable }
+        let type = HKQuantityType(.heartRate)
+        let unit = HKUnit.count().unitDivided(by: HKUnit.minute())
+        let window = HKQuery.predicateForSamples(withStart: start, end: end, options: [])
+        let query = HKSampleQueryDescriptor(
+            predicates: [.quantitySample(type: type, predicate: window)],
+            sortDescriptors: [SortDescriptor(\.startDate, order: .forward)])
+        let first = start.timeIntervalSince1970, last = end.timeIntervalSince1970
+        var values: [HeartRateSample] = []
+        func add(_ quantity: HKQuantity, from a: Date, to b: Date) {
+            let time = a.timeIntervalSince1970 + b.timeIntervalSince(a) / 2
+            if time >= first && time <= last {
+                values.append(HeartRateSample(time: time, bpm: quantity.doubleValue(for: unit)))
+            }
+        }
+        do {
+            for sample in try await query.result(for: store) {
+                guard sample.count > 1 else {
+                    add(sample.quantity, from: sample.startDate, to: sample.endDate)
+                    continue
+                }
+                let series = HKQuantitySeriesSampleQueryDescriptor(
+                    predicate: .quantitySample(type: type, predicate: HKQuery.predicateForObject(with: sample.uuid)))
+                for try await value in series.results(for: store) {
+                    add(value.quantity, from: value.dateInterval.start, to: value.dateInterval.end)
+                }
+            }
+        } catch {
+            throw map(error)
+        }
+        return values
+    }
+}
+
 extension HRVPipeline {
     /// Asks for read access to heartbeat series; see ``HealthData/requestAuthorization(store:)``.
     ///
@@ -174,6 +285,35 @@ extension HRVPipeline {
         let span = Double(max(days, 1)) * 24 * 3600
         let beats = try await HealthData.beats(store: store, from: Date(timeIntervalSinceNow: -span))
         return try await forecastFatigue(beats: beats, with: forecaster, maxDataAge: maxDataAge, now: Date())
+    }
+
+    /// Asks for read access to workouts, their routes and heart rate; see
+    /// ``HealthData/requestWorkoutAuthorization(store:)``.
+    ///
+    /// - Throws: ``HealthDataError``.
+    public func requestWorkoutAuthorization(store: HKHealthStore) async throws {
+        try await HealthData.requestWorkoutAuthorization(store: store)
+    }
+
+    /// Reads `workout`'s route and heart rate and compares the heart rate its pace and grade
+    /// predict with the recorded one; see ``expectedHeartRate(samples:contextMinutes:)``.
+    ///
+    /// ```swift
+    /// let comparison = try await HRVPipeline.shared.expectedHeartRate(workout: run, store: store)
+    /// print(comparison.summary)   // "HR 6 BPM above what this pace predicts for you"
+    /// ```
+    ///
+    /// - Parameters:
+    ///   - workout: a running workout with a route (recorded outdoors with location access).
+    ///   - store: the app's health store.
+    ///   - contextMinutes: minutes of recorded heart rate given as context (default: the model's).
+    /// - Throws: ``HRVKitError`` (``HRVKitError/modelNotBundled(_:)`` before anything is read,
+    ///   ``HRVKitError/noActivityData`` without a usable route) or ``HealthDataError``.
+    public func expectedHeartRate(workout: HKWorkout, store: HKHealthStore,
+                                  contextMinutes: Double? = nil) async throws -> HeartRateComparison {
+        let predictor = try heartRatePredictor()
+        let samples = try await HealthData.workoutSamples(store: store, workout: workout)
+        return try await expectedHeartRate(samples: samples, contextMinutes: contextMinutes, with: predictor)
     }
 }
 #endif

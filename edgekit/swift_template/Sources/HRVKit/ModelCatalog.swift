@@ -19,13 +19,30 @@ public enum ModelRole: String, Sendable, Hashable, CaseIterable {
     case strainClassifier
     /// Forecasts the fatigue score of the next 24 hours from hourly RMSSD.
     case fatigueForecaster
+    /// Predicts heart rate per step of a run from speed, grade and optional recorded heart rate
+    /// (see ``ActivitySettings``).
+    case heartRatePredictor
 
     /// How beats become this role's model input (the settings the bundled model was trained with).
+    ///
+    /// The heart-rate predictor reads workouts, not beats: its value is the strain classifier's
+    /// cleaning settings with the predictor's window length; its input is described by
+    /// ``ActivitySettings/heartRatePredictor``.
     public var preprocessing: Preprocessing {
         switch self {
         case .strainClassifier: return .strainClassifier
         case .fatigueForecaster: return .fatigueForecaster
+        case .heartRatePredictor:
+            var settings = Preprocessing.strainClassifier
+            settings.inputLength = ActivitySettings.heartRatePredictor.windowSteps
+            return settings
         }
+    }
+
+    /// Values per step of this role's input: 3 (speed, grade, context) for the heart-rate
+    /// predictor, else 1.
+    public var inputChannels: Int {
+        self == .heartRatePredictor ? 3 : 1
     }
 }
 
@@ -43,11 +60,17 @@ public struct BundledModel: Sendable, Hashable, Identifiable {
     public let sha256: String
     /// Size of the `.mlpackage` in bytes.
     public let byteCount: Int
-    /// Name of the single input (float32, shape 1 × ``inputLength`` × 1, milliseconds).
+    /// Name of the single input (float32, shape 1 × ``inputLength`` × ``inputChannels``: RR
+    /// intervals or hourly RMSSD in milliseconds, or the activity model's speed, grade and context).
     public let inputName: String
-    /// Time steps of the input: beats of a window or hours of a series.
+    /// Time steps of the input: beats of a window, hours of a series, or grid steps of a workout window.
     public let inputLength: Int
-    /// Output holding the class probabilities (classifier) or the score (forecaster).
+    /// Values per input step: 1, or 3 for the heart-rate predictor (speed m/s, grade, context bpm).
+    public let inputChannels: Int
+    /// Seconds between input steps of the heart-rate predictor (`nil` for the RR models).
+    public let stepSeconds: Double?
+    /// Output holding the class probabilities (classifier), the score (forecaster) or the heart
+    /// rate per step (heart-rate predictor).
     public let outputName: String
     /// Output holding the top class label (classifier only).
     public let labelOutputName: String?
@@ -76,7 +99,8 @@ public struct BundledModel: Sendable, Hashable, Identifiable {
     public init(id: String, role: ModelRole, variant: String, resourceName: String, sha256: String, byteCount: Int,
                 inputName: String, inputLength: Int, outputName: String, labelOutputName: String?, labels: [String],
                 computeUnits: ComputePreference, tolerance: Double, summary: String, version: String, author: String,
-                license: String, trainingDataFingerprint: String, accuracy: String, selectionReason: String) {
+                license: String, trainingDataFingerprint: String, accuracy: String, selectionReason: String,
+                inputChannels: Int = 1, stepSeconds: Double? = nil) {
         self.id = id
         self.role = role
         self.variant = variant
@@ -85,6 +109,8 @@ public struct BundledModel: Sendable, Hashable, Identifiable {
         self.byteCount = byteCount
         self.inputName = inputName
         self.inputLength = inputLength
+        self.inputChannels = inputChannels
+        self.stepSeconds = stepSeconds
         self.outputName = outputName
         self.labelOutputName = labelOutputName
         self.labels = labels
@@ -104,6 +130,15 @@ public struct BundledModel: Sendable, Hashable, Identifiable {
     public var preprocessing: Preprocessing {
         var settings = role.preprocessing
         settings.inputLength = inputLength
+        return settings
+    }
+
+    /// The heart-rate predictor's settings with this model's window and step
+    /// (``ActivitySettings/heartRatePredictor`` otherwise).
+    public var activitySettings: ActivitySettings {
+        var settings = ActivitySettings.heartRatePredictor
+        settings.windowSteps = inputLength
+        if let stepSeconds { settings.resampling.stepSeconds = stepSeconds }
         return settings
     }
 }

@@ -1,11 +1,12 @@
 import Foundation
 
-/// The package's entry point: beats in, a typed result out, for both model roles.
+/// The package's entry point: beats or workouts in, a typed result out, for every model role.
 ///
 /// Every entry point exists whatever models this package bundles: asking for a role it does not
 /// bundle (and for which no implementation was supplied) throws
 /// ``HRVKitError/modelNotBundled(_:)``. The model stages are protocols (``StrainClassifying``,
-/// ``FatigueForecasting``) whose defaults run the bundled Core ML models through ``modelStore``.
+/// ``FatigueForecasting``, ``HeartRatePredicting``) whose defaults run the bundled Core ML models
+/// through ``modelStore``.
 ///
 /// ```swift
 /// let pipeline = HRVPipeline()              // or HRVPipeline.shared
@@ -22,6 +23,7 @@ public final class HRVPipeline: Sendable {
     public let modelStore: ModelStore
     private let suppliedClassifier: (any StrainClassifying)?
     private let suppliedForecaster: (any FatigueForecasting)?
+    private let suppliedHeartRatePredictor: (any HeartRatePredicting)?
 
     /// A pipeline for `configuration`.
     ///
@@ -29,13 +31,16 @@ public final class HRVPipeline: Sendable {
     ///   - configuration: compute units, model location and models (default: the bundled ones).
     ///   - strainClassifier: the classifier to use instead of the bundled Core ML model.
     ///   - fatigueForecaster: the forecaster to use instead of the bundled Core ML model.
+    ///   - heartRatePredictor: the heart-rate predictor to use instead of the bundled Core ML model.
     public init(configuration: HRVKitConfiguration = HRVKitConfiguration(),
                 strainClassifier: (any StrainClassifying)? = nil,
-                fatigueForecaster: (any FatigueForecasting)? = nil) {
+                fatigueForecaster: (any FatigueForecasting)? = nil,
+                heartRatePredictor: (any HeartRatePredicting)? = nil) {
         self.configuration = configuration
         self.modelStore = ModelStore(configuration: configuration)
         self.suppliedClassifier = strainClassifier
         self.suppliedForecaster = fatigueForecaster
+        self.suppliedHeartRatePredictor = heartRatePredictor
     }
 
     /// The strain classifier used: the one supplied, else ``CoreMLStrainClassifier``.
@@ -56,6 +61,15 @@ public final class HRVPipeline: Sendable {
         return try CoreMLFatigueForecaster(store: modelStore)
     }
 
+    /// The heart-rate predictor used: the one supplied, else ``CoreMLHeartRatePredictor``.
+    ///
+    /// - Throws: ``HRVKitError/modelNotBundled(_:)`` when none was supplied and the configuration
+    ///   has no heart-rate predictor.
+    public func heartRatePredictor() throws -> any HeartRatePredicting {
+        if let suppliedHeartRatePredictor { return suppliedHeartRatePredictor }
+        return try CoreMLHeartRatePredictor(store: modelStore)
+    }
+
     /// The roles this pipeline can serve: supplied, or with a model in the configuration.
     public var availableRoles: [ModelRole] {
         ModelRole.allCases.filter { role in
@@ -67,6 +81,7 @@ public final class HRVPipeline: Sendable {
         switch role {
         case .strainClassifier: return suppliedClassifier != nil
         case .fatigueForecaster: return suppliedForecaster != nil
+        case .heartRatePredictor: return suppliedHeartRatePredictor != nil
         }
     }
 
@@ -124,6 +139,54 @@ public final class HRVPipeline: Sendable {
     public func forecastFatigue(beats: [Beat], maxDataAge: TimeInterval = Freshness.forecastMaxAge,
                                 now: Date = Date()) async throws -> FatigueForecast {
         try await forecastFatigue(beats: beats, with: fatigueForecaster(), maxDataAge: maxDataAge, now: now)
+    }
+
+    /// The heart rate the model expects from a workout's pace and grade, next to the recorded one.
+    ///
+    /// The workout is resampled to the predictor's grid (``WorkoutGrid/init(samples:settings:)``),
+    /// cut into non-overlapping windows of ``ActivitySettings/windowSteps`` steps, and the first
+    /// `contextMinutes` of recorded heart rate are given to the model as calibration context; the
+    /// steps after the context that have a recorded heart rate are scored.
+    ///
+    /// ```swift
+    /// let comparison = try await HRVPipeline.shared.expectedHeartRate(samples: samples)
+    /// print(comparison.summary)   // "HR 6 BPM above what this pace predicts for you"
+    /// ```
+    ///
+    /// - Parameters:
+    ///   - samples: the workout's route and heart rate (for example from `HealthData.workoutSamples(store:workout:)`).
+    ///   - contextMinutes: minutes of recorded heart rate given as context (default: the model's
+    ///     ``ActivitySettings/contextMinutes``); 0 predicts from pace and grade alone.
+    /// - Returns: expected and recorded heart rate per step, and their mean difference.
+    /// - Throws: ``HRVKitError/modelNotBundled(_:)``, ``HRVKitError/invalidInput(_:)`` (bad times or
+    ///   context), ``HRVKitError/noActivityData``, ``HRVKitError/modelLoadFailed(model:reason:)``,
+    ///   ``HRVKitError/predictionFailed(model:reason:)``.
+    public func expectedHeartRate(samples: WorkoutSamples, contextMinutes: Double? = nil) async throws -> HeartRateComparison {
+        try await expectedHeartRate(samples: samples, contextMinutes: contextMinutes, with: heartRatePredictor())
+    }
+
+    func expectedHeartRate(samples: WorkoutSamples, contextMinutes: Double?,
+                           with predictor: any HeartRatePredicting) async throws -> HeartRateComparison {
+        let settings = predictor.settings
+        let minutes = contextMinutes ?? settings.contextMinutes
+        guard minutes.isFinite, minutes >= 0 else {
+            throw HRVKitError.invalidInput("context minutes must be finite and ≥ 0, got \(minutes)")
+        }
+        let grid = try WorkoutGrid(samples: samples, settings: settings.resampling)
+        guard (0..<grid.count).contains(where: { grid.hasActivity(atStep: $0) }) else {
+            throw HRVKitError.noActivityData
+        }
+        let contextSteps = settings.contextSteps(minutes: minutes)
+        let inputs = try ActivityInput.inputs(for: grid, windowSteps: settings.windowSteps, contextSteps: contextSteps)
+        var predictions: [[Double]] = []
+        for input in inputs {
+            if input.valid.contains(true) {
+                predictions.append(try await predictor.predictHeartRate(input))
+            } else {
+                predictions.append([Double](repeating: .nan, count: input.steps))  // nothing to read: no call
+            }
+        }
+        return try HeartRateComparison(grid: grid, inputs: inputs, predictions: predictions, contextSteps: contextSteps)
     }
 
     func assessStrain(beats: [Beat], with classifier: any StrainClassifying, maxDataAge: TimeInterval,

@@ -6,7 +6,7 @@ import CoreML
 /// Classifies a window of RR intervals into strain classes: the model stage ``HRVPipeline`` calls.
 ///
 /// ``CoreMLStrainClassifier`` (the bundled model) is the default; pass another implementation
-/// (a different model, a test double) to ``HRVPipeline/init(configuration:strainClassifier:fatigueForecaster:)``.
+/// (a different model, a test double) to ``HRVPipeline/init(configuration:strainClassifier:fatigueForecaster:heartRatePredictor:)``.
 public protocol StrainClassifying: Sendable {
     /// How beats become this classifier's input window (cleaning, artifact limit, window length).
     var preprocessing: Preprocessing { get }
@@ -31,7 +31,7 @@ extension StrainClassifying {
 /// Forecasts the next 24 h fatigue score from hourly RMSSD: the model stage ``HRVPipeline`` calls.
 ///
 /// ``CoreMLFatigueForecaster`` (the bundled model) is the default; pass another implementation
-/// to ``HRVPipeline/init(configuration:strainClassifier:fatigueForecaster:)``.
+/// to ``HRVPipeline/init(configuration:strainClassifier:fatigueForecaster:heartRatePredictor:)``.
 public protocol FatigueForecasting: Sendable {
     /// How beats become this forecaster's input (cleaning, artifact limit, hours of history).
     var preprocessing: Preprocessing { get }
@@ -46,6 +46,22 @@ extension FatigueForecasting {
     public func forecast(hourlyRMSSD: [Double]) async throws -> FatigueForecast {
         try await forecast(hourlyRMSSD: hourlyRMSSD, inputEnd: nil)
     }
+}
+
+/// Predicts a runner's heart rate per step of a workout from speed and grade (and, as calibration
+/// context, the heart rate recorded in the first minutes): the model stage of
+/// ``HRVPipeline/expectedHeartRate(samples:contextMinutes:)``.
+///
+/// ``CoreMLHeartRatePredictor`` (the bundled model) is the default; pass another implementation
+/// to ``HRVPipeline/init(configuration:strainClassifier:fatigueForecaster:heartRatePredictor:)``.
+public protocol HeartRatePredicting: Sendable {
+    /// The predictor's grid, window and default context (``ActivitySettings/windowSteps`` steps
+    /// per input).
+    var settings: ActivitySettings { get }
+
+    /// The heart rate (bpm) at every step of one input window (``ActivitySettings/windowSteps``
+    /// steps, oldest first); step t may use steps up to t.
+    func predictHeartRate(_ input: ActivityInput) async throws -> [Double]
 }
 
 /// The strain classifier backed by a Core ML model of a ``ModelStore`` (the default).
@@ -149,14 +165,65 @@ public struct CoreMLFatigueForecaster: FatigueForecasting {
     }
 }
 
+/// The heart-rate predictor backed by a Core ML model of a ``ModelStore`` (the default).
+public struct CoreMLHeartRatePredictor: HeartRatePredicting {
+    /// The model used.
+    public let model: BundledModel
+    /// The store that loads it.
+    public let store: ModelStore
+
+    /// A predictor backed by `model`, loaded by `store`.
+    public init(model: BundledModel, store: ModelStore) {
+        self.model = model
+        self.store = store
+    }
+
+    /// The predictor of `store`'s configuration.
+    ///
+    /// - Throws: ``HRVKitError/modelNotBundled(_:)`` when it has no heart-rate predictor.
+    public init(store: ModelStore) throws {
+        self.init(model: try store.model(for: .heartRatePredictor), store: store)
+    }
+
+    /// The settings ``model`` was trained with.
+    public var settings: ActivitySettings { model.activitySettings }
+
+    /// Predicts with the Core ML model: float32 input `(1, steps, 3)`, output ``BundledModel/outputName``
+    /// `(1, steps)` in bpm.
+    ///
+    /// - Throws: ``HRVKitError/invalidInput(_:)`` for a window of the wrong length or with
+    ///   non-finite values (or a model of another role), ``HRVKitError/modelLoadFailed(model:reason:)``,
+    ///   ``HRVKitError/predictionFailed(model:reason:)``.
+    public func predictHeartRate(_ input: ActivityInput) async throws -> [Double] {
+        let values = input.modelInput.map { Double($0) }
+        try model.checkInput(values, role: .heartRatePredictor)
+        #if canImport(CoreML)
+        let output = try await store.predict(model, values)
+        guard let array = output.featureValue(for: model.outputName)?.multiArrayValue, array.count >= model.inputLength else {
+            throw HRVKitError.predictionFailed(model: model.id, reason: "output \(model.outputName) is missing or short")
+        }
+        let bpm = (0..<model.inputLength).map { array[$0].doubleValue }
+        guard bpm.allSatisfy({ $0.isFinite }) else {
+            throw HRVKitError.predictionFailed(model: model.id, reason: "a predicted heart rate is not finite")
+        }
+        return bpm
+        #else
+        throw ModelStore.coreMLUnavailable(model)
+        #endif
+    }
+}
+
 extension BundledModel {
+    /// Values of one input: ``inputLength`` × ``inputChannels``.
+    var inputValueCount: Int { inputLength * inputChannels }
+
     /// Refuses an input of the wrong length or with non-finite values, and a model of another role.
     func checkInput(_ values: [Double], role expected: ModelRole) throws {
         guard role == expected else {
             throw HRVKitError.invalidInput("\(id) is a \(role.rawValue), not a \(expected.rawValue)")
         }
-        guard values.count == inputLength else {
-            throw HRVKitError.invalidInput("\(id) needs \(inputLength) values, got \(values.count)")
+        guard values.count == inputValueCount else {
+            throw HRVKitError.invalidInput("\(id) needs \(inputValueCount) values, got \(values.count)")
         }
         guard values.allSatisfy({ $0.isFinite }) else {
             throw HRVKitError.invalidInput("\(id) input holds a non-finite value")
@@ -166,10 +233,11 @@ extension BundledModel {
 
 #if canImport(CoreML)
 extension BundledModel {
-    /// The input feature: float32, shape (1, ``inputLength``, 1), raw milliseconds.
+    /// The input feature: float32, shape (1, ``inputLength``, ``inputChannels``), raw units, row-major.
     func makeInput(_ values: [Double]) throws -> any MLFeatureProvider {
         do {
-            let array = try MLMultiArray(shape: [1, NSNumber(value: inputLength), 1], dataType: .float32)
+            let array = try MLMultiArray(shape: [1, NSNumber(value: inputLength), NSNumber(value: inputChannels)],
+                                         dataType: .float32)
             for (i, v) in values.enumerated() {
                 array[i] = NSNumber(value: Float(v))
             }

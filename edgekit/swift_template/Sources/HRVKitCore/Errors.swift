@@ -24,6 +24,9 @@ public enum HRVKitError: Error, Sendable, Hashable, CustomStringConvertible {
     case predictionFailed(model: String, reason: String)
     /// An input had the wrong length or held non-finite values.
     case invalidInput(String)
+    /// The workout has no step with both speed and grade (no route, or none close enough in time),
+    /// so the heart-rate-from-activity model has nothing to read.
+    case noActivityData
 
     /// A one-line English description, for logs.
     public var description: String {
@@ -44,6 +47,8 @@ public enum HRVKitError: Error, Sendable, Hashable, CustomStringConvertible {
             return "The model \(model) failed to predict: \(reason)"
         case let .invalidInput(reason):
             return "Invalid input: \(reason)"
+        case .noActivityData:
+            return "The workout has no step with both speed and grade (no usable route)."
         }
     }
 }
