@@ -90,7 +90,9 @@ def evaluate_person(model: Any, task: Any, arrays: dict[str, np.ndarray], test_s
     kin = hr_kinetics.fit(plain_old.X[:, :, 0], plain_old.X[:, :, 1], plain_old.y, step_s)
     add("baseline: first-order kinetics fitted to the person", kin.predict(test_plain.X[:, :, 0], test_plain.X[:, :, 1]))
     add("baseline: population LSTM, no context, no fine-tuning", _predict(model, test_plain.X))
-    add("population LSTM + context", _predict(model, test_ctx.X), test_ctx.y)
+    has_ctx = len(test_ctx.X) > 0  # data.context_minutes = 0 writes no context copies
+    if has_ctx:
+        add("population LSTM + context", _predict(model, test_ctx.X), test_ctx.y)
 
     own = task.build_model(cfg.model.params)
     own.set_normalization(**task.normalization(train_old.X, train_old.y))
@@ -102,16 +104,17 @@ def evaluate_person(model: Any, task: Any, arrays: dict[str, np.ndarray], test_s
     fit(tuned, task, train_old, val_old, cfg, labels, epochs=min(cfg.train.epochs, MAX_FINETUNE_EPOCHS),
         lr=cfg.train.lr * LR_FACTOR, desc=f"fine-tune {cfg.name}")
     add("fine-tuned, no context", _predict(tuned, test_plain.X))
-    add("fine-tuned + context", _predict(tuned, test_ctx.X), test_ctx.y)
+    if has_ctx:
+        add("fine-tuned + context", _predict(tuned, test_ctx.X), test_ctx.y)
     k = int(np.argmax(np.isfinite(test_plain.y).sum(axis=1)))  # the newer window with the most recorded HR
 
     def trace(a: np.ndarray) -> list:
         return [None if not np.isfinite(v) else round(float(v), 2) for v in np.asarray(a, np.float64)]
 
     example = {"step_s": step_s, "recorded": trace(test_plain.y[k]),
-               "kinetics": trace(kin.predict(test_ctx.X[k:k + 1, :, 0], test_ctx.X[k:k + 1, :, 1])[0]),
+               "kinetics": trace(kin.predict(test_plain.X[k:k + 1, :, 0], test_plain.X[k:k + 1, :, 1])[0]),
                "population": trace(_predict(model, test_plain.X[k:k + 1])[0]) if len(test_plain.X) > k else [],
-               "fine_tuned_context": trace(_predict(tuned, test_ctx.X[k:k + 1])[0])}
+               "fine_tuned" + ("_context" if has_ctx else ""): trace(_predict(tuned, (test_ctx if has_ctx else test_plain).X[k:k + 1])[0])}
     out = {
         "person": person,
         "example": example, "test_year": newest, "train_years": sorted(set(arrays["year"][older].tolist())),

@@ -179,3 +179,17 @@ def test_training_data_from_fitrec_json_lines(tmp_path):
     summary = run_data_stage(load_config(cfg_path), tmp_path / "build")
     assert summary["quality_filter"]["read"] == n == 24 and summary["quality_filter"]["kept"] == n
     assert summary["n_subjects"] == 4 and summary["n_windows"] > 0 and not summary["synthetic"]
+
+
+def test_person_scenario_without_context(tmp_path):
+    """data.context_minutes = 0: no context copies; the scenario reports the rows it can."""
+    (tmp_path / "configs").mkdir()
+    p = tmp_path / "configs" / "act_noctx.toml"
+    p.write_text(SHIFT.replace('name = "act_shift"', 'name = "act_noctx"').replace("context_minutes = 3.0",
+                                                                                   "context_minutes = 0.0")
+                 .replace("epochs = 8", "epochs = 1"))
+    cfg = load_config(p)
+    for stage in ("data", "train"):
+        run_stage(cfg, stage, tmp_path / "build")
+    person = json.loads((tmp_path / "build" / "act_noctx" / "train" / "metrics.json").read_text())["person"]
+    assert "fine-tuned, no context" in person["results"] and "fine-tuned + context" not in person["results"]

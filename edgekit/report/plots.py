@@ -236,7 +236,8 @@ def person_trace(report: dict) -> bytes | None:
         ax = fig.add_subplot()
         t = [i * ex["step_s"] / 60.0 for i in range(len(ex["recorded"]))]
         for key, style in (("recorded", dict(color="black", lw=1.6)), ("kinetics", dict(color="#999999", ls="--")),
-                           ("population", dict(color="#cc6633")), ("fine_tuned_context", dict(color="#3366aa"))):
+                           ("population", dict(color="#cc6633")), ("fine_tuned_context", dict(color="#3366aa")),
+                           ("fine_tuned", dict(color="#3366aa"))):
             if key in ex:
                 ax.plot(t, [float("nan") if v is None else v for v in ex[key]], label=key.replace("_", " "), **style)
         ax.set_xlabel("minutes into the window")
