@@ -12,6 +12,14 @@ computes from them: the grid (``to_grid``), the windows and their mask (``window
 inputs of a whole workout with the comparison of a fixed stand-in predictor's output with the
 recorded heart rate (``edgekit.tasks.activity.predict_workout``). Swift must match within 1e-9.
 
+``Tests/HRVKitCoreTests/Fixtures/watch.json``: a seeded synthetic watch week
+(:func:`edgekit.data.synth.generate` with the ``watch`` profile, a few subjects and days, each with a
+UTC offset) as raw readings (beat times and gap flags; a few edited: a dropped beat, a timestamp
+jump, a short reading), with what Python computes from them: per reading its inputs of the
+``strain_reading`` type (``reading_windows``) and the newest one, and per subject the week's hourly
+RMSSD in local clock hours (``hourly_rmssd`` with ``MIN_SLOT_DIFFS``) and the ``fatigue_slots``
+input at each wake-up (``hourly_slots``). Swift must match within 1e-9.
+
 ``Tests/HRVKitTests/Fixtures/predictions.json``: model inputs (windows cut from the fixtures and rows
 of the held-out test set) and the PyTorch outputs on them, with the bundled variant's tolerance.
 
@@ -302,6 +310,130 @@ def core_fixtures() -> dict:
     return {"tolerance": TOLERANCE, "cases": docs, "zones": zones}
 
 
+# ---------------------------------------------------------------------------------------------
+# watch inputs (strain_reading, fatigue_slots) from a simulated watch week
+
+WATCH_SUBJECTS = 3
+WATCH_DAYS = 4
+WATCH_UTC_OFFSETS = (0.0, 19800.0, -25200.0)  # UTC, +5:30 (half-hour zone), -7:00
+
+
+def latest_reading(table, n_slots: int, min_beats: int, max_artifact_pct: float) -> dict:
+    """The newest reading input of a cleaned table (Swift's ``Preprocessing.readingInput``)."""
+    from edgekit.data.windows import reading_units, reading_windows  # noqa: PLC0415
+
+    X, _, starts, lens, n_excl = reading_windows(table, n_slots, min_beats, max_artifact_pct)
+    if len(X):
+        s, k = int(starts[-1]), int(lens[-1])
+        return {"values": _floats(X[-1]), "end_time": _float(table.time_s[s + k - 1]), "beats": k}
+    longest = max((sum(e - a for a, e in u) for u in reading_units(table)), default=0)
+    if longest < min_beats or n_excl == 0:
+        return {"error": "not_enough_beats", "needed": min_beats, "found": int(longest)}
+    return {"error": "too_many_artifacts"}
+
+
+def _watch_readings():
+    """Per subject of a seeded synthetic watch cohort: its readings as (times, gaps) beat lists,
+    with a few edits that exercise the reading rules (a dropped beat, a timestamp jump, a short
+    reading)."""
+    from edgekit.data.rr import segment_bounds  # noqa: PLC0415
+    from edgekit.data.synth import generate  # noqa: PLC0415
+
+    cohort = generate(subjects=WATCH_SUBJECTS, days=WATCH_DAYS, seed=FIXTURE_SEED % 1000, recordings=["watch"])
+    t = cohort.table
+    b = segment_bounds(t.segment)
+    subjects: dict[str, list] = {}
+    for a, e in zip(b[:-1].tolist(), b[1:].tolist()):
+        first = float(t.time_s[a]) - float(t.rr_ms[a]) / 1000.0
+        times = [first] + [float(x) for x in t.time_s[a:e]]
+        subjects.setdefault(str(t.subject[a]), []).append((times, [False] * len(times)))
+    edits = 0
+    for readings in subjects.values():
+        for k, (times, gaps) in enumerate(readings):
+            if k % 5 == 1 and len(times) > 60:  # a dropped beat: two parts joined by one 0
+                gaps[30] = True
+                edits += 1
+            elif k % 5 == 2 and len(times) > 60:  # a 7 s jump: removed by the bounds, two readings
+                readings[k] = (times[:25] + [x + 7.0 for x in times[25:]], gaps)
+                edits += 1
+            elif k % 5 == 3:  # too short
+                readings[k] = (times[:40], gaps[:40])
+    if edits < 2:
+        raise EdgekitError("watch fixture: the simulated readings are too short for the edits")
+    return cohort, subjects
+
+
+WATCH_MAX_ARTIFACT_PCT = 20.0  # data.max_artifact_pct of configs/hrv_reading.toml and hrv_slots.toml
+
+
+def watch_settings(cfgs) -> tuple[dict, dict]:
+    """Preprocessing of the watch model types: a built config of that type when one is packaged,
+    otherwise edgekit's defaults with the watch configs' artifact limit (the models are not bundled)."""
+    from edgekit.config import DataSection  # noqa: PLC0415
+    from edgekit.models.params import FatigueSlotsConfig, StrainReadingConfig  # noqa: PLC0415
+
+    d = DataSection()
+    base = {"method": d.clean, "min_rr_ms": d.min_rr_ms, "max_rr_ms": d.max_rr_ms,
+            "max_artifact_pct": WATCH_MAX_ARTIFACT_PCT}
+    sr, fs = StrainReadingConfig(), FatigueSlotsConfig()
+    reading = {**base, "input_length": sr.window_beats, "min_beats": sr.min_beats}
+    slots = {**base, "input_length": fs.sequence_hours, "min_present_hours": fs.min_present_hours}
+    for cfg in cfgs:
+        data = {"method": cfg.data.clean, "min_rr_ms": cfg.data.min_rr_ms, "max_rr_ms": cfg.data.max_rr_ms,
+                "max_artifact_pct": cfg.data.max_artifact_pct}
+        if cfg.model.type == "strain_reading":
+            p = StrainReadingConfig.from_dict(dict(cfg.model.params))
+            reading = {**data, "input_length": p.window_beats, "min_beats": p.min_beats}
+        elif cfg.model.type == "fatigue_slots":
+            p = FatigueSlotsConfig.from_dict(dict(cfg.model.params))
+            slots = {**data, "input_length": p.sequence_hours, "min_present_hours": p.min_present_hours}
+    return reading, slots
+
+
+def watch_fixtures(reading: dict, slots: dict) -> dict:
+    """The watch fixture document (``watch.json``): raw readings of a simulated watch week and the
+    inputs Python's data layer computes from them (``reading_windows``; ``hourly_rmssd`` with
+    ``MIN_SLOT_DIFFS`` and the UTC offset, then ``hourly_slots``) at every wake-up."""
+    from edgekit.data.clean import clean  # noqa: PLC0415
+    from edgekit.data.windows import MIN_SLOT_DIFFS, hourly_rmssd, hourly_slots, reading_windows  # noqa: PLC0415
+
+    cohort, subjects = _watch_readings()
+    docs = []
+    for si, (name, readings) in enumerate(subjects.items()):
+        offset = WATCH_UTC_OFFSETS[si % len(WATCH_UTC_OFFSETS)]
+        rdocs = []
+        for times, gaps in readings:
+            cleaned = clean(rr_from_beats(times, gaps), reading["method"], reading["min_rr_ms"], reading["max_rr_ms"]).table
+            X, _, starts, lens, n_excl = reading_windows(cleaned, reading["input_length"], reading["min_beats"],
+                                                         reading["max_artifact_pct"])
+            rdocs.append({"time": times, "gap": gaps,
+                          "windows": {"X": [_floats(x) for x in X], "start": [int(s) for s in starts],
+                                      "beats": [int(k) for k in lens], "n_excluded": int(n_excl)},
+                          "latest": latest_reading(cleaned, reading["input_length"], reading["min_beats"],
+                                                   reading["max_artifact_pct"])})
+        # the week as one recording: no interval spans two readings (Swift's WatchInputs.joinedBeats)
+        all_t = [x for times, _ in readings for x in times]
+        all_g = [g or i == 0 for _, gaps in readings for i, g in enumerate(gaps)]
+        week = clean(rr_from_beats(all_t, all_g), slots["method"], slots["min_rr_ms"], slots["max_rr_ms"]).table
+        hr = hourly_rmssd(week, slots["max_artifact_pct"], MIN_SLOT_DIFFS, utc_offset_s=offset)
+        hourly = None
+        if hr:
+            ((h0, r),) = hr.values()
+            hourly = {"first_hour": int(h0), "values": _floats(r)}
+        wakeups = []
+        wake = int(cohort.wake_hour[si])
+        day0 = math.floor(min(all_t) / 86400.0)
+        for day in range(-2, WATCH_DAYS + 1):
+            # a wake-up a few minutes into the local hour `wake` of each day (and two before any data: nothing present)
+            time = (day0 + day) * 86400.0 + wake * 3600.0 + 420.0 + 60.0 * day - offset
+            e = int(math.floor((time + offset) / 3600.0))
+            x = hourly_slots(hr, "device", e, slots["input_length"])
+            wakeups.append({"time": time, "end_hour": e, "values": _floats(x), "present": int((x > 0).sum())})
+        docs.append({"subject": name, "utc_offset_s": offset, "readings": rdocs, "hourly": hourly,
+                     "wakeups": wakeups})
+    return {"tolerance": TOLERANCE, "reading": reading, "slots": slots, "subjects": docs}
+
+
 def swift_constants() -> dict:
     """Constants of Python's cleaning and windowing, rendered into the Swift core."""
     from edgekit.config import DataSection  # noqa: PLC0415
@@ -319,6 +451,8 @@ def swift_constants() -> dict:
         "med_half_window": int(c.MED_HALF_WINDOW), "th_floor_ms": c.TH_FLOOR_MS,
         "malik_fraction": c.MALIK_FRACTION, "min_hour_diffs": int(w.MIN_HOUR_DIFFS),
         "max_missing_hours": int(getattr(w, "MAX_MISSING_HOURS", 0)),
+        "min_slot_diffs": int(w.MIN_SLOT_DIFFS), "min_reading_beats": int(w.MIN_READING_BEATS),
+        "reading_join_s": float(w.READING_JOIN_S),
         "min_rr_ms": d.min_rr_ms, "max_rr_ms": d.max_rr_ms,
         "threshold_eps_ms": rr.THRESHOLD_EPS_MS,
     }
@@ -584,6 +718,7 @@ def build_fixtures(models, cfgs, build_dir: Path) -> dict:
         "_workout_constants": workout_constants(),
         "_activity": activity,
         "Tests/HRVKitTests/Fixtures/predictions.json": prediction_fixtures(models, cfgs, Path(build_dir), core, workouts),
+        "Tests/HRVKitCoreTests/Fixtures/watch.json": watch_fixtures(*watch_settings(cfgs)),
         "_constants": swift_constants(),
         "_preprocessing": preprocessing(models, cfgs),
     }

@@ -62,11 +62,20 @@ public enum Windowing: Sendable {
     /// ``CleaningConstants/minHourDifferences`` differences and an artifact fraction over its
     /// intervals not above `maxArtifactPercent`, otherwise the hour is `nil`.
     public static func hourlyRMSSD(_ t: RRSeries, maxArtifactPercent: Double) -> HourlyRMSSD? {
-        guard !t.isEmpty else { return nil }
+        hourlyRMSSD(t, maxArtifactPercent: maxArtifactPercent, minDifferences: CleaningConstants.minHourDifferences)
+    }
+
+    /// RMSSD of every hour `floor((time + utcOffsetSeconds) / 3600)` (the wearer's local clock hours
+    /// when `utcOffsetSeconds` is their UTC offset), an hour needing `minDifferences` differences;
+    /// otherwise as ``hourlyRMSSD(_:maxArtifactPercent:)`` (Python's `hourly_rmssd(..., min_diffs,
+    /// utc_offset_s)`).
+    public static func hourlyRMSSD(_ t: RRSeries, maxArtifactPercent: Double, minDifferences: Int,
+                                   utcOffsetSeconds: Double = 0) -> HourlyRMSSD? {
+        guard !t.isEmpty, utcOffsetSeconds.isFinite else { return nil }
         var hours: [Int] = []
         hours.reserveCapacity(t.count)
         for time in t.timeS {
-            let h = (time / 3600.0).rounded(.down)
+            let h = ((utcOffsetSeconds == 0 ? time : time + utcOffsetSeconds) / 3600.0).rounded(.down)
             guard h.isFinite, abs(h) < 1e15 else { return nil }
             hours.append(Int(h))
         }
@@ -88,7 +97,7 @@ public enum Windowing: Sendable {
         }
         var values = [Double?](repeating: nil, count: nh)
         for h in 0..<nh {
-            let ok = nD[h] >= CleaningConstants.minHourDifferences
+            let ok = nD[h] >= minDifferences
                 && nF[h] * 100.0 <= maxArtifactPercent * Double(max(nB[h], 1))
             if ok { values[h] = (sumD2[h] / Double(nD[h])).squareRoot() }
         }
