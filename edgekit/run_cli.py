@@ -17,18 +17,21 @@ def register(subparsers) -> None:
     from edgekit.data.cli import _add_reader_options
 
     p = subparsers.add_parser(
-        "predict", help="run a built model on recordings (strain label or fatigue score per window)",
+        "predict", help="run a built model on recordings or workouts (strain label, fatigue score, HR per step)",
         formatter_class=_RAW,
         description=("Run a built model on recordings, windowed exactly as training windowed its data (the\n"
                      "config's [data] clean, bounds, artifact limit and stride): the strain classifier gives\n"
                      "the label and probabilities of each 128-beat window, the fatigue forecaster the score\n"
                      "(0-100, next 24 h) and zone of each 24-hour RMSSD series. The torch checkpoint by\n"
                      "default, or a Core ML variant through edgekit's reference evaluator of the ML program.\n"
-                     "A recording that cannot make one input is refused with one line."),
+                     "A recording that cannot make one input is refused with one line. The activity model\n"
+                     "(configs/hr_activity.toml) reads workouts instead (GPX, TCX, FIT, an Apple Health export)\n"
+                     "and gives the predicted HR per 10 s step, with mae_bpm against the recorded HR."),
         epilog=("examples:\n"
                 "  edgekit predict --config configs/hrv_transformer.toml rec.txt --format rr-text\n"
                 "  edgekit predict --config configs/hrv_transformer.toml polar_RR.txt --format polar --variant int8\n"
-                "  edgekit predict --config configs/hrv_lstm.toml export.xml --format apple-health --json"))
+                "  edgekit predict --config configs/hrv_lstm.toml export.xml --format apple-health --json\n"
+                "  edgekit predict --config configs/hr_activity.toml run.gpx --context-minutes 5 --json"))
     p.add_argument("--config", required=True, metavar="FILE", help="model config TOML (configs/<model>.toml)")
     p.add_argument("inputs", nargs="+", type=Path, metavar="INPUT")
     _add_reader_options(p)
