@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from edgekit.errors import EdgekitError
+from edgekit.tasks import task_for
 
 TOLERANCE = 1e-9
 FIXTURE_SEED = 20240611
@@ -381,11 +382,10 @@ def watch_settings(cfgs) -> tuple[dict, dict]:
     for cfg in cfgs:
         data = {"method": cfg.data.clean, "min_rr_ms": cfg.data.min_rr_ms, "max_rr_ms": cfg.data.max_rr_ms,
                 "max_artifact_pct": cfg.data.max_artifact_pct}
-        if cfg.model.type == "strain_reading":
-            p = StrainReadingConfig.from_dict(dict(cfg.model.params))
+        p = task_for(cfg.model.type).params(cfg.model.params)  # a bundled watch model's own settings
+        if isinstance(p, StrainReadingConfig):
             reading = {**data, "input_length": p.window_beats, "min_beats": p.min_beats}
-        elif cfg.model.type == "fatigue_slots":
-            p = FatigueSlotsConfig.from_dict(dict(cfg.model.params))
+        elif isinstance(p, FatigueSlotsConfig):
             slots = {**data, "input_length": p.sequence_hours, "min_present_hours": p.min_present_hours}
     return reading, slots
 
