@@ -23,21 +23,12 @@ import numpy as np
 
 from edgekit.data import hr_kinetics
 from edgekit.log import get_logger
+from edgekit.tasks.activity import regression_metrics
 
 log = get_logger(__name__)
 
 LR_FACTOR = 0.3  # fine-tuning learning rate = population lr × this
 MAX_FINETUNE_EPOCHS = 20
-
-
-def _mae(y: np.ndarray, pred: np.ndarray) -> float:
-    observed = np.isfinite(y)
-    return float(np.mean(np.abs(pred[observed] - y[observed]))) if observed.any() else float("nan")
-
-
-def _rmse(y: np.ndarray, pred: np.ndarray) -> float:
-    observed = np.isfinite(y)
-    return float(np.sqrt(np.mean((pred[observed] - y[observed]) ** 2))) if observed.any() else float("nan")
 
 
 def choose_person(arrays: dict[str, np.ndarray], candidates: np.ndarray) -> tuple[int, int] | None:
@@ -82,7 +73,8 @@ def evaluate_person(model: Any, task: Any, arrays: dict[str, np.ndarray], test_s
     rows: dict[str, dict[str, float]] = {}
 
     def add(name: str, pred: np.ndarray, yy: np.ndarray = y) -> None:
-        rows[name] = {"mae_bpm": _mae(yy, pred), "rmse_bpm": _rmse(yy, pred)}
+        m = regression_metrics(yy, pred)
+        rows[name] = {"mae_bpm": m["mae"], "rmse_bpm": m["rmse"]}
 
     mean_hr = float(np.nanmean(train_old.y))
     add("baseline: the person's mean HR", np.full(y.shape, mean_hr))
@@ -145,7 +137,7 @@ def by_profile(model: Any, arrays: dict[str, np.ndarray], test_subjects: np.ndar
             if m.any():
                 y = arrays["y"][m]
                 out[f"{profile}, {ctx_name}"] = {"windows": int(m.sum()),
-                                                 "mae_bpm": _mae(y, _predict(model, arrays["X"][m]))}
+                                                 "mae_bpm": regression_metrics(y, _predict(model, arrays["X"][m]))["mae"]}
     return out
 
 
