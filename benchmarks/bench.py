@@ -440,6 +440,27 @@ def inference_section(build: Path, models: list[str], quick: bool) -> tuple[list
                     rows.append(_row("inference", f"{model} {v} ref. evaluator/window", v, t["median_s"] * 1e3, "fp32",
                                      ev_timing["fp32"]["median_s"] * 1e3, "ms",
                                      note="NumPy evaluator of the saved program (incl. weight decompression)"))
+        # verify scores the held-out set through BatchedEvaluator: per window, batched vs one at a time
+        from edgekit.verify.batched import BatchedEvaluator, batchable
+
+        for v in ("fp16", "fp32"):
+            ev = evs.get(v)
+            if ev is None:
+                continue
+            if not batchable(ev):
+                notes.append(f"{model} {v}: program has ops without a batch rule; verify scores it one window at a time")
+                break
+            batch = _windows(md, 64 if quick else 256, length).reshape(-1, 1, length, 1)
+            be = BatchedEvaluator(ev)
+            t = side_by_side({"batched": lambda: be.run({"rr_sequence": batch}),
+                              "single": lambda: [ev.run({"rr_sequence": x}) for x in batch]},
+                             rounds=3 if quick else 5, min_seconds=0.0, max_calls=1)
+            n = len(batch)
+            detail[model]["batched_evaluator"] = {"variant": v, "windows": n, **t}
+            rows.append(_row("inference", f"{model} {v} held-out scoring/window", "batched", t["batched"]["median_s"] / n * 1e3,
+                             "one at a time", t["single"]["median_s"] / n * 1e3, "ms",
+                             note=f"reference evaluator, {n} held-out windows per call (verify stage)"))
+            break
     return rows, notes, detail
 
 

@@ -145,3 +145,52 @@ def test_input_layer_kept_at_higher_precision(built, name):
         assert any(op.type == "quantize" for op in prog.operations)  # the rest stays W8A8
     else:
         assert float_in == []  # the LSTM's input layer is not activation-quantized anyway
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_batched_evaluator_equals_one_at_a_time(built, name):
+    """The held-out set is scored through BatchedEvaluator: every variant's outputs are those of the
+    one-input-at-a-time evaluator (same ops, same rounding), for the batchable programs."""
+    from edgekit.verify.batched import BatchedEvaluator, Unbatchable, batchable
+    from edgekit.verify.evaluator import ReferenceEvaluator
+
+    cfg, _, root = built[name]
+    with np.load(root / name / "train" / "test_set.npz") as z:
+        X = np.asarray(z["X"], np.float32)[:40]
+    n_batched = 0
+    for variant in VARIANTS:
+        ev = ReferenceEvaluator(root / name / "coreml" / f"{variant}.mlpackage")
+        (input_name, ttype), = ev.program.inputs.items()
+        xb = X.reshape((len(X),) + tuple(ttype.shape))
+        if not batchable(ev):  # recurrent programs (lstm op) are scored one input at a time
+            with pytest.raises(Unbatchable, match="no batch rule"):
+                BatchedEvaluator(ev)
+            continue
+        n_batched += 1
+        got = BatchedEvaluator(ev).run({input_name: xb}, chunk=16)  # 3 chunks, the last one short
+        for i, x in enumerate(xb):
+            one = ev.run({input_name: x})
+            for key, value in one.items():
+                assert got[key].shape[1:] == np.shape(value), (variant, key)
+                if np.asarray(value).dtype == object:
+                    assert got[key][i] == np.asarray(value).item(), (variant, key, i)
+                else:
+                    np.testing.assert_allclose(got[key][i], value, rtol=1e-6, atol=1e-6, err_msg=f"{variant} {key}")
+    assert n_batched == (len(VARIANTS) if cfg.model.type == "strain_transformer" else 0)
+
+
+def test_verify_figures_do_not_depend_on_workers(built, tmp_path):
+    """Variants evaluated side by side in worker processes give the parity.json of a serial run."""
+    import dataclasses
+    import shutil
+
+    cfg, _, root = built["hrv_transformer"]
+    docs = {}
+    for workers in (1, 2):
+        out = tmp_path / f"w{workers}"
+        shutil.copytree(root / cfg.name, out / cfg.name)
+        c = dataclasses.replace(cfg, verify=dataclasses.replace(cfg.verify, workers=workers))
+        parity.run(c, out)
+        doc = json.loads((out / cfg.name / "verify" / "parity.json").read_text())
+        docs[workers] = {v: (e["figures"], e["per_fixture_max_abs_diff"], e["passed"]) for v, e in doc["variants"].items()}
+    assert docs[1] == docs[2]

@@ -113,3 +113,34 @@ class Unconvertible(nn.Module):
 def test_unconvertible_module_names_the_op():
     with pytest.raises(EdgekitError, match="cannot convert Unconvertible.*(det|linalg)"):
         to_coreml(Unconvertible(), torch.ones(1, 16, 1))
+
+
+@pytest.mark.parametrize("name,module,length", ZOO, ids=[z[0] for z in ZOO])
+def test_zoo_batched_evaluation_equals_single(tmp_path, name, module, length):
+    """Every zoo program either has a batch rule for all its ops and then gives, batched, the outputs of
+    one-at-a-time runs, or is refused as unbatchable (recurrent and convolution ops)."""
+    from edgekit.verify.batched import BatchedEvaluator, Unbatchable, batchable
+
+    torch.manual_seed(0)
+    for p in module.parameters():
+        nn.init.normal_(p, std=0.3)
+    module.eval()
+    rng = np.random.default_rng(1)
+    X = np.stack([np.asarray(_beats(rng, length, m, 30, 15, 5), np.float32).reshape(1, length, 1)
+                  for m in (450, 700, 800, 950, 1100, 1600)])
+    classifier = hasattr(module, "logits")
+    kwargs = {"classifier_labels": ["healthy", "strained", "burnout_risk"]} if classifier else {}
+    path = save_mlpackage(to_coreml(module, torch.as_tensor(X[0]), "fp16", **kwargs), tmp_path / f"{name}.mlpackage")
+    ev = ReferenceEvaluator(path)
+    if not batchable(ev):
+        assert name.startswith(("lstm", "gru", "bilstm", "conv")), name
+        with pytest.raises(Unbatchable):
+            BatchedEvaluator(ev)
+        return
+    got = BatchedEvaluator(ev).run({INPUT_NAME: X}, chunk=4)
+    for i, x in enumerate(X):
+        for key, value in ev.run({INPUT_NAME: x}).items():
+            if np.asarray(value).dtype == object:
+                assert got[key][i] == np.asarray(value).item()
+            else:
+                np.testing.assert_allclose(got[key][i], value, rtol=1e-6, atol=1e-6, err_msg=f"{name} {key}")

@@ -104,6 +104,7 @@ class VerifySection:
     max_accuracy_drop: float = 0.01
     fp32_score_tol: float = 0.5
     max_mae_drift: float = 1.0
+    workers: int = 0  # processes evaluating variants side by side (0: one per CPU core); figures do not depend on it
 
 
 SECTIONS: dict[str, type] = {
@@ -245,6 +246,9 @@ def _validate(cfg: ModelConfig) -> None:
     for key, value in dataclasses.asdict(cfg.verify).items():
         if not (value >= 0) or value != value or value == float("inf"):
             raise ConfigError(f"{p}: verify.{key} must be a finite number >= 0, got {value}")
+    if isinstance(cfg.verify.workers, bool) or not isinstance(cfg.verify.workers, int):
+        raise ConfigError(f"{p}: verify.workers must be a whole number >= 0 (0: one per CPU core), "
+                          f"got {cfg.verify.workers!r}")
     if not 0 < cfg.verify.min_top1_agreement <= 1:
         raise ConfigError(f"{p}: verify.min_top1_agreement must be in (0, 1]")
     if not t.weight_decay >= 0:

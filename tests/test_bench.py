@@ -173,6 +173,7 @@ def test_inference_section_measures_side_by_side(converted: Path) -> None:
     assert ops["ratio"] == pytest.approx(1.0) and "MACs 6,920 = fp32" in ops["note"]
     assert ("hrv_lstm int8 ref. evaluator/window", "int8") in by
     assert any("no ONNX of int8" in n for n in notes)
+    assert any("without a batch rule" in n for n in notes)  # the LSTM program: verify scores it one at a time
     assert detail["hrv_lstm"]["programs"]["int8"]["ops_decompression"] > 0
 
 

@@ -109,14 +109,28 @@ def _onnx_outputs(path: Path, X: np.ndarray, classifier: bool, task: Any = None)
     return Outputs(_values(task, classifier, y.reshape(len(X), -1) if len(X) else y))
 
 
-def _evaluator_outputs(package: Path, X: np.ndarray, classifier: bool, task: Any = None) -> Outputs:
+def _evaluator_outputs(package: Path, X: np.ndarray, classifier: bool, task: Any = None,
+                       batched: bool = False) -> Outputs:
+    """The saved program's outputs for each row of ``X``: one input at a time, or (``batched``, for
+    held-out sets) many at once through :class:`~edgekit.verify.batched.BatchedEvaluator` when every
+    op of the program has a batch rule — same op implementations, same rounding."""
+    from edgekit.verify.batched import BatchedEvaluator, Unbatchable, batchable
     from edgekit.verify.evaluator import ReferenceEvaluator
 
     ev = ReferenceEvaluator(package)
     vals, labels = [], []
     name = task.input_name if task is not None else INPUT_NAME
-    for x in X:
-        out = ev.run({name: model_input(x)})
+    outs: Any = None
+    if batched and len(X) and batchable(ev):
+        try:
+            xb = np.stack([model_input(x) for x in X])  # (B, *input shape)
+            both = BatchedEvaluator(ev).run({name: xb})
+            outs = ({k: v[i] for k, v in both.items()} for i in range(len(X)))
+        except Unbatchable:
+            outs = None
+    if outs is None:
+        outs = (ev.run({name: model_input(x)}) for x in X)
+    for out in outs:
         if classifier:
             vals.append(np.asarray(out[CLASS_PROBS], np.float64).reshape(-1))
             labels.append(str(np.asarray(out[CLASS_LABEL]).item()))
@@ -128,6 +142,43 @@ def _evaluator_outputs(package: Path, X: np.ndarray, classifier: bool, task: Any
         return Outputs(task.torch_outputs(np.asarray(vals, np.float64).reshape(len(X), -1)) if len(X) else
                        np.zeros((0,), np.float64))
     return Outputs(np.asarray(vals, np.float64), labels)
+
+
+def _variant_outputs(package: Path, X_fix: np.ndarray, X_test: np.ndarray | None, classifier: bool,
+                     model_type: str) -> tuple[Outputs, Outputs | None] | EdgekitError:
+    """One variant's reference-evaluator outputs on the fixtures (one at a time) and the held-out
+    set (batched); an :class:`EdgekitError` is returned, not raised, so a worker process hands it back."""
+    task = task_for(model_type)
+    try:
+        got_fix = _evaluator_outputs(package, X_fix, classifier, task)
+        got_test = _evaluator_outputs(package, X_test, classifier, task, batched=True) if X_test is not None else None
+    except EdgekitError as exc:
+        return exc
+    return got_fix, got_test
+
+
+def _evaluate_variants(model_dir: Path, variants: list[str], X_fix: np.ndarray, X_test: np.ndarray | None,
+                       classifier: bool, model_type: str, workers: int
+                       ) -> dict[str, tuple[Outputs, Outputs | None] | EdgekitError]:
+    """:func:`_variant_outputs` of every variant, side by side in ``workers`` processes (0: one per CPU
+    core, at most one per variant). Each variant's figures are computed alone, so they do not depend on
+    how many run at once."""
+    import os
+
+    n = min(len(variants), workers or os.cpu_count() or 1)
+    packages = {v: model_dir / "coreml" / f"{v}.mlpackage" for v in variants}
+    # forked workers on Linux only: they run NumPy alone (no torch, whose OpenMP pool a fork does not
+    # carry over; OpenBLAS re-initialises after fork). macOS (Core ML, Objective-C runtime) and other
+    # systems evaluate one variant after another; spawn would re-run a caller's unguarded main script.
+    if n <= 1 or not sys.platform.startswith("linux"):
+        return {v: _variant_outputs(packages[v], X_fix, X_test, classifier, model_type) for v in variants}
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("fork")) as pool:
+        futures = {v: pool.submit(_variant_outputs, packages[v], X_fix, X_test, classifier, model_type)
+                   for v in variants}
+        return {v: f.result() for v, f in futures.items()}
 
 
 def _runtime_outputs(package: Path, X: np.ndarray, classifier: bool, units: str, labels: list[str]) -> Outputs:
@@ -353,6 +404,8 @@ def _run(cfg: Any, build_dir: Path) -> dict:
     runtime = runtime_available()
     if runtime:
         report["backends"].append("coreml-runtime")
+    present = [v for v in cfg.convert.variants if (model_dir / "coreml" / f"{v}.mlpackage").is_dir()]
+    evaluated = _evaluate_variants(model_dir, present, X_fix, X_test, classifier, model_type, gates.workers)
     for variant in cfg.convert.variants:
         package = model_dir / "coreml" / f"{variant}.mlpackage"
         entry: dict[str, Any] = {"path": f"coreml/{variant}.mlpackage", "backend": "reference-evaluator"}
@@ -365,8 +418,10 @@ def _run(cfg: Any, build_dir: Path) -> dict:
         entry["sha256"] = sha256_tree(package)
         entry["bytes"] = sum(f.stat().st_size for f in package.rglob("*") if f.is_file())
         try:
-            got_fix = _evaluator_outputs(package, X_fix, classifier, task)
-            got_test = _evaluator_outputs(package, X_test, classifier, task) if X_test is not None else None
+            got = evaluated[variant]
+            if isinstance(got, EdgekitError):
+                raise got
+            got_fix, got_test = got
         except EdgekitError as exc:
             entry.update(passed=False, error=str(exc), checks=[])
             failures.append(f"{variant}: {exc}")
