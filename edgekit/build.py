@@ -274,7 +274,49 @@ def run_package_stage(package_config: Path, out: Path) -> dict:
     return summary
 
 
-def build(config: Path, out: Path, *, force: bool = False) -> None:
+def build_jobs(requested: int | None, n_models: int) -> int:
+    """Models built side by side: ``requested`` (``--jobs``), else one per CPU core; at most one per
+    model, and 1 where processes cannot be forked safely (not Linux)."""
+    if requested is not None and requested < 1:
+        raise EdgekitError(f"--jobs must be >= 1, got {requested}")
+    jobs = requested or os.cpu_count() or 1
+    import sys
+
+    return 1 if not sys.platform.startswith("linux") else max(1, min(jobs, n_models))
+
+
+def _build_model_quietly(cfg: ModelConfig, out: Path, force: bool) -> GateError | None:
+    """:func:`build_model` in a worker process: no progress bars (several would overwrite each other)."""
+    os.environ["TQDM_DISABLE"] = "1"
+    return build_model(cfg, out, force=force)
+
+
+def build_models(cfgs: list[ModelConfig], out: Path, *, force: bool = False, jobs: int = 1) -> list[GateError]:
+    """Every model's stages; with ``jobs`` > 1 that many models at a time in forked processes.
+
+    A model's outputs do not depend on ``jobs``: each trains with its own ``train.threads`` and seed,
+    in its own ``build/<model>/``. The parent forks before it has run any torch code (OpenMP's thread
+    pool does not survive a fork). The first error is raised after the running models finish."""
+    if jobs <= 1 or len(cfgs) <= 1:
+        return [f for cfg in cfgs if (f := build_model(cfg, out, force=force)) is not None]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    log.info(f"building {len(cfgs)} models, {jobs} at a time")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+        futures = [pool.submit(_build_model_quietly, cfg, out, force) for cfg in cfgs]
+        results, first_error = [], None
+        for fut in futures:
+            try:
+                results.append(fut.result())
+            except Exception as exc:  # noqa: BLE001 - re-raised below, after the other models finish
+                first_error = first_error or exc
+        if first_error is not None:
+            raise first_error
+    return [f for f in results if f is not None]
+
+
+def build(config: Path, out: Path, *, force: bool = False, jobs: int | None = None) -> None:
     """``edgekit build``: every model of an edgekit.toml and its package, or one model config."""
     config = Path(config)
     if is_package_config(config):
@@ -283,7 +325,7 @@ def build(config: Path, out: Path, *, force: bool = False) -> None:
         package = load_package_config(config)  # validate everything before any work
         cfgs = [load_config(m.config) for m in package.models]
         check_models(cfgs, config, out)
-        failures = [f for cfg in cfgs if (f := build_model(cfg, out, force=force)) is not None]
+        failures = build_models(cfgs, out, force=force, jobs=build_jobs(jobs, len(cfgs)))
         run_package_stage(config, out)  # bundles only variants that passed every gate
         _write_summary(cfgs, out)
     else:

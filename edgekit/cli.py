@@ -80,6 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_common(p, "edgekit.toml or a model config (default: edgekit.toml)", "edgekit.toml")
     p.add_argument("--force", action="store_true", help="re-run every stage even if up to date")
+    p.add_argument("--jobs", "-j", metavar="N", type=int, default=None,
+                   help="models built side by side (default: one per CPU core; 1 builds one after another). "
+                        "Outputs are the same either way")
     p.set_defaults(func=_cmd_build)
 
     p = sub.add_parser(
@@ -134,7 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _cmd_build(args: argparse.Namespace) -> int:
     from edgekit.build import build
 
-    build(Path(args.config), check_build_dir(args.out), force=args.force)
+    build(Path(args.config), check_build_dir(args.out), force=args.force, jobs=args.jobs)
     return 0
 
 

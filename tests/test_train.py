@@ -204,3 +204,54 @@ def test_torchrun_two_processes_matches_one(tiny, tmp_path):
     ddp = json.loads((tmp_path / "ddp/tiny_tf/train/metrics.json").read_text())
     assert ddp["macro_f1"] >= single["macro_f1"] - 0.05
     assert ddp["macro_f1"] > 0.8
+
+
+TINY_SYNTH = """
+[model]
+name = "{name}"
+type = "{type}"
+[model.params]
+{params}
+[data]
+subjects = 6
+days = 2
+seed = {seed}
+[train]
+seed = 0
+epochs = 2
+batch_size = 32
+patience = 1
+"""
+
+
+def test_models_built_side_by_side_are_identical_to_one_after_another(tmp_path, monkeypatch):
+    """``edgekit build --jobs 2``: forked workers, one model each; every output is the bytes of a serial
+    build (each model trains with its own threads and seed in its own directory)."""
+    import edgekit.build as build_mod
+    from edgekit.fileio import sha256_tree
+
+    monkeypatch.setattr(build_mod, "MODEL_STAGES", ("data", "train"))  # the forked workers inherit it
+    specs = [("tiny_tf", "strain_transformer", "window_beats = 32\npatch_beats = 4\nd_model = 16\nn_heads = 2\n"
+              "n_layers = 1\nff_dim = 32", 3),
+             ("tiny_lstm", "fatigue_lstm", "sequence_hours = 12\nhidden_size = 8", 4)]
+    cfgs = []
+    for name, type_, params, seed in specs:
+        p = tmp_path / f"{name}.toml"
+        p.write_text(TINY_SYNTH.format(name=name, type=type_, params=params, seed=seed))
+        cfgs.append(load_config(p))
+    trees = {}
+    for jobs in (1, 2):
+        out = tmp_path / f"build{jobs}"
+        assert build_mod.build_models(cfgs, out, jobs=jobs) == []
+        trees[jobs] = {c.name: {f: sha256_tree(out / c.name / f) for f in ("data", "train")} for c in cfgs}
+        assert all((out / c.name / ".stamps" / "train.json").is_file() for c in cfgs)
+    assert trees[1] == trees[2]
+
+
+def test_build_jobs_bounds():
+    from edgekit.build import build_jobs
+
+    assert build_jobs(1, 3) == 1
+    assert build_jobs(8, 3) == (3 if sys.platform.startswith("linux") else 1)
+    with pytest.raises(EdgekitError, match="--jobs must be >= 1"):
+        build_jobs(0, 3)
