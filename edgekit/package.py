@@ -56,6 +56,18 @@ SWIFT_ROLES = {"classifier": "strainClassifier", "forecaster": "fatigueForecaste
 ROLE_TITLES = {"classifier": "strain classifier", "forecaster": "fatigue forecaster",
                "regressor": "heart rate from activity"}
 
+#: Swift ``InputEncoding`` of each task's declared input (``TaskSpec.swift_input``): the case and
+#: the argument label of the value it carries (``TaskSpec.swift_input_param``), if any.
+SWIFT_ENCODINGS = {"beat_window": ("beatWindow", None), "reading": ("reading", "minBeats"),
+                   "hourly_run": ("hourlyRun", None), "hourly_slots": ("hourlySlots", "minPresentHours"),
+                   "activity": ("activity", None)}
+#: Recording profiles of the synthetic cohort (``edgekit.data.synth.RECORDINGS``, docs/synthetic_cohort.md)
+#: in plain words, in the order the package README lists them.
+PROFILE_TITLES = {"watch": "Apple Watch background readings (about a minute each, every 1–5 hours)",
+                  "breathe": "Breathe/Reflect sessions (1–5 min at rest)",
+                  "strap": "chest-strap recordings (long and continuous)",
+                  "spot": "hourly spot measurements (150 s every clock hour, day and night)"}
+
 _VERSION_RE = re.compile(r"^\d+(\.\d+){0,2}$")
 _MODULE_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -521,11 +533,97 @@ class ModelContext:
     input_channels: int = 1
     step_s: float | None = None  # seconds per input step (the activity model's grid)
     context_minutes: float | None = None  # the activity model's default calibration context
+    encoding: str = "beat_window"  # the task's declared input encoding (TaskSpec.swift_input)
+    encoding_value: int | None = None  # the value it carries (min beats, min present hours)
+    coverage: list[dict] = field(default_factory=list)  # per profile, from metrics.json (coverage_rows)
 
     @property
     def swift_role(self) -> str:
         """The ``ModelRole`` case of this model's role."""
         return SWIFT_ROLES[self.role]
+
+    @property
+    def swift_encoding(self) -> str:
+        """The Swift ``InputEncoding`` value of this model (``.reading(minBeats: 45)``)."""
+        return swift_encoding(self.encoding, self.encoding_value)
+
+
+def swift_encoding(encoding: str, value: int | None) -> str:
+    """The Swift ``InputEncoding`` expression of a declared encoding and its value."""
+    try:
+        case, label = SWIFT_ENCODINGS[encoding]
+    except KeyError:
+        raise EdgekitError(f"unknown input encoding {encoding!r}; known: {sorted(SWIFT_ENCODINGS)}") from None
+    if label is None:
+        return f".{case}"
+    if value is None:
+        raise EdgekitError(f"input encoding {encoding!r} needs a value ({label})")
+    return f".{case}({label}: {int(value)})"
+
+
+def _fraction(v: Any) -> float | None:
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) else None
+
+
+def percent(fraction: float) -> str:
+    """A fraction as a percentage in plain words: ``0.9929`` → ``"99.3 %"``, ``1.0`` → ``"100 %"``."""
+    text = f"{fraction * 100:.1f}".rstrip("0").rstrip(".")
+    return f"{text} %"
+
+
+def coverage_rows(task: Any, metrics: dict) -> list[dict]:
+    """Per recording profile, in plain words: how often the model's input can be made and the
+    accuracy there, from metrics.json (``coverage`` and ``per_profile``, held-out subjects; the
+    keys are the task spec's ``coverage_key``, ``coverage_count_key`` and
+    ``coverage_key_given_3_readings``). Empty when the build measured none (older configs)."""
+    cov = metrics.get("coverage") if isinstance(metrics, dict) else None
+    key = getattr(task, "coverage_key", None)
+    if not isinstance(cov, dict) or not key:
+        return []
+    per = metrics.get("per_profile")
+    per = per if isinstance(per, dict) else {}
+    count_key = getattr(task, "coverage_count_key", None)
+    given3 = getattr(task, "coverage_key_given_3_readings", None)
+    names = [n for n in PROFILE_TITLES if n in cov] + sorted(n for n in cov if n not in PROFILE_TITLES and n != "all")
+    rows = []
+    for name in names:
+        c = cov.get(name)
+        frac = _fraction(c.get(key)) if isinstance(c, dict) else None
+        if frac is None:
+            continue
+        p = per.get(name) if isinstance(per.get(name), dict) else {}
+        count = _fraction(c.get(count_key)) if count_key else None
+        row: dict[str, Any] = {"profile": name, "title": PROFILE_TITLES.get(name, f"{name} recordings"),
+                               "coverage": frac, "count": int(count) if count is not None else None}
+        for k in ("macro_f1_per_reading", "macro_f1_per_day", "mae", "persistence_mae", "mae_vs_persistence"):
+            if _fraction(p.get(k)) is not None:
+                row[k] = _fraction(p.get(k))
+        if task.role == "classifier":
+            text = f"strain can be assessed from {percent(frac)} of readings"
+            if row["count"] is not None:
+                text += f" ({row['count']} readings)"
+            if "macro_f1_per_reading" in row:
+                text += f"; macro-F1 {row['macro_f1_per_reading']:.2f} per reading"
+                if "macro_f1_per_day" in row:
+                    text += f", {row['macro_f1_per_day']:.2f} per day (a day's readings combined)"
+        else:
+            text = f"a forecast can be made at {percent(frac)} of wake-ups"
+            if row["count"] is not None:
+                text += f" ({row['count']} wake-ups"
+                n3 = _fraction(c.get("wakeups_with_3_readings_24h"))
+                f3 = _fraction(c.get(given3)) if given3 else None
+                if f3 is not None and n3:
+                    row["coverage_given_3_readings"] = f3
+                    text += f"; {percent(f3)} of the {int(n3)} with at least 3 readings in the previous 24 h"
+                text += ")"
+            if "mae" in row:
+                text += f"; MAE {row['mae']:.1f} score points"
+                if "mae_vs_persistence" in row and "persistence_mae" in row:
+                    text += (f", {row['mae_vs_persistence']:.2f} × the persistence baseline's "
+                             f"{row['persistence_mae']:.1f}")
+        row["text"] = text
+        rows.append(row)
+    return rows
 
 
 def _tolerance(variant: str, parity_entry: dict, role: str) -> float:
@@ -660,6 +758,9 @@ def _model_context(entry: PackageModel, build_dir: Path, used: set[str]) -> tupl
         input_channels=channels,
         step_s=float(task.params(cfg.model.params).step_s) if role == "regressor" else None,
         context_minutes=float(cfg.data.context_minutes) if role == "regressor" else None,
+        encoding=task.swift_input,
+        encoding_value=task.swift_input_value(cfg.model.params),
+        coverage=coverage_rows(task, metrics if isinstance(metrics, dict) else {}),
     )
     return ctx, (cfg, choice)
 

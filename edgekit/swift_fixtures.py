@@ -465,13 +465,14 @@ def preprocessing(models, cfgs) -> dict:
     d = DataSection()
     out = {
         "classifier": {"method": d.clean, "min_rr_ms": d.min_rr_ms, "max_rr_ms": d.max_rr_ms,
-                       "max_artifact_pct": d.max_artifact_pct, "input_length": 128},
+                       "max_artifact_pct": d.max_artifact_pct, "input_length": 128, "encoding": ".beatWindow"},
         "forecaster": {"method": d.clean, "min_rr_ms": d.min_rr_ms, "max_rr_ms": d.max_rr_ms,
-                       "max_artifact_pct": d.max_artifact_pct, "input_length": 24},
+                       "max_artifact_pct": d.max_artifact_pct, "input_length": 24, "encoding": ".hourlyRun"},
     }
     for m, cfg in zip(models, cfgs):
         out[m.role] = {"method": cfg.data.clean, "min_rr_ms": cfg.data.min_rr_ms, "max_rr_ms": cfg.data.max_rr_ms,
-                       "max_artifact_pct": cfg.data.max_artifact_pct, "input_length": m.input_length}
+                       "max_artifact_pct": cfg.data.max_artifact_pct, "input_length": m.input_length,
+                       "encoding": m.swift_encoding}
     return out
 
 

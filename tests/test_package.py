@@ -119,16 +119,19 @@ def _write_checkpoint(path: Path, model_type: str, params: dict, labels: list[st
 
 def make_model(root: Path, build: Path, name: str, model_type: str, *, labels: list[str] | None = None,
                length: int | None = None, passed: dict[str, bool] | None = None,
-               sizes: dict[str, int] | None = None, description: str = "A test model") -> Path:
+               sizes: dict[str, int] | None = None, description: str = "A test model",
+               metrics: dict | None = None) -> Path:
     """Config + build/<name>/{train,coreml,verify} for one model. Returns the config path."""
-    role = {"strain_transformer": "classifier", "fatigue_lstm": "forecaster", "hr_activity": "regressor"}[model_type]
-    length = length or {"classifier": 16, "forecaster": 24, "regressor": 12}[role]
+    role = {"strain_transformer": "classifier", "fatigue_lstm": "forecaster", "hr_activity": "regressor",
+            "strain_reading": "classifier", "fatigue_slots": "forecaster"}[model_type]
+    length = length or (64 if model_type == "strain_reading" else {"classifier": 16, "forecaster": 24, "regressor": 12}[role])
     labels = list(labels) if labels is not None else (["healthy", "strained", "burnout_risk"] if role == "classifier" else [])
     params = ({"window_beats": length, "d_model": 8, "n_heads": 2, "n_layers": 1, "ff_dim": 16,
                "n_classes": len(labels)} if role == "classifier" else
               {"window_steps": length, "step_s": 10.0, "hidden_size": 8, "n_layers": 1, "dropout": 0.0}
               if role == "regressor" else
               {"sequence_hours": length, "hidden_size": 8, "n_layers": 1, "dropout": 0.0})
+    params.update(WATCH_PARAMS.get(model_type, {}))
     cfg = root / "configs" / f"{abs(hash(name)) % 10**8}.toml"
     cfg.parent.mkdir(parents=True, exist_ok=True)
     lines = ["[model]", f"name = {json.dumps(name, ensure_ascii=False)}", f'type = "{model_type}"',
@@ -138,7 +141,8 @@ def make_model(root: Path, build: Path, name: str, model_type: str, *, labels: l
     mdir = build / name
     _write_checkpoint(mdir / "train" / "model.pt", model_type, params, labels)
     (mdir / "train" / "metrics.json").write_text(json.dumps(
-        {"accuracy": 0.912, "macro_f1": 0.897} if role == "classifier" else {"mae": 6.3, "baseline_mae": 9.1}))
+        {**({"accuracy": 0.912, "macro_f1": 0.897} if role == "classifier" else {"mae": 6.3, "baseline_mae": 9.1}),
+         **(metrics or {})}))
     rng = np.random.default_rng(0)
     if role == "regressor":
         X = np.stack([3 + rng.normal(0, 0.3, (5, length)), rng.normal(0, 0.02, (5, length)),
@@ -176,19 +180,25 @@ def make_model(root: Path, build: Path, name: str, model_type: str, *, labels: l
     return cfg
 
 
+#: The watch-shaped model types and their extra params (edgekit.toml's default models).
+WATCH_TYPES = ("strain_reading", "fatigue_slots", "hr_activity")
+WATCH_PARAMS = {"strain_reading": {"patch_beats": 4, "min_beats": 45}, "fatigue_slots": {"min_present_hours": 2}}
+
+
 def make_project(tmp: Path, *, labels=None, names=("hrv_transformer", "hrv_lstm", "hr_activity"), max_kb=(64, 64, 64),
-                 passed=None, package_name="HRVKit", descriptions=("Strain", "Fatigue", "Heart rate")) -> tuple[Path, Path]:
+                 passed=None, package_name="HRVKit", descriptions=("Strain", "Fatigue", "Heart rate"),
+                 types=("strain_transformer", "fatigue_lstm", "hr_activity"), metrics=None) -> tuple[Path, Path]:
     root = tmp / "proj"
     build = root / "build"
     build.mkdir(parents=True)
     (build / ".edgekit-build").write_text("a hand-made build directory in edgekit's layout\n")
     entries = []
-    types = ("strain_transformer", "fatigue_lstm", "hr_activity")
     for name, kb, mtype, desc in zip(names, max_kb, types, descriptions):
         if name is None:
             continue
-        cfg = make_model(root, build, name, mtype, labels=labels if mtype == "strain_transformer" else None,
-                         passed=passed, description=desc)
+        role = "classifier" if mtype in ("strain_transformer", "strain_reading") else None
+        cfg = make_model(root, build, name, mtype, labels=labels if role else None,
+                         passed=passed, description=desc, metrics=(metrics or {}).get(name))
         entries.append(f'[[package.models]]\nconfig = "configs/{cfg.name}"\nmax_kb = {kb}\n')
     toml = root / "edgekit.toml"
     toml.write_text(f'[package]\nname = "{package_name}"\nios = "17.0"\nwatchos = "10.0"\nmacos = "14.0"\n\n'
@@ -343,6 +353,107 @@ def test_render_is_atomic_deterministic_and_summarised(tmp_path):
     assert leftovers == []
     text = "".join(b.decode("utf-8", "replace") for k, b in first.items() if k.suffix in (".swift", ".md", ".json"))
     assert str(tmp_path) not in text  # no machine paths in the package
+
+
+#: metrics.json "coverage" / "per_profile" as the train stage of the watch model types writes them.
+WATCH_METRICS = {
+    "hrv_reading": {
+        "coverage": {"all": {"readings": 1298, "strain_input_reading": 0.9969},
+                     "watch": {"readings": 566, "strain_input_reading": 0.9929, "strain_input_today": 0.0},
+                     "strap": {"readings": 40, "strain_input_reading": 1.0}},
+        "per_profile": {"watch": {"macro_f1_per_reading": 0.8258, "macro_f1_per_day": 0.9062},
+                        "strap": {"macro_f1_per_reading": 0.8727, "macro_f1_per_day": 0.8824}}},
+    "hrv_slots": {
+        "coverage": {"watch": {"wakeups": 26, "wakeups_with_3_readings_24h": 20, "forecast_input_slots": 0.9615,
+                               "forecast_input_slots_given_3_readings": 1.0},
+                     "spot": {"wakeups": 26, "wakeups_with_3_readings_24h": 26, "forecast_input_slots": 1.0,
+                              "forecast_input_slots_given_3_readings": 1.0}},
+        "per_profile": {"watch": {"mae": 5.234, "persistence_mae": 7.41, "mae_vs_persistence": 0.7063},
+                        "watch_with_3_readings_24h": {"mae": 5.0}}},
+}
+
+
+def make_watch_project(tmp: Path, **kw) -> tuple[Path, Path]:
+    """A project bundling the watch-shaped models (edgekit.toml's defaults), with coverage metrics."""
+    return make_project(tmp, names=("hrv_reading", "hrv_slots", "hr_activity"), types=WATCH_TYPES,
+                        metrics=WATCH_METRICS, **kw)
+
+
+def test_task_specs_declare_their_swift_input():
+    from edgekit.package import SWIFT_ENCODINGS, swift_encoding
+    from edgekit.tasks import TASKS
+
+    for spec in TASKS.values():
+        assert spec.swift_input in SWIFT_ENCODINGS, spec.type
+        label = SWIFT_ENCODINGS[spec.swift_input][1]
+        assert (spec.swift_input_param is None) == (label is None), spec.type
+        value = spec.swift_input_value({})  # the params' defaults
+        assert swift_encoding(spec.swift_input, value).startswith("." + SWIFT_ENCODINGS[spec.swift_input][0])
+    with pytest.raises(EdgekitError, match="unknown input encoding"):
+        swift_encoding("window", None)
+    with pytest.raises(EdgekitError, match="needs a value"):
+        swift_encoding("reading", None)
+
+
+def test_watch_models_carry_their_encoding_and_coverage(tmp_path):
+    """The catalog and the generated preprocessing carry each model's declared encoding (with its
+    params' minimum); the README states each call's coverage per profile from metrics.json."""
+    from edgekit.package import _model_context, load_package_config
+
+    toml, build = make_watch_project(tmp_path)
+    pkg = load_package_config(toml)
+    ctx = {}
+    for entry in pkg.models:
+        m, _ = _model_context(entry, build, set())
+        ctx[m.name] = m
+    assert ctx["hrv_reading"].swift_encoding == ".reading(minBeats: 45)"
+    assert ctx["hrv_slots"].swift_encoding == ".hourlySlots(minPresentHours: 2)"
+    assert ctx["hr_activity"].swift_encoding == ".activity"
+    rows = {r["profile"]: r for r in ctx["hrv_reading"].coverage}
+    assert list(rows) == ["watch", "strap"]  # README order, "all" left out
+    assert rows["watch"]["text"] == ("strain can be assessed from 99.3 % of readings (566 readings); macro-F1 0.83 "
+                                     "per reading, 0.91 per day (a day's readings combined)")
+    slots = {r["profile"]: r for r in ctx["hrv_slots"].coverage}
+    assert list(slots) == ["watch", "spot"]
+    assert slots["watch"]["text"] == ("a forecast can be made at 96.2 % of wake-ups (26 wake-ups; 100 % of the 20 with "
+                                      "at least 3 readings in the previous 24 h); MAE 5.2 score points, 0.71 × the "
+                                      "persistence baseline's 7.4")
+    assert slots["spot"]["text"] == ("a forecast can be made at 100 % of wake-ups (26 wake-ups; 100 % of the 26 with "
+                                     "at least 3 readings in the previous 24 h)")
+    assert ctx["hr_activity"].coverage == []
+
+    run_package(toml, build)
+    out = build / "ios" / "HRVKit"
+    catalog = (out / "Sources" / "HRVKit" / "BundledModels.swift").read_text()
+    assert "inputEncoding: .reading(minBeats: 45)\n" in catalog
+    assert "inputEncoding: .hourlySlots(minPresentHours: 2)\n" in catalog
+    assert "inputEncoding: .activity\n" in catalog
+    constants = (out / "Sources" / "HRVKitCore" / "Constants.swift").read_text()
+    assert "inputLength: 64, encoding: .reading(minBeats: 45))" in constants
+    assert "inputLength: 24, encoding: .hourlySlots(minPresentHours: 2))" in constants
+    readme = (out / "README.md").read_text()
+    data = " ".join(readme.split("## Data requirements", 1)[1].split("\n## ", 1)[0].split())
+    assert "Apple Watch background readings (about a minute each, every 1–5 hours): strain can be assessed from " \
+           "99.3 % of readings (566 readings); macro-F1 0.83 per reading, 0.91 per day" in data
+    assert "a forecast can be made at 96.2 % of wake-ups" in data
+    assert "at least 45 clean beats" in data and "at least 2 of those hours" in data
+    assert "usually too short" not in data and "watch-only wearer gets no forecast" not in data
+    assert "`.reading(minBeats: 45)`" in readme
+
+
+def test_window_models_still_render_with_their_encodings(tmp_path):
+    """The window-shaped models stay a working alternative: their encodings, and the README's
+    requirements without coverage figures (their builds measure none)."""
+    toml, build = make_project(tmp_path)
+    run_package(toml, build)
+    out = build / "ios" / "HRVKit"
+    catalog = (out / "Sources" / "HRVKit" / "BundledModels.swift").read_text()
+    assert "inputEncoding: .beatWindow\n" in catalog and "inputEncoding: .hourlyRun\n" in catalog
+    constants = (out / "Sources" / "HRVKitCore" / "Constants.swift").read_text()
+    assert "encoding: .beatWindow)" in constants and "encoding: .hourlyRun)" in constants
+    data = " ".join((out / "README.md").read_text().split("## Data requirements", 1)[1].split("\n## ", 1)[0].split())
+    assert "16 consecutive beats without a gap" in data and "watch-only wearer gets no forecast" in data
+    assert "Measured on simulated recordings" not in data
 
 
 def test_models_are_processed_resources_so_xcode_compiles_them(tmp_path):

@@ -36,6 +36,7 @@ class ActivityTask(TaskSpec):
     reads_workouts = True
     parity_test_windows = 256  # 180-step LSTM windows: the evaluator's cost grows with T
     fixture_description = "workout grid: speed m/s, grade, context HR bpm (0 = absent), oldest first"
+    swift_input = "activity"
 
     @staticmethod
     def params_class() -> type:

@@ -38,6 +38,26 @@ class TaskSpec:
     person_evaluation: ClassVar[bool] = False  # train also runs edgekit.person_eval (one person over years)
     parity_test_windows: ClassVar[int | None] = None  # verify: held-out windows per variant (None = all)
     reads_workouts: ClassVar[bool] = False  # predict reads workout files (GPX/TCX/FIT, Apple export), not RR
+    # How HRVKit makes this model's input on device (the Swift ``InputEncoding`` case of its catalog
+    # entry): "beat_window" (N consecutive clean beats), "reading" (one reading's RR, then 0),
+    # "hourly_run" (N consecutive hourly RMSSD values), "hourly_slots" (RMSSD of the last N local
+    # clock hours, 0 = absent) or "activity" (a workout grid).
+    swift_input: ClassVar[str]
+    # The params field the encoding carries into Swift (its minimum), or None.
+    swift_input_param: ClassVar[str | None] = None
+    # The metrics.json "coverage" key (edgekit.data.coverage.summarize) that says how often this
+    # model's input can be made, per recording profile; None when the build does not measure it.
+    coverage_key: ClassVar[str | None] = None
+    # The metrics.json "coverage" key counting what the coverage is a fraction of ("readings", "wakeups").
+    coverage_count_key: ClassVar[str | None] = None
+    # The same among wake-ups with >= 3 readings in the previous 24 h (forecasters), or None.
+    coverage_key_given_3_readings: ClassVar[str | None] = None
+
+    def swift_input_value(self, raw: Mapping[str, Any]) -> int | None:
+        """The value of :attr:`swift_input_param` in the params (defaults applied), or None."""
+        if self.swift_input_param is None:
+            return None
+        return int(getattr(self.params(raw), self.swift_input_param))
 
     @property
     def classifier(self) -> bool:

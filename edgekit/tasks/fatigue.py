@@ -28,6 +28,9 @@ class FatigueTask(TaskSpec):
     parity_scale = 100.0  # scores 0-100: the ONNX tolerance is on score/100
     onnx_output = SCORE_OUTPUT
     fixture_description = "hourly RMSSD values, oldest first"
+    swift_input = "hourly_run"
+    coverage_key = "forecast_input_today"
+    coverage_count_key = "wakeups"
 
     @staticmethod
     def params_class() -> type:

@@ -30,6 +30,9 @@ class StrainTask(TaskSpec):
     input_is_rr = True
     onnx_output = CLASS_PROBS_OUTPUT
     fixture_description = "consecutive RR intervals"
+    swift_input = "beat_window"
+    coverage_key = "strain_input_today"
+    coverage_count_key = "readings"
 
     @staticmethod
     def params_class() -> type:

@@ -19,6 +19,9 @@ class StrainReadingTask(StrainTask):
     type = "strain_reading"
     title = "strain classifier (single readings)"
     fixture_description = "one reading's RR intervals, then 0 (absent) slots"
+    swift_input = "reading"
+    swift_input_param = "min_beats"
+    coverage_key = "strain_input_reading"
 
     @staticmethod
     def params_class() -> type:

@@ -55,13 +55,18 @@ public enum HealthData: Sendable {
         }
     }
 
-    /// Every beat of the heartbeat series samples that start in `start ..< end`, in time order.
+    /// The heartbeat series recorded in `start ..< end`, one reading per `HKHeartbeatSeriesSample`
+    /// (an Apple Watch background reading of about a minute, a Breathe/Reflect session, or a
+    /// recording another app wrote), oldest first; samples with no beats are left out.
     ///
-    /// Beat times are seconds since 1970. The first beat of every series sample, and every beat
-    /// HealthKit marks with `precededByGap`, starts a new segment, so no RR interval spans a gap.
+    /// A sample is included when its time overlaps `start ..< end` (`HKQueryOptions` none). Beat
+    /// times are absolute, seconds since 1970 (the sample's start plus each beat's
+    /// `timeIntervalSinceStart`). Each reading's first beat, and every beat HealthKit marks with
+    /// `precededByGap` (beats may be missing before it), is ``Beat/precededByGap``, so no RR
+    /// interval spans a gap. Only heartbeat series are read (``readTypes``).
     ///
     /// - Throws: ``HealthDataError``.
-    public static func beats(store: HKHealthStore, from start: Date, to end: Date = Date()) async throws -> [Beat] {
+    public static func readings(store: HKHealthStore, from start: Date, to end: Date = Date()) async throws -> [[Beat]] {
         guard HKHealthStore.isHealthDataAvailable() else { throw HealthDataError.healthDataUnavailable }
         let window = HKQuery.predicateForSamples(withStart: start, end: end, options: [])
         let query = HKSampleQueryDescriptor(
@@ -73,21 +78,30 @@ public enum HealthData: Sendable {
         } catch {
             throw map(error)
         }
-        var beats: [Beat] = []
+        var readings: [[Beat]] = []
         for sample in samples {
             let origin = sample.startDate.timeIntervalSince1970
-            var firstOfSample = true
+            var reading: [Beat] = []
             do {
                 for try await heartbeat in HKHeartbeatSeriesQueryDescriptor(sample).results(for: store) {
-                    beats.append(Beat(time: origin + heartbeat.timeIntervalSinceStart,
-                                      precededByGap: heartbeat.precededByGap || firstOfSample))
-                    firstOfSample = false
+                    reading.append(Beat(time: origin + heartbeat.timeIntervalSinceStart,
+                                        precededByGap: heartbeat.precededByGap || reading.isEmpty))
                 }
             } catch {
                 throw map(error)
             }
+            if !reading.isEmpty { readings.append(reading) }
         }
-        return beats
+        return readings
+    }
+
+    /// Every beat of the heartbeat series recorded in `start ..< end`, in time order: the
+    /// ``readings(store:from:to:)`` joined, each reading's first beat marked
+    /// ``Beat/precededByGap`` (``WatchInputs/joinedBeats(_:)``).
+    ///
+    /// - Throws: ``HealthDataError``.
+    public static func beats(store: HKHealthStore, from start: Date, to end: Date = Date()) async throws -> [Beat] {
+        WatchInputs.joinedBeats(try await readings(store: store, from: start, to: end))
     }
 
     /// Apple's own HRV (SDNN, ms) samples that start in `start ..< end`, oldest first.
@@ -242,49 +256,69 @@ extension HRVPipeline {
         try await HealthData.requestAuthorization(store: store)
     }
 
-    /// Reads the heartbeat series recorded since `since` and classifies the latest clean window
-    /// (refused as ``HRVKitError/staleData(age:limit:)`` when its last beat is older than `maxDataAge`).
+    /// Reads the heartbeat series of the last `maxDataAge` seconds (or since `since`) and assesses
+    /// strain from the newest usable one; see ``assessStrain(beats:maxDataAge:now:)``.
+    ///
+    /// With a reading classifier (``InputEncoding/reading(minBeats:)``) one Apple Watch background
+    /// reading is enough; it must end at most `maxDataAge` ago (refused as
+    /// ``HRVKitError/staleData(age:limit:)`` otherwise, and as
+    /// ``HRVKitError/notEnoughBeats(needed:found:)`` when no reading was recorded in that time).
     ///
     /// ```swift
-    /// let assessment = try await HRVPipeline.shared.assessStrain(store: store, since: .now.addingTimeInterval(-3600))
-    /// print(assessment.label, assessment.confidence)
+    /// let assessment = try await HRVPipeline.shared.assessStrain(store: store)
+    /// print(assessment.label, assessment.confidence, assessment.dataAge ?? 0)
     /// ```
     ///
     /// - Parameters:
     ///   - store: the app's health store.
-    ///   - since: start of the period to read (default: the last 24 hours).
+    ///   - since: start of the period to read; `nil` (the default) reads the last `maxDataAge`
+    ///     seconds (24 hours when that is not finite).
     ///   - maxDataAge: oldest acceptable last beat, in seconds (default ``Freshness/strainMaxAge``, 6 h).
     /// - Throws: ``HRVKitError`` (``HRVKitError/modelNotBundled(_:)`` before anything is read) or
     ///   ``HealthDataError``; never crashes on missing or bad data.
-    public func assessStrain(store: HKHealthStore, since: Date = Date(timeIntervalSinceNow: -24 * 3600),
+    public func assessStrain(store: HKHealthStore, since: Date? = nil,
                              maxDataAge: TimeInterval = Freshness.strainMaxAge) async throws -> StrainAssessment {
         let classifier = try strainClassifier()
-        let beats = try await HealthData.beats(store: store, from: since)
-        return try await assessStrain(beats: beats, with: classifier, maxDataAge: maxDataAge, now: Date())
+        let now = Date()
+        let start = since ?? now.addingTimeInterval(-(maxDataAge.isFinite && maxDataAge >= 0 ? maxDataAge : 24 * 3600))
+        let readings = try await HealthData.readings(store: store, from: start, to: now)
+        return try await assessStrain(beats: WatchInputs.joinedBeats(readings), with: classifier,
+                                      maxDataAge: maxDataAge, now: now)
     }
 
-    /// Reads `days` days of heartbeat series and forecasts the next 24 h fatigue score (refused as
-    /// ``HRVKitError/staleData(age:limit:)`` when the last usable hour ended more than `maxDataAge` ago).
+    /// Reads the heartbeat series the forecaster needs and forecasts the next 24 h fatigue score;
+    /// see ``forecastFatigue(readings:maxDataAge:now:timeZone:)``.
+    ///
+    /// With hourly slots (``InputEncoding/hourlySlots(minPresentHours:)``) the readings of the
+    /// last ``Preprocessing/inputLength`` clock hours (and of the hour now running) are read, and a
+    /// few Apple Watch background readings in that time are enough; with an hourly run, `days` days.
     ///
     /// ```swift
-    /// let forecast = try await HRVPipeline.shared.forecastFatigue(store: store, days: 2)
+    /// let forecast = try await HRVPipeline.shared.forecastFatigue(store: store)
     /// print(forecast.score, forecast.zone)
     /// ```
     ///
     /// - Parameters:
     ///   - store: the app's health store.
-    ///   - days: how far back to read (at least 1; the model needs ``Preprocessing/inputLength``
-    ///     consecutive hours with enough beats).
-    ///   - maxDataAge: oldest acceptable end of the last hour, in seconds (default
-    ///     ``Freshness/forecastMaxAge``, 2 h).
+    ///   - days: how far back to read for an hourly run (at least 1); not used by hourly slots.
+    ///   - maxDataAge: oldest acceptable data, in seconds (`nil`: ``Freshness/defaultMaxAge(for:)``
+    ///     of the forecaster's encoding).
+    ///   - timeZone: the wearer's time zone, which places the clock hours of hourly slots.
     /// - Throws: ``HRVKitError`` (``HRVKitError/modelNotBundled(_:)`` before anything is read) or
     ///   ``HealthDataError``; never crashes on missing or bad data.
-    public func forecastFatigue(store: HKHealthStore, days: Int = 2,
-                                maxDataAge: TimeInterval = Freshness.forecastMaxAge) async throws -> FatigueForecast {
+    public func forecastFatigue(store: HKHealthStore, days: Int = 2, maxDataAge: TimeInterval? = nil,
+                                timeZone: TimeZone = .current) async throws -> FatigueForecast {
         let forecaster = try fatigueForecaster()
-        let span = Double(max(days, 1)) * 24 * 3600
-        let beats = try await HealthData.beats(store: store, from: Date(timeIntervalSinceNow: -span))
-        return try await forecastFatigue(beats: beats, with: forecaster, maxDataAge: maxDataAge, now: Date())
+        let now = Date()
+        let span: TimeInterval
+        if case .hourlySlots = forecaster.preprocessing.encoding {
+            span = Double(max(forecaster.preprocessing.inputLength, 0) + 1) * 3600
+        } else {
+            span = Double(max(days, 1)) * 24 * 3600
+        }
+        let readings = try await HealthData.readings(store: store, from: now.addingTimeInterval(-span), to: now)
+        return try await forecastFatigue(readings: readings, with: forecaster, maxDataAge: maxDataAge, now: now,
+                                         timeZone: timeZone)
     }
 
     /// Asks for read access to workouts, their routes and heart rate; see

@@ -15,7 +15,7 @@ public enum ComputePreference: String, Sendable, Hashable, CaseIterable {
 /// What a model does. The package's API has an entry point for every role, whether or not a model
 /// of that role is bundled; an absent one is ``HRVKitError/modelNotBundled(_:)``.
 public enum ModelRole: String, Sendable, Hashable, CaseIterable {
-    /// Classifies a window of RR intervals into ``StrainLabel`` classes.
+    /// Classifies one reading or window of RR intervals into ``StrainLabel`` classes.
     case strainClassifier
     /// Forecasts the fatigue score of the next 24 hours from hourly RMSSD.
     case fatigueForecaster
@@ -35,6 +35,7 @@ public enum ModelRole: String, Sendable, Hashable, CaseIterable {
         case .heartRatePredictor:
             var settings = Preprocessing.strainClassifier
             settings.inputLength = ActivitySettings.heartRatePredictor.windowSteps
+            settings.encoding = .activity
             return settings
         }
     }
@@ -63,8 +64,12 @@ public struct BundledModel: Sendable, Hashable, Identifiable {
     /// Name of the single input (float32, shape 1 × ``inputLength`` × ``inputChannels``: RR
     /// intervals or hourly RMSSD in milliseconds, or the activity model's speed, grade and context).
     public let inputName: String
-    /// Time steps of the input: beats of a window, hours of a series, or grid steps of a workout window.
+    /// Time steps of the input: beats of a window or reading, hours of a series, or grid steps of a
+    /// workout window.
     public let inputLength: Int
+    /// How the input is made (the encoding the model was trained with): ``HRVPipeline`` reads the
+    /// beats this way, so its API is the same whatever models are bundled.
+    public let inputEncoding: InputEncoding
     /// Values per input step: 1, or 3 for the heart-rate predictor (speed m/s, grade, context bpm).
     public let inputChannels: Int
     /// Seconds between input steps of the heart-rate predictor (`nil` for the RR models).
@@ -100,7 +105,7 @@ public struct BundledModel: Sendable, Hashable, Identifiable {
                 inputName: String, inputLength: Int, outputName: String, labelOutputName: String?, labels: [String],
                 computeUnits: ComputePreference, tolerance: Double, summary: String, version: String, author: String,
                 license: String, trainingDataFingerprint: String, accuracy: String, selectionReason: String,
-                inputChannels: Int = 1, stepSeconds: Double? = nil) {
+                inputChannels: Int = 1, stepSeconds: Double? = nil, inputEncoding: InputEncoding? = nil) {
         self.id = id
         self.role = role
         self.variant = variant
@@ -109,6 +114,7 @@ public struct BundledModel: Sendable, Hashable, Identifiable {
         self.byteCount = byteCount
         self.inputName = inputName
         self.inputLength = inputLength
+        self.inputEncoding = inputEncoding ?? role.preprocessing.encoding
         self.inputChannels = inputChannels
         self.stepSeconds = stepSeconds
         self.outputName = outputName
@@ -126,10 +132,11 @@ public struct BundledModel: Sendable, Hashable, Identifiable {
     }
 
     /// How beats become this model's input: ``ModelRole/preprocessing`` of its role, with its
-    /// own ``inputLength``.
+    /// own ``inputLength`` and ``inputEncoding``.
     public var preprocessing: Preprocessing {
         var settings = role.preprocessing
         settings.inputLength = inputLength
+        settings.encoding = inputEncoding
         return settings
     }
 

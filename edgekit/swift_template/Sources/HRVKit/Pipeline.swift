@@ -8,10 +8,21 @@ import Foundation
 /// ``FatigueForecasting``, ``HeartRatePredicting``) whose defaults run the bundled Core ML models
 /// through ``modelStore``.
 ///
+/// How beats become a model's input is the model's ``Preprocessing/encoding`` (for the bundled
+/// models ``BundledModel/inputEncoding``), never its name:
+///
+/// | call | ``InputEncoding`` | input |
+/// |---|---|---|
+/// | ``assessStrain(beats:maxDataAge:now:)`` | ``InputEncoding/reading(minBeats:)`` | the newest reading with enough clean beats |
+/// | | ``InputEncoding/beatWindow`` | the newest gap-free window of clean beats |
+/// | ``forecastFatigue(readings:maxDataAge:now:timeZone:)`` | ``InputEncoding/hourlySlots(minPresentHours:)`` | RMSSD of the last local clock hours, absent hours 0 |
+/// | | ``InputEncoding/hourlyRun`` | the newest run of consecutive hourly RMSSD values |
+///
 /// ```swift
 /// let pipeline = HRVPipeline()              // or HRVPipeline.shared
 /// try await pipeline.load()                 // optional: load (and compile) the models now
 /// let assessment = try await pipeline.assessStrain(beats: beats)
+/// let forecast = try await pipeline.forecastFatigue(readings: readings)   // one [Beat] per reading
 /// ```
 public final class HRVPipeline: Sendable {
     /// A pipeline with the default configuration, shared by the process (its models load once).
@@ -100,45 +111,92 @@ public final class HRVPipeline: Sendable {
         await modelStore.unload()
     }
 
-    /// Classifies the most recent clean window of `beats`.
+    /// Assesses strain from the newest usable data in `beats`.
     ///
-    /// The beats are turned into RR intervals (honouring gaps), cleaned exactly as the training
-    /// data was (the classifier's ``StrainClassifying/preprocessing``), and the latest gap-free
-    /// window of ``Preprocessing/inputLength`` intervals within the artifact limit is classified,
-    /// if its last beat is at most `maxDataAge` seconds before `now`.
+    /// The beats are turned into RR intervals (honouring gaps) and cleaned exactly as the training
+    /// data was (the classifier's ``StrainClassifying/preprocessing``). Then, by its
+    /// ``Preprocessing/encoding``:
+    /// - ``InputEncoding/reading(minBeats:)``: the newest reading (beats no more than
+    ///   ``CleaningConstants/readingJoinSeconds`` apart) with at least `minBeats` clean beats within
+    ///   the artifact limit is classified: its newest ``Preprocessing/inputLength`` intervals, then
+    ///   0 (absent). One Apple Watch background reading (about a minute) is enough.
+    /// - ``InputEncoding/beatWindow``: the latest gap-free window of ``Preprocessing/inputLength``
+    ///   intervals within the artifact limit (about two minutes of beats without a gap).
+    ///
+    /// The input is used if its last beat is at most `maxDataAge` seconds before `now`.
     ///
     /// - Parameters:
     ///   - beats: beat times in seconds since 1970 (as `HealthData.beats(store:from:to:)` gives);
     ///     for a recording with relative times pass `maxDataAge: .infinity`.
     ///   - maxDataAge: oldest acceptable last beat, in seconds (default ``Freshness/strainMaxAge``, 6 h).
     ///   - now: the time the age is measured at.
-    /// - Returns: the assessment, with ``StrainAssessment/dataAge`` set.
+    /// - Returns: the assessment, with ``StrainAssessment/dataAge`` set and the features of the
+    ///   beats the model saw.
     /// - Throws: ``HRVKitError/modelNotBundled(_:)``, ``HRVKitError/notEnoughBeats(needed:found:)``,
     ///   ``HRVKitError/tooManyArtifacts(percent:limit:)``, ``HRVKitError/staleData(age:limit:)``,
-    ///   ``HRVKitError/modelLoadFailed(model:reason:)``, ``HRVKitError/predictionFailed(model:reason:)``.
+    ///   ``HRVKitError/modelLoadFailed(model:reason:)``, ``HRVKitError/predictionFailed(model:reason:)``,
+    ///   ``HRVKitError/invalidInput(_:)`` for a classifier whose encoding is not a strain input.
     public func assessStrain(beats: [Beat], maxDataAge: TimeInterval = Freshness.strainMaxAge,
                              now: Date = Date()) async throws -> StrainAssessment {
         try await assessStrain(beats: beats, with: strainClassifier(), maxDataAge: maxDataAge, now: now)
     }
 
-    /// Forecasts the next 24 h fatigue score from the hourly RMSSD of `beats`.
+    /// Assesses strain from the newest usable one of `readings` (one array of beats per reading,
+    /// for example one per `HKHeartbeatSeriesSample`, as `HealthData.readings(store:from:to:)`
+    /// gives); no RR interval spans two readings. See ``assessStrain(beats:maxDataAge:now:)``.
+    public func assessStrain(readings: [[Beat]], maxDataAge: TimeInterval = Freshness.strainMaxAge,
+                             now: Date = Date()) async throws -> StrainAssessment {
+        try await assessStrain(beats: WatchInputs.joinedBeats(readings), with: strainClassifier(),
+                               maxDataAge: maxDataAge, now: now)
+    }
+
+    /// Forecasts the next 24 h fatigue score from the heart-rate readings of the last day.
     ///
-    /// Uses the most recent run of ``Preprocessing/inputLength`` consecutive hours that each have
-    /// a valid RMSSD (the forecaster's ``FatigueForecasting/preprocessing``), if the last of those
-    /// hours ended at most `maxDataAge` seconds before `now`.
+    /// Each reading's beats are cleaned as the training data was (the forecaster's
+    /// ``FatigueForecasting/preprocessing``). Then, by its ``Preprocessing/encoding``:
+    /// - ``InputEncoding/hourlySlots(minPresentHours:)``: the RMSSD of each of the last
+    ///   ``Preprocessing/inputLength`` clock hours of `timeZone` before `now` (the hour now running
+    ///   is not used), 0 for an hour without a reading; at least `minPresentHours` hours must hold one.
+    ///   A few Apple Watch background readings a day are enough. The data age is measured from the
+    ///   end of the newest hour holding an RMSSD (default limit ``Freshness/slotsForecastMaxAge``).
+    /// - ``InputEncoding/hourlyRun``: the most recent run of ``Preprocessing/inputLength``
+    ///   consecutive UTC hours that each hold enough beats (a continuous recording); its last hour
+    ///   must have ended at most 2 h ago by default (``Freshness/forecastMaxAge``). `timeZone` is
+    ///   not used (the model was trained on UTC hours).
     ///
     /// - Parameters:
-    ///   - beats: beat times in seconds since 1970; for relative times pass `maxDataAge: .infinity`.
-    ///   - maxDataAge: oldest acceptable end of the last hour, in seconds (default
-    ///     ``Freshness/forecastMaxAge``, 2 h).
-    ///   - now: the time the age is measured at.
+    ///   - readings: the beats of each reading (one array per reading, in time order; times in
+    ///     seconds since 1970), at least the last 24 hours before `now`.
+    ///   - maxDataAge: oldest acceptable newest hour, in seconds; `nil` (the default) is
+    ///     ``Freshness/defaultMaxAge(for:)`` of the encoding; `.infinity` turns the check off.
+    ///   - now: the time of the forecast (a wake-up) and of the age check.
+    ///   - timeZone: the wearer's time zone; its UTC offset at `now` (`secondsFromGMT(for:)`)
+    ///     places the clock hours.
     /// - Returns: the forecast, with ``FatigueForecast/dataAge`` set.
     /// - Throws: ``HRVKitError/modelNotBundled(_:)``, ``HRVKitError/notEnoughHistory(neededHours:foundHours:)``,
     ///   ``HRVKitError/staleData(age:limit:)``, ``HRVKitError/modelLoadFailed(model:reason:)``,
-    ///   ``HRVKitError/predictionFailed(model:reason:)``.
-    public func forecastFatigue(beats: [Beat], maxDataAge: TimeInterval = Freshness.forecastMaxAge,
-                                now: Date = Date()) async throws -> FatigueForecast {
-        try await forecastFatigue(beats: beats, with: fatigueForecaster(), maxDataAge: maxDataAge, now: now)
+    ///   ``HRVKitError/predictionFailed(model:reason:)``, ``HRVKitError/invalidInput(_:)`` for a
+    ///   forecaster whose encoding is not a forecast input.
+    public func forecastFatigue(readings: [[Beat]], maxDataAge: TimeInterval? = nil, now: Date = Date(),
+                                timeZone: TimeZone = .current) async throws -> FatigueForecast {
+        try await forecastFatigue(readings: readings, with: fatigueForecaster(), maxDataAge: maxDataAge, now: now,
+                                  timeZone: timeZone)
+    }
+
+    /// Forecasts the next 24 h fatigue score from `beats` (one recording, gaps marked with
+    /// ``Beat/precededByGap``, or several readings joined by ``WatchInputs/joinedBeats(_:)``); see
+    /// ``forecastFatigue(readings:maxDataAge:now:timeZone:)``.
+    ///
+    /// - Parameters:
+    ///   - beats: beat times in seconds since 1970; for relative times pass `maxDataAge: .infinity`
+    ///     (an hourly run only: hourly slots are placed at `now`).
+    ///   - maxDataAge: oldest acceptable data, in seconds (`nil`: the encoding's default).
+    ///   - now: the time of the forecast and of the age check.
+    ///   - timeZone: the wearer's time zone (hourly slots).
+    public func forecastFatigue(beats: [Beat], maxDataAge: TimeInterval? = nil, now: Date = Date(),
+                                timeZone: TimeZone = .current) async throws -> FatigueForecast {
+        try await forecastFatigue(readings: [beats], with: fatigueForecaster(), maxDataAge: maxDataAge, now: now,
+                                  timeZone: timeZone)
     }
 
     /// The heart rate the model expects from a workout's pace and grade, next to the recorded one.
@@ -191,20 +249,52 @@ public final class HRVPipeline: Sendable {
 
     func assessStrain(beats: [Beat], with classifier: any StrainClassifying, maxDataAge: TimeInterval,
                       now: Date) async throws -> StrainAssessment {
-        let window = try classifier.preprocessing.latestWindow(from: beats)
-        let age = try Freshness.check(newest: window.endTime, now: now, maxAge: maxDataAge)
-        var assessment = try await classifier.assess(window: window.values, features: window.features,
-                                                     windowEnd: Date(timeIntervalSince1970: window.endTime))
+        let preprocessing = classifier.preprocessing
+        let values: [Double], features: HRVFeatures, end: TimeInterval
+        switch preprocessing.encoding {
+        case let .reading(minBeats):
+            let input = try preprocessing.readingInput(from: beats, minBeats: minBeats)
+            (values, features, end) = (input.values, WatchInputs.readingFeatures(input.values), input.endTime)
+        case .beatWindow:
+            let window = try preprocessing.latestWindow(from: beats)
+            (values, features, end) = (window.values, window.features, window.endTime)
+        case .hourlyRun, .hourlySlots, .activity:
+            throw HRVKitError.invalidInput("a strain classifier cannot read the \(preprocessing.encoding.name) encoding")
+        }
+        let age = try Freshness.check(newest: end, now: now, maxAge: maxDataAge)
+        var assessment = try await classifier.assess(window: values, features: features,
+                                                     windowEnd: Date(timeIntervalSince1970: end))
         assessment.dataAge = age
         return assessment
     }
 
-    func forecastFatigue(beats: [Beat], with forecaster: any FatigueForecasting, maxDataAge: TimeInterval,
-                         now: Date) async throws -> FatigueForecast {
-        let input = try forecaster.preprocessing.latestHourlyRMSSD(from: beats)
-        let age = try Freshness.check(newest: input.endTime, now: now, maxAge: maxDataAge)
-        var forecast = try await forecaster.forecast(hourlyRMSSD: input.values,
-                                                     inputEnd: Date(timeIntervalSince1970: input.endTime))
+    func forecastFatigue(readings: [[Beat]], with forecaster: any FatigueForecasting, maxDataAge: TimeInterval?,
+                         now: Date, timeZone: TimeZone) async throws -> FatigueForecast {
+        let preprocessing = forecaster.preprocessing
+        let values: [Double], end: TimeInterval, newest: TimeInterval, limit: TimeInterval
+        switch preprocessing.encoding {
+        case let .hourlySlots(minPresentHours):
+            let offset = Double(timeZone.secondsFromGMT(for: now))
+            let input = try preprocessing.hourlySlotsInput(from: readings, utcOffsetSeconds: offset,
+                                                           at: now.timeIntervalSince1970,
+                                                           minPresentHours: max(minPresentHours, 1))
+            guard let last = input.values.lastIndex(where: { $0 > 0 }) else {
+                throw HRVKitError.notEnoughHistory(neededHours: max(minPresentHours, 1), foundHours: 0)
+            }
+            values = input.values
+            end = input.endTime
+            newest = input.endTime - Double(input.values.count - 1 - last) * 3600.0
+            limit = maxDataAge ?? Freshness.slotsForecastMaxAge
+        case .hourlyRun, .beatWindow:
+            let beats = readings.count == 1 ? readings[0] : WatchInputs.joinedBeats(readings)
+            let input = try preprocessing.latestHourlyRMSSD(from: beats)
+            (values, end, newest) = (input.values, input.endTime, input.endTime)
+            limit = maxDataAge ?? Freshness.forecastMaxAge
+        case .reading, .activity:
+            throw HRVKitError.invalidInput("a fatigue forecaster cannot read the \(preprocessing.encoding.name) encoding")
+        }
+        let age = try Freshness.check(newest: newest, now: now, maxAge: limit)
+        var forecast = try await forecaster.forecast(hourlyRMSSD: values, inputEnd: Date(timeIntervalSince1970: end))
         forecast.dataAge = age
         return forecast
     }

@@ -3,19 +3,22 @@ import Foundation
 import CoreML
 #endif
 
-/// Classifies a window of RR intervals into strain classes: the model stage ``HRVPipeline`` calls.
+/// Classifies a window or reading of RR intervals into strain classes: the model stage
+/// ``HRVPipeline`` calls.
 ///
 /// ``CoreMLStrainClassifier`` (the bundled model) is the default; pass another implementation
 /// (a different model, a test double) to ``HRVPipeline/init(configuration:strainClassifier:fatigueForecaster:heartRatePredictor:)``.
 public protocol StrainClassifying: Sendable {
-    /// How beats become this classifier's input window (cleaning, artifact limit, window length).
+    /// How beats become this classifier's input (cleaning, artifact limit, input length, and the
+    /// ``Preprocessing/encoding``: ``InputEncoding/beatWindow`` or ``InputEncoding/reading(minBeats:)``).
     var preprocessing: Preprocessing { get }
 
-    /// Classifies one window of cleaned RR intervals (ms, oldest first,
-    /// ``Preprocessing/inputLength`` values of ``preprocessing``).
+    /// Classifies one input of cleaned RR intervals (ms, oldest first,
+    /// ``Preprocessing/inputLength`` values of ``preprocessing``): a window of consecutive beats,
+    /// or a reading's intervals followed by 0 (absent), as its encoding says.
     ///
     /// - Parameters:
-    ///   - rrMs: the window.
+    ///   - rrMs: the input.
     ///   - features: the window's HRV features, when already computed (else computed from `rrMs`).
     ///   - windowEnd: the time of the window's last beat, when known.
     func assess(window rrMs: [Double], features: HRVFeatures?, windowEnd: Date?) async throws -> StrainAssessment
@@ -33,11 +36,14 @@ extension StrainClassifying {
 /// ``CoreMLFatigueForecaster`` (the bundled model) is the default; pass another implementation
 /// to ``HRVPipeline/init(configuration:strainClassifier:fatigueForecaster:heartRatePredictor:)``.
 public protocol FatigueForecasting: Sendable {
-    /// How beats become this forecaster's input (cleaning, artifact limit, hours of history).
+    /// How beats become this forecaster's input (cleaning, artifact limit, hours of history, and
+    /// the ``Preprocessing/encoding``: ``InputEncoding/hourlyRun`` or
+    /// ``InputEncoding/hourlySlots(minPresentHours:)``).
     var preprocessing: Preprocessing { get }
 
     /// Forecasts from hourly RMSSD values (ms, oldest first, ``Preprocessing/inputLength`` values
-    /// of ``preprocessing``); `inputEnd` is the end of the last hour, when known.
+    /// of ``preprocessing``; 0 = an hour without a reading in hourly slots); `inputEnd` is the end
+    /// of the last hour, when known.
     func forecast(hourlyRMSSD: [Double], inputEnd: Date?) async throws -> FatigueForecast
 }
 
@@ -106,7 +112,7 @@ public struct CoreMLStrainClassifier: StrainClassifying {
             }
             probabilities[label] = p
         }
-        let windowFeatures = features ?? HRVFeatures(rrMs: rrMs)
+        let windowFeatures = features ?? model.features(of: rrMs)
         if let name = model.labelOutputName,
            let top = output.featureValue(for: name)?.stringValue,
            let label = StrainLabel(rawValue: top) {
@@ -214,6 +220,12 @@ public struct CoreMLHeartRatePredictor: HeartRatePredicting {
 }
 
 extension BundledModel {
+    /// HRV features of one input of this model (a reading's present values, or the window).
+    func features(of values: [Double]) -> HRVFeatures {
+        if case .reading = inputEncoding { return WatchInputs.readingFeatures(values) }
+        return HRVFeatures(rrMs: values)
+    }
+
     /// Values of one input: ``inputLength`` × ``inputChannels``.
     var inputValueCount: Int { inputLength * inputChannels }
 

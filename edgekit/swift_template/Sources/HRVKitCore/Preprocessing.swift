@@ -1,9 +1,47 @@
 import Foundation
 
+/// How a model's input is made from the data, as the model was trained (the task spec's declared
+/// input in edgekit, docs/data.md).
+///
+/// ``HRVPipeline`` chooses how to read beats by this value, never by a model's name, so a package
+/// answers with whichever models it bundles.
+public enum InputEncoding: Sendable, Hashable {
+    /// The strain classifier's original input: ``Preprocessing/inputLength`` consecutive clean
+    /// RR intervals without a gap (``Preprocessing/latestWindow(from:)``); about two minutes of
+    /// beats, which Apple Watch's background readings rarely give.
+    case beatWindow
+    /// One background reading: its cleaned RR intervals, the newest ``Preprocessing/inputLength``,
+    /// then 0 (absent), from a reading of at least `minBeats` clean beats
+    /// (``Preprocessing/readingInput(from:minBeats:)``).
+    case reading(minBeats: Int)
+    /// The fatigue forecaster's original input: ``Preprocessing/inputLength`` consecutive hourly
+    /// RMSSD values (at most ``CleaningConstants/maxMissingHours`` missing, never the last)
+    /// in UTC clock hours (``Preprocessing/latestHourlyRMSSD(from:)``).
+    case hourlyRun
+    /// The RMSSD of each of the last ``Preprocessing/inputLength`` local clock hours, 0 for an
+    /// hour without a reading, from at least `minPresentHours` present hours
+    /// (``Preprocessing/hourlySlotsInput(from:utcOffsetSeconds:at:minPresentHours:)``).
+    case hourlySlots(minPresentHours: Int)
+    /// A workout grid of speed, grade and context heart rate (the heart-rate predictor's
+    /// ``ActivityInput``); not made from beats.
+    case activity
+
+    /// A short English name of the encoding, for messages.
+    public var name: String {
+        switch self {
+        case .beatWindow: return "beat window"
+        case let .reading(minBeats): return "reading (at least \(minBeats) beats)"
+        case .hourlyRun: return "hourly run"
+        case let .hourlySlots(minPresentHours): return "hourly slots (at least \(minPresentHours) present hours)"
+        case .activity: return "activity grid"
+        }
+    }
+}
+
 /// How a model's input is prepared from beats: the settings the model was trained with.
 ///
 /// The settings of the two bundled roles are ``strainClassifier`` and ``fatigueForecaster``
-/// (generated from the build that trained them).
+/// (generated from the build that trained them, with the bundled model's ``encoding``).
 public struct Preprocessing: Sendable, Hashable {
     /// Artifact detection and correction method.
     public var method: CleaningMethod
@@ -13,16 +51,22 @@ public struct Preprocessing: Sendable, Hashable {
     public var maxRRMs: Double
     /// Largest artifact fraction (percent) of a window or an hour.
     public var maxArtifactPercent: Double
-    /// Model input length: beats of a window, or hours of a series.
+    /// Model input length: beats of a window or reading, or hours of a series.
     public var inputLength: Int
+    /// How the input is made from beats. A forecaster with ``InputEncoding/beatWindow`` (the
+    /// initializer's default, for settings written before encodings existed) reads an
+    /// ``InputEncoding/hourlyRun``.
+    public var encoding: InputEncoding
 
     /// Creates preprocessing settings.
-    public init(method: CleaningMethod, minRRMs: Double, maxRRMs: Double, maxArtifactPercent: Double, inputLength: Int) {
+    public init(method: CleaningMethod, minRRMs: Double, maxRRMs: Double, maxArtifactPercent: Double, inputLength: Int,
+                encoding: InputEncoding = .beatWindow) {
         self.method = method
         self.minRRMs = minRRMs
         self.maxRRMs = maxRRMs
         self.maxArtifactPercent = maxArtifactPercent
         self.inputLength = inputLength
+        self.encoding = encoding
     }
 
     /// Cleans the RR intervals of `beats` with these settings.

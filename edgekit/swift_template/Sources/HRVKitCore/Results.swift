@@ -74,8 +74,9 @@ public struct FatigueForecast: Sendable, Hashable {
     public var hourlyRMSSD: [Double]
     /// End of the last hour of the input (the newest data the model saw), when known.
     public var inputEnd: Date?
-    /// Seconds from ``inputEnd`` to the forecast, when known (0 while that hour is still
-    /// running; see ``Freshness``).
+    /// Seconds from the newest data the model saw to the forecast, when known: from ``inputEnd``
+    /// for an hourly run (0 while that hour is still running), from the end of the newest hour
+    /// holding an RMSSD for hourly slots (see ``Freshness``).
     public var dataAge: TimeInterval?
 
     /// Creates a forecast; the zone follows from the score.

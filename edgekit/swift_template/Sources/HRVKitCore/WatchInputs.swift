@@ -110,6 +110,24 @@ public enum WatchInputs: Sendable {
         return Int(h)
     }
 
+    /// HRV features of a reading input (``Preprocessing/readingInput(from:minBeats:)``): its present
+    /// values, each run between absent (0) values a segment of its own, so no successive
+    /// difference spans the join of two cleaned parts.
+    public static func readingFeatures(_ values: [Double]) -> HRVFeatures {
+        var rr: [Double] = []
+        var segment: [Int] = []
+        var current = 0
+        for v in values {
+            if v > 0 {
+                rr.append(v)
+                segment.append(current)
+            } else {
+                current += 1
+            }
+        }
+        return HRVFeatures(rrMs: rr, segment: segment)
+    }
+
     /// The beats of several readings as one recording: each reading's first beat is marked
     /// ``Beat/precededByGap`` so no RR interval spans two readings.
     public static func joinedBeats(_ readings: [[Beat]]) -> [Beat] {
