@@ -4,4 +4,5 @@ import sys
 
 from edgekit.cli import main
 
-sys.exit(main())
+if __name__ == "__main__":  # not when a spawned worker process (build --jobs) imports it
+    sys.exit(main())

@@ -247,11 +247,12 @@ def is_package_config(path: Path) -> bool:
         raise EdgekitError(f"{path}: not valid TOML: {exc}") from None
 
 
-def build_model(cfg: ModelConfig, out: Path, *, force: bool = False) -> GateError | None:
-    """Run a model's stages. A failed parity gate does not stop the report (which shows it);
-    the failure is returned so the caller exits non-zero after everything else has run."""
+def build_model(cfg: ModelConfig, out: Path, *, force: bool = False,
+                stages: tuple[str, ...] = MODEL_STAGES) -> GateError | None:
+    """Run a model's stages (all of them by default). A failed parity gate does not stop the report
+    (which shows it); the failure is returned so the caller exits non-zero after everything else has run."""
     failure = None
-    for stage in MODEL_STAGES:
+    for stage in stages:
         try:
             run_stage(cfg, stage, out, skip_if_up_to_date=not force)
         except GateError as exc:
@@ -275,36 +276,40 @@ def run_package_stage(package_config: Path, out: Path) -> dict:
 
 
 def build_jobs(requested: int | None, n_models: int) -> int:
-    """Models built side by side: ``requested`` (``--jobs``), else one per CPU core; at most one per
-    model, and 1 where processes cannot be forked safely (not Linux)."""
+    """Models built side by side: ``requested`` (``--jobs``), else one per CPU core; at most one per model."""
     if requested is not None and requested < 1:
         raise EdgekitError(f"--jobs must be >= 1, got {requested}")
-    jobs = requested or os.cpu_count() or 1
-    import sys
-
-    return 1 if not sys.platform.startswith("linux") else max(1, min(jobs, n_models))
+    return max(1, min(requested or os.cpu_count() or 1, n_models))
 
 
-def _build_model_quietly(cfg: ModelConfig, out: Path, force: bool) -> GateError | None:
-    """:func:`build_model` in a worker process: no progress bars (several would overwrite each other)."""
+def _init_worker(verbosity: int | None) -> None:
+    """A build worker prints as its parent does, without progress bars (several would overwrite each other)."""
     os.environ["TQDM_DISABLE"] = "1"
-    return build_model(cfg, out, force=force)
+    if verbosity is not None:
+        from edgekit.log import configure
+
+        configure(verbosity)
 
 
-def build_models(cfgs: list[ModelConfig], out: Path, *, force: bool = False, jobs: int = 1) -> list[GateError]:
-    """Every model's stages; with ``jobs`` > 1 that many models at a time in forked processes.
+def build_models(cfgs: list[ModelConfig], out: Path, *, force: bool = False, jobs: int = 1,
+                 stages: tuple[str, ...] = MODEL_STAGES) -> list[GateError]:
+    """Every model's stages; with ``jobs`` > 1 that many models at a time in worker processes.
 
     A model's outputs do not depend on ``jobs``: each trains with its own ``train.threads`` and seed,
-    in its own ``build/<model>/``. The parent forks before it has run any torch code (OpenMP's thread
-    pool does not survive a fork). The first error is raised after the running models finish."""
+    in its own ``build/<model>/``. Workers are spawned, not forked: a fork of a process that has run
+    torch inherits an OpenMP thread pool that no longer exists and hangs in its first parallel region.
+    The first error is raised after the running models finish."""
     if jobs <= 1 or len(cfgs) <= 1:
-        return [f for cfg in cfgs if (f := build_model(cfg, out, force=force)) is not None]
+        return [f for cfg in cfgs if (f := build_model(cfg, out, force=force, stages=stages)) is not None]
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     log.info(f"building {len(cfgs)} models, {jobs} at a time")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork")) as pool:
-        futures = [pool.submit(_build_model_quietly, cfg, out, force) for cfg in cfgs]
+    from edgekit.log import current_verbosity
+
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_init_worker, initargs=(current_verbosity(),)) as pool:
+        futures = [pool.submit(build_model, cfg, out, force=force, stages=stages) for cfg in cfgs]
         results, first_error = [], None
         for fut in futures:
             try:

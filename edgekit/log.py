@@ -48,6 +48,16 @@ def progress_disabled() -> bool:
     return logging.getLogger(ROOT).getEffectiveLevel() > logging.INFO or bool(os.environ.get("TQDM_DISABLE"))
 
 
+def current_verbosity() -> int | None:
+    """The verbosity :func:`configure` installed in this process (``None`` if it was not called):
+    what a worker process needs to print as its parent does."""
+    root = logging.getLogger(ROOT)
+    if not any(isinstance(h, _StdoutHandler) for h in root.handlers):
+        return None
+    level = root.getEffectiveLevel()
+    return QUIET if level >= logging.WARNING else VERBOSE if level <= logging.DEBUG else NORMAL
+
+
 def configure(verbosity: int = NORMAL) -> None:
     """Install edgekit's handler and the third-party filters. Idempotent."""
     root = logging.getLogger(ROOT)
