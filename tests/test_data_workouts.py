@@ -441,7 +441,8 @@ def test_apple_export_counts_routes_offsets(tmp_path, monkeypatch):
     folder = _make_export(tmp_path)
     parsed = []
     real = wr._parse_xml
-    monkeypatch.setattr(wr, "_parse_xml", lambda fh, name, h: (parsed.append(name), real(fh, name, h))[1])
+    monkeypatch.setattr(wr.apple_export, "_parse_xml",  # where read_apple_health looks it up
+                        lambda fh, name, h: (parsed.append(name), real(fh, name, h))[1])
     res = wr.read_apple_health(folder, runner="me")
     assert res.counts == EXPECTED_COUNTS
     assert sum(n.endswith("export.xml") for n in parsed) == 1  # one pass over export.xml

@@ -475,7 +475,7 @@ def test_models_are_processed_resources_so_xcode_compiles_them(tmp_path):
 
 
 def test_failed_render_keeps_previous_package(tmp_path, monkeypatch):
-    import edgekit.package as package
+    import edgekit.package.render as render  # where run_package looks render_package up
 
     toml, build = make_project(tmp_path)
     run_package(toml, build)
@@ -485,7 +485,7 @@ def test_failed_render_keeps_previous_package(tmp_path, monkeypatch):
     def boom(*a, **k):
         raise RuntimeError("render failed")
 
-    monkeypatch.setattr(package, "render_package", boom)
+    monkeypatch.setattr(render, "render_package", boom)
     with pytest.raises(RuntimeError):
         run_package(toml, build)
     assert marker.read_bytes() == before

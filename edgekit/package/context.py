@@ -1,0 +1,373 @@
+"""What the templates know about each bundled model (:class:`ModelContext`): its Swift role and
+input encoding, names, labels, outputs, tolerance, accuracy and per-profile coverage in plain
+words, gathered from the model's config, task spec, chosen variant and training metrics.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from edgekit.errors import EdgekitError
+from edgekit.package.config import PackageModel
+from edgekit.package.swift_text import (
+    SWIFT_RESERVED,
+    _ascii_words,
+    _swift_value,
+    percent,
+    swift_identifier,
+    unique_identifiers,
+)
+from edgekit.package.variants import _read_json, read_model_spec, select_variant
+from edgekit.tasks import task_for
+
+#: Swift ``ModelRole`` case of each task role (``edgekit.tasks``).
+SWIFT_ROLES = {"classifier": "strainClassifier", "forecaster": "fatigueForecaster", "regressor": "heartRatePredictor"}
+#: What each role does, for the package README.
+ROLE_TITLES = {"classifier": "strain classifier", "forecaster": "fatigue forecaster",
+               "regressor": "heart rate from activity"}
+
+#: Swift ``InputEncoding`` of each task's declared input (``TaskSpec.swift_input``): the case and
+#: the argument label of the value it carries (``TaskSpec.swift_input_param``), if any.
+SWIFT_ENCODINGS = {"beat_window": ("beatWindow", None), "reading": ("reading", "minBeats"),
+                   "hourly_run": ("hourlyRun", None), "hourly_slots": ("hourlySlots", "minPresentHours"),
+                   "activity": ("activity", None)}
+#: Recording profiles of the synthetic cohort (``edgekit.data.synth.RECORDINGS``, docs/synthetic_cohort.md)
+#: in plain words, in the order the package README lists them.
+PROFILE_TITLES = {"watch": "Apple Watch background readings (about a minute each, every 1–5 hours)",
+                  "breathe": "Breathe/Reflect sessions (1–5 min at rest)",
+                  "strap": "chest-strap recordings (long and continuous)",
+                  "spot": "hourly spot measurements (150 s every clock hour, day and night)"}
+
+
+@dataclass
+class ModelContext:
+    """Everything the templates need about one bundled model (all strings raw; templates escape)."""
+
+    name: str
+    type: str
+    role: str
+    ident: str  # lowerCamelCase Swift identifier
+    resource: str  # resource base name of the bundled .mlpackage
+    description: str
+    variant: str
+    bytes: int
+    sha256: str
+    max_kb: float
+    why: str
+    compute_units: str
+    input_name: str
+    input_length: int
+    labels: list[str]
+    label_idents: list[str]
+    probabilities_output: str
+    label_output: str
+    score_output: str
+    metrics: dict
+    accuracy_text: str
+    tolerance: float
+    author: str
+    license: str
+    version: str
+    data_fingerprint: str
+    candidates: list[dict]
+    input_channels: int = 1
+    step_s: float | None = None  # seconds per input step (the activity model's grid)
+    context_minutes: float | None = None  # the activity model's default calibration context
+    encoding: str = "beat_window"  # the task's declared input encoding (TaskSpec.swift_input)
+    encoding_value: int | None = None  # the value it carries (min beats, min present hours)
+    coverage: list[dict] = field(default_factory=list)  # per profile, from metrics.json (coverage_rows)
+
+    @property
+    def swift_role(self) -> str:
+        """The ``ModelRole`` case of this model's role."""
+        return SWIFT_ROLES[self.role]
+
+    @property
+    def swift_encoding(self) -> str:
+        """The Swift ``InputEncoding`` value of this model (``.reading(minBeats: 45)``)."""
+        return swift_encoding(self.encoding, self.encoding_value)
+
+
+def swift_encoding(encoding: str, value: int | None) -> str:
+    """The Swift ``InputEncoding`` expression of a declared encoding and its value."""
+    try:
+        case, label = SWIFT_ENCODINGS[encoding]
+    except KeyError:
+        raise EdgekitError(f"unknown input encoding {encoding!r}; known: {sorted(SWIFT_ENCODINGS)}") from None
+    if label is None:
+        return f".{case}"
+    if value is None:
+        raise EdgekitError(f"input encoding {encoding!r} needs a value ({label})")
+    return f".{case}({label}: {int(value)})"
+
+
+def _fraction(v: Any) -> float | None:
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) else None
+
+
+def coverage_rows(task: Any, metrics: dict) -> list[dict]:
+    """Per recording profile, in plain words: how often the model's input can be made and the
+    accuracy there, from metrics.json (``coverage`` and ``per_profile``, held-out subjects; the
+    keys are the task spec's ``coverage_key``, ``coverage_count_key`` and
+    ``coverage_key_given_3_readings``). Empty when the build measured none (older configs)."""
+    cov = metrics.get("coverage") if isinstance(metrics, dict) else None
+    key = getattr(task, "coverage_key", None)
+    if not isinstance(cov, dict) or not key:
+        return []
+    per = metrics.get("per_profile")
+    per = per if isinstance(per, dict) else {}
+    count_key = getattr(task, "coverage_count_key", None)
+    given3 = getattr(task, "coverage_key_given_3_readings", None)
+    names = [n for n in PROFILE_TITLES if n in cov] + sorted(n for n in cov if n not in PROFILE_TITLES and n != "all")
+    rows = []
+    for name in names:
+        c = cov.get(name)
+        frac = _fraction(c.get(key)) if isinstance(c, dict) else None
+        if frac is None:
+            continue
+        p = per.get(name) if isinstance(per.get(name), dict) else {}
+        count = _fraction(c.get(count_key)) if count_key else None
+        row: dict[str, Any] = {"profile": name, "title": PROFILE_TITLES.get(name, f"{name} recordings"),
+                               "coverage": frac, "count": int(count) if count is not None else None}
+        for k in ("macro_f1_per_reading", "macro_f1_per_day", "mae", "persistence_mae", "mae_vs_persistence"):
+            if _fraction(p.get(k)) is not None:
+                row[k] = _fraction(p.get(k))
+        if task.role == "classifier":
+            text = f"strain can be assessed from {percent(frac)} of readings"
+            if row["count"] is not None:
+                text += f" ({row['count']} readings)"
+            if "macro_f1_per_reading" in row:
+                text += f"; macro-F1 {row['macro_f1_per_reading']:.2f} per reading"
+                if "macro_f1_per_day" in row:
+                    text += f", {row['macro_f1_per_day']:.2f} per day (a day's readings combined)"
+        else:
+            text = f"a forecast can be made at {percent(frac)} of wake-ups"
+            if row["count"] is not None:
+                text += f" ({row['count']} wake-ups"
+                n3 = _fraction(c.get("wakeups_with_3_readings_24h"))
+                f3 = _fraction(c.get(given3)) if given3 else None
+                if f3 is not None and n3:
+                    row["coverage_given_3_readings"] = f3
+                    text += f"; {percent(f3)} of the {int(n3)} with at least 3 readings in the previous 24 h"
+                text += ")"
+            if "mae" in row:
+                text += f"; MAE {row['mae']:.1f} score points"
+                if "mae_vs_persistence" in row and "persistence_mae" in row:
+                    text += (f", {row['mae_vs_persistence']:.2f} × the persistence baseline's "
+                             f"{row['persistence_mae']:.1f}")
+        row["text"] = text
+        rows.append(row)
+    return rows
+
+
+def _first_number(d: Any, *keys: str) -> float | None:
+    """The first finite number found under any of ``keys`` in ``d`` or its nested dicts (BFS)."""
+    queue = [d]
+    while queue:
+        cur = queue.pop(0)
+        if not isinstance(cur, dict):
+            continue
+        for k in keys:
+            v = cur.get(k)
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v):
+                return float(v)
+        queue.extend(v for v in cur.values() if isinstance(v, dict))
+    return None
+
+
+def _tolerance(variant: str, parity_entry: dict, role: str) -> float:
+    """Tolerance of device predictions vs torch for the bundled variant.
+
+    The measured difference of the verified program (when verify recorded it) with headroom for the
+    real Core ML runtime, never below the variant family's floor.
+    """
+    measured = _first_number(parity_entry, "max_abs_diff", "max_abs_diff_torch", "max_diff", "linf")
+    if role == "classifier":
+        floor = {"fp32": 1e-3, "fp16": 2e-2}.get(variant, 5e-2)
+    else:
+        floor = {"fp32": 0.05, "fp16": 0.5}.get(variant, 2.0)
+    if measured is None:
+        return floor
+    return max(floor, 2.0 * measured + (1e-3 if role == "classifier" else 0.05))
+
+
+def _accuracy_text(role: str, metrics: dict, parity_entry: dict) -> str:
+    if role == "classifier":
+        acc = _first_number(parity_entry, "accuracy", "variant_accuracy", "coreml_accuracy")
+        src = "bundled variant, held-out test subjects"
+        if acc is None:
+            acc = _first_number(metrics, "accuracy")
+            src = "fp32 model, held-out test subjects"
+        f1 = _first_number(metrics, "macro_f1")
+        parts = []
+        if acc is not None:
+            parts.append(f"accuracy {acc * 100:.1f} % ({src})" if acc <= 1 else f"accuracy {acc:.1f} % ({src})")
+        if f1 is not None:
+            parts.append(f"macro-F1 {f1:.3f} (fp32)")
+        agree = _first_number(parity_entry, "top1_agreement", "agreement")
+        if agree is not None:
+            parts.append(f"top-1 agreement with fp32 {agree * 100:.1f} %")
+        return "; ".join(parts) or "not measured"
+    unit = "bpm" if role == "regressor" else "score points"
+    mae = _first_number(parity_entry, "mae", "variant_mae", "coreml_mae")
+    src = "bundled variant"
+    if mae is None:
+        mae = _first_number(metrics, "mae")
+        src = "fp32 model"
+    base = _first_number(metrics, "baseline_mae")
+    zone = _first_number(metrics, "zone_accuracy")
+    parts = []
+    if mae is not None:
+        parts.append(f"MAE {mae:.2f} {unit} ({src}, held-out test subjects)")
+    if base is not None:
+        parts.append(f"baseline MAE {base:.2f} {unit}" if role == "regressor" else f"persistence baseline MAE {base:.2f}")
+    if zone is not None:
+        parts.append(f"zone accuracy {zone * 100:.1f} %" if zone <= 1 else f"zone accuracy {zone:.1f} %")
+    return "; ".join(parts) or "not measured"
+
+
+def _model_context(entry: PackageModel, build_dir: Path, used: set[str]) -> tuple[ModelContext, Any]:
+    from edgekit.config import load_config  # noqa: PLC0415
+
+    cfg = load_config(entry.config)
+    task = task_for(cfg.model.type)
+    role = task.role
+    model_dir = build_dir / cfg.name
+    choice = select_variant(cfg.name, model_dir, entry.max_kb)
+    spec = read_model_spec(choice.path)
+    metrics_path = model_dir / "train" / "metrics.json"
+    metrics = _read_json(metrics_path, "training metrics") if metrics_path.exists() else {}
+
+    inputs = spec["inputs"]
+    if len(inputs) != 1:
+        raise EdgekitError(f"{choice.path}: expected one input, found {len(inputs)}")
+    shape = inputs[0]["shape"]
+    channels = int(task.input_channels)
+    if len(shape) != 3 or shape[0] != 1 or shape[2] != channels or shape[1] < 1:
+        raise EdgekitError(f"{choice.path}: input {inputs[0]['name']!r} must have shape (1, T, {channels}), "
+                           f"got {tuple(shape)}")
+    if role not in SWIFT_ROLES:
+        raise EdgekitError(f"{cfg.name}: role {role!r} has no Swift API (known: {sorted(SWIFT_ROLES)})")
+    ud = spec["user_defined"]
+    meta_name = ud.get("edgekit.model_name")
+    if isinstance(meta_name, str) and meta_name != cfg.name:
+        raise EdgekitError(f"{choice.path}: holds model {meta_name!r}, expected {cfg.name!r}")
+    labels: list[str] = []
+    prob_out = label_out = score_out = ""
+    if role == "classifier":
+        labels = _labels(cfg, model_dir, spec, ud, choice.path)
+        prob_out = spec["probabilities_feature"] or next(
+            (o["name"] for o in spec["outputs"] if o["kind"] == "dictionaryType"), "")
+        label_out = spec["predicted_feature"] or next(
+            (o["name"] for o in spec["outputs"] if o["kind"] == "stringType"), "")
+        if not prob_out:
+            raise EdgekitError(f"{choice.path}: classifier has no probabilities output (not a Core ML classifier)")
+    else:
+        arrays = [o["name"] for o in spec["outputs"] if o["kind"] == "multiArrayType"]
+        preferred = getattr(task, "onnx_output", "") if role == "regressor" else "fatigue_score"
+        score_out = preferred if preferred in arrays else (arrays[0] if arrays else "")
+        if not score_out:
+            raise EdgekitError(f"{choice.path}: {role} has no multi-array output")
+    ident = swift_identifier(cfg.name, fallback="model")
+    base, n = ident, 2
+    while ident in used:
+        ident = f"{base}{n}"
+        n += 1
+    used.add(ident)
+    resource = resource_name(cfg.name)
+    units = entry.compute_units or task.compute_units
+    ctx = ModelContext(
+        name=cfg.name,
+        type=cfg.model.type,
+        role=role,
+        ident=ident,
+        resource=resource,
+        description=cfg.model.description or spec["description"],
+        variant=choice.variant,
+        bytes=choice.bytes,
+        sha256=choice.sha256,
+        max_kb=entry.max_kb,
+        why=choice.why,
+        compute_units=units,
+        input_name=inputs[0]["name"],
+        input_length=int(shape[1]),
+        labels=labels,
+        label_idents=unique_identifiers(labels, fallback="label") if labels else [],
+        probabilities_output=prob_out,
+        label_output=label_out,
+        score_output=score_out,
+        metrics=metrics if isinstance(metrics, dict) else {},
+        accuracy_text=_accuracy_text(role, metrics if isinstance(metrics, dict) else {}, choice.parity),
+        tolerance=_tolerance(choice.variant, choice.parity, role),
+        author=spec["author"] or cfg.convert.author,
+        license=spec["license"] or cfg.convert.license,
+        version=spec["version"] or cfg.convert.version,
+        data_fingerprint=str(ud.get("edgekit.training_data_fingerprint", ud.get("training_data_fingerprint", ""))),
+        candidates=choice.candidates,
+        input_channels=channels,
+        step_s=float(task.params(cfg.model.params).step_s) if role == "regressor" else None,
+        context_minutes=float(cfg.data.context_minutes) if role == "regressor" else None,
+        encoding=task.swift_input,
+        encoding_value=task.swift_input_value(cfg.model.params),
+        coverage=coverage_rows(task, metrics if isinstance(metrics, dict) else {}),
+    )
+    return ctx, (cfg, choice)
+
+
+def resource_name(model_name: str) -> str:
+    """File-system and Swift-safe base name of a model's bundled .mlpackage (ASCII, not a keyword)."""
+    words = _ascii_words(model_name)
+    base = "_".join(words) if words else "model"
+    if base[0].isdigit() or base in SWIFT_RESERVED or base.lower() in {"hrvkit", "resources"}:
+        base = "model_" + base
+    return base
+
+
+def _metadata_labels(ud: dict) -> list[str] | None:
+    """Labels stored in the model's user-defined metadata (JSON list or comma-separated), if any."""
+    raw = ud.get("edgekit.labels", ud.get("labels"))
+    if not isinstance(raw, str):
+        return None
+    try:
+        parsed = json.loads(raw)
+        if isinstance(parsed, list):
+            return [str(x) for x in parsed]
+    except json.JSONDecodeError:
+        pass
+    return raw.split(",") if raw else []
+
+
+def _labels(cfg, model_dir: Path, spec: dict, ud: dict, pkg: Path) -> list[str]:
+    """Class labels of a classifier: the checkpoint's label_names, cross-checked with the model."""
+    labels: list[str] = []
+    ckpt = model_dir / "train" / "model.pt"
+    if ckpt.is_file():
+        from edgekit.train import load_checkpoint  # noqa: PLC0415
+
+        _, meta = load_checkpoint(ckpt)
+        labels = [str(x) for x in meta.get("label_names") or []]
+    if not labels:
+        labels = list(spec["labels"])
+    meta_labels = _metadata_labels(ud)
+    if not labels and meta_labels is not None:
+        labels = meta_labels
+    if not labels:
+        raise EdgekitError(f"{pkg}: classifier labels not found (checkpoint label_names or model metadata)")
+    if len(set(labels)) != len(labels):
+        raise EdgekitError(f"{cfg.name}: duplicate class labels {labels!r}")
+    # Swift compares strings by canonical equivalence and cannot hold lone surrogates: two labels
+    # that differ only there would be the same enum raw value (a compile error) and ambiguous keys.
+    swift_forms = [_swift_value(lbl) for lbl in labels]
+    if len(set(swift_forms)) != len(swift_forms):
+        raise EdgekitError(f"{cfg.name}: class labels {labels!r} are not distinct as Swift strings "
+                           "(canonically equivalent Unicode or invalid surrogates)")
+    if spec["labels"] and list(spec["labels"]) != labels:
+        raise EdgekitError(f"{pkg}: model class labels {spec['labels']!r} differ from the checkpoint's {labels!r}")
+    raw = ud.get("edgekit.labels", ud.get("labels"))
+    if isinstance(raw, str) and meta_labels is not None and meta_labels != labels and raw != ",".join(labels):
+        raise EdgekitError(f"{pkg}: model metadata labels {raw!r} differ from the checkpoint's {labels!r}")
+    return labels

@@ -1,0 +1,198 @@
+"""Rendering: the Jinja2 environment over the Swift package templates (package data read through
+:mod:`importlib.resources`), :func:`render_package` and the stage itself, :func:`run_package`.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import json
+import shutil
+from importlib.resources.abc import Traversable
+from pathlib import Path
+from typing import Any
+
+from edgekit.errors import EdgekitError
+from edgekit.fileio import atomic_path, claim_build_dir
+from edgekit.package.config import PackageConfig, load_package_config
+from edgekit.package.context import ROLE_TITLES, ModelContext, _model_context
+from edgekit.package.swift_text import (
+    doc_text,
+    md_code,
+    md_text,
+    swift_double,
+    swift_identifier,
+    swift_string,
+    unique_identifiers,
+)
+
+#: Package-data directory of the Swift package templates (inside the edgekit package).
+TEMPLATE_DIR = "swift_template"
+
+
+def _environment():
+    import jinja2  # noqa: PLC0415
+
+    env = jinja2.Environment(
+        loader=jinja2.FunctionLoader(_template_source),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+    )
+    env.filters.update(
+        swift_string=swift_string,
+        swift_ident=swift_identifier,
+        doc=doc_text,
+        md=md_text,
+        md_code=md_code,
+        swift_double=swift_double,
+        kb=lambda b: f"{b / 1024:.1f}",
+    )
+    return env
+
+
+def template_root() -> Traversable:
+    """The Swift package templates: package data of the installed edgekit (``edgekit/swift_template``)."""
+    return importlib.resources.files("edgekit") / TEMPLATE_DIR
+
+
+def _template_node(name: str) -> Traversable:
+    node = template_root()
+    for part in name.split("/"):
+        node = node / part
+    return node
+
+
+def _template_source(name: str) -> str | None:
+    """Jinja2 source of template ``name`` (``/``-separated, relative to the templates), None if absent."""
+    node = _template_node(name)
+    return node.read_bytes().decode("utf-8") if node.is_file() else None
+
+
+def _template_files() -> list[str]:
+    """Every template file as a ``/``-separated path relative to the templates, sorted."""
+    root = template_root()
+    if not root.is_dir():
+        raise EdgekitError(f"edgekit/{TEMPLATE_DIR}: Swift package templates not found (incomplete edgekit install)")
+    found: list[str] = []
+
+    def walk(node: Traversable, prefix: str) -> None:
+        for child in node.iterdir():
+            if child.name == "__pycache__":
+                continue
+            if child.is_dir():
+                walk(child, f"{prefix}{child.name}/")
+            elif child.is_file():
+                found.append(f"{prefix}{child.name}")
+
+    walk(root, "")
+    return sorted(found)
+
+
+def _out_relpath(rel: Path, pkg: PackageConfig) -> Path:
+    mapping = {"HRVKit": pkg.name, "HRVKitCore": pkg.core_name, "HRVKitTests": f"{pkg.name}Tests",
+               "HRVKitCoreTests": f"{pkg.core_name}Tests"}
+    parts = [mapping.get(p, p) for p in rel.parts]
+    if parts[-1].endswith(".j2"):
+        parts[-1] = parts[-1][:-3]
+    return Path(*parts)
+
+
+def render_package(pkg: PackageConfig, models: list[ModelContext], fixtures: dict[str, Any], out: Path) -> None:
+    """Render the templates and copy the models into ``out`` (an empty or new directory)."""
+    env = _environment()
+    classifier = next((m for m in models if m.role == "classifier"), None)
+    forecaster = next((m for m in models if m.role == "forecaster"), None)
+    regressor = next((m for m in models if m.role == "regressor"), None)
+    from edgekit import STRAIN_LABELS  # noqa: PLC0415
+    from edgekit.zones import GREEN_MIN, YELLOW_MIN  # noqa: PLC0415
+
+    labels = classifier.labels if classifier else list(STRAIN_LABELS)
+    context = {
+        "package": pkg,
+        "name": pkg.name,
+        "core": pkg.core_name,
+        "models": models,
+        "classifier": classifier,
+        "forecaster": forecaster,
+        "regressor": regressor,
+        "workout": fixtures["_workout_constants"],
+        "activity": fixtures["_activity"],
+        "labels": labels,
+        "label_idents": classifier.label_idents if classifier else unique_identifiers(labels, fallback="label"),
+        "constants": fixtures["_constants"],
+        "prep": fixtures["_preprocessing"],
+        "role_titles": ROLE_TITLES,
+        "green_min": GREEN_MIN,
+        "yellow_min": YELLOW_MIN,
+        "edgekit_version": _edgekit_version(),
+    }
+    for name in _template_files():
+        dest = out / _out_relpath(Path(*name.split("/")), pkg)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if name.endswith(".j2"):
+            text = env.get_template(name).render(context)
+            dest.write_text(text, encoding="utf-8", newline="\n")
+        else:
+            dest.write_bytes(_template_node(name).read_bytes())
+    resources = out / "Sources" / pkg.name / "Resources"
+    resources.mkdir(parents=True, exist_ok=True)
+    for m, path in fixtures.get("_mlpackages", []):
+        shutil.copytree(path, resources / f"{m.resource}.mlpackage")
+    for relname, doc in sorted(fixtures.items()):
+        if relname.startswith("_"):
+            continue
+        dest = out / _out_relpath(Path(relname), pkg)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_text(json.dumps(doc, separators=(",", ":"), sort_keys=True, allow_nan=False) + "\n",
+                        encoding="utf-8")
+
+
+def _edgekit_version() -> str:
+    import edgekit  # noqa: PLC0415
+
+    return edgekit.__version__
+
+
+def run_package(package_config_path: Path, build_dir: Path) -> dict:
+    """The package stage: select, verify-check, render ``<build_dir>/ios/<name>/`` atomically.
+
+    Returns a JSON-able summary: per model the bundled variant, its bytes and why it was chosen.
+    """
+    pkg = load_package_config(package_config_path)
+    build_dir = Path(build_dir)
+    used: set[str] = set()
+    models: list[ModelContext] = []
+    extras = []
+    seen_roles: dict[str, str] = {}
+    seen_names: set[str] = set()
+    for entry in pkg.models:
+        ctx, (cfg, choice) = _model_context(entry, build_dir, used)
+        if ctx.name in seen_names:
+            raise EdgekitError(f"{pkg.path}: model {ctx.name!r} listed twice")
+        seen_names.add(ctx.name)
+        if ctx.role in seen_roles:
+            raise EdgekitError(f"{pkg.path}: two {ctx.role} models ({seen_roles[ctx.role]}, {ctx.name}); "
+                               "the package bundles at most one of each")
+        seen_roles[ctx.role] = ctx.name
+        models.append(ctx)
+        extras.append((cfg, choice))
+
+    from edgekit.swift_fixtures import build_fixtures  # noqa: PLC0415
+
+    fixtures = build_fixtures(models, [cfg for cfg, _ in extras], build_dir)
+    fixtures["_mlpackages"] = [(m, choice.path) for m, (_, choice) in zip(models, extras)]
+    out_dir = claim_build_dir(build_dir) / "ios" / pkg.name
+    with atomic_path(out_dir) as tmp:
+        tmp.mkdir(parents=True)
+        render_package(pkg, models, fixtures, tmp)
+    return {
+        "package": pkg.name,
+        "path": str(out_dir),
+        "models": {
+            m.name: {"variant": m.variant, "bytes": m.bytes, "max_kb": m.max_kb, "sha256": m.sha256,
+                     "why": m.why, "compute_units": m.compute_units, "accuracy": m.accuracy_text}
+            for m in models
+        },
+    }
