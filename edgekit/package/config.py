@@ -14,8 +14,6 @@ from edgekit.package.swift_text import SWIFT_RESERVED
 
 #: Core ML compute units a model may ask for (``MLComputeUnits`` case names).
 COMPUTE_UNITS = ("all", "cpuOnly", "cpuAndGPU", "cpuAndNeuralEngine")
-#: Default compute units per model type. The LSTM is tiny and sequential: the CPU is fastest and
-#: keeps fp32 numerics; the Transformer may use the Neural Engine (Core ML keeps fp32 programs off it).
 
 _VERSION_RE = re.compile(r"^\d+(\.\d+){0,2}$")
 _MODULE_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

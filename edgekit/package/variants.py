@@ -139,13 +139,11 @@ def select_variant(name: str, model_dir: Path, max_kb: float) -> VariantChoice:
         detail = "; ".join(f"{r['variant']}: {r['reason']}" for r in rows) or "no variants"
         raise EdgekitError(f"{name}: no verified variant within max_kb={max_kb:g} ({detail})")
     best = min(ok, key=lambda r: (r["bytes"], _variant_rank(r["variant"])))
-    passed = [r["variant"] for r in rows if r["passed"]]
     others = [f"{r['variant']} {r['reason']}" for r in rows if r is not best and r["status"] != "ok"]
     why = (f"{best['variant']} is the smallest of the variants that passed every gate within "
            f"{max_kb:g} KB ({', '.join(r['variant'] for r in ok)})")
     if others:
         why += "; " + "; ".join(others)
-    _ = passed
     return VariantChoice(best["variant"], coreml / f"{best['variant']}.mlpackage", best["bytes"], best["sha256"],
                          verified[best["variant"]], why, rows)
 
