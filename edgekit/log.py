@@ -48,6 +48,13 @@ def progress_disabled() -> bool:
     return logging.getLogger(ROOT).getEffectiveLevel() > logging.INFO or bool(os.environ.get("TQDM_DISABLE"))
 
 
+def status(message: str) -> None:
+    """A verb's closing status line ("wrote 4,366,000 RR intervals to …"): on stderr, so stdout stays
+    the verb's data (``--out -``, ``--json``); not shown under ``--quiet``."""
+    if logging.getLogger(ROOT).getEffectiveLevel() <= logging.INFO:
+        print(message, file=sys.stderr)
+
+
 def current_verbosity() -> int | None:
     """The verbosity :func:`configure` installed in this process (``None`` if it was not called):
     what a worker process needs to print as its parent does."""

@@ -10,6 +10,8 @@ import json
 import sys
 from pathlib import Path
 
+from edgekit.log import status
+
 _RAW = argparse.RawDescriptionHelpFormatter
 
 
@@ -168,7 +170,7 @@ def cmd_forecast(args) -> int:
     for line in refused:
         print(f"edgekit: warning: {line}", file=sys.stderr)
     print_rows(rows, args.json)
-    print(f"wrote {len(rows)} fatigue_forecast points to database {args.database!r}", file=sys.stderr)
+    status(f"wrote {len(rows)} fatigue_forecast points to database {args.database!r}")
     return 0
 
 
@@ -179,5 +181,5 @@ def cmd_dashboard(args) -> int:
     if args.influx is not None:
         check_url(args.influx)
     files = write(args.out, args.influx_datasource, args.influx, args.database, args.dashboards_path)
-    print(f"wrote {len(files)} Grafana provisioning files to {args.out}", file=sys.stderr)
+    status(f"wrote {len(files)} Grafana provisioning files to {args.out}")
     return 0

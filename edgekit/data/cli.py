@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from edgekit.errors import InputError
+from edgekit.log import status
 
 _FMT_HELP = "input format: ppg, ecg, polar, rr-text, csv, apple-health"
 
@@ -187,12 +188,12 @@ def cmd_ingest(args) -> int:
         from edgekit.data.stream import ingest_apple_health
 
         r = ingest_apple_health(args.inputs, out)
-        print(f"wrote {r['rows']} RR intervals in {r['segments']} segments to {out}", file=sys.stderr)
+        status(f"wrote {r['rows']} RR intervals in {r['segments']} segments to {out}")
         return 0
     table = _read(args, args.inputs)
     write_csv(table, out)
     n_seg = len(set(zip(table.subject.tolist(), table.segment.tolist())))
-    print(f"wrote {len(table)} RR intervals in {n_seg} segments to {out}", file=sys.stderr)
+    status(f"wrote {len(table)} RR intervals in {n_seg} segments to {out}")
     return 0
 
 
@@ -294,8 +295,8 @@ def cmd_synth(args) -> int:
             n_rows += n
             bar.update(len(np.unique(t.subject)))
             stats = co.recording_stats
-    print(f"wrote SYNTHETIC data (simulated, no real subjects; profile: {desc}): {args.subjects} subjects "
-          f"x {args.days} days, {n_rows} labelled RR intervals to {args.out}", file=sys.stderr)
+    status(f"wrote SYNTHETIC data (simulated, no real subjects; profile: {desc}): {args.subjects} subjects "
+          f"x {args.days} days, {n_rows} labelled RR intervals to {args.out}")
     if stats:
         from edgekit.data.synth import RECORDINGS
 
@@ -387,6 +388,6 @@ def cmd_push(args) -> int:
         n = push_stream(client, stream) if stream is not None else push(client, data, hourly)
         where = client.where
     n_subj = len(stream.subjects) if stream is not None else len(set(data.table.subject.tolist()))
-    print(f"wrote {n['points']} points to database {args.database!r} at {where}: {n['rr']} rr, {n['label']} "
-          f"label, {n['hrv']} hrv (hourly RMSSD) for {n_subj} subject(s)", file=sys.stderr)
+    status(f"wrote {n['points']} points to database {args.database!r} at {where}: {n['rr']} rr, {n['label']} "
+          f"label, {n['hrv']} hrv (hourly RMSSD) for {n_subj} subject(s)")
     return 0
