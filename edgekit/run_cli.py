@@ -33,12 +33,16 @@ def register(subparsers) -> None:
                 "  edgekit predict --config configs/hrv_transformer.toml rec.txt --format rr-text\n"
                 "  edgekit predict --config configs/hrv_transformer.toml polar_RR.txt --format polar --variant int8\n"
                 "  edgekit predict --config configs/hrv_lstm.toml export.xml --format apple-health --json\n"
+                "  edgekit predict --config configs/hrv_slots.toml export.xml --format apple-health --utc-offset Europe/Berlin\n"
                 "  edgekit predict --config configs/hr_activity.toml run.gpx --context-minutes 5 --json"))
     p.add_argument("--config", required=True, metavar="FILE", help="model config TOML (configs/<model>.toml)")
     p.add_argument("inputs", nargs="+", type=Path, metavar="INPUT")
     _add_reader_options(p)
     _add_model_options(p)
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("--utc-offset", default=None, metavar="TZ",
+                   help="the wearer's time zone, for a model whose input is local clock hours (hrv_slots): "
+                        "+05:30, -7, UTC (default) or a zone name such as Europe/Berlin")
     p.add_argument("--context-minutes", type=float, default=None, metavar="M",
                    help="activity model: minutes of recorded HR given as calibration context (default: the "
                         "config's data.context_minutes; 0 = none)")
@@ -130,6 +134,10 @@ def cmd_predict(args) -> int:
     from edgekit.predict import fmt_time, load_runner, model_inputs, outputs
 
     cfg = load_config(args.config)
+    if args.utc_offset is not None:
+        from edgekit.predict import utc_offset_seconds
+
+        utc_offset_seconds(args.utc_offset)  # a bad value is refused before any file is read
     runner = load_runner(cfg, args.build, args.variant)
     if runner.task.reads_workouts:
         return _predict_workouts(args, cfg, runner)
@@ -144,7 +152,7 @@ def cmd_predict(args) -> int:
         # one input at a time, read by the data layer's reader (format detection, subject rules)
         one = argparse.Namespace(**{**vars(args), "subject": [name] if name is not None else None})
         table = _read(one, [path])
-        X, info = model_inputs(cfg, table, str(path))
+        X, info = model_inputs(cfg, table, str(path), args.utc_offset)
         for r in outputs(runner, X, info):
             results.append({"input": str(path), **r})
     if args.json:

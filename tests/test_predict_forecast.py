@@ -199,3 +199,43 @@ def test_dashboard_out_never_overwrites_a_foreign_directory(tmp_path, capsys):
     assert main(["dashboard", "--influx-datasource", "x", "--out", str(empty)]) == 0
     assert main(["dashboard", "--influx-datasource", "y", "--out", str(empty)]) == 0
     assert '"y"' in (empty / "datasources" / "edgekit-influxdb.yaml").read_text()
+
+
+def test_utc_offset_parses_offsets_and_zones_and_refuses_the_rest():
+    from edgekit.errors import InputError
+    from edgekit.predict import utc_offset_seconds
+
+    assert utc_offset_seconds(None) == utc_offset_seconds("UTC") == utc_offset_seconds("Z") == 0.0
+    assert utc_offset_seconds("+05:30") == 19800.0 and utc_offset_seconds("-7") == -25200.0
+    assert utc_offset_seconds("+0545") == 20700.0
+    summer, winter = 1_720_000_000.0, 1_705_000_000.0  # July 2024, January 2024
+    assert utc_offset_seconds("Europe/Berlin", summer) == 7200.0 and utc_offset_seconds("Europe/Berlin", winter) == 3600.0
+    for bad in ("+15:00", "+05:75", "Mars/Olympus", "5 hours", "../../etc/passwd"):
+        with pytest.raises(InputError, match="--utc-offset"):
+            utc_offset_seconds(bad)
+
+
+def test_slots_are_the_wearers_local_clock_hours():
+    """One-minute readings at 02:40, 03:10 and 07:10 UTC fill three UTC hours (02, 03, 07); in
+    UTC+05:30 they are 08:10, 08:40 and 12:40 local, two local clock hours (08, 12), and the input ends
+    at the local hour after the last reading (13:00 local = 07:30 UTC)."""
+    from edgekit.data.rr import RRTable
+    from edgekit.tasks import task_for
+
+    cfg = load_config(ROOT / "configs" / "hrv_slots.toml")
+    task = task_for(cfg.model.type)
+    day = 1_700_006_400.0  # 2023-11-15 00:00 UTC
+    rng = np.random.default_rng(0)
+    t, rr, seg = [], [], []
+    for k, start in enumerate((2 * 3600 + 2400, 3 * 3600 + 600, 7 * 3600 + 600)):
+        x = 850.0 + 30.0 * rng.standard_normal(70)
+        t.extend(day + start + np.cumsum(x) / 1000.0)
+        rr.extend(x)
+        seg.extend([k] * 70)
+    table = RRTable(np.array(["w"] * len(t)), np.array(seg), np.array(t), np.array(rr), np.zeros(len(t), np.uint8))
+    X0, info0 = task.model_inputs(cfg, table, "w.csv")
+    X1, info1 = task.model_inputs(cfg, table, "w.csv", utc_offset_s=19800.0)
+    assert np.flatnonzero(X0[0] > 0).tolist() == [18, 19, 23]  # UTC hours 02, 03, 07 of [-16, 8)
+    assert np.flatnonzero(X1[0] > 0).tolist() == [19, 23]  # local hours 08, 12 of [-11, 13)
+    assert info0[0]["end_time_s"] == day + 8 * 3600 and info1[0]["end_time_s"] == day + 7.5 * 3600
+    assert info1[0]["utc_offset_s"] == 19800.0 and info0[0]["utc_offset_s"] == 0.0

@@ -38,6 +38,7 @@ class TaskSpec:
     person_evaluation: ClassVar[bool] = False  # train also runs edgekit.person_eval (one person over years)
     parity_test_windows: ClassVar[int | None] = None  # verify: held-out windows per variant (None = all)
     reads_workouts: ClassVar[bool] = False  # predict reads workout files (GPX/TCX/FIT, Apple export), not RR
+    clock_hours: ClassVar[bool] = False  # the input is made of the wearer's local clock hours (predict --utc-offset)
     # How HRVKit makes this model's input on device (the Swift ``InputEncoding`` case of its catalog
     # entry): "beat_window" (N consecutive clean beats), "reading" (one reading's RR, then 0),
     # "hourly_run" (N consecutive hourly RMSSD values), "hourly_slots" (RMSSD of the last N local
@@ -172,7 +173,8 @@ class TaskSpec:
         raise NotImplementedError
 
     def model_inputs(self, cfg: Any, cleaned: Any, where: str) -> tuple[np.ndarray, list[dict]]:
-        """(X (K, T) float32, one dict per input) of a cleaned RR table, made as training made them."""
+        """(X (K, T) float32, one dict per input) of a cleaned RR table, made as training made them.
+        A ``clock_hours`` task also takes ``utc_offset_s``: the wearer's UTC offset in seconds."""
         raise NotImplementedError
 
 

@@ -15,6 +15,7 @@ from edgekit.tasks.metrics import forecast_metrics
 
 class FatigueSlotsTask(FatigueTask):
     type = "fatigue_slots"
+    clock_hours = True
     title = "fatigue forecaster (irregular readings)"
     fixture_description = "hourly RMSSD slots (local clock hours), oldest first, 0 = no reading that hour"
     swift_input = "hourly_slots"
@@ -66,20 +67,23 @@ class FatigueSlotsTask(FatigueTask):
             cases.append({"name": c["name"] + "_sparse", "kind": c["kind"], INPUT_NAME: np.where(keep, x, 0.0).tolist()})
         return cases
 
-    def model_inputs(self, cfg, cleaned, where):
+    def model_inputs(self, cfg, cleaned, where, utc_offset_s: float = 0.0):
+        """One input per subject: the ``hours`` local clock hours up to the hour of its last beat
+        (``utc_offset_s``: the wearer's offset from UTC; start/end times are UTC epoch seconds)."""
         from edgekit.data.windows import MIN_SLOT_DIFFS, hourly_rmssd, hourly_slots
         from edgekit.errors import InputError
 
         hours = self.input_length(cfg.model.params)
         need = self.params(cfg.model.params).min_present_hours
-        hr = hourly_rmssd(cleaned, cfg.data.max_artifact_pct, MIN_SLOT_DIFFS)
+        hr = hourly_rmssd(cleaned, cfg.data.max_artifact_pct, MIN_SLOT_DIFFS, utc_offset_s=utc_offset_s)
         xs, info = [], []
         for s, (h0, r) in hr.items():  # one forecast per subject: the hours up to its last beat
             e = h0 + len(r)
             x = hourly_slots(hr, s, e, hours)
             if (x > 0).sum() >= need:
                 xs.append(x)
-                info.append({"subject": str(s), "start_time_s": float((e - hours) * 3600), "end_time_s": float(e * 3600),
+                info.append({"subject": str(s), "start_time_s": float((e - hours) * 3600 - utc_offset_s),
+                             "end_time_s": float(e * 3600 - utc_offset_s), "utc_offset_s": float(utc_offset_s),
                              "present_hours": int((x > 0).sum())})
         if not xs:
             raise InputError(f"{where}: no hour of the last {hours} holds an RMSSD ({need} needed)")
