@@ -377,3 +377,43 @@ def test_html_renders_in_headless_chromium(built: Path, tmp_path: Path) -> None:
     assert dom.returncode == 0
     assert "hrv_transformer — size / accuracy report" in dom.stdout
     assert dom.stdout.count("<img") == len(PLOTS["hrv_transformer"])
+
+
+WATCH_METRICS = {
+    "coverage": {
+        "watch": {"strain_input_reading": 0.9929, "readings": 566, "forecast_input_slots": 1.0,
+                  "forecast_input_slots_given_3_readings": 1.0, "wakeups": 91, "wakeups_with_3_readings_24h": 91},
+        "strap": {"strain_input_reading": 1.0, "readings": 40, "forecast_input_slots": 0.815,
+                  "forecast_input_slots_given_3_readings": 1.0, "wakeups": 27, "wakeups_with_3_readings_24h": 22},
+    },
+    "per_profile": {"watch": {"macro_f1_per_reading": 0.8258, "macro_f1_per_day": 0.9062,
+                              "mae": 5.4, "persistence_mae": 9.5, "mae_vs_persistence": 0.568},
+                    "strap": {"macro_f1_per_reading": 0.8727, "macro_f1_per_day": 0.8824}},
+    "accuracy_vs_beats": [{"beats": 16, "macro_f1": 0.69, "watch_macro_f1": 0.66},
+                          {"beats": 45, "macro_f1": 0.85, "watch_macro_f1": 0.80},
+                          {"beats": 96, "macro_f1": 0.90, "watch_macro_f1": 0.87}],
+}
+
+
+@pytest.mark.parametrize("model_type", ["strain_reading", "fatigue_slots"])
+def test_watch_models_report_coverage_per_profile_and_the_beats_curve(model_type) -> None:
+    """Watch-shaped models: the report carries coverage and accuracy per recording profile (from
+    metrics.json, the figures the package README states) and, for the reading classifier, a plot of
+    macro-F1 against the beats of a reading."""
+    from edgekit.report.collect import coverage_section
+    from edgekit.report.plots import accuracy_vs_beats
+    from edgekit.report.render import _coverage_rows
+    from edgekit.tasks import task_for
+
+    task = task_for(model_type)
+    section = coverage_section(task, WATCH_METRICS, {} if model_type == "fatigue_slots" else {"min_beats": 45})
+    report = {"role": task.role, "coverage": section}
+    head, rows = _coverage_rows(report)
+    assert [r[0].split(" (")[0] for r in rows] == ["Apple Watch background readings", "chest-strap recordings"]
+    if task.classifier:
+        assert head[2:] == ["input available", "macro-F1 per reading", "macro-F1 per day"]
+        assert rows[0][1:] == ["566", "99.3 %", "0.8258", "0.9062"]
+        assert section["min_beats"] == 45 and accuracy_vs_beats(report).startswith(b"\x89PNG")
+    else:
+        assert rows[0][2:] == ["100.0 %", "100.0 %", "5.4", "0.568"] and rows[1][2] == "81.5 %"
+    assert coverage_section(task_for("strain_transformer"), {}, None) is None  # nothing measured: no section

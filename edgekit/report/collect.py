@@ -511,6 +511,7 @@ def collect(cfg: ModelConfig, build_dir: Path) -> dict[str, Any]:
         "model_type": cfg.model.type,
         "role": task.role,
         "person": metrics.get("person"),
+        "coverage": coverage_section(task, metrics, cfg.model.params),
         "description": cfg.model.description,
         "params": params,
         "params_source": "train/model.pt (sum of parameter elements)",
@@ -538,6 +539,22 @@ def collect(cfg: ModelConfig, build_dir: Path) -> dict[str, Any]:
         "stage_seconds": stage_times(model_dir),
         "environment": environment(repo),
     }
+
+
+def coverage_section(task: Any, metrics: Any, model_params: Any = None) -> dict[str, Any] | None:
+    """Coverage and accuracy per recording profile on held-out subjects (watch-shaped models), in the
+    package README's words, and accuracy against the number of beats in a reading; ``None`` when the
+    build measured none."""
+    from edgekit.package import coverage_rows
+
+    metrics = metrics if isinstance(metrics, dict) else {}
+    rows = coverage_rows(task, metrics)
+    curve = metrics.get("accuracy_vs_beats") if isinstance(metrics.get("accuracy_vs_beats"), list) else []
+    if not rows and not curve:
+        return None
+    min_beats = getattr(task.params(model_params), "min_beats", None) if model_params is not None else None
+    return {"rows": rows, "accuracy_vs_beats": curve, "min_beats": min_beats,
+            "source": "train/metrics.json (coverage, per_profile, accuracy_vs_beats; held-out subjects)"}
 
 
 def _data_summary(summary: dict) -> dict:

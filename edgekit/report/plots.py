@@ -246,6 +246,30 @@ def person_trace(report: dict) -> bytes | None:
         return _png(fig)
 
 
+def accuracy_vs_beats(report: dict) -> bytes | None:
+    """Lines: held-out macro-F1 when every window is cut to its first k beats (all profiles, and Apple
+    Watch background readings), with the model's minimum reading length marked."""
+    curve = (report.get("coverage") or {}).get("accuracy_vs_beats") or []
+    if len(curve) < 2:
+        return None
+    with _rc():
+        fig = _figure(6.4, 3.6)
+        ax = fig.add_subplot()
+        ax.plot([r["beats"] for r in curve], [r["macro_f1"] for r in curve], marker="o", color="#3366aa",
+                label="all held-out windows")
+        watch = [r for r in curve if "watch_macro_f1" in r]
+        if watch:
+            ax.plot([r["beats"] for r in watch], [r["watch_macro_f1"] for r in watch], marker="s", color="#cc6633",
+                    label="Apple Watch background readings")
+        min_beats = (report.get("coverage") or {}).get("min_beats")
+        if isinstance(min_beats, (int, float)):
+            ax.axvline(min_beats, color="#999999", ls="--", lw=1, label=f"min_beats = {min_beats:g}")
+        ax.set_xlabel("beats in the reading (the rest of the input absent)")
+        ax.set_ylabel("macro-F1 (held-out)")
+        ax.legend(fontsize=8)
+        return _png(fig)
+
+
 PLOTS = {
     "size_vs_accuracy.png": pareto,
     "confusion.png": confusion,
@@ -253,6 +277,7 @@ PLOTS = {
     "parity_errors.png": parity_errors,
     "person_results.png": person_results,
     "person_trace.png": person_trace,
+    "accuracy_vs_beats.png": accuracy_vs_beats,
 }
 
 
