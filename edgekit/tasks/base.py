@@ -38,6 +38,7 @@ class TaskSpec:
     person_evaluation: ClassVar[bool] = False  # train also runs edgekit.person_eval (one person over years)
     parity_test_windows: ClassVar[int | None] = None  # verify: held-out windows per variant (None = all)
     reads_workouts: ClassVar[bool] = False  # predict reads workout files (GPX/TCX/FIT, Apple export), not RR
+    crops_readings: ClassVar[bool] = False  # train.crop_fraction applies (inputs are reading windows)
 
     @property
     def classifier(self) -> bool:
@@ -87,6 +88,11 @@ class TaskSpec:
 
     def batch_loss(self, loss_fn: Any, out: Any, target: Any) -> Any:
         raise NotImplementedError
+
+    def augmenter(self, cfg: Any) -> Any:
+        """``f(X, epoch) -> X'``: the training inputs of one epoch (a new array, seeded by the config,
+        the same for every rank), or None when the task trains on its examples as they are."""
+        return None
 
     def metrics(self, y: np.ndarray, out: np.ndarray, y_today: np.ndarray | None, labels: list[str]) -> dict:
         """Held-out figures of model outputs ``out`` (n, C) against targets ``y``."""
