@@ -73,6 +73,9 @@ class TrainSection:
     val_fraction: float = 0.2
     test_fraction: float = 0.2
     class_weighting: bool = True
+    # strain_reading only: fraction of training windows cut, anew every epoch, to a random shorter
+    # reading (docs/data.md "Reading windows", windows.crop_readings); 0 = off
+    crop_fraction: float = 0.0
 
 
 @dataclass
@@ -253,6 +256,12 @@ def _validate(cfg: ModelConfig) -> None:
         raise ConfigError(f"{p}: verify.min_top1_agreement must be in (0, 1]")
     if not t.weight_decay >= 0:
         raise ConfigError(f"{p}: train.weight_decay must be >= 0, got {t.weight_decay}")
+    if not 0 <= t.crop_fraction <= 1:
+        raise ConfigError(f"{p}: train.crop_fraction must be in [0, 1], got {t.crop_fraction}")
+    if t.crop_fraction and not TASKS[m.type].crops_readings:
+        kinds = sorted(k for k, spec in TASKS.items() if spec.crops_readings)
+        raise ConfigError(f"{p}: train.crop_fraction applies to reading windows only (model.type in {kinds}), "
+                          f"not to {m.type!r}")
     if "fp32" not in cfg.convert.variants:
         raise ConfigError(f"{p}: convert.variants must include 'fp32' (the reference variant)")
 

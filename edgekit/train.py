@@ -241,6 +241,7 @@ def fit(
     rank, world = _distributed()
     loss_fn, target = task.loss(train.y, labels, t.class_weighting)
     X = torch.from_numpy(model_batch(train.X))
+    augment = task.augmenter(cfg)  # None: every epoch trains on X as it is
     train_module: nn.Module = model
     if world > 1:
         from torch.nn.parallel import DistributedDataParallel
@@ -257,6 +258,7 @@ def fit(
     bar = tqdm(range(1, epochs + 1), desc=desc, unit="epoch", disable=rank != 0 or progress_disabled(), dynamic_ncols=True)
     for epoch in bar:
         train_module.train()
+        Xe = X if augment is None else torch.from_numpy(model_batch(augment(train.X, epoch)))
         perm = torch.randperm(len(X), generator=gen)
         total, seen = 0.0, 0
         for b in range(steps_per_epoch):
@@ -264,7 +266,7 @@ def fit(
             if len(idx) < world:  # every rank must step together; drop a tail too small to share
                 continue
             idx = idx[rank::world]  # this rank's share of the global batch
-            loss = task.batch_loss(loss_fn, train_module(X[idx]), target[idx])
+            loss = task.batch_loss(loss_fn, train_module(Xe[idx]), target[idx])
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

@@ -1,6 +1,8 @@
 """Recording profiles of the synthetic cohort (spot, watch, breathe, strap), coverage per profile
 and the input contracts that fit the watch. Small cohorts only."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -137,6 +139,46 @@ def test_reading_windows_encoding():
     assert (X[0, 71:] == 0).all() and starts[0] == 0
 
 
+def test_crop_readings_cuts_shorter_readings():
+    from edgekit.data.windows import crop_readings
+
+    rng = np.random.default_rng(3)
+    X = np.zeros((400, 128), np.float32)
+    lens = rng.integers(45, 129, 400)
+    for i, k in enumerate(lens):
+        X[i, :k] = 700 + rng.random(k) * 300
+    sep = (np.arange(400) % 7 == 0) & (lens > 60)
+    X[sep, 40] = 0.0  # a segment separator inside some readings (they keep >= 45 beats)
+    Y = crop_readings(X, 45, np.random.default_rng(1), 0.5)
+    assert Y.dtype == X.dtype and Y.shape == X.shape
+    assert np.array_equal(Y, crop_readings(X, 45, np.random.default_rng(1), 0.5))  # seeded
+    assert np.array_equal(crop_readings(X, 45, np.random.default_rng(1), 0.0), X)
+    cut = (Y != X).any(axis=1)
+    assert 0.3 < cut.mean() < 0.5  # rows of exactly 45 beats cannot be cut
+    assert not cut[lens == 45].any()
+    for x, y in zip(X[cut], Y[cut]):
+        k = int(np.flatnonzero(y > 0).max()) + 1
+        assert y[0] > 0 and (y[k:] == 0).all() and (y > 0).sum() >= 45 and k < len(x)
+        assert any(np.array_equal(x[s:s + k], y[:k]) for s in range(128 - k + 1))  # a run of the reading
+    assert (crop_readings(X, 45, np.random.default_rng(2), 1.0) > 0).sum(axis=1).min() >= 45
+
+
+def test_crop_fraction_is_for_reading_windows_only(tmp_path):
+    text = "".join(ln for ln in open("configs/hrv_reading.toml").readlines() if not ln.startswith("crop_fraction"))
+    for value, msg in (("1.5", "in \\[0, 1\\]"), ("-0.1", "in \\[0, 1\\]")):
+        p = tmp_path / "r.toml"
+        p.write_text(text.replace("[train]", f"[train]\ncrop_fraction = {value}"))
+        with pytest.raises(ConfigError, match=msg):
+            load_config(p)
+    p = tmp_path / "t.toml"
+    p.write_text(open("configs/hrv_transformer.toml").read().replace("[train]", "[train]\ncrop_fraction = 0.5"))
+    with pytest.raises(ConfigError, match="reading windows only"):
+        load_config(p)
+    from edgekit.tasks import task_for
+
+    assert task_for("strain_transformer").augmenter(load_config("configs/hrv_transformer.toml")) is None
+
+
 def test_hourly_slots_absent_is_zero():
     from edgekit.data.windows import hourly_slots
 
@@ -173,8 +215,9 @@ def test_watch_models_data_and_train_stage(tmp_path, name):
     from edgekit.build import run_data_stage, run_stage
 
     text = open(f"configs/{name}.toml").read()
-    for a, b in (("subjects = 48", "subjects = 8"), ("subjects = 96", "subjects = 8"), ("days = 14", "days = 3"),
-                 ("epochs = 30", "epochs = 1"), ("epochs = 60", "epochs = 1"), ("d_model = 64", "d_model = 16"),
+    text = re.sub(r"(?m)^subjects = \d+", "subjects = 8", text)
+    text = re.sub(r"(?m)^epochs = \d+", "epochs = 1", text)
+    for a, b in (("days = 14", "days = 3"), ("d_model = 64", "d_model = 16"),
                  ("ff_dim = 128", "ff_dim = 16"), ("n_layers = 2", "n_layers = 1")):
         text = text.replace(a, b)
     p = tmp_path / f"{name}.toml"
@@ -193,3 +236,43 @@ def test_watch_models_data_and_train_stage(tmp_path, name):
         assert m["accuracy_vs_beats"] and "macro_f1_per_day" in m["per_profile"]["all"]
     else:
         assert "persistence_mae" in m["per_profile"]["all"]
+
+
+def test_reading_crop_training_is_seeded(tmp_path):
+    """train.crop_fraction: new cuts every epoch from the config's seed; same config ⇒ same weights."""
+    import shutil
+
+    import torch
+
+    from edgekit import train
+    from edgekit.build import run_data_stage
+    from edgekit.tasks import task_for
+
+    lines = [ln for ln in open("configs/hrv_reading.toml").readlines() if not ln.startswith("crop_fraction")]
+    text = "".join(lines)
+    text = re.sub(r"(?m)^subjects = \d+", "subjects = 8", text)
+    text = re.sub(r"(?m)^epochs = \d+", "epochs = 2", text)
+    for a, b in (("days = 14", "days = 2"), ("d_model = 64", "d_model = 16"), ("ff_dim = 128", "ff_dim = 16"),
+                 ("n_layers = 2", "n_layers = 1")):
+        text = text.replace(a, b)
+
+    def cfg(fraction):
+        p = tmp_path / f"r{fraction}.toml"
+        p.write_text(text.replace("[train]", f"[train]\ncrop_fraction = {fraction}"))
+        return load_config(p)
+
+    task = task_for("strain_reading")
+    assert task.augmenter(cfg(0.0)) is None
+    crop = task.augmenter(cfg(1.0))
+    run_data_stage(cfg(1.0), tmp_path / "a")
+    with np.load(tmp_path / "a" / "hrv_reading" / "data" / "windows.npz") as z:
+        X = z["X"][:200]
+    assert np.array_equal(crop(X, 1), crop(X, 1)) and not np.array_equal(crop(X, 1), crop(X, 2))
+    weights = {}
+    for name, fraction in (("a", 1.0), ("b", 1.0), ("c", 0.0)):
+        if name != "a":
+            shutil.copytree(tmp_path / "a" / "hrv_reading" / "data", tmp_path / name / "hrv_reading" / "data")
+        train.run(cfg(fraction), tmp_path / name)
+        weights[name] = torch.load(tmp_path / name / "hrv_reading" / "train" / "model.pt", weights_only=True)["state_dict"]
+    assert all(torch.equal(weights["a"][k], weights["b"][k]) for k in weights["a"])
+    assert not torch.equal(weights["a"]["embed.weight"], weights["c"]["embed.weight"])

@@ -207,6 +207,33 @@ def reading_windows(table: RRTable, n_slots: int, min_beats: int, max_artifact_p
     return X, np.array(segs, np.int64), np.array(starts, np.int64), np.array(lens, np.int64), n_excl
 
 
+def crop_readings(X: np.ndarray, min_beats: int, rng: np.random.Generator, fraction: float = 1.0) -> np.ndarray:
+    """Training augmentation of reading windows (``train.crop_fraction``): each row of ``X`` (W, N),
+    with probability ``fraction``, becomes an input of a shorter reading — a run of k consecutive
+    slots of its sequence moved to slot 0, 0 (absent) after it. L = the row's sequence length (last
+    present slot + 1); k is drawn uniformly in [min_beats, L], the start uniformly in [0, L − k]; a
+    leading 0 (segment separator) is dropped as :func:`reading_windows` drops it. A row with
+    L <= min_beats, or whose cut holds fewer than ``min_beats`` beats, is kept as it is. Every row
+    takes three uniform draws from ``rng`` whatever happens to it, so the draws of row i do not
+    depend on the other rows. Returns a new array of X's dtype."""
+    X = np.asarray(X)
+    n, N = X.shape
+    present = X > 0
+    L = np.where(present.any(axis=1), N - np.argmax(present[:, ::-1], axis=1), 0)
+    u = rng.random((n, 3))
+    cut = (u[:, 0] < fraction) & (L > min_beats)
+    k = np.minimum(min_beats + np.floor(u[:, 1] * (L - min_beats + 1)).astype(np.int64), L)
+    k = np.maximum(k, 0)
+    s = np.floor(u[:, 2] * (L - k + 1)).astype(np.int64)
+    lead0 = (X[np.arange(n), np.clip(s, 0, N - 1)] <= 0) & (k > 0)
+    s, k = s + lead0, k - lead0
+    cols = np.arange(N)
+    Y = np.take_along_axis(X, np.minimum(s[:, None] + cols[None, :], N - 1), axis=1)
+    Y = np.where(cols[None, :] < k[:, None], Y, 0)
+    ok = cut & ((Y > 0).sum(axis=1) >= min_beats)
+    return np.where(ok[:, None], Y, X).astype(X.dtype)
+
+
 def hourly_slots(rmssd_by_subject: dict, subject: str, end_hour_abs: int, hours: int = 24) -> np.ndarray:
     """Hourly slots (forecaster on irregular readings): RMSSD of hours [e-hours, e) of one subject,
     oldest first, an absent hour (no RMSSD, or outside the recording) as 0."""

@@ -39,6 +39,7 @@ class TaskSpec:
     parity_test_windows: ClassVar[int | None] = None  # verify: held-out windows per variant (None = all)
     reads_workouts: ClassVar[bool] = False  # predict reads workout files (GPX/TCX/FIT, Apple export), not RR
     clock_hours: ClassVar[bool] = False  # the input is made of the wearer's local clock hours (predict --utc-offset)
+    crops_readings: ClassVar[bool] = False  # train.crop_fraction applies (inputs are reading windows)
     # How HRVKit makes this model's input on device (the Swift ``InputEncoding`` case of its catalog
     # entry): "beat_window" (N consecutive clean beats), "reading" (one reading's RR, then 0),
     # "hourly_run" (N consecutive hourly RMSSD values), "hourly_slots" (RMSSD of the last N local
@@ -108,6 +109,11 @@ class TaskSpec:
 
     def batch_loss(self, loss_fn: Any, out: Any, target: Any) -> Any:
         raise NotImplementedError
+
+    def augmenter(self, cfg: Any) -> Any:
+        """``f(X, epoch) -> X'``: the training inputs of one epoch (a new array, seeded by the config,
+        the same for every rank), or None when the task trains on its examples as they are."""
+        return None
 
     def metrics(self, y: np.ndarray, out: np.ndarray, y_today: np.ndarray | None, labels: list[str]) -> dict:
         """Held-out figures of model outputs ``out`` (n, C) against targets ``y``."""

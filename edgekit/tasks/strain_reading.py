@@ -13,10 +13,12 @@ from edgekit.tasks.metrics import classification_metrics
 from edgekit.tasks.strain import FIXTURE_SEED, StrainTask, strain_cases
 
 CURVE_BEATS = (16, 24, 32, 40, 45, 55, 64, 80, 96, 128)
+CROP_STREAM = 0xC209  # train.crop_fraction: generator default_rng([train.seed, CROP_STREAM, epoch])
 
 
 class StrainReadingTask(StrainTask):
     type = "strain_reading"
+    crops_readings = True
     title = "strain classifier (single readings)"
     fixture_description = "one reading's RR intervals, then 0 (absent) slots"
     swift_input = "reading"
@@ -38,6 +40,22 @@ class StrainReadingTask(StrainTask):
         from edgekit.data.pipeline import ReadingWindows
 
         return ReadingWindows(cfg, self.input_length(cfg.model.params), self.params(cfg.model.params).min_beats)
+
+    def augmenter(self, cfg):
+        """``train.crop_fraction`` > 0: every epoch that fraction of the training windows is cut to
+        a random shorter reading (:func:`edgekit.data.windows.crop_readings`), so the long
+        recordings (spot, strap, breathe) also teach watch-length readings."""
+        from edgekit.data.windows import crop_readings
+
+        fraction, seed = float(cfg.train.crop_fraction), int(cfg.train.seed)
+        if fraction <= 0:
+            return None
+        mb = self.params(cfg.model.params).min_beats
+
+        def crop(X: np.ndarray, epoch: int) -> np.ndarray:
+            return crop_readings(X, mb, np.random.default_rng([seed, CROP_STREAM, epoch]), fraction)
+
+        return crop
 
     def normalization(self, X: np.ndarray, y=None) -> dict[str, float]:
         present = X > 0
