@@ -275,11 +275,16 @@ def run_package_stage(package_config: Path, out: Path) -> dict:
     return summary
 
 
-def build_jobs(requested: int | None, n_models: int) -> int:
-    """Models built side by side: ``requested`` (``--jobs``), else one per CPU core; at most one per model."""
+def build_jobs(requested: int | None, cfgs: list[ModelConfig]) -> int:
+    """Models built side by side: ``requested`` (``--jobs``), else as many as the CPU cores hold
+    trainings of ``train.threads`` threads each (``cores // threads``: one on a 2-core machine, where
+    two 2-thread trainings side by side were measured 0.97× the serial wall time); at most one per model."""
     if requested is not None and requested < 1:
         raise EdgekitError(f"--jobs must be >= 1, got {requested}")
-    return max(1, min(requested or os.cpu_count() or 1, n_models))
+    if requested is None:
+        threads = max([c.train.threads for c in cfgs] + [1])
+        requested = (os.cpu_count() or 1) // threads
+    return max(1, min(requested, len(cfgs)))
 
 
 def _init_worker(verbosity: int | None) -> None:
@@ -330,7 +335,7 @@ def build(config: Path, out: Path, *, force: bool = False, jobs: int | None = No
         package = load_package_config(config)  # validate everything before any work
         cfgs = [load_config(m.config) for m in package.models]
         check_models(cfgs, config, out)
-        failures = build_models(cfgs, out, force=force, jobs=build_jobs(jobs, len(cfgs)))
+        failures = build_models(cfgs, out, force=force, jobs=build_jobs(jobs, cfgs))
         run_package_stage(config, out)  # bundles only variants that passed every gate
         _write_summary(cfgs, out)
     else:

@@ -249,10 +249,17 @@ def test_models_built_side_by_side_are_identical_to_one_after_another(tmp_path):
     assert trees[1] == trees[2]
 
 
-def test_build_jobs_bounds():
+def test_build_jobs_bounds(monkeypatch):
+    import os
+    from types import SimpleNamespace
+
     from edgekit.build import build_jobs
 
-    assert build_jobs(1, 3) == 1
-    assert build_jobs(8, 3) == 3
+    cfgs = [SimpleNamespace(train=SimpleNamespace(threads=2)) for _ in range(3)]
+    assert build_jobs(1, cfgs) == 1 and build_jobs(8, cfgs) == 3
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    assert build_jobs(None, cfgs) == 1  # two cores hold one 2-thread training
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    assert build_jobs(None, cfgs) == 3
     with pytest.raises(EdgekitError, match="--jobs must be >= 1"):
-        build_jobs(0, 3)
+        build_jobs(0, cfgs)
