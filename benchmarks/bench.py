@@ -336,18 +336,18 @@ def _cleaning_rows(res: dict) -> list[dict]:
     return rows
 
 
-def _windows(model_dir: Path, n: int, length: int) -> np.ndarray:
-    """Held-out test windows (train/test_set.npz), else a smooth realistic RR series."""
+def _windows(model_dir: Path, n: int, shape: tuple[int, int]) -> np.ndarray:
+    """(n, T, C) held-out test windows (train/test_set.npz), else a smooth realistic RR series."""
+    length, channels = shape
     p = model_dir / "train" / "test_set.npz"
     if p.is_file():
         with np.load(p, allow_pickle=False) as z:
             X = np.asarray(z["X"], np.float32)
-        if X.ndim == 3:
-            X = X[..., 0]
-        if len(X) and X.shape[1] == length:
+        X = X.reshape(len(X), X.shape[1], -1)
+        if len(X) and X.shape[1:] == (length, channels):
             return X[:n]
     rng = np.random.default_rng(0)
-    return (800 + 40 * rng.standard_normal((n, length))).astype(np.float32)
+    return (800 + 40 * rng.standard_normal((n, length, channels))).astype(np.float32)
 
 
 def inference_section(build: Path, models: list[str], quick: bool) -> tuple[list[dict], list[str], dict]:
@@ -355,6 +355,7 @@ def inference_section(build: Path, models: list[str], quick: bool) -> tuple[list
     import torch
 
     from edgekit.train import load_checkpoint
+    from edgekit.tasks import task_for
 
     rows, notes, detail = [], [], {}
     rounds = 3 if quick else 7
@@ -363,12 +364,14 @@ def inference_section(build: Path, models: list[str], quick: bool) -> tuple[list
         md = build / model
         module, meta = load_checkpoint(md / "train" / "model.pt")
         cfg = module.config
-        length = getattr(cfg, "window_beats", None) or getattr(cfg, "sequence_hours")
-        X = _windows(md, 32, length)
+        task = task_for(meta.get("model_type"))
+        _, length, channels = task.input_shape(cfg.to_dict())
+        input_name = task.input_name
+        X = _windows(md, 32, (length, channels))
         it = iter(range(1 << 62))
 
         def next_x() -> np.ndarray:
-            return X[next(it) % len(X)].reshape(1, -1, 1)
+            return X[next(it) % len(X)].reshape(1, length, channels)
 
         fns: dict[str, Callable[[], Any]] = {}
         with torch.inference_mode():
@@ -432,7 +435,7 @@ def inference_section(build: Path, models: list[str], quick: bool) -> tuple[list
             except EdgekitError as exc:
                 notes.append(f"{model} {v}: reference evaluator cannot load: {exc}")
         if "fp32" in evs:
-            ev_timing = side_by_side({v: (lambda e=e: e.run({"rr_sequence": next_x()})) for v, e in evs.items()},
+            ev_timing = side_by_side({v: (lambda e=e: e.run({input_name: next_x()})) for v, e in evs.items()},
                                      rounds=rounds, min_seconds=0.05 if quick else 0.15, max_calls=200)
             detail[model]["reference_evaluator"] = ev_timing
             for v, t in ev_timing.items():
@@ -450,10 +453,10 @@ def inference_section(build: Path, models: list[str], quick: bool) -> tuple[list
             if not batchable(ev):
                 notes.append(f"{model} {v}: program has ops without a batch rule; verify scores it one window at a time")
                 break
-            batch = _windows(md, 64 if quick else 256, length).reshape(-1, 1, length, 1)
+            batch = _windows(md, 64 if quick else 256, (length, channels)).reshape(-1, 1, length, channels)
             be = BatchedEvaluator(ev)
-            t = side_by_side({"batched": lambda: be.run({"rr_sequence": batch}),
-                              "single": lambda: [ev.run({"rr_sequence": x}) for x in batch]},
+            t = side_by_side({"batched": lambda: be.run({input_name: batch}),
+                              "single": lambda: [ev.run({input_name: x}) for x in batch]},
                              rounds=3 if quick else 5, min_seconds=0.0, max_calls=1)
             n = len(batch)
             detail[model]["batched_evaluator"] = {"variant": v, "windows": n, **t}
