@@ -411,8 +411,8 @@ def test_watch_models_carry_their_encoding_and_coverage(tmp_path):
     assert ctx["hr_activity"].swift_encoding == ".activity"
     rows = {r["profile"]: r for r in ctx["hrv_reading"].coverage}
     assert list(rows) == ["watch", "strap"]  # README order, "all" left out
-    assert rows["watch"]["text"] == ("strain can be assessed from 99.3 % of readings (566 readings); macro-F1 0.83 "
-                                     "per reading, 0.91 per day (a day's readings combined)")
+    assert rows["watch"]["text"] == ("strain can be assessed from 99.3 % of readings (566 readings); macro-F1 0.826 "
+                                     "per reading, 0.906 per day (a day's readings combined)")
     slots = {r["profile"]: r for r in ctx["hrv_slots"].coverage}
     assert list(slots) == ["watch", "spot"]
     assert slots["watch"]["text"] == ("a forecast can be made at 96.2 % of wake-ups (26 wake-ups; 100 % of the 20 with "
@@ -434,7 +434,7 @@ def test_watch_models_carry_their_encoding_and_coverage(tmp_path):
     readme = (out / "README.md").read_text()
     data = " ".join(readme.split("## Data requirements", 1)[1].split("\n## ", 1)[0].split())
     assert "Apple Watch background readings (about a minute each, every 1–5 hours): strain can be assessed from " \
-           "99.3 % of readings (566 readings); macro-F1 0.83 per reading, 0.91 per day" in data
+           "99.3 % of readings (566 readings); macro-F1 0.826 per reading, 0.906 per day" in data
     assert "a forecast can be made at 96.2 % of wake-ups" in data
     assert "at least 45 clean beats" in data and "at least 2 of those hours" in data
     assert "usually too short" not in data and "watch-only wearer gets no forecast" not in data

@@ -141,9 +141,9 @@ def coverage_rows(task: Any, metrics: dict) -> list[dict]:
             if row["count"] is not None:
                 text += f" ({row['count']} readings)"
             if "macro_f1_per_reading" in row:
-                text += f"; macro-F1 {row['macro_f1_per_reading']:.2f} per reading"
+                text += f"; macro-F1 {row['macro_f1_per_reading']:.3f} per reading"
                 if "macro_f1_per_day" in row:
-                    text += f", {row['macro_f1_per_day']:.2f} per day (a day's readings combined)"
+                    text += f", {row['macro_f1_per_day']:.3f} per day (a day's readings combined)"
         else:
             text = f"a forecast can be made at {percent(frac)} of wake-ups"
             if row["count"] is not None:
