@@ -781,3 +781,33 @@ def test_input_shape_is_checked(tmp_path):
     path = next(tmp_path.glob("*.mlpackage"))
     with pytest.raises(EdgekitError, match="shape"):
         ReferenceEvaluator(path).run({"x": rand(3, 2)})
+
+
+@pytest.mark.parametrize("op_type,params", [
+    ("reduce_mean", {}), ("reduce_sum", {"axes": [-1]}), ("reduce_max", {"axes": [1], "keep_dims": True}),
+    ("layer_norm", {}), ("layer_norm", {"axes": [-1]}), ("cumsum", {}), ("softmax", {}), ("softmax", {"axis": 1}),
+    ("transpose", {"perm": [2, 0, 1]}), ("reshape", {"shape": [4, 3]}), ("expand_dims", {"axes": [0, -1]}),
+    ("slice_by_index", {"begin": [0, 1, 0], "end": [1, 3, 2], "squeeze_mask": [True, False, False]}),
+])
+def test_batched_op_rules_equal_one_item_at_a_time(op_type, params):
+    """BatchedEvaluator's rule for an op (its axes shifted past the batch axis; an absent axis made
+    explicit) gives, on a batch, the op's results on each item."""
+    from edgekit.verify.batched import _shift
+    from edgekit.verify.ops import OPS, Call
+    from edgekit.verify.program import Operation, TensorType
+
+    X = np.random.default_rng(0).standard_normal((5, 1, 4, 3))
+    op = Operation(op_type, "o", {}, [("y", TensorType(1, None))])
+    fixed = {k: [np.asarray(v)] for k, v in params.items()}
+    single = np.stack([np.asarray(OPS[op_type](Call(op, {"x": [x], **fixed}))) for x in X])
+    args = {"x": [X], **fixed}
+    _shift(op, args, {"x": [True], **{k: [False] for k in fixed}}, len(X))
+    np.testing.assert_allclose(np.asarray(OPS[op_type](Call(op, args))), single, rtol=0, atol=1e-12)
+
+
+def test_squeeze_without_axes_has_no_batch_rule():
+    from edgekit.verify.batched import Unbatchable, _shift
+    from edgekit.verify.program import Operation
+
+    with pytest.raises(Unbatchable, match="squeeze"):
+        _shift(Operation("squeeze", "o", {}, []), {"x": [np.zeros((2, 1, 3))]}, {"x": [True]}, 2)

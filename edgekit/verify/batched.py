@@ -202,6 +202,16 @@ def _shift(op, args: dict[str, list[Any]], has_batch: dict[str, list[bool]], b: 
                                    f"rank {rank}; no batch rule")
     if t in _AXIS_PARAMS:
         for p in _AXIS_PARAMS[t]:
+            given = p in args and bool(args[p]) and args[p][0] is not None
+            if not given:  # an absent axis means "all axes" or "axis 0" of the item: say so explicitly
+                if t == "layer_norm" or (t.startswith("reduce_") and p == "axes"):
+                    args[p] = [np.arange(rank, dtype=np.int64)]
+                elif t == "cumsum":
+                    args[p] = [np.asarray(0, dtype=np.int64)]
+                elif t == "squeeze":
+                    raise Unbatchable(f"op squeeze ({op.name}): no batch rule without axes")
+                else:  # defaults that count from the end (softmax, arg-reductions) or per-tensor (quantize)
+                    continue
             if p in args and args[p] and args[p][0] is not None:
                 v = np.asarray(args[p][0])
                 flat = v.reshape(-1)
