@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from edgekit.errors import EdgekitError
-from edgekit.verify.evaluator import ReferenceEvaluator, _Step
+from edgekit.verify.evaluator import ReferenceEvaluator, _apply, _Step
 from edgekit.verify.ops import Call, axis_norm
 
 # ops that broadcast their operands element-wise and have no axis parameter
@@ -126,60 +126,27 @@ class _BatchCall(Call):
         return None if shape is None else (self.b,) + tuple(shape)
 
 
-def _apply(fn, op: Any, args: dict[str, list[Any]], b: int) -> list[Any]:
-    """``evaluator._apply`` with batched declared shapes."""
-    try:
-        result = fn(_BatchCall(op, args, b))
-    except EdgekitError:
-        raise
-    except (ValueError, IndexError, TypeError, KeyError) as exc:
-        raise EdgekitError(f"op {op.type} ({op.name}) failed on a batch: {exc}") from None
-    return list(result) if isinstance(result, tuple) else [result]
-
-
 def _run_step(step: _Step, env: dict[str, Any], batched: set[str], b: int) -> None:
     op = step.op
-    args: dict[str, list[Any]] = {k: [v] for k, v in step.attrs.items()}
-    has_batch: dict[str, list[bool]] = {}
-    for param, bindings in step.inputs:
-        vals, flags = [], []
-        for is_var, ref in bindings:
-            if is_var:
-                if ref not in env:
-                    raise EdgekitError(f"op {op.type} ({op.name}): input '{param}' refers to unknown '{ref}'")
-                vals.append(env[ref])
-                flags.append(ref in batched)
-            else:
-                vals.append(ref)
-                flags.append(False)
-        args[param] = vals
-        has_batch[param] = flags
+    args = step.bind(env)
+    has_batch = {param: [is_var and ref in batched for is_var, ref in bindings] for param, bindings in step.inputs}
     if not any(f for flags in has_batch.values() for f in flags):  # input-independent: one plain run
         step.run(env)
         return
     if op.type == "classify":
         probs = np.asarray(args["probabilities"][0])
-        rows = [_apply(step.fn, op, {**args, "probabilities": [probs[i]]}, 1) for i in range(b)]
+        rows = [_apply(step.fn, op, {**args, "probabilities": [probs[i]]}) for i in range(b)]
         labels = np.array([r[0] for r in rows], dtype=object).reshape(b)
         (label_name, _), (dict_name, _) = op.outputs
         env[label_name], env[dict_name] = labels, [r[1] for r in rows]
         batched.update((label_name, dict_name))
         return
     _shift(op, args, has_batch, b)
-    values = _apply(step.fn, op, args, b)
+    values = _apply(step.fn, op, args, _BatchCall(op, args, b))
     if len(values) != len(step.outputs):
         raise EdgekitError(f"op {op.type} ({op.name}): {len(values)} outputs, program declares {len(op.outputs)}")
     for (name, ttype, target), value in zip(step.outputs, values):
-        arr = np.asarray(value)
-        if target.tensor and target.dtype != object:
-            if target.to_int and arr.dtype.kind == "f":
-                arr = np.rint(arr)
-            with np.errstate(over="ignore", invalid="ignore"):
-                arr = arr.astype(target.dtype)
-        if target.shape is not None and arr.shape != (b,) + target.shape:
-            raise EdgekitError(f"op {op.type} ({op.name}): batched output '{name}' has shape {arr.shape}, "
-                               f"program declares {target.shape} per item")
-        env[name] = arr
+        env[name] = target.conform(op, name, ttype, value, batch=b)
         batched.add(name)
 
 

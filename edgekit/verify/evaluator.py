@@ -145,10 +145,11 @@ class ReferenceEvaluator:
 _CONTROL_FLOW = {"const", "while_loop", "cond"}
 
 
-def _apply(fn, op: Operation, args: dict[str, list[Any]]) -> list[Any]:
-    """Call one op's implementation; its outputs as a list. Failures become one-line EdgekitErrors."""
+def _apply(fn, op: Operation, args: dict[str, list[Any]], call: Call | None = None) -> list[Any]:
+    """Call one op's implementation (on ``call``, default ``Call(op, args)``); its outputs as a list.
+    Failures become one-line EdgekitErrors."""
     try:
-        result = fn(Call(op, args))
+        result = fn(call if call is not None else Call(op, args))
     except EdgekitError:
         raise
     except (ValueError, IndexError, TypeError, KeyError) as exc:
@@ -171,7 +172,8 @@ class _Step:
                        for param, bindings in op.inputs.items()]
         self.outputs = [(name, ttype, _Target(ttype)) for name, ttype in op.outputs]
 
-    def run(self, env: dict[str, Any]) -> None:
+    def bind(self, env: Mapping[str, Any]) -> dict[str, list[Any]]:
+        """The op's arguments: its attributes, and each input's values looked up in ``env``."""
         op = self.op
         args: dict[str, list[Any]] = {k: [v] for k, v in self.attrs.items()}
         for param, bindings in self.inputs:
@@ -184,7 +186,11 @@ class _Step:
                 else:
                     vals.append(ref)
             args[param] = vals
-        values = _apply(self.fn, op, args)
+        return args
+
+    def run(self, env: dict[str, Any]) -> None:
+        op = self.op
+        values = _apply(self.fn, op, self.bind(env))
         if len(values) != len(self.outputs):
             raise EdgekitError(f"op {op.type} ({op.name}): {len(values)} outputs, program declares {len(op.outputs)}")
         for (name, ttype, target), value in zip(self.outputs, values):
@@ -203,7 +209,9 @@ class _Target:
         shape = ttype.shape
         self.shape = tuple(shape) if shape is not None and all(d is not None for d in shape) else None
 
-    def conform(self, op: Operation, name: str, ttype, value: Any) -> Any:
+    def conform(self, op: Operation, name: str, ttype, value: Any, batch: int | None = None) -> Any:
+        """``value`` rounded to the declared dtype, its shape checked (``batch``: a leading batch axis
+        of that size comes first, :mod:`edgekit.verify.batched`)."""
         if not self.tensor:
             return value
         arr = np.asarray(value)
@@ -212,9 +220,10 @@ class _Target:
                 arr = np.rint(arr)
             with np.errstate(over="ignore", invalid="ignore"):
                 arr = arr.astype(self.dtype)
-        if self.shape is not None and arr.shape != self.shape:
+        shape = self.shape if batch is None or self.shape is None else (batch,) + self.shape
+        if shape is not None and arr.shape != shape:
             raise EdgekitError(f"op {op.type} ({op.name}): output '{name}' has shape {arr.shape}, program "
-                               f"declares {self.shape}")
+                               f"declares {self.shape}" + ("" if batch is None else f" per item of a batch of {batch}"))
         return arr
 
 
