@@ -191,3 +191,55 @@ def test_large_export_300mb(tmp_path):
     assert s["peak_rss_mb"] < bench_data.LARGE_MAX_PEAK_MB, r
     assert s["mb_per_s"] >= bench_data.MIN_MB_PER_S, r
     assert r["ok"], r
+
+
+_BPMS = ["78", "7", "178", "78.5", "60.450647", "88.9741", "399.9",  # 60.45…, 88.97…: digits / 10**k != int + frac / 10**k
+          "1789", "78.1234567", "78.", "x", "0", "400"]
+_TIMES = ["23:01:41.51", "1:00:00", "01.02.03,5", "11:59:58.50 PM", "12:00:00 AM", "1:00:00.25\u202fPM",
+          "10:00:00.123456789012345", "00:00:00.000000000000001", "7:05:00.5 a.m.", "25:00:00", "13:00:00 PM",
+          "10:60:00", "10:00:61", "10:00:00.1234567890123456", "10:00:00.", "10:00:00 XM", "10:0:00",
+          "100:00:00", " 10:00:00", "10:00:00 pm"]
+_FORMS = ['<InstantaneousBeatsPerMinute bpm="{b}" time="{t}"/>', '<InstantaneousBeatsPerMinute  bpm="{b}" time="{t}"/>',
+          '<InstantaneousBeatsPerMinute bpm="{b}" time="{t}" />', "<InstantaneousBeatsPerMinute bpm='{b}' time='{t}'/>",
+          '<InstantaneousBeatsPerMinute time="{t}" bpm="{b}"/>', '<InstantaneousBeatsPerMinute bpm="{b}"/>',
+          '<InstantaneousBeatsPerMinuteX bpm="{b}" time="{t}"/>']
+
+
+def test_plain_beats_match_the_regex_path_or_decline():
+    """The byte-matrix parser (apple_beats.plain_beats) returns the regex path's exact numbers, or
+    None where the regex path would use its general pattern or give up; plain exports never decline."""
+    from edgekit.data.apple_beats import plain_beats
+    from edgekit.data.apple_health import _Fallback, _regex_beats
+
+    rng = np.random.default_rng(5)
+    plain_ok = [b for b in _BPMS[:7]], [t for t in _TIMES[:8]]
+    compared = 0
+    for trial in range(600):
+        parts, lo, hi = [b"<HealthData>"], [], []
+        all_plain = trial % 2 == 0
+        for _ in range(int(rng.integers(1, 4))):
+            parts.append(b' <Record type="x">\n  <HeartRateVariabilityMetadataList>\n')
+            lo.append(sum(map(len, parts)))
+            for _ in range(int(rng.integers(0, 5))):
+                if all_plain or rng.random() < 0.9:
+                    b, t, f = rng.choice(plain_ok[0]), rng.choice(plain_ok[1]), _FORMS[0]
+                else:
+                    b, t = rng.choice(_BPMS), rng.choice(_TIMES)
+                    f = _FORMS[0] if rng.random() < 0.7 else rng.choice(_FORMS)
+                parts.append(("   " + f.format(b=b, t=t) + "\n").encode())
+            hi.append(sum(map(len, parts)))
+            parts.append(b"  </HeartRateVariabilityMetadataList>\n </Record>\n")
+        buf = b"".join(parts)
+        got = plain_beats(buf, np.array(lo), np.array(hi))
+        if all_plain:
+            assert got is not None, buf
+        try:
+            want = _regex_beats(buf, lo, hi)
+        except _Fallback:
+            want = None
+        compared += got is not None and not all_plain
+        if got is not None:
+            assert want is not None, buf
+            for g, w in zip(got, want):
+                assert np.array_equal(g, w), buf
+    assert compared > 100  # mixed buffers the parser took on, not only declined

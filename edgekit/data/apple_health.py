@@ -15,7 +15,8 @@ Two paths produce bit-identical tables:
 
 - **fast** (default): expat checks well-formedness of every byte with no Python callbacks (the
   prolog/DTD by one parser, the body by a second one that never sees the DTD), while a byte-level
-  scan picks out the HRV records and converts their beats a chunk at a time with NumPy. The scan
+  scan picks out the HRV records and converts their beats a chunk at a time with NumPy
+  (:mod:`edgekit.data.apple_beats`; a regular expression per record for forms it does not take). The scan
   accepts only the plain form exports are written in; anything else it is not sure about (a
   comment, CDATA or processing instruction in the body, a character reference, another encoding,
   DTD attribute defaults, a beat or tag it cannot read strictly, any XML or value error) makes it
@@ -34,11 +35,14 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 from pathlib import Path
 from xml.parsers import expat
 
 import numpy as np
 
+from edgekit.data.apple_beats import PLAIN_BEAT_RE as _BEAT_RE_PLAIN
+from edgekit.data.apple_beats import plain_beats
 from edgekit.data.rr import RRTable
 from edgekit.errors import InputError
 
@@ -87,6 +91,22 @@ def parse_apple_date(text: str) -> tuple[float, float]:
     tz = timezone(-off if sign == "-" else off)
     dt = datetime(int(y), int(mo), int(d), int(hh), int(mm), int(ss), tzinfo=tz)  # ValueError if invalid
     return dt.timestamp(), float(int(hh) * 3600 + int(mm) * 60 + int(ss))
+
+
+@lru_cache(maxsize=4096)
+def _local_midnight(day: bytes, zone: bytes) -> float:
+    """Epoch seconds of 00:00 on ``day`` (``2023-01-01``) at UTC offset ``zone`` (``+0100``)."""
+    return parse_apple_date(f"{day.decode()} 00:00:00 {zone.decode()}")[0]
+
+
+def _record_start(sd: bytes) -> tuple[float, float]:
+    """:func:`parse_apple_date` of a ``startDate`` already in the exact form (``_DATE_B``), with
+    the day's midnight cached: records of one day share it. The same floats (whole seconds)."""
+    hh, mm, ss = int(sd[11:13]), int(sd[14:16]), int(sd[17:19])
+    if hh > 23 or mm > 59 or ss > 59:
+        raise ValueError(sd)
+    tod = float(hh * 3600 + mm * 60 + ss)
+    return _local_midnight(sd[:10], sd[20:25]) + tod, tod
 
 
 # ---------------------------------------------------------------------------------------------
@@ -333,10 +353,6 @@ _BEAT_RE = re.compile(
     rb'<InstantaneousBeatsPerMinute[ \t\r\n]+bpm="(\d{1,3}(?:\.\d{1,6})?)"[ \t\r\n]+time="' + _W
     + rb"*(\d{1,2})[:.](\d\d)[:.](\d\d)(?:[.,](\d{1,15}))?" + _W + rb"*(?:([AaPp])\.?" + _W
     + rb"?[Mm]\.?)?" + _W + rb'*"[ \t\r\n]*/>')
-# the form exports are written in, tried first (same groups; the general pattern above when it misses)
-_BEAT_RE_PLAIN = re.compile(
-    rb'<InstantaneousBeatsPerMinute bpm="(\d{1,3}(?:\.\d{1,6})?)" time="(\d{1,2})[:.](\d\d)[:.](\d\d)'
-    rb'(?:[.,](\d{1,15}))?(?:(?: |\xe2\x80\xaf)([AaPp])M)?"/>')
 _NAME = rb"[A-Za-z_:][-A-Za-z0-9_.:]*"
 _RECORD_TAG = re.compile(rb"<Record((?:[ \t\r\n]+" + _NAME + rb'[ \t\r\n]*=[ \t\r\n]*"[^"<]*")*)[ \t\r\n]*(/?)>')
 _ATTR = re.compile(rb"(" + _NAME + rb')[ \t\r\n]*=[ \t\r\n]*"([^"<]*)"')
@@ -372,6 +388,25 @@ def _beats_from_matches(m: list[tuple]) -> tuple[np.ndarray, np.ndarray]:
         frac = np.where(has_fr, fv / _POW10[flen], 0.0)
     tod = (h * 3600 + mi * 60 + s).astype(np.float64) + frac
     return tod, bpm
+
+
+def _regex_beats(buf: bytes, lo: list[int], hi: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(tod s, bpm, beats per body) by the regular expressions (every form the scan accepts, one
+    body at a time); _Fallback when a beat element of a body is not one of them."""
+    matches: list[tuple] = []
+    counts = np.zeros(len(lo), np.int64)
+    for r, (a, b) in enumerate(zip(lo, hi)):
+        n_el = buf.count(b"<InstantaneousBeatsPerMinute", a, b)
+        beats = _BEAT_RE_PLAIN.findall(buf, a, b)
+        if len(beats) != n_el:
+            beats = _BEAT_RE.findall(buf, a, b)
+            if len(beats) != n_el:
+                raise _Fallback
+        counts[r] = n_el
+        matches += beats
+    if not matches:
+        return np.zeros(0), np.zeros(0), counts
+    return (*_beats_from_matches(matches), counts)
 
 
 def _read_fast(path: Path, chunk: int, sink=None, *, body_check: bool = True, scan: bool = True) -> RRTable:
@@ -469,8 +504,8 @@ def _has_pair(buf: bytes, pair: bytes) -> bool:
 
 def _scan(buf: bytes, rows: _Rows, final: bool) -> int:
     """Process the complete HRV records of ``buf``; return how many leading bytes are done."""
-    tods: list[tuple] = []
-    starts: list[int] = []
+    lo: list[int] = []  # each HRV record's body: buf[lo[r]:hi[r]]
+    hi: list[int] = []
     epochs: list[float] = []
     rtods: list[float] = []
     pos = 0
@@ -507,34 +542,26 @@ def _scan(buf: bytes, rows: _Rows, final: bool) -> int:
             if buf.find(b"<Record", m.end(), body_end) >= 0:
                 raise _Fallback
         try:
-            epoch, rtod = parse_apple_date(sd.decode())
+            epoch, rtod = _record_start(sd)
         except ValueError:
             raise _Fallback from None
-        n_el = buf.count(b"<InstantaneousBeatsPerMinute", m.end(), body_end)
-        beats = _BEAT_RE_PLAIN.findall(buf, m.end(), body_end)
-        if len(beats) != n_el:
-            beats = _BEAT_RE.findall(buf, m.end(), body_end)
-            if len(beats) != n_el:
-                raise _Fallback
-        starts.append(len(tods))
+        lo.append(m.end())
+        hi.append(body_end)
         epochs.append(epoch)
         rtods.append(rtod)
-        tods += beats
         pos = end
     if done is None:  # carry the last tag start (a tag, '<!' or '&#' may straddle the chunks)
         last = buf.rfind(b"<", pos)
         done = len(buf) if final else last if last >= 0 else max(pos, len(buf) - 1)
-    if starts:
-        if tods:
-            tod, bpm = _beats_from_matches(tods)
-        else:
-            tod, bpm = np.zeros(0), np.zeros(0)
-        seg, t, rr, counter, bad = _assemble(tod, bpm, np.array(starts, np.int64), np.array(epochs),
-                                             np.array(rtods), rows.counter)
+    if lo:
+        beats = plain_beats(buf, np.array(lo, np.int64), np.array(hi, np.int64))
+        tod, bpm, counts = beats if beats is not None else _regex_beats(buf, lo, hi)
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+        seg, t, rr, counter, bad = _assemble(tod, bpm, starts, np.array(epochs), np.array(rtods), rows.counter)
         if bad >= 0:
             raise _Fallback
         rows.counter = counter
-        rows.n_records += len(starts)
+        rows.n_records += len(lo)
         rows.n_beats += len(tod)
         rows.add(seg, t, rr)
     return done
