@@ -162,9 +162,40 @@ def _deployment_target(ct: Any, name: str) -> Any:
     return target
 
 
+class Capture:
+    """The captures of one module on one example input, shared by its conversions (fp32, fp16, …).
+
+    ``torch.export`` + ``run_decompositions`` does not depend on the precision and takes seconds
+    (2-3 s CPU for the default models); ``ct.convert`` reads the ExportedProgram without changing it,
+    so every conversion of the module can start from the one program (the packages are
+    byte-identical to fresh exports). A capture whose program the converter refused is not tried
+    again: whether the Core ML frontend supports the captured ops (the LSTM's exported ``lstm`` node:
+    "Unsupported fx node") does not depend on the precision either. The TorchScript trace is cheap
+    and made anew for each conversion.
+    """
+
+    def __init__(self, module: Any, example: Any) -> None:
+        import torch  # noqa: PLC0415
+
+        self.module = module.eval()
+        self.example = torch.as_tensor(example, dtype=torch.float32)
+        self.failed: dict[str, str] = {}  # capture -> its first error
+        self._exported: Any = None
+
+    def program(self, capture: str) -> Any:
+        import torch  # noqa: PLC0415
+
+        if capture == "export":
+            if self._exported is None:
+                self._exported = torch.export.export(self.module, (self.example,)).run_decompositions({})
+            return self._exported
+        return torch.jit.trace(self.module, self.example, check_trace=False)
+
+
 def to_coreml(module: Any, example: Any, precision: str = "fp32", *, classifier_labels: list[str] | None = None,
               metadata: Mapping[str, Any] | None = None, minimum_deployment_target: str = "iOS17",
-              output_name: str = SCORE_OUTPUT, keep_fp32: tuple[str, ...] = (), input_name: str = INPUT_NAME) -> Any:
+              output_name: str = SCORE_OUTPUT, keep_fp32: tuple[str, ...] = (), input_name: str = INPUT_NAME,
+              capture: Capture | None = None) -> Any:
     """Convert ``module`` (eval mode) to a Core ML ML program.
 
     ``example``: float32 tensor of the fixed input shape, e.g. (1, 128, 1) RR ms. ``precision``:
@@ -172,25 +203,25 @@ def to_coreml(module: Any, example: Any, precision: str = "fp32", *, classifier_
     :func:`_fp16_selector`); ``fp16-full`` (everything fp16, for measurement). A classifier
     (``classifier_labels``) gets Core ML classifier outputs ``classLabel`` (top label) and
     ``classLabel_probs`` (label → probability); otherwise the single output is ``output_name``.
-    ``metadata``: see :func:`apply_metadata`. Raises :class:`EdgekitError` naming the unsupported
-    ops when neither capture converts.
+    ``metadata``: see :func:`apply_metadata`. ``capture``: a :class:`Capture` of ``module`` and
+    ``example`` shared with the module's other conversions (default: captured for this call only).
+    Raises :class:`EdgekitError` naming the unsupported ops when neither capture converts.
     """
     import torch  # noqa: PLC0415
 
     ct = import_coremltools()
     target = _deployment_target(ct, minimum_deployment_target)
-    module = module.eval()
-    example = torch.as_tensor(example, dtype=torch.float32)
-    shape = tuple(example.shape)
+    cap = capture if capture is not None else Capture(module, example)
+    shape = tuple(cap.example.shape)
     errors: list[str] = []
     mlmodel = None
-    for capture in ("export", "trace"):
+    for how in ("export", "trace"):
+        if how in cap.failed:
+            errors.append(cap.failed[how])
+            continue
         try:
             with quiet(), torch.no_grad():
-                if capture == "export":
-                    program = torch.export.export(module, (example,)).run_decompositions({})
-                else:
-                    program = torch.jit.trace(module, example, check_trace=False)
+                program = cap.program(how)
                 mlmodel = _convert(ct, program, shape, precision, classifier_labels=classifier_labels,
                                    input_name=input_name,
                                    target=target, output_name=output_name, keep_fp32=keep_fp32)
@@ -198,12 +229,13 @@ def to_coreml(module: Any, example: Any, precision: str = "fp32", *, classifier_
         except EdgekitError:
             raise
         except Exception as exc:  # capture/conversion failures come in many types
-            errors.append(f"{capture}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+            cap.failed[how] = f"{how}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            errors.append(cap.failed[how])
     if mlmodel is None:
         ops = _unsupported_ops(errors)
         detail = f"unsupported op(s) {', '.join(ops)}" if ops else "; ".join(errors)
         raise EdgekitError(f"cannot convert {type(module).__name__} to Core ML ({detail})")
-    mlmodel.user_defined_metadata["edgekit.capture"] = capture
+    mlmodel.user_defined_metadata["edgekit.capture"] = how
     apply_metadata(mlmodel._spec, metadata or {})
     return mlmodel
 

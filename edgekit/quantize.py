@@ -347,7 +347,7 @@ def build_variants(module: Any, example: Any, model_type: str, cfg: Any, meta: M
     ``calibration``: windows (W, T) in ms for fp16 range measurement and W8A8 calibration; read from
     the model's training split when not given. Returns ``{"variants": {name: stats}, "fp16_policy": …}``.
     """
-    from edgekit.convert import coreml_kwargs, package_stats, save_mlpackage, to_coreml
+    from edgekit.convert import Capture, coreml_kwargs, package_stats, save_mlpackage, to_coreml
     from edgekit.errors import EdgekitError
     from edgekit.tasks import task_for
 
@@ -376,7 +376,8 @@ def build_variants(module: Any, example: Any, model_type: str, cfg: Any, meta: M
                 raise EdgekitError(f"{name}: weight tensor(s) left uncompressed: {', '.join(dense)}")
         results[name] = entry
 
-    models["fp32"] = to_coreml(module, example, "fp32", **kwargs)
+    capture = Capture(module, example)  # one torch.export for all the conversions below
+    models["fp32"] = to_coreml(module, example, "fp32", capture=capture, **kwargs)
     with tempfile.TemporaryDirectory(prefix="edgekit-fp32-") as tmp:
         ref = save_mlpackage(models["fp32"], Path(tmp) / "fp32.mlpackage")
         policy = fp16_policy(ref, samples, list(conv.fp16_keep_fp32))
@@ -384,12 +385,14 @@ def build_variants(module: Any, example: Any, model_type: str, cfg: Any, meta: M
         save("fp32", models["fp32"], "ct.convert compute_precision=FLOAT32")
     need_fp16 = "fp16" in conv.variants or (conv.compressed_base == "fp16" and set(conv.variants) - {"fp32"})
     if need_fp16:
-        models["fp16"] = to_coreml(module, example, "fp16", keep_fp32=tuple(policy["keep_fp32_op_types"]), **kwargs)
+        models["fp16"] = to_coreml(module, example, "fp16", keep_fp32=tuple(policy["keep_fp32_op_types"]),
+                                   capture=capture, **kwargs)
     if "fp16" in conv.variants:
         save("fp16", models["fp16"], "ct.convert FP16ComputePrecision(op_selector: raw-ms normalization "
              "and measured-overflow op types stay fp32)")
         policy["fp32_ops_in_fp16_variant"] = fp32_ops_of(out_dir / "fp16.mlpackage")
-        policy["max_abs_diff_vs_torch"] = _fp16_measurement(module, example, models["fp16"], samples, kwargs)
+        policy["max_abs_diff_vs_torch"] = _fp16_measurement(module, example, models["fp16"], samples, kwargs,
+                                                            capture)
     if not set(conv.variants) - {"fp32", "fp16"}:
         # no compressed variant: no base program to compress (and fp16 may not have been made)
         return {"variants": {k: results[k] for k in VARIANTS if k in results}, "fp16_policy": policy}
@@ -421,7 +424,8 @@ def build_variants(module: Any, example: Any, model_type: str, cfg: Any, meta: M
     return {"variants": {k: results[k] for k in VARIANTS if k in results}, "fp16_policy": policy}
 
 
-def _fp16_measurement(module: Any, example: Any, fp16_model: Any, samples: list, kwargs: dict) -> dict:
+def _fp16_measurement(module: Any, example: Any, fp16_model: Any, samples: list, kwargs: dict,
+                      capture: Any = None) -> dict:
     """Max |Δ| vs torch on the calibration windows of the fp16 variant and of an all-fp16 program:
     how much keeping the raw-ms normalization in fp32 buys (probabilities or score points)."""
     import torch
@@ -429,7 +433,7 @@ def _fp16_measurement(module: Any, example: Any, fp16_model: Any, samples: list,
     from edgekit.convert import save_mlpackage, to_coreml
     from edgekit.verify.evaluator import ReferenceEvaluator
 
-    full = to_coreml(module, example, "fp16-full", **kwargs)
+    full = to_coreml(module, example, "fp16-full", capture=capture, **kwargs)
     out = {}
     with torch.no_grad():
         ref = [module(torch.as_tensor(next(iter(s_.values())))).double().numpy().reshape(-1) for s_ in samples]

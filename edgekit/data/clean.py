@@ -34,7 +34,9 @@ EXTRA_TOL = 0.25  # missed/extra: the split/merged interval within 25 % of the l
 ECT_MIN_DIFF = 0.3  # an ectopic pair's two intervals differ by >= 30 % of the local median
 
 METHODS = ("kubios", "malik", "none")
-_CHUNK = 65_536  # rows per block in the rolling-quantile kernel (bounds memory)
+# rows per block in the rolling-quantile kernel: a block of 91-wide windows (~3 MB) is gathered,
+# sorted and read while it is in cache; 65 536-row blocks (~47 MB) were 25 % slower, same values
+_CHUNK = 4_096
 
 
 @dataclass

@@ -41,7 +41,9 @@ class Coverage:
         self.w: dict[str, list] = {k: [] for k in ("subject", "kind", "day", "readings_24h", "today", "slots",
                                                    "present")}
 
-    def add(self, res, labels) -> None:
+    def add(self, res, labels, hr_slot: dict | None = None) -> None:
+        """Flags of one cleaned chunk. ``hr_slot``: ``hourly_rmssd(res.table, max_artifact_pct,
+        MIN_SLOT_DIFFS)`` when the caller has already computed it (read only, not recomputed)."""
         t = res.table
         names = labels.subject_ids.tolist()
         index = {s: i for i, s in enumerate(names)}
@@ -61,7 +63,8 @@ class Coverage:
         self.r["reading"].append(np.isin(segs, list(ok_read)))
         self.r["beats"].append(beats[segs])
         hr_today = hourly_rmssd(t, self.today_pct)
-        hr_slot = hourly_rmssd(t, self.max_artifact_pct, MIN_SLOT_DIFFS)
+        if hr_slot is None:
+            hr_slot = hourly_rmssd(t, self.max_artifact_pct, MIN_SLOT_DIFFS)
         e0 = epoch_hour()
         n_hours = labels.score.shape[1]
         has_beats = beats > 0

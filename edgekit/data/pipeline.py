@@ -296,7 +296,8 @@ class HourlySlots(Examples):
                                  ("subject", si), ("kind", int(sub_kind[si])), ("aug", aug),
                                  ("readings_24h", n_read), ("present", present)):
                         self.cols[k].append(v)
-        self.cov.add(res, labels)
+        # the coverage's slot RMSSD is this one (same table, artifact limit and minimum differences)
+        self.cov.add(res, labels, hr_slot=hr if self.cov.max_artifact_pct == d.max_artifact_pct else None)
 
     def finish(self, labels):
         c = self.cols

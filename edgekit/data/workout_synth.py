@@ -489,8 +489,16 @@ def _sample_times(rng: np.random.Generator, n: int, interval_s: float, jitter: f
     m = int(n / (interval_s * (1.0 - jitter))) + 2
     steps = interval_s * rng.uniform(1.0 - jitter, 1.0 + jitter, m)
     t = rng.uniform(0.0, interval_s) + np.concatenate([[0.0], np.cumsum(steps[:-1])])
-    idx = np.unique(np.round(t).astype(np.int64))
+    idx = _unique_sorted(np.round(t).astype(np.int64))  # t increases: the rounded times never decrease
     return idx[idx < n]
+
+
+def _unique_sorted(a: np.ndarray) -> np.ndarray:
+    """``np.unique(a)`` of an array already in non-decreasing order: its first element and each one
+    that differs from its predecessor (no sort: np.unique hashed ~3500 values in ~0.2 ms, twice per workout)."""
+    if len(a) < 2:
+        return a.copy()
+    return a[np.concatenate([[True], a[1:] != a[:-1]])]
 
 
 def _hr_interval(hr_sampling, year: int, coin: float) -> tuple[str, float, float]:
@@ -609,7 +617,7 @@ def _simulate(runner: Runner, k: int, start_s: float, kind: str, seed: int, hr_s
     label, interval, jitter = _hr_interval(hr_sampling, year, r_sample.random())
     hidx = _sample_times(r_sample, n, interval, jitter)
     hidx = hidx[~_mask(n, drops)[hidx]]
-    ridx = np.unique(np.round(np.arange(0.0, n, route_step_s)).astype(np.int64))
+    ridx = _unique_sorted(np.round(np.arange(0.0, n, route_step_s)).astype(np.int64))
     ridx = ridx[(ridx < n) & ~_mask(n, gps_gaps)[ridx]]
 
     meta = {
