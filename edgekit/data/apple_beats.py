@@ -28,7 +28,7 @@ _NAME = np.frombuffer(b"<InstantaneousBeatsPerMinute", np.uint8)  # what counts 
 _HEAD = b'<InstantaneousBeatsPerMinute bpm="'  # the plain form's first bytes
 MAX_TAIL = 50  # bytes after 'bpm="' that the longest plain beat uses (3.6 bpm + 8 + 2:2:2.15 + 5 + 3)
 _PAD = 128
-_POW10 = np.array([float(10 ** k) for k in range(16)])
+POW10 = np.array([float(10 ** k) for k in range(16)])  # 10.0 ** k, exact
 _POW10_INT = np.array([10 ** k for k in range(16)], np.int64)
 _HASH = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0x27D4EB2F165667C5,
                   0x85EBCA77C2B2AE63, 0xFF51AFD7ED558CCD, 0xC4CEB9FE1A85EC53, 0x94D049BB133111EB], np.uint64)
@@ -108,21 +108,29 @@ def plain_beats(buf: bytes, lo: np.ndarray, hi: np.ndarray):
         else:  # digits / 10**k: one correctly rounded division, as parsing the decimal text
             nd = b1 - dot - 1
             whole = _number(Wg, b0 - off, dot - off) * _POW10_INT[nd] + _number(Wg, dot + 1 - off, b1 - off)
-            bpm[rows] = whole.astype(np.float64) / _POW10[nd]
+            bpm[rows] = whole.astype(np.float64) / POW10[nd]
         h[rows] = _number(Wg, m.start(2) - off, m.end(2) - off)
         mi[rows] = _number(Wg, m.start(3) - off, m.end(3) - off)
         s[rows] = _number(Wg, m.start(4) - off, m.end(4) - off)
         if m.start(5) >= 0:
             f0, f1 = m.span(5)
-            frac[rows] = _number(Wg, f0 - off, f1 - off).astype(np.float64) / _POW10[f1 - f0]
+            frac[rows] = _number(Wg, f0 - off, f1 - off).astype(np.float64) / POW10[f1 - f0]
         if m.start(6) >= 0:
             has_ap[rows] = True
             pm[rows] = (Wg[:, m.start(6) - off] == 80) | (Wg[:, m.start(6) - off] == 112)
+    values = beat_values(bpm, h, mi, s, frac, has_ap, pm)
+    return None if values is None else (*values, counts)
+
+
+def beat_values(bpm: np.ndarray, h: np.ndarray, mi: np.ndarray, s: np.ndarray, frac: np.ndarray,
+                has_ap: np.ndarray, pm: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """(tod s, bpm) from the fields of parsed beats (hour as written, ``has_ap``/``pm``: an AM/PM
+    marker and which), or None where the strict path would object (12-hour hour outside 1-12, hour
+    > 23, minute > 59, second > 60, bpm outside (0, 400)). Shared by both fast-path parsers."""
     if has_ap.any():
         if np.any(has_ap & ((h < 1) | (h > 12))):
             return None
         h = np.where(has_ap, h % 12 + 12 * pm, h)
     if np.any((h > 23) | (mi > 59) | (s > 60)) or not np.all((bpm > 0) & (bpm < 400)):
         return None
-    tod = (h * 3600 + mi * 60 + s).astype(np.float64) + frac
-    return tod, bpm, counts
+    return (h * 3600 + mi * 60 + s).astype(np.float64) + frac, bpm

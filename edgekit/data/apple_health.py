@@ -42,7 +42,8 @@ from xml.parsers import expat
 import numpy as np
 
 from edgekit.data.apple_beats import PLAIN_BEAT_RE as _BEAT_RE_PLAIN
-from edgekit.data.apple_beats import plain_beats
+from edgekit.data.apple_beats import POW10 as _POW10  # exact, as 10 ** len(frac) in _tod_seconds
+from edgekit.data.apple_beats import beat_values, plain_beats
 from edgekit.data.rr import RRTable
 from edgekit.errors import InputError
 
@@ -357,7 +358,6 @@ _NAME = rb"[A-Za-z_:][-A-Za-z0-9_.:]*"
 _RECORD_TAG = re.compile(rb"<Record((?:[ \t\r\n]+" + _NAME + rb'[ \t\r\n]*=[ \t\r\n]*"[^"<]*")*)[ \t\r\n]*(/?)>')
 _ATTR = re.compile(rb"(" + _NAME + rb')[ \t\r\n]*=[ \t\r\n]*"([^"<]*)"')
 _DATE_B = re.compile(rb"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4}")
-_POW10 = np.array([float(10 ** k) for k in range(16)])  # exact, as 10 ** len(frac) in _tod_seconds
 _OK_ENCODINGS = {"utf-8", "utf8", "us-ascii", "ascii"}
 
 
@@ -372,22 +372,16 @@ def _beats_from_matches(m: list[tuple]) -> tuple[np.ndarray, np.ndarray]:
     h, mi, s = val[:, 0], val[:, 1], val[:, 2]
     fr = a[:, 4]
     ap = a[:, 5]
-    has_ap = ap != b""
-    if has_ap.any():
-        if np.any(has_ap & ((h < 1) | (h > 12))):
-            raise _Fallback
-        pm = (ap == b"P") | (ap == b"p")
-        h = np.where(has_ap, h % 12 + 12 * pm, h)
-    if np.any((h > 23) | (mi > 59) | (s > 60)) or not np.all((bpm > 0) & (bpm < 400)):
-        raise _Fallback
     flen = np.strings.str_len(fr)
     has_fr = flen > 0
     frac = np.zeros(len(a))
     if has_fr.any():
         fv = np.where(has_fr, fr, b"0").astype(np.int64).astype(np.float64)
         frac = np.where(has_fr, fv / _POW10[flen], 0.0)
-    tod = (h * 3600 + mi * 60 + s).astype(np.float64) + frac
-    return tod, bpm
+    values = beat_values(bpm, h, mi, s, frac, ap != b"", (ap == b"P") | (ap == b"p"))
+    if values is None:
+        raise _Fallback
+    return values
 
 
 def _regex_beats(buf: bytes, lo: list[int], hi: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

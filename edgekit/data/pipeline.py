@@ -296,8 +296,8 @@ class HourlySlots(Examples):
                                  ("subject", si), ("kind", int(sub_kind[si])), ("aug", aug),
                                  ("readings_24h", n_read), ("present", present)):
                         self.cols[k].append(v)
-        # the coverage's slot RMSSD is this one (same table, artifact limit and minimum differences)
-        self.cov.add(res, labels, hr_slot=hr if self.cov.max_artifact_pct == d.max_artifact_pct else None)
+        # the coverage's slot RMSSD is this one: its Coverage was made with d.max_artifact_pct above
+        self.cov.add(res, labels, hr_slot=hr)
 
     def finish(self, labels):
         c = self.cols
