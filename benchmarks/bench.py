@@ -16,9 +16,10 @@ Sections
 * ``build``: ``make ios-package`` wall time by stage (``.stamps/*.json``, ``ios/.package-stamp.json``).
 * ``influx``: InfluxDB push throughput vs the ``influxdb`` 5.3.2 client's ``write_points`` on a throwaway
   ``influxd``, and peak memory of a 1 M-beat push (:mod:`benchmarks.bench_influx`).
-* ``scale``: streamed vs whole-table ingest (MB/s, peak MB), data-stage peak memory per cohort size
-  (chunked vs whole cohort), training next to a competing CPU-bound process (loaded vs quiet) —
-  :mod:`benchmarks.bench_scale`; ``EDGEKIT_BENCH_LARGE=1`` adds the 1.2 GB export and 1,000 subjects.
+* ``scale``: streamed vs whole-table ingest of an Apple export and of a Polar RR log (MB/s, peak MB),
+  data-stage peak memory per cohort size (chunked vs whole cohort), training next to a competing
+  CPU-bound process (loaded vs quiet) — :mod:`benchmarks.bench_scale`; ``EDGEKIT_BENCH_LARGE=1`` adds
+  the 1.2 GB export, a 400 MB Polar log and 1,000 subjects.
 """
 
 from __future__ import annotations

@@ -7,6 +7,8 @@ memory is the child's own ``VmHWM``, wall time its own clock):
   vs the whole-table path it replaced (read the whole export into a table, then write the CSV:
   :func:`ingest_whole_table`, kept here as the baseline) on generated HRV-dense exports; MB/s,
   peak MB, and whether the two CSVs are the same bytes.
+- **recordings**: the same for a long Polar RR log (``--format polar``; rr-text and CSV share its
+  chunked reader), streamed (:func:`edgekit.data.stream.ingest_recordings`) vs the whole table.
 - **cohort memory**: the synthetic data stage (``synth.iter_cohort``, a chunk of subjects at a time)
   vs the whole-cohort path (:func:`generate_whole_table`, the generator as it was, then one clean
   and one windowing of the whole table) for 12, 48, 192 subjects x 14 days; windows.npz bytes
@@ -16,8 +18,8 @@ memory is the child's own ``VmHWM``, wall time its own clock):
   (``GOMP_SPINCOUNT=1000``, set by ``import edgekit``) vs today's default (torch imported
   first, so OpenMP spins); loaded/quiet ratio of each, and whether the weights are the same bits.
 
-``EDGEKIT_BENCH_LARGE=1`` adds the 1.2 GB export and the 1,000-subject cohort (chunked path only:
-the whole-cohort path would need ~15 GB). ``python -m benchmarks.bench_scale [ingest|cohort|train]``.
+``EDGEKIT_BENCH_LARGE=1`` adds the 1.2 GB export, a 400 MB Polar log and the 1,000-subject cohort (chunked path only:
+the whole-cohort path would need ~15 GB). ``python -m benchmarks.bench_scale [ingest|recordings|cohort|train]``.
 """
 
 from __future__ import annotations
@@ -40,11 +42,11 @@ LARGE = os.environ.get("EDGEKIT_BENCH_LARGE", "") not in ("", "0")
 # baselines: the whole-table paths as they were before streaming / chunking
 
 
-def ingest_whole_table(paths, out) -> None:
+def ingest_whole_table(paths, out, fmt: str = "apple-health") -> None:
     """The whole-table ingest: every interval in one RRTable, then ``rr.write_csv``."""
     from edgekit.data import readers, rr
 
-    rr.write_csv(readers.read(paths, "apple-health"), out)
+    rr.write_csv(readers.read(paths, fmt), out)
 
 
 def generate_whole_table(subjects: int, days: int, seed: int, artifacts: bool = True):
@@ -135,7 +137,10 @@ if job == "ingest-stream":
     res = {"rows": r["rows"], "path": r["paths"][0]}
 elif job == "ingest-whole":
     from benchmarks.bench_scale import ingest_whole_table
-    ingest_whole_table(args["inputs"], args["out"])
+    ingest_whole_table(args["inputs"], args["out"], args.get("format", "apple-health"))
+elif job == "recording-stream":
+    from edgekit.data.stream import ingest_recordings
+    res = {"rows": ingest_recordings(args["inputs"], args["out"], args["format"])["rows"]}
 elif job in ("data-chunked", "data-whole"):
     from edgekit.config import load_config
     cfg = load_config(args["config"])
@@ -361,7 +366,55 @@ def bench_loaded_training(quick: bool = False, subjects: int = 12, days: int = 7
                                      "weights_sha256": shas, "weights_identical": same}}
 
 
-BENCHMARKS = {"ingest": bench_ingest, "cohort": bench_cohort_memory, "train": bench_loaded_training}
+def write_polar_log(path: Path, target_mb: float, seed: int = 0) -> int:
+    """A Polar Sensor Logger RR file of about ``target_mb`` MB: a chest strap worn for days, one
+    ``ISO 8601 time;RR ms`` line per beat as the app writes them (ms precision, no zone), a 1-3 min
+    gap (strap off) about hourly. Returns the beat count."""
+    rng = np.random.default_rng(seed)
+    beats = 0
+    t = 1.7e9
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write("Phone timestamp;RR-interval [ms]\n")
+        while fh.tell() < target_mb * 1e6:
+            rr_ms = np.clip(850.0 + 120.0 * np.sin(np.arange(4000) / 300.0 + beats)
+                            + rng.normal(0.0, 35.0, 4000), 350.0, 1800.0).round(1)
+            times = t + np.cumsum(rr_ms) / 1000.0
+            stamps = np.datetime_as_string((times * 1000.0).round().astype("datetime64[ms]"), unit="ms")
+            fh.write("".join(f"{x};{r:g}\n" for x, r in zip(stamps.tolist(), rr_ms.tolist())))
+            t = float(times[-1]) + (rng.uniform(60.0, 180.0) if rng.random() < 0.25 else 0.0)
+            beats += len(rr_ms)
+    return beats
+
+
+def bench_recording_ingest(quick: bool = False, sizes_mb: tuple[float, ...] | None = None, workdir=None) -> dict:
+    """Streamed vs whole-table ingest of a long Polar RR log (``data ingest --format polar``; rr-text
+    and CSV go through the same chunked reader). Rows: MB/s and peak MB of each, byte equality."""
+    if sizes_mb is None:
+        sizes_mb = (5.0,) if quick else ((100.0, 400.0) if LARGE else (100.0,))
+    rows, detail = [], []
+    with tempfile.TemporaryDirectory(prefix="edgekit-bench-polar-", dir=workdir) as tmp:
+        for mb in sizes_mb:
+            log = Path(tmp) / "polar_RR.txt"
+            beats = write_polar_log(log, mb)
+            size = log.stat().st_size / 1e6
+            s = _child("recording-stream", inputs=[str(log)], out=str(Path(tmp) / "stream.csv"), format="polar")
+            w = _child("ingest-whole", inputs=[str(log)], out=str(Path(tmp) / "whole.csv"), format="polar")
+            same = s["sha256"] == w["sha256"]
+            exact = s["rows"] == beats
+            note = (f"{size:.0f} MB Polar RR log, {beats} beats; counts {'exact' if exact else 'WRONG'}; "
+                    f"CSV bytes {'identical' if same else 'DIFFER'}")
+            rows.append(_row(f"polar ingest {size:.0f} MB: MB/s", "streamed", size / s["seconds"],
+                             "whole table", size / w["seconds"], "MB/s", note))
+            rows.append(_row(f"polar ingest {size:.0f} MB: peak RSS", "streamed", s["peak_mb"], "whole table",
+                             w["peak_mb"], "MB"))
+            detail.append({"file_mb": size, "beats": beats, "stream": s, "whole": w, "bytes_identical": same,
+                           "counts_exact": exact})
+            for f in ("stream.csv", "whole.csv", "polar_RR.txt"):
+                (Path(tmp) / f).unlink(missing_ok=True)
+    return {"rows": rows, "detail": detail}
+
+
+BENCHMARKS = {"ingest": bench_ingest, "recordings": bench_recording_ingest, "cohort": bench_cohort_memory, "train": bench_loaded_training}
 
 
 def run_all(quick: bool = False) -> dict:
@@ -372,7 +425,7 @@ def run_all(quick: bool = False) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m benchmarks.bench_scale [all|ingest|cohort|train] [--quick]`` (JSON to stdout)."""
+    """``python -m benchmarks.bench_scale [all|ingest|recordings|cohort|train] [--quick]`` (JSON to stdout)."""
     import argparse
 
     ap = argparse.ArgumentParser(prog="python -m benchmarks.bench_scale", description=main.__doc__)

@@ -212,3 +212,12 @@ def test_parallel_body_check_same_rows_and_errors(exports, tmp_path, monkeypatch
     info = ingest_apple_health([odd], tmp_path / "o.csv")
     assert info["paths"] == ["strict"]
     assert (tmp_path / "o.csv").read_bytes() == _whole([exports[0]], tmp_path / "w0.csv")
+
+
+def test_bench_recording_ingest_rows_side_by_side(tmp_path):
+    """The `make bench` Polar-log rows: streamed next to whole table, same bytes, exact counts."""
+    r = bench_scale.bench_recording_ingest(sizes_mb=(0.5,), workdir=tmp_path)
+    assert [row["name"].split(": ")[1] for row in r["rows"]] == ["MB/s", "peak RSS"]
+    assert all(row["a"] == "streamed" and row["b"] == "whole table" and row["ratio"] > 0 for row in r["rows"])
+    d = r["detail"][0]
+    assert d["bytes_identical"] and d["counts_exact"] and d["beats"] > 10_000

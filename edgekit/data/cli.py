@@ -84,7 +84,8 @@ def register(subparsers) -> None:
         formatter_class=fmt,
         description=("Read recordings into one RR table (CSV: subject,segment,time_s,rr_ms,flags).\n"
                      "One row per RR interval; a gap ends a segment; HeartPy-rejected peaks are\n"
-                     "flagged, not dropped. Nothing is written when any input is bad."),
+                     "flagged, not dropped. Nothing is written when any input is bad. rr-text, polar,\n"
+                     "csv and apple-health are streamed (memory independent of the file's size)."),
         epilog=("examples:\n"
                 "  edgekit data ingest rec.txt --format rr-text --out rr.csv\n"
                 "  edgekit data ingest polar_RR.txt --format polar --out rr.csv\n"
@@ -177,6 +178,7 @@ def _read(args, paths):
 
 
 def cmd_ingest(args) -> int:
+    from edgekit.data import readers
     from edgekit.data.rr import write_csv
     from edgekit.fileio import check_output_file
 
@@ -190,7 +192,15 @@ def cmd_ingest(args) -> int:
         r = ingest_apple_health(args.inputs, out)
         status(f"wrote {r['rows']} RR intervals in {r['segments']} segments to {out}")
         return 0
-    table = _read(args, args.inputs)
+    if args.fmt in readers.STREAMED_FORMATS:  # streamed too: written chunk by chunk as it is read
+        from edgekit.data.stream import ingest_recordings
+
+        r = ingest_recordings(args.inputs, out, args.fmt, subjects=_subjects(args, len(args.inputs)),
+                              column=args.column, time_column=args.time_column, unit=args.unit,
+                              gap_s=args.gap_s)
+        status(f"wrote {r['rows']} RR intervals in {r['segments']} segments to {out}")
+        return 0
+    table = _read(args, args.inputs)  # ppg / ecg: HeartPy finds the peaks of the whole signal
     write_csv(table, out)
     n_seg = len(set(zip(table.subject.tolist(), table.segment.tolist())))
     status(f"wrote {len(table)} RR intervals in {n_seg} segments to {out}")

@@ -1,9 +1,10 @@
 """Streaming RR-table CSV output: rows are formatted and written as a reader produces them.
 
-``edgekit data ingest`` of an Apple Health export goes through here (:func:`ingest_apple_health`):
-the reader hands over about one MiB of the export at a time, the rows go straight to a temporary
-file beside the output, renamed into place at the end. Peak memory does not depend on the size of
-the export; any error leaves nothing behind (``edgekit.fileio.atomic_path``).
+``edgekit data ingest`` of an Apple Health export goes through here (:func:`ingest_apple_health`),
+and of Polar, rr-text and CSV recordings (:func:`ingest_recordings`): the reader hands over about
+one MiB of the input at a time, the rows go straight to a temporary file beside the output,
+renamed into place at the end. Peak memory does not depend on the size of
+the input; any error leaves nothing behind (``edgekit.fileio.atomic_path``).
 
 The bytes are those of ``rr.write_csv(readers.read(...))`` (tests compare them): the same columns,
 the same ``%.6f`` / ``%d`` formatting, and segments renumbered 0, 1, 2, ... through all inputs in
@@ -12,6 +13,8 @@ order of first appearance, as ``RRTable.concat`` does.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -157,16 +160,54 @@ def ingest_apple_health(paths, out: str | Path, *, strict: bool = False) -> dict
         if not p.is_file():
             raise InputError(f"{p}: file not found")
     info = {"records": 0, "beats": 0, "paths": []}
+    with _table_writer(out) as w:
+        for p in paths:
+            w.begin(p.stem, str(out))
+            meta = stream_export(p, w.add, w.restart)
+            if w.end() == 0:
+                raise InputError(f"{p}: no RR intervals found")
+            info["records"] += meta["records"]
+            info["beats"] += meta["beats"]
+            info["paths"].append(meta["path"])
+    return {"rows": w.n_rows, "segments": w.n_segments, **info}
+
+
+_WRITE_ROWS = 32_768  # rows formatted at a time by ingest_recordings
+
+
+def ingest_recordings(paths, out: str | Path, fmt: str, *, subjects: list[str] | None = None,
+                      column: str | None = None, time_column: str | None = None, unit: str = "auto",
+                      gap_s: float | None = None) -> dict:
+    """Polar, rr-text or CSV recordings -> one RR table CSV at ``out``, streamed chunk by chunk
+    (:func:`edgekit.data.readers.iter_format`): memory independent of the files' sizes, the bytes
+    of ``rr.write_csv(readers.read(...))``. Subject ids as :func:`readers.read` (``subjects`` or the
+    file stems). Returns ``{"rows", "segments"}``; raises InputError (``out`` left as it was) when any
+    input is missing, bad or holds no RR interval."""
+    from edgekit.data import readers
+
+    files = [Path(p) for p in ([paths] if isinstance(paths, (str, Path)) else paths)]
+    names = readers.subject_names(files, subjects)
+    options = {"column": column, "time_column": time_column, "unit": unit,
+               "gap_s": readers.GAP_S if gap_s is None else gap_s}
+    if unit not in ("auto", "ms", "s"):
+        raise InputError(f"unknown unit {unit!r}; expected auto, ms or s")
+    with _table_writer(out) as w:
+        for p, name in zip(files, names):
+            w.begin(name, str(out))
+            for chunk in readers.iter_format(p, fmt, **options):
+                for a in range(0, len(chunk.rr_ms), _WRITE_ROWS):  # the formatting's memory stays small
+                    b = a + _WRITE_ROWS
+                    w.add(chunk.segment[a:b], chunk.time_s[a:b], chunk.rr_ms[a:b])
+            if w.end() == 0:
+                raise InputError(f"{p}: no RR intervals found")
+    return {"rows": w.n_rows, "segments": w.n_segments}
+
+
+@contextmanager
+def _table_writer(out: str | Path) -> Iterator[TableWriter]:
+    """A :class:`TableWriter` on a temporary file that replaces ``out`` only when the block ends
+    without an error."""
     with atomic_path(out) as tmp:
         # newline="" as rr.write_csv; a large buffer keeps write calls few
         with open(tmp, "w", encoding="utf-8", newline="", buffering=1 << 20) as fh:
-            w = TableWriter(fh)
-            for p in paths:
-                w.begin(p.stem, str(out))
-                meta = stream_export(p, w.add, w.restart)
-                if w.end() == 0:
-                    raise InputError(f"{p}: no RR intervals found")
-                info["records"] += meta["records"]
-                info["beats"] += meta["beats"]
-                info["paths"].append(meta["path"])
-    return {"rows": w.n_rows, "segments": w.n_segments, **info}
+            yield TableWriter(fh)
