@@ -18,8 +18,8 @@ memory is the child's own ``VmHWM``, wall time its own clock):
   (``GOMP_SPINCOUNT=1000``, set by ``import edgekit``) vs today's default (torch imported
   first, so OpenMP spins); loaded/quiet ratio of each, and whether the weights are the same bits.
 
-``EDGEKIT_BENCH_LARGE=1`` adds the 1.2 GB export, a 400 MB Polar log and the 1,000-subject cohort (chunked path only:
-the whole-cohort path would need ~15 GB). ``python -m benchmarks.bench_scale [ingest|recordings|cohort|train]``.
+``EDGEKIT_BENCH_LARGE=1`` adds the 1.2 GB export, a 400 MB Polar log and the 1,000-subject cohort
+(chunked path only: the whole-cohort path would need ~15 GB). ``python -m benchmarks.bench_scale [ingest|recordings|cohort|train]``.
 """
 
 from __future__ import annotations
@@ -192,6 +192,23 @@ def _row(name, a, av, b, bv, unit, note="") -> dict:
 # ingest
 
 
+def _stream_vs_whole(name: str, stream_job: str, inputs: list[str], tmp, size_mb: float, expected_rows: int,
+                     what: str, fmt: str | None = None) -> tuple[list[dict], dict]:
+    """One input ingested streamed (``stream_job``) and as a whole table, each in its own process:
+    the MB/s and peak-RSS rows, and the detail (both results, byte equality, exact row count)."""
+    options = {} if fmt is None else {"format": fmt}
+    s = _child(stream_job, inputs=inputs, out=str(Path(tmp) / "stream.csv"), **options)
+    w = _child("ingest-whole", inputs=inputs, out=str(Path(tmp) / "whole.csv"), **options)
+    same = s["sha256"] == w["sha256"]
+    exact = s["rows"] == expected_rows
+    note = (f"{what}; counts {'exact' if exact else 'WRONG'}; CSV bytes {'identical' if same else 'DIFFER'}"
+            + (f"; {s['path']} path" if "path" in s else ""))
+    rows = [_row(f"{name} {size_mb:.0f} MB: MB/s", "streamed", size_mb / s["seconds"],
+                 "whole table", size_mb / w["seconds"], "MB/s", note),
+            _row(f"{name} {size_mb:.0f} MB: peak RSS", "streamed", s["peak_mb"], "whole table", w["peak_mb"], "MB")]
+    return rows, {"file_mb": size_mb, "stream": s, "whole": w, "bytes_identical": same, "counts_exact": exact}
+
+
 def bench_ingest(quick: bool = False, sizes_mb: tuple[float, ...] | None = None, workdir=None) -> dict:
     """Streamed vs whole-table Apple Health ingest on HRV-dense generated exports (every record
     an HRV record with 60 beats). Rows: MB/s and peak MB of each, and byte equality of the CSVs."""
@@ -206,18 +223,10 @@ def bench_ingest(quick: bool = False, sizes_mb: tuple[float, ...] | None = None,
             counts = write_export(xml, target_mb=mb, hrv_every=1)
             size = counts["bytes"] / 1e6
             expected = counts["beats"] - counts["hrv_records"]
-            s = _child("ingest-stream", inputs=[str(xml)], out=str(Path(tmp) / "stream.csv"))
-            w = _child("ingest-whole", inputs=[str(xml)], out=str(Path(tmp) / "whole.csv"))
-            same = s["sha256"] == w["sha256"]
-            exact = s["rows"] == expected
-            note = (f"{size:.0f} MB export, {expected} intervals; counts {'exact' if exact else 'WRONG'}; "
-                    f"CSV bytes {'identical' if same else 'DIFFER'}; {s['path']} path")
-            rows.append(_row(f"ingest {size:.0f} MB: MB/s", "streamed", size / s["seconds"],
-                             "whole table", size / w["seconds"], "MB/s", note))
-            rows.append(_row(f"ingest {size:.0f} MB: peak RSS", "streamed", s["peak_mb"], "whole table",
-                             w["peak_mb"], "MB"))
-            detail.append({"file_mb": size, "expected_intervals": expected, "stream": s, "whole": w,
-                           "bytes_identical": same, "counts_exact": exact})
+            r, d = _stream_vs_whole("ingest", "ingest-stream", [str(xml)], tmp, size, expected,
+                                    f"{size:.0f} MB export, {expected} intervals")
+            rows += r
+            detail.append({"expected_intervals": expected, **d})
             for f in ("stream.csv", "whole.csv", "export.xml"):
                 (Path(tmp) / f).unlink(missing_ok=True)
     return {"rows": rows, "detail": detail}
@@ -397,24 +406,17 @@ def bench_recording_ingest(quick: bool = False, sizes_mb: tuple[float, ...] | No
             log = Path(tmp) / "polar_RR.txt"
             beats = write_polar_log(log, mb)
             size = log.stat().st_size / 1e6
-            s = _child("recording-stream", inputs=[str(log)], out=str(Path(tmp) / "stream.csv"), format="polar")
-            w = _child("ingest-whole", inputs=[str(log)], out=str(Path(tmp) / "whole.csv"), format="polar")
-            same = s["sha256"] == w["sha256"]
-            exact = s["rows"] == beats
-            note = (f"{size:.0f} MB Polar RR log, {beats} beats; counts {'exact' if exact else 'WRONG'}; "
-                    f"CSV bytes {'identical' if same else 'DIFFER'}")
-            rows.append(_row(f"polar ingest {size:.0f} MB: MB/s", "streamed", size / s["seconds"],
-                             "whole table", size / w["seconds"], "MB/s", note))
-            rows.append(_row(f"polar ingest {size:.0f} MB: peak RSS", "streamed", s["peak_mb"], "whole table",
-                             w["peak_mb"], "MB"))
-            detail.append({"file_mb": size, "beats": beats, "stream": s, "whole": w, "bytes_identical": same,
-                           "counts_exact": exact})
+            r, d = _stream_vs_whole("polar ingest", "recording-stream", [str(log)], tmp, size, beats,
+                                    f"{size:.0f} MB Polar RR log, {beats} beats", fmt="polar")
+            rows += r
+            detail.append({"beats": beats, **d})
             for f in ("stream.csv", "whole.csv", "polar_RR.txt"):
                 (Path(tmp) / f).unlink(missing_ok=True)
     return {"rows": rows, "detail": detail}
 
 
-BENCHMARKS = {"ingest": bench_ingest, "recordings": bench_recording_ingest, "cohort": bench_cohort_memory, "train": bench_loaded_training}
+BENCHMARKS = {"ingest": bench_ingest, "recordings": bench_recording_ingest, "cohort": bench_cohort_memory,
+              "train": bench_loaded_training}
 
 
 def run_all(quick: bool = False) -> dict:

@@ -43,8 +43,7 @@ def read(paths, fmt: str, *, sample_rate: float | None = None, column: str | Non
     """
     if fmt not in FORMATS:
         raise InputError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
-    if unit not in ("auto", "ms", "s"):
-        raise InputError(f"unknown unit {unit!r}; expected auto, ms or s")
+    check_unit(unit)
     files = [Path(x) for x in ([paths] if isinstance(paths, (str, Path)) else paths)]
     names = subject_names(files, subjects)
     tables = []
@@ -219,6 +218,12 @@ def _check_rr(rr: np.ndarray, lines: np.ndarray, path: Path) -> None:
     if len(bad):
         i = bad[0]
         raise InputError(f"{path}: line {lines[i]}: RR interval {rr[i]:g} ms is negative, zero or absurd")
+
+
+def check_unit(unit: str) -> None:
+    """Refuse a ``--unit`` other than auto, ms or s."""
+    if unit not in ("auto", "ms", "s"):
+        raise InputError(f"unknown unit {unit!r}; expected auto, ms or s")
 
 
 def _detect_unit(values: np.ndarray, unit: str) -> float:

@@ -189,8 +189,7 @@ def ingest_recordings(paths, out: str | Path, fmt: str, *, subjects: list[str] |
     names = readers.subject_names(files, subjects)
     options = {"column": column, "time_column": time_column, "unit": unit,
                "gap_s": readers.GAP_S if gap_s is None else gap_s}
-    if unit not in ("auto", "ms", "s"):
-        raise InputError(f"unknown unit {unit!r}; expected auto, ms or s")
+    readers.check_unit(unit)
     with _table_writer(out) as w:
         for p, name in zip(files, names):
             w.begin(name, str(out))
