@@ -28,14 +28,15 @@ from edgekit.verify.fixtures import fixtures_path
 
 log = get_logger(__name__)
 
-MODEL_STAGES = ("data", "train", "convert", "verify", "report")
+MODEL_STAGES = ("data", "train", "convert", "verify", "evaluate", "report")
 
 
 @dataclass(frozen=True)
 class StageSpec:
     sections: tuple[str, ...]  # config sections the stage reads
     inputs: tuple[str, ...]  # paths relative to build/<model>/, "fixtures:" (the parity fixtures) or
-    # "package-config:" (the edgekit.toml the report reads for the size budget)
+    # "package-config:" (the edgekit.toml the report reads for the size budget), "real-sets:" (the
+    # folders of evaluate.real_sets)
     outputs: tuple[str, ...]  # paths relative to build/<model>/
 
 
@@ -44,7 +45,8 @@ STAGES: dict[str, StageSpec] = {
     "train": StageSpec(("model", "data", "train"), ("data",), ("train",)),
     "convert": StageSpec(("model", "data", "convert"), ("data", "train"), ("onnx", "coreml")),
     "verify": StageSpec(("model", "verify"), ("train", "onnx", "coreml", "fixtures:"), ("verify",)),
-    "report": StageSpec(("model",), ("data", "train", "coreml", "verify", "package-config:"), ("report",)),
+    "evaluate": StageSpec(("model", "data", "evaluate"), ("train", "real-sets:"), ("evaluate",)),
+    "report": StageSpec(("model",), ("data", "train", "coreml", "verify", "evaluate", "package-config:"), ("report",)),
 }
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -80,6 +82,8 @@ def _stage_fingerprint(cfg: ModelConfig, stage: str, model_dir: Path, extra: dic
     for rel in spec.inputs:
         if rel == "fixtures:":
             parts[rel] = _file_hash(fixtures_path(cfg))
+        elif rel == "real-sets:":
+            parts[rel] = [_tree_hash(p) for p in cfg.real_set_paths()]
         elif rel == "package-config:":
             parts[rel] = _tree_hash(cfg.path.resolve().parent.parent / "edgekit.toml")
         else:
@@ -145,7 +149,7 @@ def _stage_runner(stage: str):
     if stage == "train":
         return _run_train
     return importlib.import_module({"convert": "edgekit.convert", "verify": "edgekit.verify",
-                                    "report": "edgekit.report"}[stage]).run
+                                    "evaluate": "edgekit.evaluate", "report": "edgekit.report"}[stage]).run
 
 
 RESERVED_MODEL_NAMES = ("ios", "bench")  # build/<name>/ directories edgekit uses for other things

@@ -15,7 +15,7 @@ DEFAULT_OUT = Path("build")
 
 EPILOG = """\
 stages (each reads the previous stage's files under OUT/<model>/):
-  data → train → convert → verify → report, then package (build/ios/<Package>/)
+  data → train → convert → verify → evaluate → report, then package (build/ios/<Package>/)
 
 examples:
   edgekit build                                   # everything in edgekit.toml
@@ -105,6 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     for stage, text in (
         ("convert", "export ONNX and Core ML packages of every variant (onnx/, coreml/)"),
         ("verify", "three-way parity: torch vs onnxruntime vs the Core ML program, per variant"),
+        ("evaluate", "the trained model on the real recordings of evaluate.real_sets (evaluate/real.json)"),
         ("report", "size/accuracy report of the variants (report/report.{json,md,html})"),
     ):
         p = sub.add_parser(stage, help=text, description=text[0].upper() + text[1:] + ".")

@@ -110,12 +110,21 @@ class VerifySection:
     workers: int = 0  # processes evaluating variants side by side (0: one per CPU core); figures do not depend on it
 
 
+@dataclass
+class EvaluateSection:
+    """Real recordings the ``evaluate`` stage runs the trained model on (``realdata/<set>/``)."""
+
+    # folders of real sets (each with a manifest.toml), relative to the config file's directory
+    real_sets: list = field(default_factory=list)
+
+
 SECTIONS: dict[str, type] = {
     "model": ModelSection,
     "data": DataSection,
     "train": TrainSection,
     "convert": ConvertSection,
     "verify": VerifySection,
+    "evaluate": EvaluateSection,
 }
 
 
@@ -129,10 +138,15 @@ class ModelConfig:
     train: TrainSection
     convert: ConvertSection
     verify: VerifySection
+    evaluate: EvaluateSection = field(default_factory=EvaluateSection)
 
     @property
     def name(self) -> str:
         return self.model.name
+
+    def real_set_paths(self) -> list[Path]:
+        """``evaluate.real_sets`` resolved against the config file's directory."""
+        return [(self.path.parent / p).resolve() for p in self.evaluate.real_sets]
 
     def section_dict(self, *names: str) -> dict:
         return {n: dataclasses.asdict(getattr(self, n)) for n in names}
@@ -264,6 +278,10 @@ def _validate(cfg: ModelConfig) -> None:
                           f"not to {m.type!r}")
     if "fp32" not in cfg.convert.variants:
         raise ConfigError(f"{p}: convert.variants must include 'fp32' (the reference variant)")
+    for raw, path in zip(cfg.evaluate.real_sets, cfg.real_set_paths()):
+        if not isinstance(raw, str) or not (path / "manifest.toml").is_file():
+            raise ConfigError(f"{p}: evaluate.real_sets: {raw!r} is not a real-set folder with a manifest.toml "
+                              f"(paths are relative to the config file's directory, {p.parent})")
 
 
 def _validate_profiles(p: Path, d: DataSection) -> None:

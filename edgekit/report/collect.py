@@ -20,13 +20,14 @@ from typing import Any
 from edgekit.config import ModelConfig
 from edgekit.errors import EdgekitError
 from edgekit.tasks import task_for
+from edgekit.tasks.real import load_real
 
 #: Bits each compressed parameter is stored with, by variant family (the size floor's bits).
 NOMINAL_BITS = {"fp32": 32, "fp16": 16, "int8": 8, "w8a8": 8, "palette6": 6, "palette4": 4}
 PRECISION_TEXT = {"fp32": "fp32", "fp16": "fp16", "int8": "int8 weights", "w8a8": "int8 weights + activations",
                   "palette6": "6-bit palette", "palette4": "4-bit palette"}
 WEIGHT_BLOB = Path("Data/com.apple.CoreML/weights/weight.bin")
-STAGE_ORDER = ("data", "train", "convert", "verify", "report")
+STAGE_ORDER = ("data", "train", "convert", "verify", "evaluate", "report")
 REQUIRED = {
     "metrics": "train/metrics.json",
     "history": "train/history.json",
@@ -512,6 +513,7 @@ def collect(cfg: ModelConfig, build_dir: Path) -> dict[str, Any]:
         "role": task.role,
         "person": metrics.get("person"),
         "coverage": coverage_section(task, metrics, cfg.model.params),
+        "real": [r.to_json() for r in load_real(model_dir)],
         "description": cfg.model.description,
         "params": params,
         "params_source": "train/model.pt (sum of parameter elements)",

@@ -261,6 +261,32 @@ def _candidate_rows(report: dict) -> list[list[str]]:
             for c in report["packaging"].get("candidates", [])]
 
 
+REAL_NOTE = ("**Real** figures: the trained model (fp32 torch) on recordings of real people no one here wrote "
+             "(`realdata/`, licences and sources in each set's manifest); the figures above this section are "
+             "**synthetic** (held-out subjects of the simulator). Holdout persons were never used for tuning.")
+
+
+def real_goal_text(g: dict) -> str:
+    value = g.get("value")
+    shown = "—" if value is None else num(value, 3)
+    return f"{'✅' if g.get('met') else '❌'} {g['name']}: {shown} (goal {g['target']}; {g.get('split', 'all')})"
+
+
+def _real_blocks(report: dict) -> list[tuple[str, list[str], list[tuple[str, list[str], list[list[str]], str]]]]:
+    """(title, goal lines, tables (title, headers, rows, note)) per real set."""
+    out = []
+    for rs in report.get("real") or []:
+        holdout = ", ".join(rs.get("holdout_persons") or []) or "none"
+        title = (f"{rs['title']} — {rs['n_recordings']} recordings of {rs['n_persons']} persons "
+                 f"(holdout, never tuned on: {holdout})")
+        goals = [real_goal_text(g) for g in rs.get("goals", [])] + [f"⚠️ {w}" for w in rs.get("warnings", [])]
+        tables = [(t["title"], [str(c) for c in t["columns"]],
+                   [[c if isinstance(c, str) else num(c, 3) for c in row] for row in t["rows"]], t.get("note", ""))
+                  for t in rs.get("tables", [])]
+        out.append((title, goals, tables))
+    return out
+
+
 def _notes(report: dict) -> list[str]:
     notes = []
     for r in report["variants"]:
@@ -305,6 +331,13 @@ def markdown(report: dict, plots: list[str]) -> str:
     if _profile_rows(report):
         out += ["## Held-out runners by HR sampling", "",
                 md_table(["profile", "windows", "MAE bpm"], _profile_rows(report)), ""]
+    real = _real_blocks(report)
+    if real:
+        out += ["## Real recordings", "", REAL_NOTE, ""]
+        for title, goals, tables in real:
+            out += [f"### {title}", ""] + [f"- {g}" for g in goals] + [""]
+            for ttitle, head, trows, note in tables:
+                out += [f"**{ttitle}**", "", md_table(head, trows), ""] + ([note, ""] if note else [])
     out += ["## Gates", "", md_table(["variant", "gate", "value", "limit", "passed"], _gate_rows(report)), ""]
     cand = _candidate_rows(report)
     if cand:
@@ -398,6 +431,15 @@ def html_page(report: dict, plots: dict[str, bytes]) -> str:
     if _profile_rows(report):
         body += ["<h2>Held-out runners by HR sampling</h2>",
                  _html_table(["profile", "windows", "MAE bpm"], _profile_rows(report), left=1)]
+    real = _real_blocks(report)
+    if real:
+        body += ["<h2>Real recordings</h2>", f"<p class=note>{e(_plain(REAL_NOTE.replace('**', '').replace('`', '')))}</p>"]
+        for title, goals, tables in real:
+            body += [f"<h3>{e(title)}</h3>", "<ul>" + "".join(f"<li>{e(_plain(g))}</li>" for g in goals) + "</ul>"]
+            for ttitle, head, trows, note in tables:
+                body += [f"<p><strong>{e(ttitle)}</strong></p>", _html_table(head, trows, left=1)]
+                if note:
+                    body.append(f"<p class=note>{e(note)}</p>")
     body += ["<h2>Gates</h2>", _html_table(["variant", "gate", "value", "limit", "passed"], _gate_rows(report), left=2)]
     cand = _candidate_rows(report)
     if cand:

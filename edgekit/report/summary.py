@@ -8,7 +8,7 @@ from typing import Any
 from edgekit.config import ModelConfig
 from edgekit.errors import EdgekitError
 from edgekit.report.collect import STAGE_ORDER, bundled_on_disk, read_json
-from edgekit.report.render import backend_text, kb, md_table, num, pct, yes_no
+from edgekit.report.render import backend_text, kb, md_table, num, pct, real_goal_text, yes_no
 
 
 def _package_seconds(build_dir: Path) -> float | None:
@@ -65,6 +65,14 @@ def summary_markdown(cfgs: list[ModelConfig], reports: list[dict[str, Any]], bui
     out += ["## Models", "",
             md_table(["model", "role", "bundled variant", "KB", "budget KB", "bundled (held-out)",
                       "fp32 torch (held-out)", "variants passed"], rows), ""]
+    real = [(rep["model"], rs) for rep in reports for rs in rep.get("real") or []]
+    if real:
+        out += ["## Real recordings", "",
+                "Figures above are **synthetic** (held-out subjects of the simulator); these are **real** "
+                "(recordings of real people, `realdata/`).", ""]
+        for model, rs in real:
+            out += [f"- **{model}** on {rs['title']}:"] + [f"  - {real_goal_text(g)}" for g in rs.get("goals", [])]
+        out.append("")
     for rep in reports:
         out += [f"## {rep['model']}", ""]
         pack = rep["packaging"]

@@ -178,6 +178,13 @@ class TaskSpec:
         """The user-facing record of one input's values (label + probabilities, or score + zone)."""
         raise NotImplementedError
 
+    def evaluate_real(self, cfg: Any, predict: Any, real_set: Any) -> Any:
+        """This model on one real set (:class:`edgekit.data.realdata.RealSet`): a
+        :class:`edgekit.tasks.real.RealEvaluation` (goals, tables per profile and recording, baselines),
+        or None when the set is not one this model type can be judged on. ``predict(X)`` runs the
+        trained model on inputs ``X`` (K, T[, C]) made as :meth:`model_inputs` makes them."""
+        return None
+
     def model_inputs(self, cfg: Any, cleaned: Any, where: str) -> tuple[np.ndarray, list[dict]]:
         """(X (K, T) float32, one dict per input) of a cleaned RR table, made as training made them.
         A ``clock_hours`` task also takes ``utc_offset_s``: the wearer's UTC offset in seconds."""
