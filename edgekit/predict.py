@@ -82,9 +82,19 @@ def load_runner(cfg, build_dir: Path, variant: str | None = None) -> Runner:
     from edgekit.verify import ReferenceEvaluator
 
     ev = ReferenceEvaluator(package)
+    length = task.input_length(cfg.model.params)
+
+    def one(x):
+        if len(x) == length:
+            return task.program_outputs(ev.run({task.input_name: model_input(x)}))
+        # a longer input (a whole workout): the program's windows one after another, the last padded
+        n = -(-len(x) // length)
+        padded = np.zeros((n * length,) + x.shape[1:], np.float32)
+        padded[:len(x)] = x
+        return np.concatenate([one(padded[i * length:(i + 1) * length]) for i in range(n)])[:len(x)]
 
     def fn_ml(X):
-        rows = [task.program_outputs(ev.run({task.input_name: model_input(x)})) for x in X]
+        rows = [one(np.asarray(x, np.float32)) for x in X]
         return task.torch_outputs(np.asarray(rows, np.float64).reshape(len(X), -1))
 
     return Runner(cfg.name, cfg.model.type, variant, fn_ml)

@@ -606,8 +606,11 @@ def workout_fixtures(window_steps: int, step_s: float) -> dict:
         win = windows(grid, window_steps, stride)
         model = StandInPredictor()
         result = predict_workout(model, w, window_steps, step_s, context_minutes)
-        X = model.inputs
         T = len(grid)
+        n_win = -(-T // window_steps)
+        X = np.zeros((n_win * window_steps, 3), np.float32)  # the whole run's input as Swift's windows
+        X[:T] = model.inputs.reshape(-1, 3)[:T]
+        X = X.reshape(n_win, window_steps, 3)
         pred = model.run(X).reshape(-1)[:T]
         valid = windows(grid, window_steps, window_steps).valid.reshape(-1)[:T]
         expected = np.where(valid, pred, np.nan)

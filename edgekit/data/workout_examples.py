@@ -2,7 +2,7 @@
 
 Each workout is resampled to the model's grid (``step_s``, :func:`edgekit.data.workout_grid.to_grid`),
 cut into windows of ``window_steps`` steps (stride ``data.window_stride_steps``;
-:func:`edgekit.data.workout_grid.windows` and its mask convention: steps without speed or grade and
+:func:`edgekit.data.workout_grid.windows` and its mask convention: steps without a speed and
 padding hold speed 0 and grade 0, and their HR is absent), and each window is written twice: without calibration context and with the
 first ``data.context_minutes`` of observed HR in the context channel. Arrays of ``windows.npz``:
 

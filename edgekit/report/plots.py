@@ -270,6 +270,56 @@ def accuracy_vs_beats(report: dict) -> bytes | None:
         return _png(fig)
 
 
+def _real_runs(report: dict) -> dict:
+    """Per-run series of the activity model's real-run evaluations (``series['runs']``), by run id."""
+    out: dict = {}
+    for rs in report.get("real") or []:
+        out.update((rs.get("series") or {}).get("runs") or {})
+    return out
+
+
+def _nan(values) -> list[float]:
+    return [float("nan") if v is None else float(v) for v in values]
+
+
+def real_runs(report: dict) -> bytes | None:
+    """Lines per real run (one panel each): recorded HR, the model with and without context, and the
+    context-mean and kinetics baselines; the context minutes shaded (activity model, **real**)."""
+    runs = _real_runs(report)
+    if not runs:
+        return None
+    n = len(runs)
+    cols = 3 if n > 4 else max(n, 1)
+    rows = -(-n // cols)
+    with _rc():
+        fig = _figure(4.2 * cols, 2.5 * rows + 0.4)
+        for i, (rid, r) in enumerate(runs.items()):
+            ax = fig.add_subplot(rows, cols, i + 1)
+            t = r["t_min"]
+            ctx = int(r.get("context_steps") or 0)
+            if ctx and t:
+                ax.axvspan(0, t[min(ctx, len(t)) - 1], color="#dddddd", lw=0)
+            ax.plot(t, _nan(r["recorded"]), color="black", lw=1.0, label="recorded")
+            ax.plot(t, _nan(r["no_context"]), color="#cc6633", lw=0.9, label="model, no context")
+            ax.plot(t, _nan(r["context"]), color="#3366aa", lw=1.1, label="model, 5 min context")
+            if r.get("context_mean") is not None:
+                ax.axhline(r["context_mean"], color="#999999", ls="--", lw=0.8, label="context mean")
+            if r.get("kinetics"):
+                ax.plot(t, _nan(r["kinetics"]), color="#999999", ls=":", lw=0.9, label="kinetics on context")
+            ax.set_title(f"{rid} ({r.get('split', '')})", fontsize=7)
+            ax.tick_params(labelsize=7)
+            lo = [v for v in _nan(r["recorded"]) if v == v]
+            if lo:
+                ax.set_ylim(min(lo) - 25, max(lo) + 20)
+            if i == 0:
+                ax.legend(fontsize=6, loc="lower right")
+            if i % cols == 0:
+                ax.set_ylabel("HR (bpm)", fontsize=7)
+            if i >= n - cols:
+                ax.set_xlabel("minutes", fontsize=7)
+        return _png(fig)
+
+
 PLOTS = {
     "size_vs_accuracy.png": pareto,
     "confusion.png": confusion,
@@ -278,6 +328,7 @@ PLOTS = {
     "person_results.png": person_results,
     "person_trace.png": person_trace,
     "accuracy_vs_beats.png": accuracy_vs_beats,
+    "real_runs.png": real_runs,
 }
 
 

@@ -38,7 +38,7 @@ public struct ActivitySettings: Sendable, Hashable {
 /// One input window of the heart-rate-from-activity model, cut from a ``WorkoutGrid``.
 ///
 /// The model reads ``modelInput``: per step speed (m/s), grade (rise / run) and recorded heart
-/// rate as calibration context (bpm; 0 = absent). Steps that are not ``valid`` (no speed or grade,
+/// rate as calibration context (bpm; 0 = absent). Steps that are not ``valid`` (no speed,
 /// or padding past the workout's end) hold speed 0 and grade 0.
 public struct ActivityInput: Sendable, Hashable {
     /// Grid index of the window's first step.
@@ -49,7 +49,7 @@ public struct ActivityInput: Sendable, Hashable {
     public let grade: [Float]
     /// Calibration context (bpm) per step, 0 = absent.
     public let contextBpm: [Float]
-    /// Whether each step exists in the grid and has speed and grade.
+    /// Whether each step exists in the grid and has a speed.
     public let valid: [Bool]
     /// Recorded heart rate (bpm) on valid steps, NaN elsewhere.
     public let recordedBpm: [Float]
@@ -125,7 +125,7 @@ public struct HeartRateComparison: Sendable, Hashable {
     public struct Step: Sendable, Hashable {
         /// Time of the step.
         public var time: Date
-        /// The model's heart rate (bpm); `nil` where the step has no speed or grade.
+        /// The model's heart rate (bpm); `nil` where the step has no speed.
         public var expectedBpm: Double?
         /// The recorded heart rate (bpm), `nil` where absent.
         public var recordedBpm: Double?
