@@ -136,8 +136,68 @@ def test_predict_a_gpx_workout(built, tmp_path, capsys, variant):
     (rec,) = out["predictions"]
     assert rec["mae_bpm"] is not None and 0 < rec["mae_bpm"] < 80 and rec["n_scored_steps"] > 10
     assert len(rec["hr_bpm"]) == len(rec["recorded_hr_bpm"]) and rec["context_minutes"] == 2.0
+    assert rec["n_steps"] == len(rec["hr_bpm"]) >= rec["n_predicted_steps"] >= rec["n_scored_steps"]
+    assert out["warnings"] == []
     assert main(["predict", "--config", str(cfg.path), str(gpx), "--build", str(model_dir.parent),
                  "--context-minutes", "-1"]) != 0
+
+
+def _predict(cfg, model_dir, *inputs, extra=()):
+    from edgekit.cli import main
+
+    return main(["predict", "--config", str(cfg.path), *map(str, inputs), "--build", str(model_dir.parent), *extra])
+
+
+def test_predict_refuses_other_sports_in_one_line(built, tmp_path, capsys):
+    """A cycling FIT, TCX and GPX are refused (one line naming the file and the sport, nothing on
+    stdout); walking is predicted with a warning; steps scored are printed."""
+    from test_data_workouts import FIT_RECORDS, _fit_file
+
+    from edgekit.data.workout_synth import generate_runner
+
+    cfg, model_dir = built
+    bike = tmp_path / "ride.fit"
+    bike.write_bytes(_fit_file(FIT_RECORDS, sport=2))  # FIT sport 2 = cycling
+    assert _predict(cfg, model_dir, bike) == 1
+    out = capsys.readouterr()
+    assert out.out == "" and out.err.count("\n") == 1
+    assert f"{bike}: workout ride.fit#0: sport 'cycling' is not running" in out.err
+    workout = generate_runner(2, seed=4, workouts_per_runner=1, route_step_s=5.0)[0]
+    gpx = tmp_path / "walk.gpx"
+    _gpx(gpx, workout)
+    for kind, code in (("cycling", 1), ("hiking", 0), ("9", 0)):  # 9: Strava's run
+        gpx.write_text(gpx.read_text().replace("<type>running</type>", f"<type>{kind}</type>")
+                       .replace("<type>cycling</type>", f"<type>{kind}</type>")
+                       .replace("<type>hiking</type>", f"<type>{kind}</type>"))
+        assert _predict(cfg, model_dir, gpx, extra=["--context-minutes", "0"]) == code, kind
+        out = capsys.readouterr()
+        if kind == "hiking":
+            assert "edgekit: warning:" in out.err and "'hiking': predicted as a run/walk" in out.err
+            assert " scored " in out.out and " predicted, " in out.out
+    tcx = tmp_path / "bike.tcx"
+    tcx.write_text('<?xml version="1.0"?><TrainingCenterDatabase xmlns="http://www.garmin.com/xmlschemas/'
+                   'TrainingCenterDatabase/v2"><Activities><Activity Sport="Biking"><Id>2025-03-01T06:00:00Z</Id>'
+                   '<Lap StartTime="2025-03-01T06:00:00Z"><Track>'
+                   + "".join(f"<Trackpoint><Time>2025-03-01T06:{m:02d}:00Z</Time><Position><LatitudeDegrees>"
+                             f"{47 + m * 1e-3}</LatitudeDegrees><LongitudeDegrees>8.5</LongitudeDegrees></Position>"
+                             "<HeartRateBpm><Value>120</Value></HeartRateBpm></Trackpoint>" for m in range(12))
+                   + "</Track></Lap></Activity></Activities></TrainingCenterDatabase>")
+    assert _predict(cfg, model_dir, tcx) == 1
+    assert "sport 'biking' is not running" in capsys.readouterr().err
+
+
+def test_predict_refuses_a_workout_too_short_for_one_step(built, tmp_path, capsys):
+    """A one-point GPX (issue 24: it printed 'predicted mean nan bpm') is refused with one line."""
+    cfg, model_dir = built
+    one = tmp_path / "one.gpx"
+    one.write_text('<?xml version="1.0"?><gpx version="1.1" creator="t" xmlns="http://www.topografix.com/GPX/1/1">'
+                   '<trk><trkseg><trkpt lat="47.0" lon="8.0"><ele>400</ele><time>2025-03-01T06:00:00Z</time></trkpt>'
+                   "</trkseg></trk></gpx>")
+    assert _predict(cfg, model_dir, one, extra=["--json"]) == 1
+    out = capsys.readouterr()
+    assert out.out == "" and "nan" not in out.err
+    assert out.err.strip() == (f"edgekit: error: {one}: workout one.gpx#0: too short to predict one 10 s step "
+                               "(1 route point over 0 s, no step with a speed)")
 
 
 SHIFT = TINY.replace('name = "act_tiny"', 'name = "act_shift"').replace("window_steps = 48", "window_steps = 60") \
