@@ -320,6 +320,30 @@ def real_runs(report: dict) -> bytes | None:
         return _png(fig)
 
 
+def real_hr_at_speed(report: dict) -> bytes | None:
+    """HR at speed: the SYNTHETIC population's 5-95 % band and median, and each real run's medians."""
+    band = next(((rs.get("series") or {}).get("hr_at_speed") for rs in report.get("real") or []
+                 if (rs.get("series") or {}).get("hr_at_speed")), None)
+    if not band or not band.get("real"):
+        return None
+    x = [b + 0.25 for b in band["bins_mps"]]
+    with _rc():
+        fig = _figure(6.4, 4.0)
+        ax = fig.add_subplot()
+        syn = band.get("synthetic")
+        if syn:
+            ax.fill_between(x, _nan(syn["p5"]), _nan(syn["p95"]), color="#cccccc", label="synthetic 5-95 %")
+            ax.plot(x, _nan(syn["p50"]), color="#777777", ls="--", label="synthetic median")
+        for rid, r in band["real"].items():
+            style = dict(marker="o", ls="-", lw=0.8, ms=4) if r.get("split") == "tune" else dict(marker="s", ls=":", lw=0.8, ms=4)
+            ax.plot(x, _nan(r["bpm"]), label=f"{rid} ({r.get('split', '')})", **style)
+        ax.set_xlabel("speed, 2-min mean (m/s)")
+        ax.set_ylabel("HR, median (bpm)")
+        ax.set_title("HR at speed: real runs vs the synthetic population", fontsize=9)
+        ax.legend(fontsize=5, ncol=2, loc="lower right")
+        return _png(fig)
+
+
 PLOTS = {
     "size_vs_accuracy.png": pareto,
     "confusion.png": confusion,
@@ -329,6 +353,7 @@ PLOTS = {
     "person_trace.png": person_trace,
     "accuracy_vs_beats.png": accuracy_vs_beats,
     "real_runs.png": real_runs,
+    "real_hr_at_speed.png": real_hr_at_speed,
 }
 
 

@@ -14,6 +14,8 @@ from edgekit.tasks.base import TaskSpec
 
 ACTIVITY_INPUT = "activity_sequence"
 HR_OUTPUT = "hr_bpm"
+STATE_INPUT = "activity_state"  # the recurrent state before a window (optional: zeros = the run's start)
+STATE_OUTPUT = "activity_state_out"  # the state after it, fed to the run's next window
 FIXTURE_SEED = 20261205
 
 
@@ -37,6 +39,8 @@ class ActivityTask(TaskSpec):
     parity_test_windows = 256  # 180-step LSTM windows: the evaluator's cost grows with T
     fixture_description = "workout grid: speed m/s, grade, context HR bpm (0 = absent), oldest first"
     swift_input = "activity"
+    state_input = STATE_INPUT
+    state_output = STATE_OUTPUT
 
     @staticmethod
     def params_class() -> type:
@@ -49,19 +53,27 @@ class ActivityTask(TaskSpec):
 
         return HRActivity(self.params(raw))
 
+    def train_length(self, cfg):
+        """``data.train_steps`` (whole workouts from their start) or the model's window."""
+        return int(cfg.data.train_steps) or self.input_length(cfg.model.params)
+
     def examples(self, cfg):
         from edgekit.data.workout_examples import ActivityWindows
 
         p = self.params(cfg.model.params)
-        return ActivityWindows(cfg, p.window_steps, p.step_s)
+        return ActivityWindows(cfg, self.train_length(cfg), p.step_s,
+                               whole_workouts=bool(cfg.data.train_steps))
 
     # training
     def normalization(self, X, y=None):
         speed, grade = X[:, :, 0], X[:, :, 1]
         hr = y[np.isfinite(y)] if y is not None else X[:, :, 2][X[:, :, 2] > 0]
-        return {"speed_mean": float(speed.mean()), "speed_std": float(speed.std()),
-                "grade_std": float(grade.std()), "hr_mean": float(hr.mean()) if hr.size else 150.0,
-                "hr_std": float(hr.std()) if hr.size else 15.0}
+        out = {"speed_mean": float(speed.mean()), "speed_std": float(speed.std()),
+               "grade_std": float(grade.std()), "hr_mean": float(hr.mean()) if hr.size else 150.0,
+               "hr_std": float(hr.std()) if hr.size else 15.0}
+        if y is not None:  # the kinetics prior's population values (calibration = "kinetics")
+            out.update(population_kinetics(speed, grade, y))
+        return out
 
     def loss(self, y, labels, class_weighting):
         import torch
@@ -95,6 +107,14 @@ class ActivityTask(TaskSpec):
                                   f"(1, {p.window_steps}, 3): speed m/s, grade (rise/run), observed heart rate bpm "
                                   f"as calibration context (0 = absent)"),
             f"output_description.{HR_OUTPUT}": "Predicted heart rate (bpm) at every step; step t uses steps <= t",
+            f"input_description.{STATE_INPUT}": (f"Optional: the state after the previous window of the same run "
+                                                 f"({STATE_OUTPUT} of that prediction), {self.state_size(params)} "
+                                                 "floats; omit (zeros) at the start of a run"),
+            f"output_description.{STATE_OUTPUT}": (f"The state after this window: pass it as {STATE_INPUT} with the "
+                                                   "run's next window (a run longer than one window is one run)"),
+            "edgekit.state_input": STATE_INPUT,
+            "edgekit.state_output": STATE_OUTPUT,
+            "edgekit.state_size": str(self.state_size(params)),
         }
 
     def example_input(self, module):
@@ -108,7 +128,17 @@ class ActivityTask(TaskSpec):
         return torch.stack([speed, grade, context], dim=1).reshape(1, n, 3)
 
     def coreml_outputs(self, meta):
-        return {"output_name": HR_OUTPUT}
+        return {"output_name": HR_OUTPUT, "state_names": (STATE_INPUT, STATE_OUTPUT)}
+
+    def state_size(self, params):
+        from edgekit.models.hr_activity import state_size
+
+        return state_size(self.params(params))
+
+    def export_module(self, module):
+        from edgekit.models.hr_activity import StatefulActivity
+
+        return StatefulActivity(module)
 
     # verify and run
     def fixture_cases(self, length: int) -> list[dict]:
@@ -133,7 +163,8 @@ class ActivityTask(TaskSpec):
         p = self.params(cfg.model.params)
         runs, warnings = activity_real.score_set(real_set, activity_real.model_predict_run(predict),
                                                  step_s=p.step_s)
-        return activity_real.evaluation(real_set, runs, warnings)
+        band = activity_real.synthetic_hr_at_speed(cfg.data, step_s=p.step_s) if cfg.data.source == "synthetic" else None
+        return activity_real.evaluation(real_set, runs, warnings, synthetic_band=band)
 
     def model_inputs(self, cfg, cleaned, where):
         from edgekit.errors import InputError
@@ -226,6 +257,28 @@ def predict_workout(runner, workout, window_steps: int, step_s: float, context_m
         "mae_bpm": float(np.mean(np.abs(hr_pred[scored] - recorded[scored]))) if scored.any() else None,
         "n_steps": T, "n_predicted_steps": int(valid.sum()), "n_scored_steps": int(scored.sum()),
     }
+
+
+def population_kinetics(speed: np.ndarray, grade: np.ndarray, hr: np.ndarray, step_s: float = 10.0) -> dict:
+    """The population's first-order kinetics (the activity model's prior, ``calibration = "kinetics"``):
+    HR = hr0 + gain · s, s the response (τ = 60 s, from rest at each row's start) to grade-adjusted
+    speed, least squares over the observed steps of the training rows (n, T)."""
+    from edgekit.data.hr_kinetics import effort
+    from edgekit.models.hr_activity import KINETICS_TAU_S
+
+    u = effort(speed, grade)
+    a = 1.0 - np.exp(-step_s / KINETICS_TAU_S)
+    s = np.empty_like(u)
+    prev = np.zeros(len(u))
+    for t in range(u.shape[1]):
+        prev = prev + a * (u[:, t] - prev)
+        s[:, t] = prev
+    obs = np.isfinite(hr)
+    if obs.sum() < 3:
+        return {}
+    A = np.stack([np.ones(int(obs.sum())), s[obs]], axis=1)
+    hr0, gain = np.linalg.lstsq(A, hr[obs].astype(np.float64), rcond=None)[0]
+    return {"kin_hr0_bpm": float(hr0), "kin_gain_bpm_per_mps": float(gain)}
 
 
 def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict:

@@ -59,6 +59,7 @@ class RunScore:
     mae_kinetics: float | None
     bias_context: float
     series: dict
+    hr_at_speed: list = None  # median HR per SPEED_BINS bin of settled running (None: too few points)
 
 
 def _mae(pred: np.ndarray, rec: np.ndarray, scored: np.ndarray) -> float:
@@ -104,7 +105,8 @@ def score_run(rec_id: str, person: str, split: str, profile: str, grid, pred_non
               "no_context": r1(pred_none), "context": r1(pred_context), "context_mean": ctx_mean,
               "kinetics": r1(kin) if kin is not None else None, "context_steps": context_steps,
               "speed": r1(np.where(valid, grid.speed_mps, np.nan))}
-    return RunScore(id=rec_id, person=person, split=split, profile=profile, minutes=T * grid.step_s / 60.0,
+    return RunScore(hr_at_speed=speed_bin_medians(*hr_at_speed(grid)),
+                    id=rec_id, person=person, split=split, profile=profile, minutes=T * grid.step_s / 60.0,
                     scored=int(scored.sum()), mae_none=_mae(pred_none, rec, scored),
                     mae_context=_mae(pred_context, rec, scored),
                     mae_context_mean=_mae(np.full(T, ctx_mean), rec, scored),
@@ -143,6 +145,56 @@ def score_set(real_set, predict_run: PredictRun, context_minutes: float = CONTEX
     return runs, warnings
 
 
+SPEED_BINS = (1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0)  # m/s: HR at speed, per 0.5 m/s
+
+
+def hr_at_speed(grid, after_min: float = 10.0) -> tuple[np.ndarray, np.ndarray]:
+    """(speed m/s, HR bpm) of a workout's settled running: 2-minute means of speed and recorded HR,
+    after its first ``after_min`` minutes, on nearly flat ground (|grade| < 0.03)."""
+    sp, hr = np.asarray(grid.speed_mps, np.float64), np.asarray(grid.hr_bpm, np.float64)
+    gr = np.nan_to_num(np.asarray(grid.grade, np.float64))
+    k = max(1, int(round(120.0 / grid.step_s)))
+    if len(sp) < k:
+        return np.zeros(0), np.zeros(0)
+    ones = np.ones(k)
+
+    def mean(a):
+        full = np.convolve(np.isfinite(a).astype(float), ones, "valid") == k
+        return np.where(full, np.convolve(np.nan_to_num(a), ones, "valid") / k, np.nan)
+
+    s, h, g = mean(sp), mean(hr), np.convolve(gr, ones, "valid") / k
+    t = (np.arange(len(s)) + k) * grid.step_s / 60.0
+    sel = (t > after_min) & np.isfinite(s) & np.isfinite(h) & (np.abs(g) < 0.03) & (s > 0.8)
+    return s[sel], h[sel]
+
+
+def speed_bin_medians(speed: np.ndarray, hr: np.ndarray, min_points: int = 6) -> list[float | None]:
+    """Median HR per :data:`SPEED_BINS` bin [b, b + 0.5) with at least ``min_points`` points, else None."""
+    out: list[float | None] = []
+    for b in SPEED_BINS:
+        m = (speed >= b) & (speed < b + 0.5)
+        out.append(float(np.median(hr[m])) if m.sum() >= min_points else None)
+    return out
+
+
+def synthetic_hr_at_speed(data, n_runners: int = 40, workouts: int = 2, step_s: float = 10.0) -> dict:
+    """The 5th, 50th and 95th percentile of the SYNTHETIC workout population's HR per speed bin
+    (each workout's bin medians, as :func:`speed_bin_medians` of the real runs), drawn with the
+    model's data settings (``data.seed``, ``data.hr_sampling``)."""
+    from edgekit.data.workout_grid import to_grid
+    from edgekit.data.workout_synth import iter_population
+
+    per_bin: list[list[float]] = [[] for _ in SPEED_BINS]
+    for chunk in iter_population(n_runners, workouts, int(data.seed), hr_sampling=data.hr_sampling):
+        for w in chunk:
+            for i, v in enumerate(speed_bin_medians(*hr_at_speed(to_grid(w, step_s=step_s)))):
+                if v is not None:
+                    per_bin[i].append(v)
+    pct = {q: [float(np.percentile(v, q)) if len(v) >= 5 else None for v in per_bin] for q in (5, 50, 95)}
+    return {"p5": pct[5], "p50": pct[50], "p95": pct[95], "n": [len(v) for v in per_bin],
+            "runners": n_runners, "workouts_per_runner": workouts}
+
+
 def _median(values) -> float | None:
     v = [x for x in values if x is not None and np.isfinite(x)]
     return float(np.median(v)) if v else None
@@ -159,8 +211,9 @@ def _summary(runs: list[RunScore]) -> dict[str, Any]:
 
 
 def evaluation(real_set, runs: list[RunScore], warnings: list[str], context_minutes: float = CONTEXT_MINUTES,
-               title: str | None = None) -> RealEvaluation:
-    """The :class:`RealEvaluation` of scored runs: goals (all runs and the holdout runners), tables, series."""
+               title: str | None = None, synthetic_band: dict | None = None) -> RealEvaluation:
+    """The :class:`RealEvaluation` of scored runs: goals (all runs and the holdout runners), tables, series;
+    with ``synthetic_band`` (:func:`synthetic_hr_at_speed`), the real runs' HR at speed against it."""
     res = RealEvaluation(set=real_set.name, title=title or "real runs (heart rate from pace and grade)",
                          n_recordings=len(runs), n_persons=len({r.person for r in runs}),
                          holdout_persons=real_set.persons("holdout"), warnings=list(warnings))
@@ -206,4 +259,23 @@ def evaluation(real_set, runs: list[RunScore], warnings: list[str], context_minu
                             ["runs of", "runs", "no context", f"context {ctx}", "context mean", "kinetics on context",
                              "context beats context mean", "worst with context"], rows))
     res.series = {"runs": {r.id: dict(r.series, split=r.split, person=r.person) for r in runs}}
+    real = {r.id: {"split": r.split, "bpm": r.hr_at_speed} for r in runs if r.hr_at_speed}
+    res.series["hr_at_speed"] = {"bins_mps": list(SPEED_BINS), "real": real, "synthetic": synthetic_band}
+    if synthetic_band:
+        rows = []
+        for i, b in enumerate(SPEED_BINS):
+            vals = [(rid, v["bpm"][i]) for rid, v in real.items() if v["bpm"][i] is not None]
+            lo, hi = synthetic_band["p5"][i], synthetic_band["p95"][i]
+            if not vals or lo is None:
+                continue
+            inside = sum(lo <= v <= hi for _, v in vals)
+            rows.append([f"{b:.1f}-{b + 0.5:.1f}", lo, synthetic_band["p50"][i], hi, len(vals), inside,
+                         ", ".join(f"{rid} {v:.0f}" for rid, v in vals if not lo <= v <= hi) or "—"])
+        res.tables.append(Table(
+            "HR at speed: real runs against the SYNTHETIC population (settled running, median bpm)",
+            ["m/s", "synthetic p5", "p50", "p95", "real runs", "inside p5-p95", "outside"], rows,
+            note=("Per 0.5 m/s of 2-min mean speed after the first 10 min on nearly flat ground: each run's median "
+                  "HR (real), and the 5th/50th/95th percentile of the simulated workouts' medians (synthetic, "
+                  f"{synthetic_band['runners']} runners x {synthetic_band['workouts_per_runner']} workouts of the "
+                  "training population's seed).")))
     return res

@@ -100,6 +100,8 @@ public struct ActivityInput: Sendable, Hashable {
     /// The inputs that cover a whole workout: non-overlapping windows of `windowSteps` steps (the
     /// last padded), with the recorded heart rate of the workout's first `contextSteps` steps as
     /// context (in the first window, and in later ones when the context is longer than a window).
+    /// The model reads them in order, each from the state the previous one ended with
+    /// (``predictRun(_:from:predict:)``): one run, however long.
     ///
     /// - Throws: ``HRVKitError/invalidInput(_:)`` for `windowSteps` below 1.
     public static func inputs(for grid: WorkoutGrid, windowSteps: Int, contextSteps: Int) throws -> [ActivityInput] {
@@ -111,6 +113,60 @@ public struct ActivityInput: Sendable, Hashable {
                                      contextBpm: context(observed, contextSteps: first), valid: windows.valid[i],
                                      recordedBpm: observed)
         }
+    }
+}
+
+/// What the heart-rate-from-activity model knows of the runner after a window of a run (its
+/// recurrent state: the LSTM's memory and the calibration from the context minutes), handed to the
+/// run's next window so that a run longer than one window is predicted as one run.
+///
+/// ``start`` (no values) is the state at the start of a run: the model's zeros.
+public struct ActivityState: Sendable, Hashable {
+    /// The state's values (the model's `activity_state_out`), empty at the start of a run.
+    public var values: [Float]
+
+    /// A state from the values a model returned.
+    public init(values: [Float]) {
+        self.values = values
+    }
+
+    /// The start of a run.
+    public static let start = ActivityState(values: [])
+
+    /// Whether this is the start of a run.
+    public var isStart: Bool { values.isEmpty }
+}
+
+/// The model's output for one window: heart rate per step and the state after the window.
+public struct ActivityPrediction: Sendable, Hashable {
+    /// Heart rate (bpm) at every step of the window.
+    public var heartRateBpm: [Double]
+    /// The state to give the run's next window.
+    public var state: ActivityState
+
+    /// Creates a prediction.
+    public init(heartRateBpm: [Double], state: ActivityState) {
+        self.heartRateBpm = heartRateBpm
+        self.state = state
+    }
+}
+
+extension ActivityInput {
+    /// Predicts a whole run window after window, each starting from the state the previous one
+    /// ended with (``ActivityState/start`` for the first): the same as reading the run as one
+    /// sequence. `predict` is one window's prediction (a model's, or a test double's).
+    public static func predictRun(_ inputs: [ActivityInput], from state: ActivityState = .start,
+                                  predict: (ActivityInput, ActivityState) async throws -> ActivityPrediction)
+        async rethrows -> [ActivityPrediction] {
+        var out: [ActivityPrediction] = []
+        out.reserveCapacity(inputs.count)
+        var current = state
+        for input in inputs {
+            let prediction = try await predict(input, current)
+            out.append(prediction)
+            current = prediction.state
+        }
+        return out
     }
 }
 
