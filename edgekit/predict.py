@@ -22,7 +22,7 @@ import numpy as np
 
 from edgekit.errors import EdgekitError
 from edgekit.tasks import TaskSpec, task_for
-from edgekit.tasks.base import model_batch, model_input
+from edgekit.tasks.base import model_batch, model_input, program_run
 
 TORCH = "torch"
 
@@ -89,27 +89,6 @@ def load_runner(cfg, build_dir: Path, variant: str | None = None) -> Runner:
         return task.torch_outputs(np.asarray(rows, np.float64).reshape(len(X), -1))
 
     return Runner(cfg.name, cfg.model.type, variant, fn_ml)
-
-
-def program_run(ev, task: TaskSpec, x: np.ndarray, length: int) -> np.ndarray:
-    """One input ``x`` (T[, C]) through a saved program (:class:`edgekit.verify.ReferenceEvaluator`):
-    as is when T is the program's window; a longer one (a whole workout) window after window, the
-    recurrent state carried (:func:`edgekit.tasks.base.chain_windows`; a stateless program starts
-    each window anew)."""
-    from edgekit.tasks.base import chain_windows
-
-    if len(x) == length:
-        return task.program_outputs(ev.run({task.input_name: model_input(x)}))
-    stateful = task.state_input is not None and task.state_input in ev.input_names
-
-    def window(w, state):
-        feeds = {task.input_name: w}
-        if stateful and state is not None:
-            feeds[task.state_input] = state
-        out = ev.run(feeds)
-        return task.program_outputs(out), (np.asarray(out[task.state_output], np.float32) if stateful else None)
-
-    return chain_windows(window, x, length)
 
 
 def model_inputs(cfg, table, where: str, utc_offset: str | None = None) -> tuple[np.ndarray, list[dict]]:

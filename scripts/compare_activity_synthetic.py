@@ -5,16 +5,14 @@ populations (the simulator of a git ref, e.g. ``main``, and this checkout's).
     python scripts/compare_activity_synthetic.py --model OLD=build_old/hr_activity --model NEW=build/hr_activity \\
         [--old-sim main] [--max-workouts 120] [--json out.json]
 
-Each ``--model NAME=DIR`` is a built model directory (``train/model.pt``, ``train/split.json``,
-its config's data settings in ``train/model.pt`` are not needed: the population is the config's,
-given by ``--config-of NAME=configs/hr_activity.toml`` or the default config). Every model predicts
+Each ``--model NAME=DIR`` is a built model directory (``train/model.pt``, ``train/split.json``:
+each model is scored on its own held-out runners, ``split.json`` "test"). Every model predicts
 whole held-out workouts as ``edgekit predict`` of its own version does: a model with state reads
 the run at once (its state carried window to window); a model without state (before issue 23)
 predicts 180-step windows each from zeros, the context only in the first. Scored: MAE (bpm) over
 the steps after the first 5 min with recorded HR, without context and with 5 min of context, per
-population. The populations: each model's held-out runners (``split.json`` "test") drawn from the
-simulator it was trained on; ``--old-sim REF`` loads ``edgekit/data/workout_synth.py`` of that git
-ref for models whose checkpoint has no state (their population). Figures are **synthetic**.
+population: the model's held-out runners drawn from ``--old-sim REF``'s simulator
+(``edgekit/data/workout_synth.py`` of that git ref) and from this checkout's. Figures are **synthetic**.
 """
 
 from __future__ import annotations
@@ -100,17 +98,15 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     models = {k: Path(v) for k, v in (m.split("=", 1) for m in args.model)}
     preds = {k: predictor(d) for k, d in models.items()}
-    old = old_simulator(args.old_sim)
-    pops = {}
-    for name, d in models.items():
-        stateful = preds[name][1]
-        sim, wpr = (workout_synth, args.new_workouts) if stateful else (old, args.old_workouts)
-        label = "this simulator" if stateful else f"{args.old_sim}'s simulator"
+    sims = {f"{args.old_sim}'s simulator": (old_simulator(args.old_sim), args.old_workouts),
+            "this simulator": (workout_synth, args.new_workouts)}
+    doc: dict = {}
+    for name, d in models.items():  # each model on its own held-out runners, drawn from both simulators
         test = json.loads((d / "train" / "split.json").read_text())["test"]
-        ws = [w for i in test for w in sim.generate_runner(int(i), args.seed, wpr, hr_sampling="by_year")]
-        step = max(1, len(ws) // args.max_workouts)
-        pops.setdefault(label, ws[::step][:args.max_workouts])
-    doc = {pop: {name: score(preds[name][0], ws) for name in models} for pop, ws in pops.items()}
+        for label, (sim, wpr) in sims.items():
+            ws = [w for i in test for w in sim.generate_runner(int(i), args.seed, wpr, hr_sampling="by_year")]
+            step = max(1, len(ws) // args.max_workouts)
+            doc.setdefault(label, {})[name] = score(preds[name][0], ws[::step][:args.max_workouts])
     print(json.dumps(doc, indent=2))
     if args.json:
         args.json.write_text(json.dumps(doc, indent=2) + "\n")

@@ -106,13 +106,13 @@ def test_the_program_takes_the_state_as_an_optional_input(built):
     assert inputs["activity_state"].type.isOptional and not inputs["activity_sequence"].type.isOptional
     assert [o.name for o in spec.description.output] == ["hr_bpm", "activity_state_out"]
     ud = spec.description.metadata.userDefined
-    assert ud["edgekit.state_input"] == "activity_state" and int(ud["edgekit.state_size"]) == 2 * 16 + 2
+    assert ud["edgekit.state_input"] == "activity_state" and int(ud["edgekit.state_size"]) == 2 * 16 + 3
     ev = ReferenceEvaluator(pkg)
     assert ev.optional_inputs == ["activity_state"]
     x = np.zeros((1, 48, 3), np.float32)
     x[..., 0] = 3.0
     first = ev.run({"activity_sequence": x})
-    same = ev.run({"activity_sequence": x, "activity_state": np.zeros((1, 34), np.float32)})
+    same = ev.run({"activity_sequence": x, "activity_state": np.zeros((1, 35), np.float32)})
     assert np.array_equal(first["hr_bpm"], same["hr_bpm"])
     later = ev.run({"activity_sequence": x, "activity_state": first["activity_state_out"]})
     assert not np.allclose(later["hr_bpm"], first["hr_bpm"])  # the run goes on: it remembers
@@ -426,7 +426,8 @@ def test_state_carried_across_windows_is_the_whole_run(calibration):
     from edgekit.models.params import HRActivityConfig
 
     torch.manual_seed(0)
-    cfg = HRActivityConfig(window_steps=20, hidden_size=8, n_layers=2, calibration=calibration)
+    cfg = HRActivityConfig(window_steps=20, hidden_size=8, n_layers=2, calibration=calibration,
+                           context_settle_s=60.0 if calibration == "offset" else 0.0)
     m = HRActivity(cfg).eval()
     m.set_normalization(2.5, 0.8, 0.02, 140.0, 20.0, kin_hr0_bpm=95.0, kin_gain_bpm_per_mps=21.0)
     t = torch.arange(60.0)

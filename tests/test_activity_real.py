@@ -82,3 +82,11 @@ def test_the_committed_runs_are_scored_with_a_stand_in_model():
     assert all(r[5] > 100 for r in rows)  # steps scored per run
     assert all(r[6] == pytest.approx(r[7]) for r in rows)  # a constant model: context changes nothing
     assert set(ev.series["runs"]) == {r.id for r in rs.recordings}
+
+
+def test_kinetics_baseline_reads_an_unknown_grade_as_flat():
+    g = _grid()
+    g.grade[5:40] = np.nan  # no altitude there (a GPX without elevation)
+    run = ar.score_run("r", "p", "tune", "x", g, g.hr_bpm.astype(float), g.hr_bpm.astype(float), 30,
+                       np.ones(120, bool))
+    assert run.mae_kinetics is not None and np.isfinite(run.mae_kinetics)

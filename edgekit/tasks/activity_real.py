@@ -89,7 +89,8 @@ def score_run(rec_id: str, person: str, split: str, profile: str, grid, pred_non
     T = len(grid)
     rec = np.asarray(grid.hr_bpm, np.float64)
     speed = np.where(valid, np.asarray(grid.speed_mps, np.float64), 0.0)
-    grade = np.where(valid, np.asarray(grid.grade, np.float64), 0.0)
+    grade = np.asarray(grid.grade, np.float64)
+    grade = np.where(valid & np.isfinite(grade), grade, 0.0)  # as the model reads it: unknown = flat
     steps = np.arange(T)
     scored = valid & np.isfinite(rec) & (steps >= context_steps) & np.isfinite(pred_none) & np.isfinite(pred_context)
     ctx = np.where(valid[:context_steps], rec[:context_steps], np.nan)

@@ -179,11 +179,9 @@ class TaskSpec:
 
     def example_inputs(self, module: Any) -> tuple:
         """The example inputs of :meth:`export_module`: the input, and zeros for the state."""
-        import torch
-
         x = self.example_input(module)
         n = self.state_size(module.config.to_dict())
-        return (x,) if not n else (x, torch.zeros(1, n))
+        return (x,) if not n else (x, x.new_zeros(1, n))
 
     # --- verify and run -----------------------------------------------------------------------
 
@@ -252,3 +250,22 @@ def chain_windows(run_window: Any, x: np.ndarray, length: int) -> np.ndarray:
         outs.append(np.asarray(y, np.float64).reshape(length, -1))
     y = np.concatenate(outs)[:T]
     return y[:, 0] if y.shape[1] == 1 else y
+
+
+def program_run(ev: Any, task: TaskSpec, x: np.ndarray, length: int) -> np.ndarray:
+    """One input ``x`` (T[, C]) through a saved program (:class:`edgekit.verify.ReferenceEvaluator`):
+    as is when T is the program's window; a longer one (a whole workout) window after window, the
+    recurrent state carried (:func:`edgekit.tasks.base.chain_windows`; a stateless program starts
+    each window anew)."""
+    if len(x) == length:
+        return task.program_outputs(ev.run({task.input_name: model_input(x)}))
+    stateful = task.state_input is not None and task.state_input in ev.input_names
+
+    def window(w, state):
+        feeds = {task.input_name: w}
+        if stateful and state is not None:
+            feeds[task.state_input] = state
+        out = ev.run(feeds)
+        return task.program_outputs(out), (np.asarray(out[task.state_output], np.float32) if stateful else None)
+
+    return chain_windows(window, x, length)

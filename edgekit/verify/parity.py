@@ -143,7 +143,7 @@ def _evaluator_outputs(package: Path, X: np.ndarray, classifier: bool, task: Any
         except Unbatchable:
             outs = None
     if outs is None and task is not None and length is not None and any(len(x) != length for x in X):
-        from edgekit.predict import program_run
+        from edgekit.tasks.base import program_run
 
         # whole runs longer than the program's window: window after window, the state carried
         rows = [program_run(ev, task, np.asarray(x, np.float32), length) for x in X]
