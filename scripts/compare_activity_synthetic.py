@@ -39,6 +39,7 @@ def old_simulator(ref: str):
     tmp.write_text(text)
     spec = importlib.util.spec_from_file_location("old_workout_synth", tmp)
     mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod  # dataclasses look their module up
     spec.loader.exec_module(mod)
     return mod
 
