@@ -47,16 +47,16 @@ def test_a_separator_is_never_differenced():
 
 def test_domain_auc_is_half_for_one_distribution_and_one_when_apart():
     rng = np.random.default_rng(0)
-    real = rng.normal(size=(300, len(FEATURES)))
-    sim = rng.normal(size=(300, len(FEATURES)))
-    groups_r = [f"p{i % 10}" for i in range(300)]
-    groups_s = [f"s{i % 10}" for i in range(300)]
+    real = rng.normal(size=(150, len(FEATURES)))
+    sim = rng.normal(size=(150, len(FEATURES)))
+    groups_r = [f"p{i % 10}" for i in range(150)]
+    groups_s = [f"s{i % 10}" for i in range(150)]
     same = domain_auc(real, groups_r, sim, groups_s)
     assert 0.35 < same["auc"] < 0.65 and same["folds"] == 5
     apart = domain_auc(real, groups_r, sim + 3.0, groups_s)
     assert apart["auc"] > 0.95 and apart["features"]["rmssd_ms"]["auc"] > 0.95
     with pytest.raises(ValueError, match="at least 2 persons"):
-        domain_auc(real, ["one"] * 300, sim, groups_s)
+        domain_auc(real, ["one"] * 150, sim, groups_s)
 
 
 def test_simulated_readings_are_one_minute_reading_windows():
