@@ -78,8 +78,9 @@ VLF_MIN_CPB = 1.0 / 96.0  # the 1/f part starts at 96-beat periods (slower varia
 VLF_SHARE = (0.6, 0.95)  # share of the non-peak slow variance per person (sets DFA α1)
 
 
-def subject_params(seed: int, n: int, profile: dict | None = None) -> dict:
-    """Per-subject draws (one generator per subject: ``default_rng([seed, 0xA6B, s])``)."""
+def subject_params(seed: int, n: int) -> dict:
+    """Per-subject draws (one generator per subject: ``default_rng([seed, 0xA6B, s])``); the keys of
+    :func:`edgekit.data.synth._subject_params` (a profile's overrides apply to them alike) and more."""
     p: dict = {k: [] for k in ("type", "age", "female", "hr0", "ln_rmssd0", "ln_lfhf0", "resp_hz", "lf_hz", "wake",
                                 "sleep", "r_offset", "vlf_share")}
     names = ("resilient", "variable", "prone")
@@ -102,17 +103,7 @@ def subject_params(seed: int, n: int, profile: dict | None = None) -> dict:
         p["sleep"].append(int(g.integers(22, 24)))
         p["r_offset"].append(g.normal(0.0, 0.03))
         p["vlf_share"].append(g.uniform(*VLF_SHARE))
-    out = {k: np.array(v) for k, v in p.items()}
-    if profile:
-        if "hr0" in profile:
-            out["hr0"] = np.full(n, float(profile["hr0"]))
-        if "rmssd0" in profile:
-            out["ln_rmssd0"] = np.full(n, np.log(float(profile["rmssd0"])))
-        if "lfhf0" in profile:
-            out["ln_lfhf0"] = np.full(n, np.log(float(profile["lfhf0"])))
-        if "type" in profile:
-            out["type"] = np.full(n, profile["type"])
-    return out
+    return {k: np.array(v) for k, v in p.items()}
 
 
 def recording_nuisance(rng: np.random.Generator) -> dict:

@@ -314,6 +314,27 @@ def real_realism(report: dict) -> bytes | None:
         return _png(fig)
 
 
+def _stacked_shares(bars: list[dict], parts: tuple[tuple[str, str], ...], ylabel: str, title: str,
+                    lines: tuple[tuple[float, str, str], ...]) -> bytes:
+    """Stacked bars of shares: one bar per dict of ``bars`` (its "name" and a share per part), the parts
+    (key, colour) bottom to top, horizontal guide ``lines`` (y, colour, style)."""
+    with _rc():
+        fig = _figure(6.4, 3.4)
+        ax = fig.add_subplot()
+        bottom = [0.0] * len(bars)
+        for key, color in parts:
+            vals = [b.get(key) or 0.0 for b in bars]
+            ax.bar(range(len(bars)), vals, bottom=bottom, color=color, label=key)
+            bottom = [x + v for x, v in zip(bottom, vals)]
+        for y, color, style in lines:
+            ax.axhline(y, color=color, ls=style, lw=1)
+        ax.set_xticks(range(len(bars)), [b["name"] for b in bars], fontsize=8)
+        ax.set_ylabel(ylabel)
+        ax.set_title(title, fontsize=8)
+        ax.legend(fontsize=7, loc="lower right")
+        return _png(fig)
+
+
 def real_label_shares(report: dict) -> bytes | None:
     """Stacked bars: share of REAL one-minute readings per label, healthy adults over the day and at rest
     (holdout and tune persons), with the goals marked."""
@@ -324,22 +345,11 @@ def real_label_shares(report: dict) -> bytes | None:
     keys = [k for k in ("day/holdout", "rest/holdout", "day/tune", "rest/tune") if (s["slices"].get(k) or {}).get("readings")]
     if not keys:
         return None
-    with _rc():
-        fig = _figure(6.4, 3.4)
-        ax = fig.add_subplot()
-        bottom = [0.0] * len(keys)
-        for label, color in (("healthy", "#4c9a2a"), ("strained", "#e6b800"), ("burnout_risk", "#c0392b")):
-            vals = [s["slices"][k][label] or 0.0 for k in keys]
-            ax.bar(range(len(keys)), vals, bottom=bottom, color=color, label=label)
-            bottom = [b + v for b, v in zip(bottom, vals)]
-        ax.axhline(0.5, color="#333333", ls="--", lw=1)
-        ax.axhline(0.9, color="#c0392b", ls=":", lw=1)
-        ax.set_xticks(range(len(keys)), [k.replace("day", "whole day").replace("/", "\n") for k in keys], fontsize=8)
-        ax.set_ylabel("share of readings (real)")
-        ax.set_title("Healthy adults: labels of real one-minute readings (goals: healthy ≥ 50 %, burnout_risk ≤ 10 %)",
-                     fontsize=8)
-        ax.legend(fontsize=7, loc="lower right")
-        return _png(fig)
+    bars = [dict(s["slices"][k], name=k.replace("day", "whole day").replace("/", "\n")) for k in keys]
+    return _stacked_shares(bars, (("healthy", "#4c9a2a"), ("strained", "#e6b800"), ("burnout_risk", "#c0392b")),
+                           "share of readings (real)",
+                           "Healthy adults: labels of real one-minute readings (goals: healthy ≥ 50 %, burnout_risk ≤ 10 %)",
+                           ((0.5, "#333333", "--"), (0.9, "#c0392b", ":")))
 
 
 def real_zones(report: dict) -> bytes | None:
@@ -351,20 +361,10 @@ def real_zones(report: dict) -> bytes | None:
     keys = [k for k in s if not k.startswith("adults/") and not k.endswith("/all")]
     if not keys:
         return None
-    with _rc():
-        fig = _figure(6.4, 3.4)
-        ax = fig.add_subplot()
-        bottom = [0.0] * len(keys)
-        for zone, color in (("green", "#4c9a2a"), ("yellow", "#e6b800"), ("red", "#c0392b")):
-            vals = [s[k][zone] for k in keys]
-            ax.bar(range(len(keys)), vals, bottom=bottom, color=color, label=zone)
-            bottom = [b + v for b, v in zip(bottom, vals)]
-        ax.axhline(0.8, color="#c0392b", ls=":", lw=1)
-        ax.set_xticks(range(len(keys)), [k.replace("/", "\n") for k in keys], fontsize=8)
-        ax.set_ylabel("share of days (real)")
-        ax.set_title("Fatigue zones of real watch-like days (goal: red ≤ 20 % for healthy adults)", fontsize=8)
-        ax.legend(fontsize=7, loc="lower right")
-        return _png(fig)
+    bars = [dict(s[k], name=k.replace("/", "\n")) for k in keys]
+    return _stacked_shares(bars, (("green", "#4c9a2a"), ("yellow", "#e6b800"), ("red", "#c0392b")),
+                           "share of days (real)", "Fatigue zones of real watch-like days (goal: red ≤ 20 % for healthy adults)",
+                           ((0.8, "#c0392b", ":"),))
 
 
 PLOTS = {
