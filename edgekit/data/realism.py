@@ -139,6 +139,7 @@ def domain_auc(F_real: np.ndarray, groups_real: list, F_sim: np.ndarray, groups_
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import StratifiedGroupKFold
+    from threadpoolctl import threadpool_limits
 
     F = np.vstack([F_real, F_sim])
     y = np.concatenate([np.ones(len(F_real), int), np.zeros(len(F_sim), int)])
@@ -149,10 +150,13 @@ def domain_auc(F_real: np.ndarray, groups_real: list, F_sim: np.ndarray, groups_
         raise ValueError("the realism measure needs at least 2 persons on each side")
     oof = np.zeros(len(y))
     cv = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
-    for tr, te in cv.split(F, y, groups):
-        clf = HistGradientBoostingClassifier(max_iter=100, learning_rate=0.1, max_leaf_nodes=15, random_state=seed)
-        clf.fit(F[tr], y[tr])
-        oof[te] = clf.predict_proba(F[te])[:, 1]
+    # one OpenMP thread: a few thousand rows gain nothing from more, and spinning threads next to other
+    # CPU-bound work cost seconds per fit (DESIGN.md, known traps)
+    with threadpool_limits(limits=1):
+        for tr, te in cv.split(F, y, groups):
+            clf = HistGradientBoostingClassifier(max_iter=100, learning_rate=0.1, max_leaf_nodes=15, random_state=seed)
+            clf.fit(F[tr], y[tr])
+            oof[te] = clf.predict_proba(F[te])[:, 1]
     per = {}
     for i, name in enumerate(FEATURES if F.shape[1] == len(FEATURES) else []):
         a, b = F_real[:, i], F_sim[:, i]
