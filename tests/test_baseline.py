@@ -194,3 +194,35 @@ def test_personal_baseline_of_a_synthetic_watch_month_and_of_a_clockless_recordi
     daytime = bl.personal_baseline(_recording(T0 + 12 * 3600, [800.0, 850.0] * 40))["p"]
     assert daytime.days == () and "00:00 and 06:00" in daytime.reason
     assert bl.text_lines(daytime)[1].startswith("  no daily value:")
+
+
+def test_agreement_measure_runs_per_profile_with_a_stand_in_model():
+    """scripts/baseline_agreement.py's measurement on a tiny cohort (SYNTHETIC): every profile row,
+    the truth words from the latent recovery, and a stand-in model's day labels on the same days."""
+    from edgekit.data import baseline_eval as be
+
+    calls = []
+
+    def predict(X):
+        calls.append(X.shape)
+        p = np.zeros((len(X), 3))
+        p[:, 0] = 1.0  # always healthy
+        return p
+
+    out = be.measure(subjects=4, days=16, seed=3, profiles=("watch", "spot"), predict=predict)
+    rows = out["per_profile"]
+    assert out["synthetic"] and set(rows) == {"all", "watch", "spot"}
+    assert calls and all(s[1] == 128 for s in calls)
+    a = rows["all"]
+    assert a["subject_days"] == rows["watch"]["subject_days"] + rows["spot"]["subject_days"] > 0
+    assert a["days_with_trend"] > 0 and -1 <= a["trend_vs_true_trend"]["kappa"] <= 1
+    assert a["model"]["not_healthy_label_vs_not_healthy"]["flagged_share"] == 0.0  # the stand-in never flags
+    assert be.cohen_kappa(["a", "b", "a"], ["a", "b", "a"]) == 1.0 and be.cohen_kappa([], []) is None
+    d = be._detection(np.array([True, False, True, False]), np.array([True, True, False, False]))
+    assert d == {"sensitivity": 0.5, "specificity": 0.5, "balanced_accuracy": 0.5, "flagged_share": 0.5}
+
+
+def test_an_empty_table_has_no_baseline():
+    assert bl.personal_baseline(RRTable.empty()) == {}
+    assert len(bl.reading_values(RRTable.empty())) == 0
+    assert bl.daily_ln_rmssd(np.zeros(0), np.zeros(0)).ln_rmssd.size == 0
