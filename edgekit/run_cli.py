@@ -172,7 +172,7 @@ def cmd_predict(args) -> int:
             print(f"{r['input']}  {r['subject']}  {span}  {r['label']:12s}  {probs}")
         else:
             print(f"{r['input']}  {r['subject']}  {span}  score {r['fatigue_score']:5.1f}  {r['zone']}")
-    from edgekit.data.baseline import text_lines
+    from edgekit.data.baseline_text import text_lines
 
     for b in baselines.values():
         print("\n".join(text_lines(b)))

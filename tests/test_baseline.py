@@ -193,7 +193,9 @@ def test_personal_baseline_of_a_synthetic_watch_month_and_of_a_clockless_recordi
     assert only.days == () and "no clock time" in only.reason
     daytime = bl.personal_baseline(_recording(T0 + 12 * 3600, [800.0, 850.0] * 40))["p"]
     assert daytime.days == () and "00:00 and 06:00" in daytime.reason
-    assert bl.text_lines(daytime)[1].startswith("  no daily value:")
+    from edgekit.data.baseline_text import text_lines
+
+    assert text_lines(daytime)[1].startswith("  no daily value:")
 
 
 def test_agreement_measure_runs_per_profile_with_a_stand_in_model():

@@ -240,7 +240,7 @@ def hrv_report(table, method: str = "kubios", min_rr: float = 300.0, max_rr: flo
 
 
 def cmd_hrv(args) -> int:
-    from edgekit.data.baseline import text_lines
+    from edgekit.data.baseline_text import text_lines
     from edgekit.data.clean import clean
     from edgekit.data.clock import utc_offset_seconds
     from edgekit.fileio import dumps_strict
