@@ -16,7 +16,7 @@ _RAW = argparse.RawDescriptionHelpFormatter
 
 
 def register(subparsers) -> None:
-    from edgekit.data.cli import _add_reader_options
+    from edgekit.data.cli import _add_reader_options, add_baseline_options
 
     p = subparsers.add_parser(
         "predict", help="run a built model on recordings or workouts (strain label, fatigue score, HR per step)",
@@ -42,10 +42,12 @@ def register(subparsers) -> None:
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument("--utc-offset", default=None, metavar="TZ",
                    help="the wearer's time zone, for a model whose input is local clock hours (hrv_slots): "
-                        "+05:30, -7, UTC (default) or a zone name such as Europe/Berlin")
+                        "+05:30, -7, UTC (default) or a zone name such as Europe/Berlin; it also places the "
+                        "personal baseline's days")
     p.add_argument("--context-minutes", type=float, default=None, metavar="M",
                    help="activity model: minutes of recorded HR given as calibration context (default: the "
                         "config's data.context_minutes; 0 = none)")
+    add_baseline_options(p, utc_offset=False)
     p.set_defaults(func=cmd_predict)
 
     f = subparsers.add_parser(
@@ -142,6 +144,7 @@ def cmd_predict(args) -> int:
     if runner.task.reads_workouts:
         return _predict_workouts(args, cfg, runner)
     results = []
+    baselines: dict = {}
     subjects = args.subject or [None] * len(args.inputs)
     if len(subjects) != len(args.inputs):
         from edgekit.errors import InputError
@@ -153,10 +156,13 @@ def cmd_predict(args) -> int:
         one = argparse.Namespace(**{**vars(args), "subject": [name] if name is not None else None})
         table = _read(one, [path])
         X, info = model_inputs(cfg, table, str(path), args.utc_offset)
+        base = _baselines(cfg, table, args)
+        baselines.update(base)
         for r in outputs(runner, X, info):
-            results.append({"input": str(path), **r})
+            results.append({"input": str(path), **r, "baseline": _baseline_of_row(base, r)})
     if args.json:
-        print(json.dumps({"model": cfg.name, "variant": runner.variant, "predictions": results}, indent=2))
+        print(json.dumps({"model": cfg.name, "variant": runner.variant, "predictions": results,
+                          "baselines": {s: b.to_json() for s, b in baselines.items()}}, indent=2))
         return 0
     print(f"{cfg.name} ({runner.variant}): {len(results)} {'windows' if runner.classifier else 'series'}")
     for r in results:
@@ -166,7 +172,32 @@ def cmd_predict(args) -> int:
             print(f"{r['input']}  {r['subject']}  {span}  {r['label']:12s}  {probs}")
         else:
             print(f"{r['input']}  {r['subject']}  {span}  score {r['fatigue_score']:5.1f}  {r['zone']}")
+    from edgekit.data.baseline_text import text_lines
+
+    for b in baselines.values():
+        print("\n".join(text_lines(b)))
     return 0
+
+
+def _baselines(cfg, table, args) -> dict:
+    """The personal baseline of each subject of one input (edgekit.data.baseline), label-free, next
+    to the model's answer: cleaned as the config cleans, the same limits for every model."""
+    from edgekit.data.clean import clean
+    from edgekit.data.cli import baseline_of
+
+    d = cfg.data
+    return baseline_of(clean(table, d.clean, d.min_rr_ms, d.max_rr_ms).table, args.utc_offset, args.baseline_window)
+
+
+def _baseline_of_row(baselines: dict, row: dict) -> dict | None:
+    """The baseline day of a prediction: its subject's record of the local day of its last beat."""
+    b = baselines.get(row.get("subject"))
+    day = b.day_of(row["end_time_s"]) if b is not None else None
+    if day is None:
+        return None
+    keys = ("date", "ln_rmssd", "rolling_mean_7d_ln", "cv_7d_pct", "normal_range_low_ln", "normal_range_high_ln",
+            "trend", "today")
+    return {k: getattr(day, k) for k in keys}
 
 
 def cmd_forecast(args) -> int:

@@ -123,6 +123,9 @@ def register(subparsers) -> None:
         formatter_class=fmt,
         description=("Clean a recording (bounds + artifact correction) and compute HRV features\n"
                      "(Task Force 1996): RMSSD, SDNN, pNN50, mean RR/HR, SD1/SD2, LF/HF (Welch, 4 Hz).\n"
+                     "Then the wearer's own baseline of each subject, label-free: per day the ln RMSSD of\n"
+                     "the night readings, its 7-day mean and CV, the 60-day normal range and the trend\n"
+                     "(docs/baseline.md; days of readings each figure needs are printed when missing).\n"
                      "Without --format, the file is read only when its format is certain from its\n"
                      "content: edgekit's RR table CSV, an Apple Health export.xml, a Polar RR file.\n"
                      "A bare column of numbers needs --format rr-text, ppg or ecg."),
@@ -138,6 +141,7 @@ def register(subparsers) -> None:
     h.add_argument("--max-rr", type=float, default=2000.0, help="upper physiological bound, ms")
     h.add_argument("--json", action="store_true",
                    help="print strict JSON instead of a table (undefined values are null)")
+    add_baseline_options(h)
     h.set_defaults(func=cmd_hrv)
 
 
@@ -219,11 +223,13 @@ def _check_inputs_differ_from_output(inputs, out: Path) -> None:
             continue
 
 
-def hrv_report(table, method: str = "kubios", min_rr: float = 300.0, max_rr: float = 2000.0) -> dict:
+def hrv_report(table, method: str = "kubios", min_rr: float = 300.0, max_rr: float = 2000.0, res=None) -> dict:
+    """HRV features of a recording; ``res``: its cleaning result when the caller already has it."""
     from edgekit.data.clean import clean
     from edgekit.data.features import all_features
 
-    res = clean(table, method, min_rr, max_rr)
+    if res is None:
+        res = clean(table, method, min_rr, max_rr)
     if len(res.table) < 3:
         raise InputError("fewer than 3 RR intervals left after cleaning")
     feats = all_features(res.table, res.n_corrected)
@@ -234,18 +240,50 @@ def hrv_report(table, method: str = "kubios", min_rr: float = 300.0, max_rr: flo
 
 
 def cmd_hrv(args) -> int:
+    from edgekit.data.baseline_text import text_lines
+    from edgekit.data.clean import clean
+    from edgekit.data.clock import utc_offset_seconds
     from edgekit.fileio import dumps_strict
 
+    utc_offset_seconds(args.utc_offset)  # a bad value is refused before the file is read
     table = _read(args, [args.input])
-    feats = hrv_report(table, args.clean, args.min_rr, args.max_rr)
+    res = clean(table, args.clean, args.min_rr, args.max_rr)
+    feats = hrv_report(table, args.clean, args.min_rr, args.max_rr, res=res)
+    baselines = baseline_of(res.table, args.utc_offset, args.baseline_window)
     if args.json:
-        print(dumps_strict(feats, indent=2))
+        print(dumps_strict({**feats, "baseline": {s: b.to_json() for s, b in baselines.items()}}, indent=2))
     else:
         for k in ("n_beats", "mean_rr_ms", "mean_hr_bpm", "sdnn_ms", "rmssd_ms", "pnn50_pct", "sd1_ms",
                   "sd2_ms", "lf_ms2", "hf_ms2", "lf_hf", "lfnu", "hfnu", "n_corrected", "artifact_pct"):
             v = feats[k]
             print(f"{k:14s} {v:.3f}" if isinstance(v, float) else f"{k:14s} {v}")
+        for b in baselines.values():
+            print("\n".join(text_lines(b)))
     return 0
+
+
+def baseline_of(cleaned, utc_offset: str | None, window: str, max_artifact_pct: float | None = None) -> dict:
+    """The personal baseline (edgekit.data.baseline) of every subject of a cleaned table, its days
+    placed with the wearer's ``--utc-offset`` (a zone's offset at the last beat)."""
+    from edgekit.data.baseline import MAX_ARTIFACT_PCT, personal_baseline
+    from edgekit.data.clock import utc_offset_seconds
+
+    last = float(np.nanmax(cleaned.time_s)) if len(cleaned) else 0.0
+    return personal_baseline(cleaned, utc_offset_seconds(utc_offset, last), window,
+                             MAX_ARTIFACT_PCT if max_artifact_pct is None else max_artifact_pct)
+
+
+def add_baseline_options(p: argparse.ArgumentParser, utc_offset: bool = True) -> None:
+    """``--baseline-window`` (and ``--utc-offset``) of the verbs that show the personal baseline."""
+    from edgekit.data.baseline import DEFAULT_WINDOW, WINDOWS
+
+    if utc_offset:
+        p.add_argument("--utc-offset", default=None, metavar="TZ",
+                       help="the wearer's time zone, which places the baseline's days and night hours: "
+                            "+05:30, -7, UTC (default) or a zone name such as Europe/Berlin")
+    p.add_argument("--baseline-window", choices=tuple(WINDOWS), default=DEFAULT_WINDOW,
+                   help="readings that make the personal baseline's daily value: night (00:00-06:00 local, "
+                        "default), morning (06:00-10:00) or all")
 
 
 def cmd_synth(args) -> int:

@@ -100,6 +100,7 @@ class Examples:
         else:
             res, labels = _load_source(cfg, self)
             clean_stats = _clean_stats([res])
+            baseline = _baseline_summary(res.table)
             self.add(res, labels)
             arrays, s = self.finish(labels)
         summary: dict = {
@@ -120,6 +121,7 @@ class Examples:
         else:
             summary["inputs"] = [Path(p).name for p in labels.inputs]
             summary["synthetic"] = labels.synthetic
+            summary["baseline"] = baseline
             if labels.synthetic:
                 summary["note"] = ("SYNTHETIC data (files written by 'edgekit data synth'; simulated RR, "
                                    "no real subjects); see docs/synthetic_cohort.md")
@@ -328,6 +330,14 @@ class HourlySlots(Examples):
             "persistence_mae": float(np.mean(np.abs(y[real] - yt[real]))) if real.any() else float("nan"),
         }
         return arrays, s
+
+
+def _baseline_summary(cleaned) -> dict:
+    """Per subject of a build's files: the wearer's own baseline (edgekit.data.baseline; days and
+    night hours in UTC), its latest day and the days per trend word, for the report."""
+    from edgekit.data.baseline import personal_baseline
+
+    return {s: b.to_json(days=False) for s, b in personal_baseline(cleaned).items()}
 
 
 def _synthetic_only(cfg, purpose: str) -> None:
