@@ -85,3 +85,9 @@ def configure(verbosity: int = NORMAL) -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
     for pattern in NOISY_WARNINGS:
         warnings.filterwarnings("ignore", message=pattern)
+
+
+def warning(message: str) -> None:
+    """A warning a user needs (weak input, unverified variant, SYNTHETIC training data): one line
+    ``edgekit: warning: …`` on stderr, shown under ``--quiet`` too (verbs also put it in ``--json``)."""
+    print(f"edgekit: warning: {message}", file=sys.stderr)

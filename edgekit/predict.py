@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edgekit.data.clock import utc_offset_seconds  # noqa: F401  (re-exported: edgekit.predict.utc_offset_seconds)
 from edgekit.errors import EdgekitError
 from edgekit.tasks import TaskSpec, task_for
 from edgekit.tasks.base import model_batch, model_input
@@ -106,33 +107,6 @@ def model_inputs(cfg, table, where: str, utc_offset: str | None = None) -> tuple
         return task.model_inputs(cfg, res.table, where)
     last = float(table.time_s.max()) if len(table) else 0.0
     return task.model_inputs(cfg, res.table, where, utc_offset_s=utc_offset_seconds(utc_offset, last))
-
-
-def utc_offset_seconds(text: str | None, at_epoch_s: float = 0.0) -> float:
-    """Seconds east of UTC of ``±HH[:MM]``, ``UTC``/``Z`` or an IANA zone name (its offset at
-    ``at_epoch_s``); :class:`InputError` naming the value otherwise."""
-    import re
-    from datetime import datetime, timezone
-
-    from edgekit.errors import InputError
-
-    if text is None or text.strip().upper() in ("", "UTC", "Z", "GMT"):
-        return 0.0
-    m = re.fullmatch(r"([+-])(\d{1,2})(?::?(\d{2}))?", text.strip())
-    if m:
-        hours, minutes = int(m.group(2)), int(m.group(3) or 0)
-        if hours > 14 or minutes >= 60 or hours * 60 + minutes > 14 * 60:
-            raise InputError(f"--utc-offset {text!r}: offsets run from -14:00 to +14:00")
-        return (1 if m.group(1) == "+" else -1) * (hours * 3600.0 + minutes * 60.0)
-    try:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        zone = ZoneInfo(text.strip())
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        raise InputError(f"--utc-offset {text!r}: not an offset (+05:30, -7) or a time-zone name "
-                         f"(Europe/Berlin)") from None
-    offset = datetime.fromtimestamp(at_epoch_s, timezone.utc).astimezone(zone).utcoffset()
-    return offset.total_seconds() if offset is not None else 0.0
 
 
 def outputs(runner: Runner, X: np.ndarray, info: list[dict]) -> list[dict]:

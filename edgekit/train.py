@@ -147,6 +147,21 @@ def write_outputs(
             np.savez(fh, **test_arrays)
 
 
+WARMUP_SHARE = 0.2  # one-cycle schedule: share of the optimizer steps spent raising the learning rate
+
+
+def one_cycle_pct_start(total_steps: int, share: float = WARMUP_SHARE) -> float:
+    """``pct_start`` of :class:`torch.optim.lr_scheduler.OneCycleLR` for ``total_steps`` steps.
+
+    OneCycleLR divides by its warm-up length ``pct_start * total_steps - 1`` steps, which is 0 (a
+    ZeroDivisionError) when ``share * total_steps`` is exactly 1 (5 steps at the default 0.2: a
+    small fine-tuning set of one batch for 5 epochs). Then the warm-up is made 1.25 steps long;
+    every other run keeps ``share`` (same schedule, same weights as before)."""
+    if abs(share * total_steps - 1.0) < 1e-9:
+        return 1.25 / total_steps
+    return share
+
+
 def seed_everything(seed: int, threads: int) -> None:
     torch.manual_seed(seed)
     np.random.seed(seed % (2**32))
@@ -181,6 +196,27 @@ def _predict(model: nn.Module, X: np.ndarray, batch: int = 512) -> np.ndarray:
         for i in range(0, len(X), batch):
             outs.append(model(torch.from_numpy(model_batch(X[i : i + batch]))).numpy())
     return np.concatenate(outs) if outs else np.zeros((0, 1), np.float32)
+
+
+def data_summary(model_dir: Path) -> dict[str, Any]:
+    """``build/<model>/data/summary.json`` (what the model was trained on), or {} when absent."""
+    import json
+
+    try:
+        return json.loads((Path(model_dir) / "data" / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def input_presence(task: TaskSpec, X: np.ndarray) -> dict[str, Any] | None:
+    """How much of its input the model saw present in training (task's :attr:`presence_unit`): the
+    10th percentile and median of present steps over the training inputs, and the input length.
+    Predict warns when an input has fewer than the 10th percentile."""
+    if task.presence_unit is None or len(X) == 0:
+        return None
+    p = task.presence(X)
+    return {"unit": task.presence_unit, "length": int(X.shape[1]), "p10": float(np.percentile(p, 10)),
+            "median": float(np.median(p))}
 
 
 def training_warnings(metrics: dict[str, Any]) -> list[str]:
@@ -249,8 +285,9 @@ def fit(
         train_module = DistributedDataParallel(model)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=t.weight_decay)
     steps_per_epoch = max(1, -(-len(X) // t.batch_size))
+    total_steps = epochs * steps_per_epoch
     sched = torch.optim.lr_scheduler.OneCycleLR(
-        opt, max_lr=lr, total_steps=epochs * steps_per_epoch, pct_start=0.2
+        opt, max_lr=lr, total_steps=total_steps, pct_start=one_cycle_pct_start(total_steps)
     )
     gen = torch.Generator().manual_seed(t.seed)
     history: list[dict[str, Any]] = []
@@ -341,6 +378,9 @@ def run(cfg: ModelConfig, build_dir: Path, init_from: Path | None = None) -> dic
     metrics.update({k: v for k, v in metrics["test"].items() if k in ("accuracy", "macro_f1", "mae", "baseline_mae", "zone_accuracy")})
     metrics.update(task.heldout_report(lambda X: _predict(model, X.astype(np.float32)), arrays, splits_ids["test"],
                                        labels))
+    summary = data_summary(model_dir)
+    metrics["synthetic_data"] = bool(summary.get("synthetic"))
+    metrics["data_source"] = summary.get("source", cfg.data.source)
     metrics["warnings"] = training_warnings(metrics)
     if rank == 0:
         for w in metrics["warnings"]:
@@ -355,7 +395,12 @@ def run(cfg: ModelConfig, build_dir: Path, init_from: Path | None = None) -> dic
             "edgekit_version": edgekit.__version__,
             "seed": t.seed,
             "model_name": cfg.name,
+            "synthetic_data": metrics["synthetic_data"],
+            "data_source": metrics["data_source"],
         }
+        presence = input_presence(task, train.X)
+        if presence is not None:
+            meta["input_presence"] = presence
         write_outputs(model_dir / "train", model, meta, metrics, history, best_epoch, test)
         write_json(model_dir / "train" / "split.json", {k: v.tolist() for k, v in splits_ids.items()})
     return {k: metrics[k] for k in ("params", "best_epoch") } | {

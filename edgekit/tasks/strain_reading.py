@@ -22,6 +22,7 @@ class StrainReadingTask(StrainTask):
     title = "strain classifier (single readings)"
     fixture_description = "one reading's RR intervals, then 0 (absent) slots"
     swift_input = "reading"
+    presence_unit = "beats"
     swift_input_param = "min_beats"
     coverage_key = "strain_input_reading"
 
