@@ -16,68 +16,7 @@ from edgekit.cli import main
 from edgekit.config import load_config
 from edgekit.errors import InputError
 
-ROOT = Path(__file__).resolve().parents[1]
-
-TINY = {
-    "reading": """
-[model]
-name = "{name}"
-type = "strain_reading"
-[model.params]
-window_beats = 128
-patch_beats = 4
-d_model = 16
-n_heads = 2
-n_layers = 1
-ff_dim = 16
-dropout = 0.0
-min_beats = 45
-[data]
-source = "files"
-inputs = {inputs}
-max_artifact_pct = 20.0
-[train]
-epochs = {epochs}
-batch_size = 32
-threads = 1
-[convert]
-variants = ["fp32"]
-""",
-    "slots": """
-[model]
-name = "{name}"
-type = "fatigue_slots"
-[model.params]
-sequence_hours = 24
-hidden_size = 8
-n_layers = 1
-dropout = 0.0
-min_present_hours = 1
-[data]
-source = "files"
-inputs = {inputs}
-max_artifact_pct = 20.0
-[train]
-epochs = {epochs}
-batch_size = 32
-threads = 1
-[convert]
-variants = ["fp32"]
-""",
-}
-
-
-def tiny_config(folder: Path, kind: str, inputs: list[str], name: str | None = None, epochs: int = 2) -> Path:
-    """A tiny config of a bundled model type (seconds to train) reading ``inputs`` (relative to ``folder``)."""
-    name = name or f"{kind}_tiny"
-    p = folder / f"{name}.toml"
-    p.write_text(TINY[kind].format(name=name, inputs=json.dumps(inputs), epochs=epochs))
-    return p
-
-
-def synth(path: Path, *extra: str) -> Path:
-    assert main(["-q", "data", "synth", "--out", str(path), "--force", *extra]) == 0
-    return path
+from own_data_helpers import synth, tiny_config, write_apple_export
 
 
 @pytest.fixture(scope="module")
@@ -188,34 +127,6 @@ def test_apple_export_keeps_one_reading_per_heartbeat_series(tmp_path):
     assert len(reading_units(d.table)) == 6
     s = run_data_stage(cfg, tmp_path / "b")
     assert s["n_windows"] == 6 and s["class_counts"] == {"healthy": 3, "strained": 3, "burnout_risk": 0}
-
-
-def write_apple_export(path: Path, readings: int, drop_beat_in: int | None = None, seed: int = 0,
-                       start: str = "2024-03-04 07:10:00 +0100", every_h: float = 3.0) -> dict:
-    """A small Apple Health export: ``readings`` HRV records (~1 min, 62-70 beats each) every ``every_h``
-    hours; one beat left out of record ``drop_beat_in`` (a dropped beat: the record is split)."""
-    from datetime import datetime, timedelta
-
-    rng = np.random.default_rng(seed)
-    t0 = datetime.strptime(start, "%Y-%m-%d %H:%M:%S %z")
-    recs, starts = [], []
-    for r in range(readings):
-        st = t0 + timedelta(hours=every_h * r)
-        rr = 880.0 + 40.0 * np.sin(np.arange(70) / 3.0) + 15.0 * rng.standard_normal(70)
-        beats, t = [], st
-        for k, x in enumerate(rr):
-            t = t + timedelta(milliseconds=float(x))
-            if drop_beat_in == r and k == 30:
-                continue
-            beats.append(f'<InstantaneousBeatsPerMinute bpm="{round(60000 / x)}" time="{t.strftime("%H:%M:%S.%f")[:-4]}"/>')
-        starts.append(st.timestamp() + rr[0] / 1000.0 + 20.0)
-        sd = st.strftime("%Y-%m-%d %H:%M:%S %z")
-        recs.append(f'<Record type="HKQuantityTypeIdentifierHeartRateVariabilitySDNN" sourceName="Watch" unit="ms" '
-                    f'creationDate="{sd}" startDate="{sd}" endDate="{sd}" value="40">'
-                    f'<HeartRateVariabilityMetadataList>{"".join(beats)}</HeartRateVariabilityMetadataList></Record>')
-    path.write_text('<?xml version="1.0" encoding="UTF-8"?>\n<HealthData locale="en_US">\n' + "\n".join(recs)
-                    + "\n</HealthData>\n")
-    return {"path": path, "starts": starts}
 
 
 def test_refusal_leaves_no_empty_directories(tmp_path):

@@ -25,10 +25,10 @@ def has_clock(time_s: np.ndarray) -> bool:
     return bool(len(t)) and float(np.nanmax(t)) > CLOCK_EPOCH_S
 
 
-def no_clock_warning(where: str, purpose: str) -> str:
+def no_clock_warning(where: str, purpose: str, fix: str = "give --start TIME") -> str:
     """The one-line warning for a recording without a clock, saying what it costs and what to do."""
     return (f"{where}: no clock (beat times are seconds from the first beat, shown as 1970-01-01): "
-            f"{purpose}; give --start TIME (the first beat's date and time, e.g. 2024-05-01T07:30:00+02:00)")
+            f"{purpose}; {fix} (when the recording started, e.g. --start 2024-05-01T07:30:00+02:00)")
 
 
 def parse_start(text: str) -> float:

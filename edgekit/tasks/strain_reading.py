@@ -20,6 +20,7 @@ class StrainReadingTask(StrainTask):
     type = "strain_reading"
     crops_readings = True
     title = "strain classifier (single readings)"
+    input_noun = "reading"
     fixture_description = "one reading's RR intervals, then 0 (absent) slots"
     swift_input = "reading"
     presence_unit = "beats"
@@ -88,6 +89,8 @@ class StrainReadingTask(StrainTask):
         return reading_cases(length)
 
     def model_inputs(self, cfg, cleaned, where):
+        """One input per reading (a heartbeat series; a longer recording cut into consecutive readings
+        of N beats ending with its newest: ``reading_windows(every=True)``), oldest first."""
         from edgekit.data.windows import reading_windows
         from edgekit.errors import InputError
 
@@ -95,7 +98,7 @@ class StrainReadingTask(StrainTask):
         n = self.input_length(cfg.model.params)
         mb = self.params(cfg.model.params).min_beats
         t = cleaned
-        X, _, starts, lens, n_excl = reading_windows(t, n, mb, d.max_artifact_pct)
+        X, _, starts, lens, n_excl = reading_windows(t, n, mb, d.max_artifact_pct, every=True)
         if len(X) == 0:
             longest = int(np.diff(t.segment_bounds()).max()) if len(t) else 0
             raise InputError(f"{where}: no reading with {mb} clean beats: the longest clean segment has {longest}"

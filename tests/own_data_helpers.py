@@ -1,0 +1,112 @@
+"""Helpers of the own-data tests (issue 24): tiny configs of the bundled model types, labelled
+synthetic tables, and small Apple Health exports shaped like a watch's background readings."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from edgekit.cli import main
+
+TINY = {
+    "reading": """
+[model]
+name = "{name}"
+type = "strain_reading"
+[model.params]
+window_beats = 128
+patch_beats = 4
+d_model = 16
+n_heads = 2
+n_layers = 1
+ff_dim = 16
+dropout = 0.0
+min_beats = 45
+[data]
+source = "files"
+inputs = {inputs}
+max_artifact_pct = 20.0
+[train]
+epochs = {epochs}
+batch_size = 32
+threads = 1
+[convert]
+variants = ["fp32"]
+""",
+    "slots": """
+[model]
+name = "{name}"
+type = "fatigue_slots"
+[model.params]
+sequence_hours = 24
+hidden_size = 8
+n_layers = 1
+dropout = 0.0
+min_present_hours = 1
+[data]
+source = "files"
+inputs = {inputs}
+max_artifact_pct = 20.0
+[train]
+epochs = {epochs}
+batch_size = 32
+threads = 1
+[convert]
+variants = ["fp32"]
+""",
+}
+
+
+def tiny_config(folder: Path, kind: str, inputs: list[str], name: str | None = None, epochs: int = 2) -> Path:
+    """A tiny config of a bundled model type (seconds to train) reading ``inputs`` (relative to ``folder``)."""
+    name = name or f"{kind}_tiny"
+    p = folder / f"{name}.toml"
+    p.write_text(TINY[kind].format(name=name, inputs=json.dumps(inputs), epochs=epochs))
+    return p
+
+
+def synth(path: Path, *extra: str) -> Path:
+    assert main(["-q", "data", "synth", "--out", str(path), "--force", *extra]) == 0
+    return path
+
+
+PATTERNS = {  # state -> (mean RR ms, respiratory swing ms, beat-to-beat noise ms)
+    "healthy": (900.0, 45.0, 18.0),
+    "strained": (720.0, 12.0, 6.0),
+}
+
+
+def write_apple_export(path: Path, readings: int, drop_beat_in: int | None = None, seed: int = 0,
+                       start: str = "2024-03-04 07:10:00 +0100", every_h: float = 3.0,
+                       states: list[str] | None = None) -> dict:
+    """A small Apple Health export: ``readings`` HRV records (~1 min, 62-80 beats each) every ``every_h``
+    hours, each shaped by its state (``states``, default healthy); one beat left out of record
+    ``drop_beat_in`` (a dropped beat: the record is split). Returns the path, each reading's time
+    (Unix s, inside the reading) and state."""
+    from datetime import datetime, timedelta
+
+    rng = np.random.default_rng(seed)
+    t0 = datetime.strptime(start, "%Y-%m-%d %H:%M:%S %z")
+    states = states or ["healthy"] * readings
+    recs, starts = [], []
+    for r in range(readings):
+        st = t0 + timedelta(hours=every_h * r, minutes=float(rng.uniform(0, 20)))
+        mean, swing, noise = PATTERNS[states[r]]
+        n = int(60000 // mean) + 1
+        rr = mean + swing * np.sin(np.arange(n) / 3.0 + rng.uniform(0, 6)) + noise * rng.standard_normal(n)
+        beats, t = [], st
+        for k, x in enumerate(rr):
+            t = t + timedelta(milliseconds=float(x))
+            if drop_beat_in == r and k == 30:
+                continue
+            beats.append(f'<InstantaneousBeatsPerMinute bpm="{round(60000 / x)}" time="{t.strftime("%H:%M:%S.%f")[:-4]}"/>')
+        starts.append(st.timestamp() + rr[0] / 1000.0 + 20.0)
+        sd = st.strftime("%Y-%m-%d %H:%M:%S %z")
+        recs.append(f'<Record type="HKQuantityTypeIdentifierHeartRateVariabilitySDNN" sourceName="Watch" unit="ms" '
+                    f'creationDate="{sd}" startDate="{sd}" endDate="{sd}" value="40">'
+                    f'<HeartRateVariabilityMetadataList>{"".join(beats)}</HeartRateVariabilityMetadataList></Record>')
+    path.write_text('<?xml version="1.0" encoding="UTF-8"?>\n<HealthData locale="en_US">\n' + "\n".join(recs)
+                    + "\n</HealthData>\n")
+    return {"path": path, "starts": starts, "states": states}
