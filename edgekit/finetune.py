@@ -20,7 +20,7 @@ import edgekit
 from edgekit.config import ModelConfig
 from edgekit.errors import EdgekitError
 from edgekit.fileio import sha256_file, write_json
-from edgekit.log import get_logger
+from edgekit.log import get_logger, plural
 from edgekit.tasks import task_for
 
 log = get_logger(__name__)
@@ -73,7 +73,7 @@ def chronological_split(n: int, group: np.ndarray | None = None) -> dict[str, np
     n_train = int(round(TRAIN_SHARE * k))
     n_val = max(1, int(round(VAL_SHARE * k)))
     if n_train < 2 or k - n_train - n_val < 1:
-        raise EdgekitError(f"fine-tuning needs more of this person's data: only {k} windows (at least 5: "
+        raise EdgekitError(f"fine-tuning needs more of this person's data: only {plural(k, 'window')} (at least 5: "
                            f"train, validation and held-out days in time order); record more days or readings")
     rank = np.cumsum(originals) - 1  # which original each row belongs to
     idx = np.arange(n)

@@ -9,7 +9,7 @@ import argparse
 import json
 from pathlib import Path
 
-from edgekit.log import status
+from edgekit.log import plural, status
 
 _RAW = argparse.RawDescriptionHelpFormatter
 
@@ -117,11 +117,6 @@ def _add_model_options(p) -> None:
                         "(default build/)")
 
 
-def plural(n: int, word: str, many: str | None = None) -> str:
-    """``1 window``, ``2 windows``, ``1 series``."""
-    return f"{n} {word if n == 1 else (many or word + 's')}"
-
-
 def _warn(lines: list[str]) -> None:
     from edgekit.log import warning
 
@@ -129,7 +124,7 @@ def _warn(lines: list[str]) -> None:
         warning(line)
 
 
-WORKOUT_FORMATS = (None, "apple-health")  # the activity model reads GPX/TCX/FIT by extension
+WORKOUT_FORMATS = (None, "apple-health", "fit")  # the activity model reads GPX/TCX/FIT by extension
 
 
 def _predict_workouts(args, cfg, runner, warnings: list[str]) -> int:

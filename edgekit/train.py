@@ -25,7 +25,7 @@ import edgekit
 from edgekit.config import ModelConfig
 from edgekit.errors import EdgekitError
 from edgekit.fileio import atomic_path, sha256_file, write_json
-from edgekit.log import get_logger, progress_disabled
+from edgekit.log import get_logger, plural, progress_disabled
 from edgekit.data.splits import split_by_subject  # noqa: F401  (re-exported)
 from edgekit.tasks import TaskSpec, task_for
 from edgekit.tasks.base import model_batch
@@ -234,7 +234,7 @@ def training_warnings(metrics: dict[str, Any]) -> list[str]:
     if n_subj is not None and n_subj < WARN_MIN_TEST_SUBJECTS:
         out.append(f"the held-out test set has only {n_subj} subject(s): its metrics say little about new people")
     if n_win is not None and n_win < WARN_MIN_TEST_WINDOWS:
-        out.append(f"the held-out test set has only {n_win} windows: its metrics are uncertain")
+        out.append(f"the held-out test set has only {plural(n_win, 'window')}: its metrics are uncertain")
     best, run_ = metrics.get("best_epoch"), metrics.get("epochs_run")
     if best and run_ and run_ > best and best <= max(1, WARN_EARLY_EPOCH_FRACTION * run_):
         out.append(f"the best validation epoch was {best} of {run_}: the model stopped improving early "
@@ -244,7 +244,7 @@ def training_warnings(metrics: dict[str, Any]) -> list[str]:
         if "confusion" in test and label in test.get("labels", []):
             support = sum(test["confusion"][test["labels"].index(label)])
         if support and recall < WARN_MIN_CLASS_RECALL:
-            out.append(f"class {label!r} is barely recognised: held-out recall {recall:.2f} ({support} windows)")
+            out.append(f"class {label!r} is barely recognised: held-out recall {recall:.2f} ({plural(support, 'window')})")
     base = test.get("baseline_mae")
     if base is not None and test.get("mae") is not None and test["mae"] >= base:
         out.append(f"held-out MAE {test['mae']:.2f} is no better than the persistence baseline ({base:.2f})")
@@ -336,6 +336,10 @@ def run(cfg: ModelConfig, build_dir: Path, init_from: Path | None = None) -> dic
     is :func:`edgekit.finetune.finetune`)."""
     model_dir = Path(build_dir) / cfg.name
     windows_path = model_dir / "data" / "windows.npz"
+    if not windows_path.is_file():
+        raise EdgekitError(f"{windows_path}: windows not found; run the data stage first: edgekit data windows "
+                           f"--config {cfg.path} (or edgekit build --config {cfg.path}: every stage)"
+                           + ("" if Path(build_dir) == Path("build") else f", with --out {build_dir}"))
     arrays = load_windows(windows_path)
     t = cfg.train
     seed_everything(t.seed, t.threads)

@@ -110,3 +110,45 @@ def write_apple_export(path: Path, readings: int, drop_beat_in: int | None = Non
     path.write_text('<?xml version="1.0" encoding="UTF-8"?>\n<HealthData locale="en_US">\n' + "\n".join(recs)
                     + "\n</HealthData>\n")
     return {"path": path, "starts": starts, "states": states}
+
+
+FIT_EPOCH = 631065600  # 1989-12-31T00:00:00Z
+
+
+def write_fit_hrv(path: Path, start_s: float, rr_ms: list[float | None]) -> Path:
+    """A minimal FIT activity file: file_id, one record (the start) and ``hrv`` messages of up to five
+    beat intervals each (None = 0xFFFF, invalid), with the protocol's CRC."""
+    import struct
+
+    table = (0x0000, 0xCC01, 0xD801, 0x1400, 0xF001, 0x3C00, 0x2800, 0xE401,
+             0xA001, 0x6C00, 0x7800, 0xB401, 0x5000, 0x9C01, 0x8801, 0x4400)
+
+    def crc(data: bytes, c: int = 0) -> int:
+        for byte in data:
+            for nib in (byte & 0xF, byte >> 4):
+                tmp = table[c & 0xF]
+                c = ((c >> 4) & 0x0FFF) ^ tmp ^ table[nib]
+        return c
+
+    body = bytearray()
+
+    def define(local, glob, fields):
+        body.extend(struct.pack("<BBBHB", 0x40 | local, 0, 0, glob, len(fields)))
+        for f in fields:
+            body.extend(struct.pack("<BBB", *f))
+
+    t = int(start_s) - FIT_EPOCH
+    define(0, 0, [(0, 1, 0x00), (1, 2, 0x84), (4, 4, 0x86)])  # file_id: type, manufacturer, time_created
+    body.extend(struct.pack("<BBHI", 0, 4, 1, t))
+    define(1, 20, [(253, 4, 0x86), (3, 1, 0x02)])  # record: timestamp, heart_rate
+    body.extend(struct.pack("<BIB", 1, t, 70))
+    define(2, 78, [(0, 10, 0x84)])  # hrv: time[5], uint16, s x 1000
+    vals = [0xFFFF if v is None else round(v) for v in rr_ms]
+    vals += [0xFFFF] * (-len(vals) % 5)
+    for i in range(0, len(vals), 5):
+        body.extend(struct.pack("<B5H", 2, *vals[i:i + 5]))
+    head = struct.pack("<BBHI4s", 14, 0x20, 2132, len(body), b".FIT")
+    head += struct.pack("<H", crc(head))
+    data = head + bytes(body)
+    path.write_bytes(data + struct.pack("<H", crc(data)))
+    return path

@@ -193,3 +193,175 @@ def test_small_finetune_writes_warnings_not_a_traceback(tmp_path, capsys):
     assert m["synthetic_data"] is True
     for w in m["warnings"]:
         assert w in err
+
+
+# --- finding 8: outputs say when a model was trained on SYNTHETIC data -------------------------------
+
+
+def test_package_readme_says_synthetic(tmp_path):
+    """Was: 'MAE 7.52 bpm (held-out test subjects)' as measured accuracy, no word of the simulator."""
+    from test_package import WATCH_METRICS, WATCH_TYPES, make_project
+
+    from edgekit.package import run_package
+
+    trained = {"hrv_reading": {"synthetic_data": True, "data_source": "synthetic"},
+               "hrv_slots": {"synthetic_data": False, "data_source": "files"},
+               "hr_activity": {"synthetic_data": True, "data_source": "synthetic"}}
+    toml, build = make_project(tmp_path, names=tuple(trained), types=WATCH_TYPES,
+                               metrics={k: {**WATCH_METRICS.get(k, {}), **v} for k, v in trained.items()})
+    run_package(toml, build)
+    readme = (build / "ios" / "HRVKit" / "README.md").read_text()
+    table = readme.split("## Bundled models", 1)[1].split("Why these variants", 1)[0]
+    rows = {r.split("|")[1].strip().replace("\\", ""): r for r in table.splitlines() if r.startswith("| hr")}
+    assert "| SYNTHETIC data |" in rows["hrv_reading"] and "held-out SYNTHETIC test subjects" in rows["hr_activity"]
+    assert "| recorded data (files) |" in rows["hrv_slots"] and "SYNTHETIC" not in rows["hrv_slots"]
+    assert "not on real wearers" in table
+
+
+def test_report_says_what_the_model_was_trained_on():
+    from edgekit.report.render import trained_on
+
+    assert trained_on({"synthetic": True, "note": "SYNTHETIC cohort"}).startswith("SYNTHETIC data")
+    assert trained_on({"synthetic": False, "source": "files"}) == "recorded data from files"
+
+
+# --- findings 5-7: predict answers every reading, finds the build, and warns ---------------------------
+
+
+@pytest.fixture(scope="module")
+def built(watch):
+    """Tiny hrv_reading- and hrv_slots-type models trained on the SYNTHETIC watch table, fp32 verified."""
+    build = watch.parent / "build_p"
+    cfgs = {}
+    for kind in ("reading", "slots"):
+        cfg = tiny_config(watch.parent, kind, ["watch.csv"], name=f"{kind}_p")
+        assert main(["-q", "build", "--config", str(cfg), "--out", str(build)]) == 0
+        cfgs[kind] = cfg
+    return {"build": build, "cfg": cfgs, "root": watch.parent}
+
+
+def _rr_text(path: Path, n: int, seed: int = 0) -> Path:
+    rng = np.random.default_rng(seed)
+    path.write_text("\n".join(f"{850 + 40 * np.sin(i / 3) + 10 * rng.standard_normal():.1f}" for i in range(n)) + "\n")
+    return path
+
+
+def _predict(built, kind, *args) -> tuple[int, dict | None, str]:
+    import contextlib
+    import io
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["predict", "--config", str(built["cfg"][kind]), "--build", str(built["build"]), *args])
+    text = out.getvalue()
+    return code, (json.loads(text) if "--json" in args and code == 0 else None), err.getvalue()
+
+
+def test_predict_answers_every_reading_of_a_recording(built, tmp_path):
+    """Was: one answer (the newest 128 beats) for a one-hour recording."""
+    rec = _rr_text(tmp_path / "hour.txt", 64 + 2 * 128)
+    code, out, _ = _predict(built, "reading", str(rec), "--format", "rr-text", "--json")
+    assert code == 0
+    p = out["predictions"]
+    assert [r["beats"] for r in p] == [64, 128, 128]  # oldest first, the newest 128 last
+    assert p[0]["start_time_s"] < p[1]["start_time_s"] < p[2]["start_time_s"]
+
+
+def test_predict_without_the_build_says_how_to_find_it(built, tmp_path, capsys):
+    """Was: 'checkpoint not found; run the train stage first' for a model built with --out DIR."""
+    rec = _rr_text(tmp_path / "r.txt", 200)
+    assert main(["predict", "--config", str(built["cfg"]["reading"]), str(rec), "--format", "rr-text",
+                 "--build", str(tmp_path / "elsewhere")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "--build DIR" in err and "edgekit build --config" in err
+
+
+def test_config_inputs_are_read_from_the_config_folder(tmp_path, monkeypatch, watch):
+    """Was: data.inputs resolved against the working directory, and the error named no base."""
+    import shutil
+
+    (tmp_path / "configs").mkdir()
+    shutil.copy(watch, tmp_path / "w.csv")
+    cfg = tiny_config(tmp_path / "configs", "slots", ["../w.csv"], name="rel")
+    monkeypatch.chdir(tmp_path / "configs")
+    assert load_config(cfg).data.inputs == [str(tmp_path / "configs" / "../w.csv")]
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # any working directory
+    assert run_data_stage(load_config(cfg), tmp_path / "b")["n_windows"] > 0
+    bad = tiny_config(tmp_path / "configs", "slots", ["w.csv"], name="bad")
+    monkeypatch.chdir(tmp_path)  # w.csv is here, not beside the config
+    from edgekit.build import check_model_inputs
+    from edgekit.errors import EdgekitError
+
+    with pytest.raises(EdgekitError, match=r"relative paths are read from the config file's folder.*w.csv exists in "
+                                           r"the working directory"):
+        check_model_inputs(load_config(bad))
+
+
+def test_predict_warns_synthetic_thin_coverage_and_no_clock(built, tmp_path):
+    """Was: the forecaster answered from 1 of 24 hours, from a file without a clock, silently."""
+    rec = _rr_text(tmp_path / "one_reading.txt", 70)
+    code, out, err = _predict(built, "slots", str(rec), "--format", "rr-text", "--json")
+    assert code == 0
+    w = out["warnings"]
+    assert any("trained on SYNTHETIC data" in x for x in w)
+    assert any("holds 1 of 24 hours" in x for x in w)
+    assert any("no clock" in x and "--start" in x for x in w)
+    for x in w:
+        assert f"edgekit: warning: {x}" in err
+    # with --start the recording has a clock: no such warning, and times are dates
+    code, out, _ = _predict(built, "slots", str(rec), "--format", "rr-text", "--start", "2024-05-01T07:30:00+02:00",
+                            "--json")
+    assert not any("no clock" in x for x in out["warnings"])
+    assert out["predictions"][0]["end_time_s"] == 1714543200.0  # 05:30Z start: the UTC hour after it, 06:00Z
+
+
+def test_predict_variant_that_failed_its_gate_warns(built, tmp_path):
+    """Was: 'predict --variant w8a8' ran a variant that failed its gate without a word."""
+    parity = built["build"] / "slots_p" / "verify" / "parity.json"
+    rec = _rr_text(tmp_path / "r.txt", 200)
+    code, out, _ = _predict(built, "slots", str(rec), "--format", "rr-text", "--variant", "fp32", "--json")
+    assert code == 0 and not any("parity gate" in x for x in out["warnings"])
+    saved = parity.read_text()
+    try:
+        doc = json.loads(saved)
+        doc["variants"]["fp32"]["passed"] = False
+        doc["variants"]["fp32"]["checks"][1]["passed"] = False
+        parity.write_text(json.dumps(doc))
+        code, out, err = _predict(built, "slots", str(rec), "--format", "rr-text", "--variant", "fp32", "--json")
+        assert code == 0 and any("FAILED its parity gate" in x for x in out["warnings"])
+        parity.unlink()
+        code, out, _ = _predict(built, "slots", str(rec), "--format", "rr-text", "--variant", "fp32", "--json")
+        assert any("has not been verified" in x for x in out["warnings"])
+    finally:
+        parity.write_text(saved)
+
+
+def test_hrv_warns_on_input_implausible_for_its_format(capsys):
+    """Was: 'hrv --format rr-text' on a PPG gave 2,483 beats at 120 bpm, and '--format ecg' on it
+    97 % artifacts, both silently."""
+    import importlib.util
+
+    data = Path(importlib.util.find_spec("heartpy").origin).parent / "data" / "data.csv"
+    assert main(["hrv", str(data), "--format", "rr-text", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert any("change smoothly like a sampled signal" in w for w in out["warnings"])
+    assert main(["hrv", str(data), "--format", "ecg", "--sample-rate", "100", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert any("not clean ECG beats" in w for w in out["warnings"]), out["warnings"]
+    assert main(["hrv", str(data), "--format", "ppg", "--sample-rate", "100", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["warnings"] == []
+
+
+# --- finding 9: edgekit's own table through --format csv ---------------------------------------------
+
+
+def test_csv_reader_reads_edgekits_own_table(watch, capsys):
+    """Was: 'cannot tell which column holds RR intervals' (the '#' first line was taken as the header)."""
+    from edgekit.data import readers
+
+    assert main(["hrv", str(watch), "--format", "csv", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["n_beats"] > 1000
+    t = readers.read([watch], "csv", column="rr_ms")  # one column of it: the "#" line skipped
+    assert len(t) == len(watch.read_text().splitlines()) - 2

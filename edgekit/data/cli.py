@@ -16,7 +16,9 @@ import numpy as np
 from edgekit.errors import InputError
 from edgekit.log import status
 
-_FMT_HELP = "input format: ppg, ecg, polar, rr-text, csv, apple-health"
+_FMT_HELP = ("input format: ppg, ecg, polar, rr-text, csv, apple-health, fit (beat intervals of a FIT file's hrv "
+             "messages); default: detected when certain (edgekit's RR table, Apple export, Polar RR file). The "
+             "activity model (predict) reads workouts: GPX, TCX, FIT by extension, or apple-health")
 
 
 def _add_reader_options(p: argparse.ArgumentParser) -> None:
@@ -50,13 +52,15 @@ def _add_reader_options(p: argparse.ArgumentParser) -> None:
                         "name without extension. Inputs that would share an id are refused")
 
 
-def register(subparsers) -> None:
+def register(subparsers):
+    """Add ``data`` (and its sub-verbs) and ``hrv``; returns the ``data`` sub-parsers (edgekit/cli.py adds
+    ``data windows``, the data stage, which needs the build layer)."""
     fmt = argparse.RawDescriptionHelpFormatter
     data = subparsers.add_parser(
         "data", help="synthetic cohort, RR ingestion, push to InfluxDB",
         description="Build RR tables: a labelled SYNTHETIC cohort, or ingest recordings; push them to InfluxDB.",
         formatter_class=fmt)
-    dsub = data.add_subparsers(dest="data_cmd", metavar="{synth,ingest,push,coverage}")
+    dsub = data.add_subparsers(dest="data_cmd", metavar="{synth,ingest,push,coverage,windows}")
     data.set_defaults(func=lambda a: (data.print_help(), 2)[1])
 
     s = dsub.add_parser(
@@ -156,6 +160,7 @@ def register(subparsers) -> None:
     h.add_argument("--json", action="store_true",
                    help="print strict JSON instead of a table (undefined values are null)")
     h.set_defaults(func=cmd_hrv)
+    return dsub
 
 
 def _subjects(args, n_inputs: int) -> list[str] | None:
@@ -210,7 +215,7 @@ def cmd_ingest(args) -> int:
 
     out = check_output_file(args.out, force=args.force)
     if args.fmt is None:
-        raise InputError("data ingest: --format is required (ppg, ecg, polar, rr-text, csv, apple-health)")
+        raise InputError("data ingest: --format is required (ppg, ecg, polar, rr-text, csv, apple-health, fit)")
     _check_inputs_differ_from_output(args.inputs, out)
     if args.fmt == "apple-health" and args.start is not None:
         raise InputError(f"{args.inputs[0]}: an Apple Health export has its own clock; --start is for recordings "

@@ -98,7 +98,7 @@ def read_inputs(paths: list[Path], fmt: str | None, subjects: list[str] | None, 
         if fmt is None:
             if sniff_kind(p) != "table":
                 raise InputError(f"{p}: not an edgekit RR table (header subject,segment,time_s,rr_ms,flags); "
-                                 f"give --format (ppg, ecg, polar, rr-text, csv, apple-health)")
+                                 f"give --format (ppg, ecg, polar, rr-text, csv, apple-health, fit)")
             t, lab, sc, syn = read_table_csv(p)
         else:
             t = read_other(p)

@@ -1,6 +1,7 @@
 """Readers: recordings in various formats -> :class:`edgekit.data.rr.RRTable`.
 
-Formats (``--format``): ppg, ecg, polar, rr-text, csv, apple-health. Every reader raises
+Formats (``--format``): ppg, ecg, polar, rr-text, csv, apple-health, fit (beat intervals of ``hrv``
+messages, :mod:`edgekit.data.fit_rr`). Every reader raises
 :class:`edgekit.errors.InputError` with one line naming the file and the line/element on bad input
 (empty file, wrong delimiter, non-numeric, NaN, negative or absurd RR, timestamps going backwards,
 a file that is not what the format says). See docs/data.md for each format's rules.
@@ -26,7 +27,7 @@ from edgekit.data.text_blocks import text_blocks
 from edgekit.data.text_numbers import finite_floats, iso_times_utc
 from edgekit.errors import InputError
 
-FORMATS = ("ppg", "ecg", "polar", "rr-text", "csv", "apple-health")
+FORMATS = ("ppg", "ecg", "polar", "rr-text", "csv", "apple-health", "fit")
 STREAMED_FORMATS = ("polar", "rr-text", "csv")  # read in chunks by iter_format (apple-health: stream_export)
 GAP_S = 3.0  # a beat whose timestamp advances more than its RR + GAP_S starts a new segment
 ABSURD_RR_MS = 60_000.0  # a single value above this (or <= 0) is not an RR interval
@@ -62,6 +63,10 @@ def read(paths, fmt: str, *, sample_rate: float | None = None, column: str | Non
         elif fmt in ("ppg", "ecg"):
             t = read_signal(p, fmt, sample_rate=sample_rate, column=column, time_column=time_column,
                             hr_column=hr_column)
+        elif fmt == "fit":
+            from edgekit.data.fit_rr import read_fit_rr
+
+            t = read_fit_rr(p)
         else:
             t = _table(p, iter_format(p, fmt, column=column, time_column=time_column, unit=unit, gap_s=gap_s))
         if len(t) == 0:
@@ -174,6 +179,8 @@ def detect_format(path: Path) -> str:
     if head[:4] == b"PK\x03\x04":
         raise InputError(f"{path}: a zip archive; unzip the Apple Health export and give its export.xml "
                          f"with --format apple-health")
+    if head[8:12] == b".FIT":
+        raise InputError(f"{path}: a FIT file; give --format fit for the beat intervals of its hrv messages")
     if b"\x00" in head[:4096]:
         raise InputError(f"{path}: binary data, not a recording edgekit can recognise; name --format "
                          f"({', '.join(FORMATS)})")

@@ -3,7 +3,8 @@
 Peaks are HeartPy's (van Gent et al. 2019, *Transportation Research Part F* 66:368; HeartPy 1.2.x),
 with the settings its documentation gives for wrist PPG (the "Analysing Smartwatch Data" example):
 
-1. **Sample times.** ``--sample-rate`` (an even grid), or a time column: HeartPy's millisecond
+1. **Sample times.** ``--sample-rate`` (an even grid; samples the device did not record, NaN or empty,
+   filled by interpolation up to ``MAX_GAP_S``, longer gaps split parts), or a time column: HeartPy's millisecond
    timer, epoch milliseconds or seconds, or ISO datetimes (the last three place the recording on
    the clock). A watch logs samples when its OS gets to them: repeated and jittered times. Those are
    resampled to an even grid at the median sample interval (linear interpolation; samples at a
@@ -78,6 +79,14 @@ def _number(text: str, path: Path, lineno: int, what: str) -> float:
     return v
 
 
+def _sample(text: str, path: Path, lineno: int) -> float:
+    """One signal sample: a number, or NaN for a sample the device did not record ('', 'nan')."""
+    s = text.strip().strip('"').strip()
+    if s.lower() in ("", "nan", "na", "null"):
+        return float("nan")
+    return _number(s, path, lineno, "sample")
+
+
 def _values(path: Path, column: str | None, time_column: str | None, hr_column: str | None):
     """(samples, (time column name, raw times, line numbers) or None, device HR or None)."""
     from edgekit.data.readers import _find_column, _read_table
@@ -94,7 +103,7 @@ def _values(path: Path, column: str | None, time_column: str | None, hr_column: 
                 continue
             if re.search(r"[;,\t]", s):
                 raise InputError(f"{path}: line {lineno}: several fields; pass --column for a CSV")
-            vals.append(_number(s, path, lineno, "sample"))
+            vals.append(_sample(s, path, lineno))
         return np.array(vals), None, None
     header, rows, nums = _read_table(path)
     low = [h.lower() for h in header]
@@ -105,7 +114,7 @@ def _values(path: Path, column: str | None, time_column: str | None, hr_column: 
         ic = cand[0]
     else:
         ic = _find_column(header, column, path)
-    vals = np.array([_number(r[ic], path, n, "sample") for r, n in zip(rows, nums)])
+    vals = np.array([_sample(r[ic], path, n) for r, n in zip(rows, nums)])
     times = None
     if time_column is not None:
         it = _find_column(header, time_column, path)
@@ -199,6 +208,32 @@ def even_parts(t: np.ndarray, x: np.ndarray, path: Path) -> tuple[list[tuple[flo
     return parts, (f"{path}: " + "; ".join(notes)) if notes else None
 
 
+def finite_runs(x: np.ndarray, fs: float, path: Path) -> tuple[list[tuple[float, np.ndarray, float]], str | None]:
+    """An evenly sampled signal with missing samples (NaN) as parts: a gap up to ``MAX_GAP_S`` is filled
+    by linear interpolation, a longer one splits the signal. ([(start s, samples, fs)], warning or None)."""
+    bad = ~np.isfinite(x)
+    if not bad.any():
+        return [(0.0, x, fs)], None
+    if bad.all():
+        raise InputError(f"{path}: no sample holds a number")
+    i = np.arange(len(x))
+    edges = np.flatnonzero(np.diff(np.r_[0, bad.astype(np.int8), 0]))
+    long_gaps = [(a, b) for a, b in zip(edges[::2], edges[1::2]) if b - a > MAX_GAP_S * fs]
+    parts, start = [], 0
+    for a, b in long_gaps + [(len(x), len(x))]:
+        seg = slice(start, a)
+        ok = ~bad[seg]
+        if ok.sum() >= 2:
+            xi = np.interp(i[seg], i[seg][ok], x[seg][ok])
+            lo = int(np.argmax(ok))
+            hi = len(ok) - int(np.argmax(ok[::-1]))
+            parts.append(((start + lo) / fs, xi[lo:hi], fs))
+        start = b
+    note = (f"{path}: {int(bad.sum())} samples hold no value (NaN): gaps up to {MAX_GAP_S:g} s filled, "
+            f"{len(long_gaps)} longer ones split the recording into {len(parts)} parts")
+    return parts, note
+
+
 def _run(hp, sig: np.ndarray, fs: float, high_precision: bool):
     """HeartPy on one signal: (peak positions in samples, accepted 0/1, share accepted) or None."""
     for hprec in ((True, False) if high_precision else (False,)):
@@ -275,7 +310,12 @@ def read_signal(path: Path, kind: str, sample_rate: float | None = None, column:
         if times is None:
             raise InputError(f"{path}: --sample-rate is required (or --time-column to derive it)")
         t, clock = sample_times(times, path)
-        parts, note = even_parts(t, vals, path)
+        ok = np.isfinite(vals)
+        if not ok.any():
+            raise InputError(f"{path}: no sample holds a number")
+        if not ok.all():
+            notes.append(f"{path}: {int((~ok).sum())} samples hold no value (NaN): left out")
+        parts, note = even_parts(t[ok], vals[ok], path)
         if note:
             notes.append(note)
         if not clock:
@@ -285,7 +325,9 @@ def read_signal(path: Path, kind: str, sample_rate: float | None = None, column:
         if not sample_rate > 0:
             raise InputError(f"{path}: sample rate must be positive, got {sample_rate}")
         t = None
-        parts = [(0.0, vals, float(sample_rate))]
+        parts, note = finite_runs(vals, float(sample_rate), path)
+        if note:
+            notes.append(note)
         seconds = len(vals) / sample_rate
     if seconds < 5.0 or not any(len(x) >= 5 * fs for _, x, fs in parts):
         raise InputError(f"{path}: only {len(vals)} samples ({seconds:.1f} s); need >= 5 s")

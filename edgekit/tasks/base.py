@@ -45,6 +45,8 @@ class TaskSpec:
     # present steps than most training inputs had (:meth:`presence`).
     presence_unit: ClassVar[str | None] = None
     input_noun: ClassVar[str] = "window"  # what one model input is, in messages: "window", "reading", "series"
+    output_unit: ClassVar[str] = ""  # the unit of a regression output, in messages: "score points", "bpm"
+    baseline_name: ClassVar[str] = "baseline"  # metrics' baseline_mae, in messages: "persistence baseline"
     # How HRVKit makes this model's input on device (the Swift ``InputEncoding`` case of its catalog
     # entry): "beat_window" (N consecutive clean beats), "reading" (one reading's RR, then 0),
     # "hourly_run" (N consecutive hourly RMSSD values), "hourly_slots" (RMSSD of the last N local

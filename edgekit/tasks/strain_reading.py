@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from edgekit import INPUT_NAME
+from edgekit.log import plural
 from edgekit.tasks.metrics import classification_metrics
 from edgekit.tasks.strain import FIXTURE_SEED, StrainTask, strain_cases
 
@@ -102,7 +103,7 @@ class StrainReadingTask(StrainTask):
         if len(X) == 0:
             longest = int(np.diff(t.segment_bounds()).max()) if len(t) else 0
             raise InputError(f"{where}: no reading with {mb} clean beats: the longest clean segment has {longest}"
-                             + (f", {n_excl} readings had more than {d.max_artifact_pct:g} % artifacts" if n_excl else ""))
+                             + (f", {plural(n_excl, 'reading')} had more than {d.max_artifact_pct:g} % artifacts" if n_excl else ""))
         info = [{"subject": str(t.subject[s]), "start_time_s": float(t.time_s[s]),
                  "end_time_s": float(t.time_s[s + k - 1]), "beats": int(k)} for s, k in zip(starts.tolist(), lens.tolist())]
         return X.astype(np.float32), info
