@@ -365,3 +365,186 @@ def test_csv_reader_reads_edgekits_own_table(watch, capsys):
     assert json.loads(capsys.readouterr().out)["n_beats"] > 1000
     t = readers.read([watch], "csv", column="rr_ms")  # one column of it: the "#" line skipped
     assert len(t) == len(watch.read_text().splitlines()) - 2
+
+
+# --- finding 10: a real smartwatch PPG log as it comes ------------------------------------------------
+
+PPG_SET = Path(__file__).resolve().parents[1] / "realdata" / "ppg"
+
+
+def test_real_watch_ppg_log_is_read_and_agrees_with_the_watch(capsys):
+    """Was: the 12-minute ~20 Hz smartwatch log (E2E-PPG, MIT; the tune split of realdata/ppg) was
+    refused (2 repeated timestamps), and without them HeartPy found no peaks. Now its times are
+    resampled with a warning that names them, and the derived HR follows the watch's."""
+    log = PPG_SET / "e2e_ppg" / "201902020222_watch_ppg.csv"
+    assert main(["hrv", str(log), "--format", "ppg", "--column", "ppg", "--time-column", "timestamp", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert any("2 repeated" in w and "resampled" in w for w in out["warnings"])
+    check = out["device_hr_check"]
+    assert check["minutes"] == 12 and check["within_5_bpm"] >= 11 and check["median_abs_diff_bpm"] < 3
+    assert 75 < out["mean_hr_bpm"] < 85
+
+
+def test_ppg_set_evaluates_every_recording_by_split():
+    """Every PPG recording of realdata/ppg is read against its reference; the figures carry their split
+    (Welltory is holdout: reported, never tuned on, so no threshold here)."""
+    from edgekit.data.ppg_eval import evaluate_set, markdown
+
+    rows = evaluate_set(PPG_SET)
+    assert {r["split"] for r in rows} == {"tune", "holdout"} and len(rows) == 22
+    held = [r for r in rows if r["split"] == "holdout"]
+    assert all(("hr_error_bpm" in r) != ("error" in r) for r in held)
+    assert "**holdout**" in markdown(rows)
+
+
+def test_signal_sample_times_and_gaps(tmp_path):
+    """Jittered and repeated sample times are resampled (with a count), a coarse clock's repeats are
+    spread at the mean rate, NaN samples are filled or split, times going backwards are refused."""
+    from edgekit.data.signals import even_parts, finite_runs
+
+    rng = np.random.default_rng(0)
+    t = np.cumsum(rng.uniform(0.045, 0.057, 2000))
+    t[100] = t[99]  # a repeated time
+    parts, note = even_parts(t, np.sin(t), tmp_path / "x.csv")
+    assert len(parts) == 1 and "1 repeated" in note and "resampled" in note
+    coarse = np.floor(np.arange(3000) * 0.01 / 0.0156) * 0.0156  # a 100 Hz signal stamped by a 15.6 ms clock
+    parts, note = even_parts(coarse, np.zeros(3000), tmp_path / "x.csv")
+    assert abs(parts[0][2] - 100.0) < 1.0 and "coarser than the sampling" in note
+    x = np.sin(np.arange(3200) / 5.0)
+    x[100:110] = np.nan  # 0.3 s: filled
+    x[1000:1200] = np.nan  # 6 s: split
+    parts, note = finite_runs(x, 32.0, tmp_path / "x.csv")
+    assert len(parts) == 2 and parts[1][0] == 1200 / 32.0 and np.isfinite(parts[0][1]).all()
+    bad = tmp_path / "back.csv"
+    bad.write_text("timestamp,ppg\n" + "\n".join(f"{1000 + (i if i != 50 else 10) * 50},{np.sin(i / 3):.3f}"
+                                                 for i in range(400)) + "\n")
+    from edgekit.data import readers
+    from edgekit.errors import InputError
+
+    with pytest.raises(InputError, match=r"back.csv: line 52: time column 'timestamp' goes backwards"):
+        readers.read([bad], "ppg", column="ppg", time_column="timestamp")
+
+
+def test_fit_hrv_messages_are_an_rr_source(tmp_path, capsys):
+    """Was: FIT files were not read as an RR source (their hrv messages hold the beat intervals)."""
+    from own_data_helpers import write_fit_hrv
+
+    rr = [800.0 + 30 * np.sin(i / 4) for i in range(300)]
+    rr[150] = None  # a dropout
+    p = write_fit_hrv(tmp_path / "strap.fit", 1714541400.0, rr)
+    assert main(["hrv", str(p), "--format", "fit", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["n_beats"] >= 295 and 70 < out["mean_hr_bpm"] < 80
+    from edgekit.data import readers
+
+    t = readers.read([p], "fit")
+    assert len(np.unique(t.segment)) == 2 and t.time_s[0] == pytest.approx(1714541400.0 + 0.8)
+    assert main(["hrv", str(p)]) == 1
+    assert "give --format fit" in capsys.readouterr().err
+
+
+# --- findings 3, 4 and 11: defaults and examples name the bundled models; small things ---------------
+
+
+def _help(*verb: str) -> str:
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), pytest.raises(SystemExit):
+        main([*verb, "--help"])
+    return out.getvalue()
+
+
+def test_defaults_and_examples_name_the_bundled_configs():
+    """Was: forecast defaulted to configs/hrv_lstm.toml and the examples of predict, forecast and the
+    README's InfluxDB section named hrv_lstm / hrv_transformer, which the bundled build no longer makes."""
+    from edgekit.cli import build_parser
+
+    forecast = build_parser().parse_args(["forecast", "--influx", "http://x:8086", "--database", "d"])
+    assert forecast.config == "configs/hrv_slots.toml" and forecast.utc_offset is None
+    for verb in (("predict",), ("forecast",), ()):
+        text = _help(*verb) if verb else build_parser().format_help()
+        examples = text.split("examples:", 1)[1]
+        assert "hrv_lstm" not in examples and "hrv_transformer" not in examples, verb
+        assert "configs/hrv_slots.toml" in examples or "configs/hrv_reading.toml" in examples
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    influx = readme.split("## InfluxDB and Grafana", 1)[1].split("\n## ", 1)[0]
+    assert "hrv_lstm" not in influx and "configs/hrv_slots.toml" in influx
+
+
+def test_help_says_every_default():
+    """Was: data synth --subjects/--days/--seed and coverage options had no help; hrv --min-rr/--max-rr
+    and --gap-s showed no default."""
+    synth_help = " ".join(_help("data", "synth").split())
+    for text in ("(default 48)", "(default 14)", "(default 7)"):
+        assert text in synth_help
+    coverage = " ".join(_help("data", "coverage").split())
+    assert "(default 24, at least 3)" in coverage and "(default watch,spot,strap,breathe)" in coverage
+    hrv = " ".join(_help("hrv").split())
+    assert "(default 300)" in hrv and "(default 2000)" in hrv and "(default 3;" in hrv and "--start" in hrv
+    predict = " ".join(_help("predict").split())
+    assert "FIT" in predict and "apple-health" in predict
+
+
+def test_one_is_singular_and_a_closed_pipe_is_quiet(built, tmp_path, monkeypatch, capsys):
+    """Was: '1 windows'; 'edgekit: error: edgekit: broken pipe' when piped to head."""
+    import io
+
+    rec = _rr_text(tmp_path / "one.txt", 70)
+    assert main(["predict", "--config", str(built["cfg"]["reading"]), "--build", str(built["build"]), str(rec),
+                 "--format", "rr-text"]) == 0
+    assert ": 1 reading\n" in capsys.readouterr().out
+
+    class ClosedPipe(io.StringIO):
+        def write(self, s):
+            raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr("sys.stdout", ClosedPipe())
+    assert main(["hrv", str(rec), "--format", "rr-text"]) == 141
+    assert capsys.readouterr().err == ""
+
+
+def test_config_keys_another_source_reads_are_warned_about(tmp_path, watch, capsys):
+    """Was: config keys that do not apply to the source were ignored silently."""
+    import shutil
+
+    shutil.copy(watch, tmp_path / "w.csv")
+    p = tiny_config(tmp_path, "slots", ["w.csv"], name="keys")
+    p.write_text(p.read_text().replace("[train]", "subjects = 64\nprofiles = [\"watch\"]\n[train]"))
+    from edgekit.config import ConfigError
+
+    with pytest.raises(ConfigError, match="data.profiles is for data.source = 'synthetic'"):
+        load_config(p)
+    p.write_text(p.read_text().replace('profiles = ["watch"]\n', ""))
+    assert main(["data", "windows", "--config", str(p), "--out", str(tmp_path / "b")]) == 0
+    assert "data.subjects does not apply to data.source = 'files': ignored" in capsys.readouterr().err
+    assert (tmp_path / "b" / "keys" / "data" / "windows.npz").is_file()
+
+
+def test_train_before_the_data_stage_names_the_verb(tmp_path, watch, capsys):
+    """Was: 'run the data stage first (edgekit build)', and no verb ran the data stage alone."""
+    import shutil
+
+    shutil.copy(watch, tmp_path / "w.csv")
+    p = tiny_config(tmp_path, "slots", ["w.csv"], name="early")
+    assert main(["train", "--config", str(p), "--out", str(tmp_path / "b")]) == 1
+    assert "edgekit data windows --config" in capsys.readouterr().err
+
+
+def test_activity_report_speaks_bpm_and_swift_error_speaks_of_usable_hours():
+    """Was: the activity report said 'score points on N series' for BPM; HRVKitError.notEnoughHistory
+    said 'consecutive hours' for the slots model too."""
+    from edgekit.report.render import _headline
+
+    report = {"role": "regressor", "model_type": "hr_activity", "fp32_torch": {"mae": 7.52, "baseline_mae": 11.0},
+              "packaging": {}, "variants": [], "test_metrics": {"n": 3176}, "params": 1000, "training": {},
+              "data": {"synthetic": True, "note": "SYNTHETIC workouts"}, "coreml_backend": None}
+    rows = dict(_headline(report))
+    assert rows["fp32 torch (held-out)"] == "MAE 7.52 bpm (baseline 11) on 3,176 windows"
+    assert rows["Trained on"].startswith("SYNTHETIC data")
+    report.update(role="forecaster", model_type="fatigue_slots")
+    assert dict(_headline(report))["fp32 torch (held-out)"].startswith("MAE 7.52 score points (persistence baseline")
+    errors = (Path(__file__).resolve().parents[1] / "edgekit" / "swift_template" / "Sources" / "HRVKitCore"
+              / "Errors.swift").read_text()
+    assert "consecutive hours of" not in errors and "usable hours of the" in errors

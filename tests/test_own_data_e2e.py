@@ -143,3 +143,20 @@ def test_bundled_types_train_from_influxdb_as_from_the_pushed_file(labelled, inf
         fb = np.load(tmp_path / "b" / files.name / "data" / "windows.npz")
         for k in ("X", "y", "subject"):
             assert np.array_equal(fa[k], fb[k]), (kind, k)
+
+
+def test_push_without_a_clock_warns_and_start_places_it(influx_server, tmp_path, capsys):
+    """Was: RR files without a clock were pushed at 1970, where the dashboard and forecast never look."""
+    rec = tmp_path / "rec.txt"
+    rec.write_text("\n".join(f"{850 + 30 * np.sin(i / 3):.1f}" for i in range(300)) + "\n")
+    url, db = influx_server.url, "noclock"
+    assert main(["data", "push", str(rec), "--format", "rr-text", "--influx", url, "--database", db,
+                 "--create-database"]) == 0
+    err = capsys.readouterr().err
+    assert "no clock" in err and "1970-01-01" in err and "--start" in err
+    assert main(["data", "push", str(rec), "--format", "rr-text", "--subject", "dated", "--start",
+                 "2024-05-01T07:30:00+02:00", "--influx", url, "--database", db]) == 0
+    assert "no clock" not in capsys.readouterr().err
+    first = influx_server.query('SELECT first("rr_ms") FROM "rr" WHERE "subject" = \'dated\'', db=db)
+    t_ns = first["results"][0]["series"][0]["values"][0][0]
+    assert abs(t_ns / 1e9 - (1714541400 + 0.85)) < 0.1  # 05:30Z plus the first interval
