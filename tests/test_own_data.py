@@ -133,13 +133,22 @@ def test_refusal_leaves_no_empty_directories(tmp_path):
     """Was: a refused fine-tuning left empty hrv_slots/ and hrv_slots_personal/data/ behind."""
     rec = tmp_path / "rec.txt"
     rec.write_text("\n".join(str(800 + 30 * np.sin(i)) for i in range(400)) + "\n")
-    cfg = tiny_config(tmp_path, "slots", ["rec.txt"])
-    ckpt = tmp_path / "pop.pt"
-    ckpt.write_bytes(b"not a checkpoint")
+    # a population model of the bundled forecaster type, trained on the synthetic cohort as shipped
+    pop = tiny_config(tmp_path, "slots", [])
+    pop.write_text(pop.read_text().replace('source = "files"\ninputs = []',
+                                           'source = "synthetic"\nsubjects = 3\ndays = 3\nprofiles = ["watch"]'))
+    cfg = load_config(pop)
+    for stage in ("data", "train"):
+        run_stage(cfg, stage, tmp_path / "population")
+    ckpt = tmp_path / "population" / cfg.name / "train" / "model.pt"
     build = tmp_path / "build"
-    assert main(["train", "--config", str(cfg), "--out", str(build), "--init-from", str(ckpt),
+    # the person's file has no scores: refused, and the new build directory is gone again
+    assert main(["train", "--config", str(pop), "--out", str(build), "--init-from", str(ckpt),
                  "--data", str(rec), "--format", "rr-text"]) == 1
     assert not build.exists()
+    assert main(["train", "--config", str(pop), "--out", str(tmp_path / "population"), "--init-from", str(ckpt),
+                 "--data", str(rec), "--format", "rr-text"]) == 1
+    assert not (tmp_path / "population" / f"{cfg.name}_personal").exists()
     # an unlabelled file: the data stage refuses, nothing is left either
     p = tiny_config(tmp_path, "reading", ["rec.txt"])
     p.write_text(p.read_text().replace("[train]", 'format = "rr-text"\n[train]'))
