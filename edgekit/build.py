@@ -169,9 +169,10 @@ def check_model_inputs(cfg: ModelConfig) -> None:
         for raw, resolved in zip(written, cfg.data.inputs):
             p = Path(resolved)  # relative paths: from the config file's folder (edgekit.config.load_config)
             if not p.is_file():
-                base = "" if Path(raw).is_absolute() else f" (relative paths are read from the config file's folder, " \
-                    f"{cfg.path.parent}/" + (f"; {raw} exists in the working directory: write it as a path from "
-                                             f"{cfg.path.parent}/ or an absolute path" if Path(raw).is_file() else "") + ")"
+                here = (f"; {raw} exists in the working directory: write it as a path from {cfg.path.parent}/ or an "
+                        f"absolute path") if Path(raw).is_file() else ""
+                base = "" if Path(raw).is_absolute() else \
+                    f" (relative paths are read from the config file's folder, {cfg.path.parent}/{here})"
                 raise EdgekitError(f"{cfg.path}: data.inputs: {raw}: file not found (or not a regular file){base}")
             try:
                 with open(p, "rb") as fh:

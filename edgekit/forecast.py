@@ -36,17 +36,9 @@ def read_inputs(client: InfluxClient, subjects: list[str] | None = None) -> tupl
     """([(subject, series end ns, x (24,) filled)], refusal lines for subjects without an input)."""
     from edgekit.data.windows import MAX_MISSING_HOURS, complete_series
 
-    last = client.query(f"SELECT last({ql_ident('rmssd')}) FROM {ql_ident(HRV)} GROUP BY {ql_ident('subject')}")
-    newest = {s["tags"].get("subject", ""): int(s["values"][0][0]) for s in last if s["values"]}
-    if subjects:
-        missing = [s for s in subjects if s not in newest]
-        if missing:
-            raise EdgekitError(f"InfluxDB at {client.where}: no '{HRV}' points for subject(s) "
-                               f"{', '.join(map(repr, missing[:5]))}")
-        newest = {s: newest[s] for s in subjects}
-    if not newest:
-        raise EdgekitError(f"InfluxDB at {client.where}, database {client.database!r}: no '{HRV}' points (push "
-                           f"recordings first: edgekit data push)")
+    from edgekit.data.influx_io import newest_by_subject
+
+    newest = newest_by_subject(client, HRV, "rmssd", subjects)
     out, refused = [], []
     for s in sorted(newest):
         end = (newest[s] // HOUR_NS + 1) * HOUR_NS

@@ -37,8 +37,10 @@ def register(subparsers) -> None:
         epilog=("examples:\n"
                 "  edgekit predict --config configs/hrv_reading.toml export.xml --format apple-health\n"
                 "  edgekit predict --config configs/hrv_reading.toml polar_RR.txt --format polar --variant int8\n"
-                "  edgekit predict --config configs/hrv_slots.toml export.xml --format apple-health --utc-offset Europe/Berlin --json\n"
-                "  edgekit predict --config configs/hrv_slots.toml rec.txt --format rr-text --start 2024-05-01T07:30:00+02:00\n"
+                "  edgekit predict --config configs/hrv_slots.toml export.xml --format apple-health \\\n"
+                "      --utc-offset Europe/Berlin --json\n"
+                "  edgekit predict --config configs/hrv_slots.toml rec.txt --format rr-text \\\n"
+                "      --start 2024-05-01T07:30:00+02:00\n"
                 "  edgekit predict --config configs/hr_activity.toml run.gpx --context-minutes 5 --json\n"
                 "\nA model built with 'edgekit build --out DIR' is found with --build DIR."))
     p.add_argument("--config", required=True, metavar="FILE",

@@ -10,7 +10,19 @@ import numpy as np
 
 from edgekit.cli import main
 
-TINY = {
+_TAIL = """[data]
+source = "files"
+inputs = {inputs}
+max_artifact_pct = 20.0
+[train]
+epochs = {epochs}
+batch_size = 32
+threads = 1
+[convert]
+variants = ["fp32"]
+"""
+
+TINY = {  # the bundled HRV model types, small enough to train in a second
     "reading": """
 [model]
 name = "{name}"
@@ -24,17 +36,7 @@ n_layers = 1
 ff_dim = 16
 dropout = 0.0
 min_beats = 45
-[data]
-source = "files"
-inputs = {inputs}
-max_artifact_pct = 20.0
-[train]
-epochs = {epochs}
-batch_size = 32
-threads = 1
-[convert]
-variants = ["fp32"]
-""",
+""" + _TAIL,
     "slots": """
 [model]
 name = "{name}"
@@ -45,17 +47,7 @@ hidden_size = 8
 n_layers = 1
 dropout = 0.0
 min_present_hours = 1
-[data]
-source = "files"
-inputs = {inputs}
-max_artifact_pct = 20.0
-[train]
-epochs = {epochs}
-batch_size = 32
-threads = 1
-[convert]
-variants = ["fp32"]
-""",
+""" + _TAIL,
 }
 
 
@@ -120,15 +112,7 @@ def write_fit_hrv(path: Path, start_s: float, rr_ms: list[float | None]) -> Path
     beat intervals each (None = 0xFFFF, invalid), with the protocol's CRC."""
     import struct
 
-    table = (0x0000, 0xCC01, 0xD801, 0x1400, 0xF001, 0x3C00, 0x2800, 0xE401,
-             0xA001, 0x6C00, 0x7800, 0xB401, 0x5000, 0x9C01, 0x8801, 0x4400)
-
-    def crc(data: bytes, c: int = 0) -> int:
-        for byte in data:
-            for nib in (byte & 0xF, byte >> 4):
-                tmp = table[c & 0xF]
-                c = ((c >> 4) & 0x0FFF) ^ tmp ^ table[nib]
-        return c
+    from test_data_workouts import _fit_crc as crc
 
     body = bytearray()
 

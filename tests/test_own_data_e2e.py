@@ -5,7 +5,6 @@ train and fine-tune the bundled model types (tiny configs, seconds), train again
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -23,41 +23,24 @@ MAX_RR_S = 60.0  # an interval above this (0xFFFF / 1000 = 65.535 s is FIT's inv
 
 
 def read_fit_rr(path: str | Path) -> RRTable:
-    """The ``hrv`` intervals of a FIT file as an RR table (module docstring); one line on bad input:
-    not a FIT file, a CRC or truncation error (fitdecode's, with its place), no ``hrv`` message."""
-    import fitdecode
+    """The ``hrv`` intervals of a FIT file as an RR table (module docstring); one line on bad input
+    (:func:`edgekit.data.workout_readers.fit.fit_data_frames`) or a file without ``hrv`` messages."""
+    from edgekit.data.workout_readers.fit import fit_data_frames
 
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: file not found" if not path.exists() else f"{path}: not a regular file")
-    if path.stat().st_size == 0:
-        raise InputError(f"{path}: empty file")
     rr: list[float | None] = []
     anchors: dict[str, float] = {}
-    try:
-        with fitdecode.FitReader(str(path), check_crc=fitdecode.CrcCheck.RAISE,
-                                 error_handling=fitdecode.ErrorHandling.RAISE) as fit:
-            for frame in fit:
-                if frame.frame_type != fitdecode.FIT_FRAME_DATA:
-                    continue
-                name = frame.name
-                if name == "hrv" and frame.has_field("time"):
-                    v = frame.get_value("time")
-                    rr.extend(v if isinstance(v, (tuple, list)) else [v])
-                    continue
-                key = {"record": "timestamp", "session": "start_time", "file_id": "time_created"}.get(name)
-                if key and name not in anchors and frame.has_field(key):
-                    ts = frame.get_value(key)
-                    if isinstance(ts, datetime):
-                        anchors[name] = ts.timestamp()
-    except fitdecode.FitHeaderError as exc:
-        raise InputError(f"{path}: not a FIT file ({exc})") from None
-    except fitdecode.FitCRCError as exc:
-        raise InputError(f"{path}: CRC error, the file is damaged ({exc})") from None
-    except fitdecode.FitEOFError as exc:
-        raise InputError(f"{path}: truncated FIT file ({exc})") from None
-    except fitdecode.FitError as exc:
-        raise InputError(f"{path}: unreadable FIT data ({exc})") from None
+    for frame in fit_data_frames(path):
+        name = frame.name
+        if name == "hrv" and frame.has_field("time"):
+            v = frame.get_value("time")
+            rr.extend(v if isinstance(v, (tuple, list)) else [v])
+            continue
+        key = {"record": "timestamp", "session": "start_time", "file_id": "time_created"}.get(name)
+        if key and name not in anchors and frame.has_field(key):
+            ts = frame.get_value(key)
+            if isinstance(ts, datetime):
+                anchors[name] = ts.timestamp()
     if not rr:
         raise InputError(f"{path}: no 'hrv' messages: this FIT file holds no beat intervals (a device records "
                          f"them only when HRV logging is on); its heart rate per second is not RR")

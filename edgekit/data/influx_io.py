@@ -486,6 +486,25 @@ def load_influx(cfg) -> LabelledData:
     return data
 
 
+def newest_by_subject(client: InfluxClient, measurement: str, field: str, subjects: list[str] | None = None
+                      ) -> dict[str, int]:
+    """{subject: ns time of its newest ``measurement`` point} (every subject, or ``subjects``: one line
+    naming those without points); one line when there is none at all."""
+    series = client.query(f"SELECT last({ql_ident(field)}) FROM {ql_ident(measurement)} "
+                          f"GROUP BY {ql_ident('subject')}")
+    newest = {s["tags"].get("subject", ""): int(s["values"][0][0]) for s in series if s["values"]}
+    if subjects:
+        missing = [s for s in subjects if s not in newest]
+        if missing:
+            raise InputError(f"InfluxDB at {client.where}, database {client.database!r}: no '{measurement}' points "
+                             f"for subject(s) {', '.join(map(repr, missing[:5]))}")
+        newest = {s: newest[s] for s in subjects}
+    if not newest:
+        raise InputError(f"InfluxDB at {client.where}, database {client.database!r}: no '{measurement}' points "
+                         f"(push recordings first: edgekit data push)")
+    return newest
+
+
 def recent_beats(client: InfluxClient, subjects: list[str] | None, hours: float) -> dict[str, RRTable]:
     """Per subject (all with ``rr`` points, or ``subjects``), the beats of every segment that reaches
     into the last ``hours`` before the subject's newest beat, whole (from the segment's first beat:
@@ -493,17 +512,7 @@ def recent_beats(client: InfluxClient, subjects: list[str] | None, hours: float)
     Segments from ``segment_start``, as :func:`load_influx` rebuilds them."""
     from edgekit.data.labelled import _renumber
 
-    series = client.query(f"SELECT last({ql_ident('rr_ms')}) FROM {ql_ident(RR)} GROUP BY {ql_ident('subject')}")
-    newest = {s["tags"].get("subject", ""): int(s["values"][0][0]) for s in series if s["values"]}
-    if subjects:
-        missing = [s for s in subjects if s not in newest]
-        if missing:
-            raise InputError(f"InfluxDB at {client.where}, database {client.database!r}: no '{RR}' points for "
-                             f"subject(s) {', '.join(map(repr, missing[:5]))}")
-        newest = {s: newest[s] for s in subjects}
-    if not newest:
-        raise InputError(f"InfluxDB at {client.where}, database {client.database!r}: no '{RR}' points (push "
-                         f"recordings first: edgekit data push)")
+    newest = newest_by_subject(client, RR, "rr_ms", subjects)
     fields = f"{ql_ident('rr_ms')}, {ql_ident('flags')}, {ql_ident('segment_start')}"
     out = {}
     for s in sorted(newest):

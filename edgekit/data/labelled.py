@@ -205,38 +205,9 @@ def read_table_csv(path: Path) -> tuple[RRTable, np.ndarray, np.ndarray, bool]:
     return table, np.array(lab, np.int64), np.array(sc, np.float64), synthetic
 
 
-def read_scores(path: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Scores file -> {subject: (issue times sorted, scores)}."""
-    path = Path(path)
-    lines, first, _ = _text_lines(path)
-    reader = csv.reader(io.StringIO("\n".join(lines)))
-    next(reader)
-    rows: dict[str, list] = {}
-    for k, row in enumerate(reader):
-        lineno = first + 1 + k
-        if not row:
-            continue
-        if len(row) != 3:
-            raise InputError(f"{path}: line {lineno}: expected 3 fields (subject,time_s,fatigue_score)")
-        try:
-            ts = float(row[1])
-        except ValueError:
-            raise InputError(f"{path}: line {lineno}: non-numeric time_s {row[1][:40]!r}") from None
-        s = _score(row[2], path, lineno)
-        if not (np.isfinite(ts) and np.isfinite(s)):
-            raise InputError(f"{path}: line {lineno}: time_s and fatigue_score must be finite numbers")
-        rows.setdefault(row[0].strip(), []).append((ts, s))
-    if not rows:
-        raise InputError(f"{path}: no scores after the header")
-    out = {}
-    for subj, v in rows.items():
-        a = np.array(sorted(v))
-        out[subj] = (a[:, 0], a[:, 1])
-    return out
-
-
-def read_reading_labels(path: Path) -> dict[str, list[tuple[float, int, int]]]:
-    """Reading labels file -> {subject: [(time_s, label index, line number)]} (file order)."""
+def _timed_rows(path: Path, value: str, parse) -> dict[str, list[tuple[float, object, int]]]:
+    """Rows ``subject,time_s,<value>`` after the header -> {subject: [(time_s, parse(text, path, line),
+    line number)]} in file order; one line on a wrong field count, a bad or non-finite time, or no row."""
     path = Path(path)
     lines, first, _ = _text_lines(path)
     reader = csv.reader(io.StringIO("\n".join(lines)))
@@ -247,20 +218,45 @@ def read_reading_labels(path: Path) -> dict[str, list[tuple[float, int, int]]]:
         if not row:
             continue
         if len(row) != 3:
-            raise InputError(f"{path}: line {lineno}: expected 3 fields (subject,time_s,label)")
+            raise InputError(f"{path}: line {lineno}: expected 3 fields (subject,time_s,{value})")
         try:
             ts = float(row[1])
         except ValueError:
             raise InputError(f"{path}: line {lineno}: non-numeric time_s {row[1][:40]!r}") from None
         if not np.isfinite(ts):
             raise InputError(f"{path}: line {lineno}: time_s must be a finite number")
-        lab = _label_index(row[2], path, lineno)
-        if lab < 0:
-            raise InputError(f"{path}: line {lineno}: empty label")
-        out.setdefault(row[0].strip(), []).append((ts, lab, lineno))
+        out.setdefault(row[0].strip(), []).append((ts, parse(row[2], path, lineno), lineno))
     if not out:
-        raise InputError(f"{path}: no labels after the header")
+        raise InputError(f"{path}: no {value} rows after the header")
     return out
+
+
+def _finite_score(text: str, path: Path, lineno: int) -> float:
+    s = _score(text, path, lineno)
+    if not np.isfinite(s):
+        raise InputError(f"{path}: line {lineno}: fatigue_score must be a number (one row per issued score)")
+    return s
+
+
+def _reading_label(text: str, path: Path, lineno: int) -> int:
+    lab = _label_index(text, path, lineno)
+    if lab < 0:
+        raise InputError(f"{path}: line {lineno}: empty label")
+    return lab
+
+
+def read_scores(path: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Scores file -> {subject: (issue times sorted, scores)}."""
+    out = {}
+    for subj, v in _timed_rows(path, "fatigue_score", _finite_score).items():
+        a = np.array(sorted((t, sc) for t, sc, _ in v))
+        out[subj] = (a[:, 0], a[:, 1])
+    return out
+
+
+def read_reading_labels(path: Path) -> dict[str, list[tuple[float, int, int]]]:
+    """Reading labels file -> {subject: [(time_s, label index, line number)]} (file order)."""
+    return _timed_rows(path, "label", _reading_label)  # type: ignore[return-value]
 
 
 def label_readings(table: RRTable, beat_label: np.ndarray, rows: list[tuple[float, int, int]], subject: str,

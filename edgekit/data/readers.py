@@ -73,8 +73,8 @@ def read(paths, fmt: str, *, sample_rate: float | None = None, column: str | Non
             raise InputError(f"{p}: no RR intervals found")
         if start_s is not None:
             if has_clock(t.time_s):
-                raise InputError(f"{p}: has its own clock (beats from {t.time_s.min():.0f} s since 1970); --start is for "
-                                 f"recordings without one")
+                raise InputError(f"{p}: has its own clock (beats from {t.time_s.min():.0f} s since 1970); --start is "
+                                 f"for recordings without one")
             t.time_s = t.time_s + start_s
         notes += list(t.meta.get("warnings", [])) + plausibility_warnings(t, fmt, p)
         if "hr_check" in t.meta:
@@ -731,7 +731,8 @@ def plausibility_warnings(table: RRTable, fmt: str, path: Path) -> list[str]:
         rejected = float(((table.flags & int(Flag.DETECTOR_REJECTED)) != 0).mean())
         if rejected > 0.5:
             other = "ppg" if fmt == "ecg" else "ecg"
+            article = "an" if fmt == "ecg" else "a"
             out.append(f"{path}: HeartPy rejected the peaks around {100 * rejected:.0f} % of the intervals: the "
-                       f"signal is mostly not clean {fmt.upper()} beats (a noisy recording, or not "
-                       f"{'an' if fmt == 'ecg' else 'a'} {fmt.upper()}: check --format {other}, --column and --sample-rate)")
+                       f"signal is mostly not clean {fmt.upper()} beats (a noisy recording, or not {article} "
+                       f"{fmt.upper()}: check --format {other}, --column and --sample-rate)")
     return out

@@ -68,28 +68,19 @@ def _heartpy():
     return hp
 
 
-def _number(text: str, path: Path, lineno: int, what: str) -> float:
-    s = text.strip()
-    try:
-        v = float(s)
-    except ValueError:
-        raise InputError(f"{path}: line {lineno}: non-numeric {what} {s[:40]!r}") from None
-    if not np.isfinite(v):
-        raise InputError(f"{path}: line {lineno}: {what} is {s!r} (not a finite number)")
-    return v
-
-
 def _sample(text: str, path: Path, lineno: int) -> float:
     """One signal sample: a number, or NaN for a sample the device did not record ('', 'nan')."""
     s = text.strip().strip('"').strip()
     if s.lower() in ("", "nan", "na", "null"):
         return float("nan")
+    from edgekit.data.readers import _number
+
     return _number(s, path, lineno, "sample")
 
 
 def _values(path: Path, column: str | None, time_column: str | None, hr_column: str | None):
     """(samples, (time column name, raw times, line numbers) or None, device HR or None)."""
-    from edgekit.data.readers import _find_column, _read_table
+    from edgekit.data.readers import _find_column, _number, _read_table
 
     text = read_text_file(path)
     first = text.splitlines()[0]

@@ -206,7 +206,8 @@ def trained_on_text(metrics: dict, model_dir: Path) -> str:
         synthetic, source = summary.get("synthetic"), summary.get("source")
     if synthetic:
         return "SYNTHETIC data"
-    return {"files": "recorded data (files)", "influxdb": "recorded data (InfluxDB)"}.get(source, str(source or "unknown"))
+    names = {"files": "recorded data (files)", "influxdb": "recorded data (InfluxDB)"}
+    return names.get(source, str(source or "unknown"))
 
 
 def _accuracy_text(role: str, metrics: dict, parity_entry: dict, synthetic: bool = False) -> str:
