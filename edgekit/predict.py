@@ -148,10 +148,32 @@ def model_warnings(runner: Runner) -> list[str]:
     return out
 
 
+def _presence_from_windows(runner: Runner) -> dict | None:
+    """The input presence of a checkpoint trained before the train stage recorded it: from the data
+    stage's ``windows.npz`` (all of its examples), once per runner; None without one."""
+    if runner.task.presence_unit is None or runner.model_dir is None:
+        return None
+    if "_presence" not in runner.meta:
+        path = runner.model_dir / "data" / "windows.npz"
+        pres = None
+        if path.is_file():
+            try:
+                with np.load(path, allow_pickle=False) as npz:
+                    X = npz["X"]
+            except (OSError, ValueError, KeyError):
+                X = None
+            if X is not None and X.ndim == 2 and len(X):
+                p = runner.task.presence(X)
+                pres = {"unit": runner.task.presence_unit, "length": int(X.shape[1]),
+                        "p10": float(np.percentile(p, 10)), "median": float(np.median(p))}
+        runner.meta["_presence"] = pres
+    return runner.meta["_presence"]
+
+
 def input_warnings(runner: Runner, X: np.ndarray, info: list[dict], where: str) -> list[str]:
     """Inputs with less data than most training inputs had (fewer present beats or hours than the
     10th percentile the train stage recorded, checkpoint ``input_presence``): one line per input file."""
-    pres = runner.meta.get("input_presence")
+    pres = runner.meta.get("input_presence") or _presence_from_windows(runner)
     if not pres or not len(X):
         return []
     n = runner.task.presence(X)

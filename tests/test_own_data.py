@@ -557,3 +557,15 @@ def test_activity_report_speaks_bpm_and_swift_error_speaks_of_usable_hours():
     errors = (Path(__file__).resolve().parents[1] / "edgekit" / "swift_template" / "Sources" / "HRVKitCore"
               / "Errors.swift").read_text()
     assert "consecutive hours of" not in errors and "usable hours of the" in errors
+
+
+def test_activity_model_refuses_a_format_it_does_not_read():
+    """Was: 'predict --format csv' was silently ignored for the activity model."""
+    import argparse
+
+    from edgekit.errors import InputError
+    from edgekit.run_cli import _predict_workouts
+
+    cfg = argparse.Namespace(name="hr_activity")
+    with pytest.raises(InputError, match="--format csv does not apply to hr_activity: it reads workouts"):
+        _predict_workouts(argparse.Namespace(fmt="csv"), cfg, None, [])

@@ -24,23 +24,35 @@ MAX_RR_S = 60.0  # an interval above this (0xFFFF / 1000 = 65.535 s is FIT's inv
 
 def read_fit_rr(path: str | Path) -> RRTable:
     """The ``hrv`` intervals of a FIT file as an RR table (module docstring); one line on bad input
-    (:func:`edgekit.data.workout_readers.fit.fit_data_frames`) or a file without ``hrv`` messages."""
-    from edgekit.data.workout_readers.fit import fit_data_frames
+    (:func:`edgekit.data.workout_readers.fit.fit_error`) or a file without ``hrv`` messages."""
+    import fitdecode
+
+    from edgekit.data.workout_readers.fit import fit_error
 
     path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: file not found" if not path.exists() else f"{path}: not a regular file")
+    if path.stat().st_size == 0:
+        raise InputError(f"{path}: empty file")
     rr: list[float | None] = []
     anchors: dict[str, float] = {}
-    for frame in fit_data_frames(path):
-        name = frame.name
-        if name == "hrv" and frame.has_field("time"):
-            v = frame.get_value("time")
-            rr.extend(v if isinstance(v, (tuple, list)) else [v])
-            continue
-        key = {"record": "timestamp", "session": "start_time", "file_id": "time_created"}.get(name)
-        if key and name not in anchors and frame.has_field(key):
-            ts = frame.get_value(key)
-            if isinstance(ts, datetime):
-                anchors[name] = ts.timestamp()
+    try:
+        with fitdecode.FitReader(str(path), check_crc=fitdecode.CrcCheck.RAISE,
+                                 error_handling=fitdecode.ErrorHandling.RAISE) as fit:
+            for frame in fit:
+                if frame.frame_type != fitdecode.FIT_FRAME_DATA:
+                    continue
+                if frame.name == "hrv" and frame.has_field("time"):
+                    v = frame.get_value("time")
+                    rr.extend(v if isinstance(v, (tuple, list)) else [v])
+                    continue
+                key = {"record": "timestamp", "session": "start_time", "file_id": "time_created"}.get(frame.name)
+                if key and frame.name not in anchors and frame.has_field(key):
+                    ts = frame.get_value(key)
+                    if isinstance(ts, datetime):
+                        anchors[frame.name] = ts.timestamp()
+    except Exception as exc:  # noqa: BLE001 - fitdecode on hostile bytes: struct, key, value errors
+        raise fit_error(path, exc) from None
     if not rr:
         raise InputError(f"{path}: no 'hrv' messages: this FIT file holds no beat intervals (a device records "
                          f"them only when HRV logging is on); its heart rate per second is not RR")

@@ -208,13 +208,16 @@ def _headline(report: dict) -> list[tuple[str, str]]:
         out.append(("fp32 torch (held-out)", f"accuracy {pct(t.get('accuracy'))}, macro-F1 {num(t.get('macro_f1'), 3)}"
                     f" on {num(report['test_metrics'].get('n'))} windows of held-out test subjects"))
     else:
-        task = task_for(report["model_type"])
-        text = f"MAE {num(t.get('mae'), 3)} {task.output_unit}"
+        # the task spec's words (a report without model_type, written before it was recorded: a forecaster's)
+        task = task_for(report["model_type"]) if report.get("model_type") else None
+        unit, base, noun = ((task.output_unit, task.baseline_name, task.input_noun) if task
+                            else ("score points", "persistence baseline", "series"))
+        text = f"MAE {num(t.get('mae'), 3)} {unit}"
         if t.get("baseline_mae") is not None:
-            text += f" ({task.baseline_name} {num(t['baseline_mae'], 3)})"
+            text += f" ({base} {num(t['baseline_mae'], 3)})"
         if t.get("zone_accuracy") is not None:
             text += f", zone accuracy {pct(t['zone_accuracy'])}"
-        many = "series" if task.input_noun == "series" else task.input_noun + "s"
+        many = "series" if noun == "series" else noun + "s"
         out.append(("fp32 torch (held-out)", text + f" on {num(report['test_metrics'].get('n'))} {many}"))
     out.append(("Core ML figures from", backend_text(report.get("coreml_backend"))))
     out.append(("Parameters", num(report["params"])))
