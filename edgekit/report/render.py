@@ -7,6 +7,8 @@ import html
 import math
 from typing import Any
 
+from edgekit.tasks import task_for
+
 PLOT_TITLES = {
     "size_vs_accuracy.png": "Size vs accuracy (Pareto)",
     "confusion.png": "Confusion matrix (fp32 torch, held-out)",
@@ -206,20 +208,31 @@ def _headline(report: dict) -> list[tuple[str, str]]:
         out.append(("fp32 torch (held-out)", f"accuracy {pct(t.get('accuracy'))}, macro-F1 {num(t.get('macro_f1'), 3)}"
                     f" on {num(report['test_metrics'].get('n'))} windows of held-out test subjects"))
     else:
-        text = f"MAE {num(t.get('mae'), 3)} score points"
+        # the task spec's words (a report without model_type, written before it was recorded: a forecaster's)
+        task = task_for(report["model_type"]) if report.get("model_type") else None
+        unit, base, noun = ((task.output_unit, task.baseline_name, task.input_noun) if task
+                            else ("score points", "persistence baseline", "series"))
+        text = f"MAE {num(t.get('mae'), 3)} {unit}"
         if t.get("baseline_mae") is not None:
-            text += f" (persistence baseline {num(t['baseline_mae'], 3)})"
+            text += f" ({base} {num(t['baseline_mae'], 3)})"
         if t.get("zone_accuracy") is not None:
             text += f", zone accuracy {pct(t['zone_accuracy'])}"
-        out.append(("fp32 torch (held-out)", text + f" on {num(report['test_metrics'].get('n'))} series"))
+        many = "series" if noun == "series" else noun + "s"
+        out.append(("fp32 torch (held-out)", text + f" on {num(report['test_metrics'].get('n'))} {many}"))
     out.append(("Core ML figures from", backend_text(report.get("coreml_backend"))))
     out.append(("Parameters", num(report["params"])))
     for warning in (report.get("training") or {}).get("warnings", []):
         out.append(("⚠ Weak result", warning))
-    data = report.get("data", {})
-    if data.get("synthetic"):
-        out.append(("Data", data.get("note") or "synthetic cohort"))
+    out.append(("Trained on", trained_on(report.get("data", {}))))
     return out
+
+
+def trained_on(data: dict) -> str:
+    """What a model was trained on, in words: SYNTHETIC data said so in capitals, else the source."""
+    if data.get("synthetic"):
+        return "SYNTHETIC data — " + (data.get("note") or "synthetic cohort")
+    return {"files": "recorded data from files", "influxdb": "recorded data from InfluxDB"}.get(
+        data.get("source"), "unknown data (no data summary)")
 
 
 def _stage_rows(report: dict) -> list[list[str]]:
