@@ -41,6 +41,13 @@ class TaskSpec:
     clock_hours: ClassVar[bool] = False  # the input is made of the wearer's local clock hours (predict --utc-offset)
     crops_readings: ClassVar[bool] = False  # train.crop_fraction applies (inputs are reading windows)
     calibrates: ClassVar[bool] = False  # train.calibrate_on applies (:meth:`calibrate`)
+    # What a present step of the input is when steps may be absent (0): "beats", "hours"; None when
+    # every step of every input is present (window models). Predict warns on inputs with fewer
+    # present steps than most training inputs had (:meth:`presence`).
+    presence_unit: ClassVar[str | None] = None
+    input_noun: ClassVar[str] = "window"  # what one model input is, in messages: "window", "reading", "series"
+    output_unit: ClassVar[str] = ""  # the unit of a regression output, in messages: "score points", "bpm"
+    baseline_name: ClassVar[str] = "baseline"  # metrics' baseline_mae, in messages: "persistence baseline"
     # How HRVKit makes this model's input on device (the Swift ``InputEncoding`` case of its catalog
     # entry): "beat_window" (N consecutive clean beats), "reading" (one reading's RR, then 0),
     # "hourly_run" (N consecutive hourly RMSSD values), "hourly_slots" (RMSSD of the last N local
@@ -55,6 +62,10 @@ class TaskSpec:
     coverage_count_key: ClassVar[str | None] = None
     # The same among wake-ups with >= 3 readings in the previous 24 h (forecasters), or None.
     coverage_key_given_3_readings: ClassVar[str | None] = None
+
+    def presence(self, X: np.ndarray) -> np.ndarray:
+        """Present (non-zero) steps of each input ``X`` (K, T): beats of a reading, hours with an RMSSD."""
+        return (np.asarray(X) > 0).sum(axis=1)
 
     def swift_input_value(self, raw: Mapping[str, Any]) -> int | None:
         """The value of :attr:`swift_input_param` in the params (defaults applied), or None."""

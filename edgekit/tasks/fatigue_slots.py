@@ -19,6 +19,7 @@ class FatigueSlotsTask(FatigueTask):
     title = "fatigue forecaster (irregular readings)"
     fixture_description = "hourly RMSSD slots (local clock hours), oldest first, 0 = no reading that hour"
     swift_input = "hourly_slots"
+    presence_unit = "hours"
     swift_input_param = "min_present_hours"
     coverage_key = "forecast_input_slots"
     coverage_key_given_3_readings = "forecast_input_slots_given_3_readings"
