@@ -36,13 +36,13 @@ class StageSpec:
     sections: tuple[str, ...]  # config sections the stage reads
     inputs: tuple[str, ...]  # paths relative to build/<model>/, "fixtures:" (the parity fixtures) or
     # "package-config:" (the edgekit.toml the report reads for the size budget), "real-sets:" (the
-    # folders of evaluate.real_sets)
+    # folders of evaluate.real_sets), "calibration-sets:" (the folders of train.calibrate_on)
     outputs: tuple[str, ...]  # paths relative to build/<model>/
 
 
 STAGES: dict[str, StageSpec] = {
     "data": StageSpec(("model", "data"), (), ("data",)),
-    "train": StageSpec(("model", "data", "train"), ("data",), ("train",)),
+    "train": StageSpec(("model", "data", "train"), ("data", "calibration-sets:"), ("train",)),
     "convert": StageSpec(("model", "data", "convert"), ("data", "train"), ("onnx", "coreml")),
     "verify": StageSpec(("model", "verify"), ("train", "onnx", "coreml", "fixtures:"), ("verify",)),
     "evaluate": StageSpec(("model", "data", "evaluate"), ("train", "real-sets:"), ("evaluate",)),
@@ -84,6 +84,8 @@ def _stage_fingerprint(cfg: ModelConfig, stage: str, model_dir: Path, extra: dic
             parts[rel] = _file_hash(fixtures_path(cfg))
         elif rel == "real-sets:":
             parts[rel] = [_tree_hash(p) for p in cfg.real_set_paths()]
+        elif rel == "calibration-sets:":
+            parts[rel] = [_tree_hash(p) for p in cfg.calibration_set_paths()]
         elif rel == "package-config:":
             parts[rel] = _tree_hash(cfg.path.resolve().parent.parent / "edgekit.toml")
         else:

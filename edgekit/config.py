@@ -79,6 +79,10 @@ class TrainSection:
     # strain_reading only: fraction of training windows cut, anew every epoch, to a random shorter
     # reading (docs/data.md "Reading windows", windows.crop_readings); 0 = off
     crop_fraction: float = 0.0
+    # real sets (folders with a manifest.toml, relative to the config file) whose ``tune`` persons calibrate
+    # the trained model (task spec ``calibrate``: a classifier's class offsets, docs/synthetic_cohort.md
+    # "Calibration on real tune persons"); the ``holdout`` persons are never used; [] = no calibration
+    calibrate_on: list = field(default_factory=list)
 
 
 @dataclass
@@ -154,6 +158,10 @@ class ModelConfig:
     def real_set_paths(self) -> list[Path]:
         """``evaluate.real_sets`` resolved against the config file's directory."""
         return [(self.path.parent / p).resolve() for p in self.evaluate.real_sets]
+
+    def calibration_set_paths(self) -> list[Path]:
+        """``train.calibrate_on`` resolved against the config file's directory."""
+        return [(self.path.parent / p).resolve() for p in self.train.calibrate_on]
 
     def section_dict(self, *names: str) -> dict:
         return {n: dataclasses.asdict(getattr(self, n)) for n in names}
@@ -312,10 +320,15 @@ def _validate(cfg: ModelConfig) -> None:
                           f"not to {m.type!r}")
     if "fp32" not in cfg.convert.variants:
         raise ConfigError(f"{p}: convert.variants must include 'fp32' (the reference variant)")
-    for raw, path in zip(cfg.evaluate.real_sets, cfg.real_set_paths()):
-        if not isinstance(raw, str) or not (path / "manifest.toml").is_file():
-            raise ConfigError(f"{p}: evaluate.real_sets: {raw!r} is not a real-set folder with a manifest.toml "
-                              f"(paths are relative to the config file's directory, {p.parent})")
+    for key, raws, paths in (("evaluate.real_sets", cfg.evaluate.real_sets, cfg.real_set_paths()),
+                             ("train.calibrate_on", t.calibrate_on, cfg.calibration_set_paths())):
+        for raw, path in zip(raws, paths):
+            if not isinstance(raw, str) or not (path / "manifest.toml").is_file():
+                raise ConfigError(f"{p}: {key}: {raw!r} is not a real-set folder with a manifest.toml "
+                                  f"(paths are relative to the config file's directory, {p.parent})")
+    if t.calibrate_on and not TASKS[m.type].calibrates:
+        kinds = sorted(k for k, spec in TASKS.items() if spec.calibrates)
+        raise ConfigError(f"{p}: train.calibrate_on applies to model.type in {kinds}, not to {m.type!r}")
 
 
 def _validate_profiles(p: Path, d: DataSection) -> None:

@@ -365,6 +365,7 @@ def run(cfg: ModelConfig, build_dir: Path, init_from: Path | None = None) -> dic
         model = task.build_model(cfg.model.params)
         normalization = _set_normalization(model, task, train.X, train.y)
     history, best_epoch = fit(model, task, train, val, cfg, labels, desc=f"train {cfg.name}")
+    calibration = task.calibrate(cfg, model, lambda X: _predict(model, np.asarray(X, np.float32)), val, labels)
 
     rank, _ = _distributed()
     metrics = {
@@ -382,6 +383,8 @@ def run(cfg: ModelConfig, build_dir: Path, init_from: Path | None = None) -> dic
     metrics.update({k: v for k, v in metrics["test"].items() if k in ("accuracy", "macro_f1", "mae", "baseline_mae", "zone_accuracy")})
     metrics.update(task.heldout_report(lambda X: _predict(model, X.astype(np.float32)), arrays, splits_ids["test"],
                                        labels))
+    if calibration is not None:
+        metrics["calibration"] = calibration
     summary = data_summary(model_dir)
     metrics["synthetic_data"] = bool(summary.get("synthetic"))
     metrics["data_source"] = summary.get("source", cfg.data.source)

@@ -59,7 +59,9 @@ def _tiny_reading_model(root: Path) -> Path:
 
     (root / "configs").mkdir(parents=True, exist_ok=True)
     cfg_path = root / "configs" / "hrv_reading.toml"
-    shutil.copy(ROOT / "configs" / "hrv_reading.toml", cfg_path)
+    # the bundled config's real sets (relative to configs/) made absolute for the copy
+    cfg_path.write_text((ROOT / "configs" / "hrv_reading.toml").read_text().replace(
+        '"../realdata/hrv"', f'"{(ROOT / "realdata" / "hrv").as_posix()}"'))
     cfg = load_config(cfg_path)
     torch.manual_seed(0)
     model = build_model(cfg.model.type, cfg.model.params)

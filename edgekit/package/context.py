@@ -80,6 +80,7 @@ class ModelContext:
     encoding: str = "beat_window"  # the task's declared input encoding (TaskSpec.swift_input)
     encoding_value: int | None = None  # the value it carries (min beats, min present hours)
     coverage: list[dict] = field(default_factory=list)  # per profile, from metrics.json (coverage_rows)
+    real: list[dict] = field(default_factory=list)  # per real set: title, goal lines, missed goals (real_rows)
     trained_on: str = ""  # "SYNTHETIC data", "recorded data (files)", ... (trained_on_text)
 
     @property
@@ -194,6 +195,21 @@ def _tolerance(variant: str, parity_entry: dict, role: str) -> float:
     if measured is None:
         return floor
     return max(floor, 2.0 * measured + (1e-3 if role == "classifier" else 0.05))
+
+
+def real_rows(model_dir: Path) -> list[dict]:
+    """The REAL figures of a built model (``evaluate/real.json``): per set its title, one line per goal
+    (value, target, split, met) and the goals it misses (the README says so in one line)."""
+    from edgekit.tasks.real import load_real
+
+    out = []
+    for ev in load_real(model_dir):
+        lines = [f"{'met' if g.met else 'MISSED'}: {g.name}: {'—' if g.value is None else f'{g.value:.3g}'} "
+                 f"(goal {g.target}; {g.split} persons)" for g in ev.goals]
+        missed = sorted({g.name for g in ev.goals if not g.met})
+        out.append({"title": ev.title, "persons": ev.n_persons, "holdout": len(ev.holdout_persons),
+                    "met": sum(g.met for g in ev.goals), "goals": len(ev.goals), "lines": lines, "missed": missed})
+    return out
 
 
 def trained_on_text(metrics: dict, model_dir: Path) -> str:
@@ -333,6 +349,7 @@ def _model_context(entry: PackageModel, build_dir: Path, used: set[str]) -> tupl
         encoding=task.swift_input,
         encoding_value=task.swift_input_value(cfg.model.params),
         coverage=coverage_rows(task, metrics if isinstance(metrics, dict) else {}),
+        real=real_rows(model_dir),
     )
     return ctx, (cfg, choice)
 

@@ -40,6 +40,7 @@ class TaskSpec:
     reads_workouts: ClassVar[bool] = False  # predict reads workout files (GPX/TCX/FIT, Apple export), not RR
     clock_hours: ClassVar[bool] = False  # the input is made of the wearer's local clock hours (predict --utc-offset)
     crops_readings: ClassVar[bool] = False  # train.crop_fraction applies (inputs are reading windows)
+    calibrates: ClassVar[bool] = False  # train.calibrate_on applies (:meth:`calibrate`)
     # What a present step of the input is when steps may be absent (0): "beats", "hours"; None when
     # every step of every input is present (window models). Predict warns on inputs with fewer
     # present steps than most training inputs had (:meth:`presence`).
@@ -188,6 +189,13 @@ class TaskSpec:
     def prediction(self, values: np.ndarray, labels: list[str]) -> dict[str, Any]:
         """The user-facing record of one input's values (label + probabilities, or score + zone)."""
         raise NotImplementedError
+
+    def calibrate(self, cfg: Any, model: Any, predict: Any, val: Any, labels: list[str]) -> dict[str, Any] | None:
+        """After training, fit a documented calibration of ``model`` (in place) on the ``tune`` persons of
+        the real sets of ``train.calibrate_on`` (never their holdout); ``predict(X)`` runs the model,
+        ``val`` is the synthetic validation split. Returns a record for metrics.json, None when the task
+        has no calibration or none is configured."""
+        return None
 
     def evaluate_real(self, cfg: Any, predict: Any, real_set: Any) -> Any:
         """This model on one real set (:class:`edgekit.data.realdata.RealSet`): a

@@ -90,6 +90,13 @@ class FatigueSlotsTask(FatigueTask):
             raise InputError(f"{where}: no hour of the last {hours} holds an RMSSD ({need} needed)")
         return np.array(xs, np.float32), info
 
+    def evaluate_real(self, cfg, predict, real_set):
+        """Watch-like days of the 24 h recordings of a real HRV set: share of healthy adults' days in the
+        red zone (:mod:`edgekit.tasks.hrv_real`); None for a set without RR recordings."""
+        from edgekit.tasks.hrv_real import forecaster_evaluation, is_rr_set
+
+        return forecaster_evaluation(cfg, predict, real_set) if is_rr_set(real_set) else None
+
     def heldout_report(self, predict, arrays, test_ids, labels) -> dict[str, Any]:
         from edgekit.data.coverage import summarize
         from edgekit.data.synth import RECORDINGS

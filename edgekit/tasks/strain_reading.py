@@ -20,6 +20,7 @@ CROP_STREAM = 0xC209  # train.crop_fraction: generator default_rng([train.seed, 
 class StrainReadingTask(StrainTask):
     type = "strain_reading"
     crops_readings = True
+    calibrates = True
     title = "strain classifier (single readings)"
     input_noun = "reading"
     fixture_description = "one reading's RR intervals, then 0 (absent) slots"
@@ -107,6 +108,28 @@ class StrainReadingTask(StrainTask):
         info = [{"subject": str(t.subject[s]), "start_time_s": float(t.time_s[s]),
                  "end_time_s": float(t.time_s[s + k - 1]), "beats": int(k)} for s, k in zip(starts.tolist(), lens.tolist())]
         return X.astype(np.float32), info
+
+    def calibrate(self, cfg, model, predict, val, labels):
+        """``train.calibrate_on``: class offsets fitted on the real sets' tune persons
+        (:func:`edgekit.tasks.hrv_real.calibrate_classifier`), added to the output layer's bias, so the
+        Core ML model and HRVKit carry them with no new input, output or code."""
+        if not cfg.train.calibrate_on:
+            return None
+        import torch
+
+        from edgekit.tasks.hrv_real import calibrate_classifier
+
+        rec = calibrate_classifier(cfg, predict, val.X, val.y)
+        with torch.no_grad():
+            model.head.bias += torch.tensor(rec["offsets"], dtype=model.head.bias.dtype)
+        return rec
+
+    def evaluate_real(self, cfg, predict, real_set):
+        """One-minute readings of a real HRV set: calibration on healthy adults, stress ranking, the
+        simulator's realism (:mod:`edgekit.tasks.hrv_real`); None for a set without RR recordings."""
+        from edgekit.tasks.hrv_real import is_rr_set, strain_evaluation
+
+        return strain_evaluation(cfg, predict, real_set) if is_rr_set(real_set) else None
 
     # held-out figures per recording profile (train stage, metrics.json)
     def heldout_report(self, predict, arrays, test_ids, labels) -> dict[str, Any]:
