@@ -1,7 +1,8 @@
 # edgekit — one command from nothing to a verified Swift package.
 #   make setup        create .venv with pinned dependencies (idempotent)
 #   make ios-package  build both default models and build/ios/HRVKit
-#   make test         unit tests, the parity suite, and swift build/test of the package
+#   make test         the package build, then unit tests (those that check the bundled models read
+#                     $(BUILD)), the parity suite, and swift build/test of the package
 #   make bench        side-by-side benchmarks (build/bench/bench.json)
 #   make ios-typecheck IOS_SDK=…  type-check the package for iOS against an iOS SDK
 #   make clean        remove build outputs
@@ -36,8 +37,10 @@ $(STAMP): pyproject.toml constraints.txt
 ios-package: setup
 	$(PY) -m edgekit build --config edgekit.toml --out $(BUILD)
 
-test: setup
-	$(PY) -m pytest -q tests conversion_tests
+# The build comes first: tests of the bundled models (their real-data calibration) read $(BUILD) and
+# skip, saying why, when it is absent (a plain `pytest` without a build).
+test: setup ios-package
+	EDGEKIT_TEST_BUILD=$(abspath $(BUILD)) $(PY) -m pytest -q tests conversion_tests
 	$(MAKE) --no-print-directory swift-test
 
 unit-test: setup

@@ -16,6 +16,9 @@ Sections
 * ``build``: ``make ios-package`` wall time by stage (``.stamps/*.json``, ``ios/.package-stamp.json``).
 * ``influx``: InfluxDB push throughput vs the ``influxdb`` 5.3.2 client's ``write_points`` on a throwaway
   ``influxd``, and peak memory of a 1 M-beat push (:mod:`benchmarks.bench_influx`).
+* ``realism``: the simulator against real people (issue 21): the domain classifier's ROC AUC telling simulated
+  one-minute readings of each recording profile from real all-day readings (``realdata/hrv``), holdout and tune
+  persons, next to the measure's floor (real tune vs real holdout persons); goal <= 0.70.
 * ``scale``: streamed vs whole-table ingest of an Apple export and of a Polar RR log (MB/s, peak MB),
   data-stage peak memory per cohort size (chunked vs whole cohort), training next to a competing
   CPU-bound process (loaded vs quiet) — :mod:`benchmarks.bench_scale`; ``EDGEKIT_BENCH_LARGE=1`` adds
@@ -491,6 +494,48 @@ def size_section(build: Path, models: list[str]) -> list[dict]:
     return rows
 
 
+def realism_section(config: Path) -> tuple[list[dict], list[str]]:
+    """How far the simulator is from real people (issue 21): the domain classifier's ROC AUC telling the
+    SYNTHETIC one-minute readings of each recording profile from REAL all-day readings (realdata/hrv), on
+    the holdout persons (never tuned on) and the tune persons, side by side with the floor of the measure:
+    the same classifier telling real tune persons' readings from real holdout persons' (two real samples).
+    Goal: AUC <= 0.70 (:mod:`edgekit.data.realism`)."""
+    from edgekit.config import load_config
+    from edgekit.data.real_hrv import load_readings
+    from edgekit.data.realdata import load_set
+    from edgekit.data.realism import REALISM_GOAL_AUC, domain_auc, feature_matrix
+    from edgekit.package import load_package_config
+    from edgekit.tasks import task_for
+    from edgekit.tasks.hrv_real import is_rr_set, realism_figures
+
+    cfgs = [load_config(m.config) for m in load_package_config(config).models] if config.is_file() else []
+    cfg = next((c for c in cfgs if task_for(c.model.type).calibrates and c.real_set_paths()), None)
+    if cfg is None:
+        return [], ["realism: no bundled model with a real HRV set (evaluate.real_sets)"]
+    rs = load_set(cfg.real_set_paths()[0])
+    if not is_rr_set(rs):
+        return [], [f"realism: {rs.name} is not an RR set"]
+    d, mb = cfg.data, int(cfg.model.params.get("min_beats", 45))
+    r = load_readings(rs, int(cfg.model.params.get("window_beats", 128)), mb, d.max_artifact_pct, d.clean,
+                      d.min_rr_ms, d.max_rr_ms)
+    rf = realism_figures(cfg, r, splits=True)
+    day = r.where(profile="holter_day")
+    F = feature_matrix(r.X[day])
+    persons = [p for p, m in zip(r.person, day) if m]
+    hold = np.array([s == "holdout" for s, m in zip(r.split, day) if m])
+    floor = domain_auc(F[hold], [p for p, h in zip(persons, hold) if h], F[~hold],
+                       [p for p, h in zip(persons, hold) if not h])["auc"]
+    rows = []
+    for prof, v in rf["profiles"].items():
+        for split in ("holdout", "tune"):
+            auc = v[split]["auc"]
+            rows.append(_row("realism", f"simulated {prof} vs real all-day readings ({split} persons)",
+                             "domain AUC", auc, "real vs real (tune vs holdout)", floor, "AUC",
+                             f"goal <= {REALISM_GOAL_AUC:.2f}: {'met' if auc <= REALISM_GOAL_AUC else 'MISSED'}"))
+    return rows, [f"realism: {len(persons)} real readings of {len(set(persons))} persons; {rf['skipped']} skipped"
+                  if rf["skipped"] else f"realism: {len(persons)} real readings of {len(set(persons))} persons"]
+
+
 def build_section(build: Path, models: list[str]) -> tuple[list[dict], list[str]]:
     rows, notes = [], []
     times: dict[str, float] = {}
@@ -558,7 +603,7 @@ def run(out: Path, build: Path, config: Path, *, quick: bool = False, sections: 
     models = [m for m in _models(config, build) if (build / m / "train" / "model.pt").is_file()]
     if not models and set(sections or ("inference",)) & {"inference", "size"}:
         raise EdgekitError(f"{build}: no trained models found; run 'make ios-package' first")
-    wanted = sections or ("data", "inference", "size", "build", "influx", "scale")
+    wanted = sections or ("data", "inference", "size", "build", "influx", "scale", "realism")
     rows: list[dict] = []
     notes: list[str] = []
     detail: dict[str, Any] = {}
@@ -587,6 +632,10 @@ def run(out: Path, build: Path, config: Path, *, quick: bool = False, sections: 
         r, n = scale_section(quick)
         rows += r
         notes += n
+    if "realism" in wanted:
+        r, n = realism_section(config)
+        rows += r
+        notes += n
     import platform
 
     import edgekit
@@ -612,7 +661,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--build", type=Path, default=None, help="build directory (default: parent of --out)")
     p.add_argument("--config", type=Path, default=Path("edgekit.toml"), help="package config listing the models")
     p.add_argument("--quick", action="store_true", help="fewer rounds and smaller inputs (smoke runs)")
-    p.add_argument("--section", action="append", choices=("data", "inference", "size", "build", "influx", "scale"),
+    p.add_argument("--section", action="append", choices=("data", "inference", "size", "build", "influx", "scale", "realism"),
                    help="run only these sections (repeatable)")
     args = p.parse_args(argv)
     build = args.build or args.out.parent

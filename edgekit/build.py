@@ -19,7 +19,7 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 
 import edgekit
-from edgekit.config import ModelConfig, load_config
+from edgekit.config import ModelConfig, ignored_keys, load_config
 from edgekit.errors import EdgekitError, GateError
 from edgekit.fileio import claim_build_dir, sha256_tree, write_json
 from edgekit.log import get_logger
@@ -36,13 +36,13 @@ class StageSpec:
     sections: tuple[str, ...]  # config sections the stage reads
     inputs: tuple[str, ...]  # paths relative to build/<model>/, "fixtures:" (the parity fixtures) or
     # "package-config:" (the edgekit.toml the report reads for the size budget), "real-sets:" (the
-    # folders of evaluate.real_sets)
+    # folders of evaluate.real_sets), "calibration-sets:" (the folders of train.calibrate_on)
     outputs: tuple[str, ...]  # paths relative to build/<model>/
 
 
 STAGES: dict[str, StageSpec] = {
     "data": StageSpec(("model", "data"), (), ("data",)),
-    "train": StageSpec(("model", "data", "train"), ("data",), ("train",)),
+    "train": StageSpec(("model", "data", "train"), ("data", "calibration-sets:"), ("train",)),
     "convert": StageSpec(("model", "data", "convert"), ("data", "train"), ("onnx", "coreml")),
     "verify": StageSpec(("model", "verify"), ("train", "onnx", "coreml", "fixtures:"), ("verify",)),
     "evaluate": StageSpec(("model", "data", "evaluate"), ("train", "real-sets:"), ("evaluate",)),
@@ -84,6 +84,8 @@ def _stage_fingerprint(cfg: ModelConfig, stage: str, model_dir: Path, extra: dic
             parts[rel] = _file_hash(fixtures_path(cfg))
         elif rel == "real-sets:":
             parts[rel] = [_tree_hash(p) for p in cfg.real_set_paths()]
+        elif rel == "calibration-sets:":
+            parts[rel] = [_tree_hash(p) for p in cfg.calibration_set_paths()]
         elif rel == "package-config:":
             parts[rel] = _tree_hash(cfg.path.resolve().parent.parent / "edgekit.toml")
         else:
@@ -156,21 +158,33 @@ RESERVED_MODEL_NAMES = ("ios", "bench")  # build/<name>/ directories edgekit use
 _OWNER_FILE = ".config.json"  # build/<model>/.config.json: the config file that owns this model directory
 
 
+_WARNED: set[tuple[str, str]] = set()
+
+
 def check_model_inputs(cfg: ModelConfig) -> None:
     """Everything about a model config that can fail before any stage runs: reserved names and
     unreadable data inputs (values are validated by :func:`edgekit.config.load_config`)."""
     if cfg.name in RESERVED_MODEL_NAMES:
         raise EdgekitError(f"{cfg.path}: model.name {cfg.name!r} is reserved for build/{cfg.name}/; rename it")
     if cfg.data.source == "files":
-        for raw in cfg.data.inputs:
-            p = Path(raw)  # relative to the working directory, as the data stage reads it
+        written = cfg.raw_inputs if len(cfg.raw_inputs) == len(cfg.data.inputs) else cfg.data.inputs
+        for raw, resolved in zip(written, cfg.data.inputs):
+            p = Path(resolved)  # relative paths: from the config file's folder (edgekit.config.load_config)
             if not p.is_file():
-                raise EdgekitError(f"{cfg.path}: data.inputs: {raw}: file not found (or not a regular file)")
+                here = (f"; {raw} exists in the working directory: write it as a path from {cfg.path.parent}/ or an "
+                        f"absolute path") if Path(raw).is_file() else ""
+                base = "" if Path(raw).is_absolute() else \
+                    f" (relative paths are read from the config file's folder, {cfg.path.parent}/{here})"
+                raise EdgekitError(f"{cfg.path}: data.inputs: {raw}: file not found (or not a regular file){base}")
             try:
                 with open(p, "rb") as fh:
                     fh.read(1)
             except OSError as exc:
                 raise EdgekitError(f"{cfg.path}: data.inputs: {raw}: cannot read ({exc.strerror})") from None
+    for key in ignored_keys(cfg):
+        if (str(cfg.path), key) not in _WARNED:  # once per process, not once per stage
+            _WARNED.add((str(cfg.path), key))
+            log.warning(f"{cfg.path}: {key} does not apply to data.source = {cfg.data.source!r}: ignored")
 
 
 def check_model_dir_owner(cfg: ModelConfig, out: Path) -> None:
@@ -196,6 +210,36 @@ def check_model_dir_owner(cfg: ModelConfig, out: Path) -> None:
             f"give this config its own model.name (or remove that directory)")
 
 
+def _personal_dirs(cfg: ModelConfig, out: Path, kwargs: dict) -> tuple[Path, ...]:
+    """The directories a fine-tuning run writes (``build/<model>_personal/``), else none."""
+    if not kwargs.get("data"):
+        return ()
+    personal = Path(out) / f"{cfg.name}_personal"
+    return (personal, personal / "data", personal / "train")
+
+
+_BOOKKEEPING = {_OWNER_FILE, ".stamps", ".edgekit-build"}
+
+
+def _remove_if_bookkeeping_only(made: list[Path]) -> None:
+    """After a failed stage: remove the directories this run created that hold nothing but
+    edgekit's bookkeeping (owner record, empty stamps, the build mark), deepest first, so a refusal
+    leaves no empty ``build/<model>/`` behind. Anything else in them stays."""
+    import shutil
+
+    for d in sorted(made, key=lambda p: len(p.parts), reverse=True):
+        try:
+            entries = list(d.iterdir()) if d.is_dir() else None
+        except OSError:
+            continue
+        if entries is None or any(e.name not in _BOOKKEEPING for e in entries):
+            continue
+        stamps = d / ".stamps"
+        if stamps.is_dir() and any(stamps.iterdir()):
+            continue
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def _record_owner(cfg: ModelConfig, out: Path) -> None:
     write_json(Path(out) / cfg.name / _OWNER_FILE, {"config": str(cfg.path.resolve()), "model": cfg.name})
 
@@ -206,6 +250,8 @@ def run_stage(cfg: ModelConfig, stage: str, out: Path, *, skip_if_up_to_date: bo
         raise EdgekitError(f"unknown stage {stage!r}")
     check_model_inputs(cfg)
     check_model_dir_owner(cfg, out)
+    kwargs = {k: v for k, v in extra.items() if v is not None}
+    made = [d for d in (Path(out), Path(out) / cfg.name) + _personal_dirs(cfg, out, kwargs) if not d.exists()]
     out = claim_build_dir(out)
     model_dir = Path(out) / cfg.name
     _record_owner(cfg, out)
@@ -213,12 +259,15 @@ def run_stage(cfg: ModelConfig, stage: str, out: Path, *, skip_if_up_to_date: bo
         log.info(f"[{cfg.name}] {stage}: up to date, skipped")
         return {"skipped": True}
     stamp = _stamp_path(model_dir, stage)
-    kwargs = {k: v for k, v in extra.items() if v is not None}
     if not kwargs:  # a fine-tuning run writes elsewhere and leaves the config's own stamp alone
         stamp.unlink(missing_ok=True)
     log.info(f"[{cfg.name}] {stage} …")
     start = time.perf_counter()
-    summary = _stage_runner(stage)(cfg, Path(out), **kwargs) or {}
+    try:
+        summary = _stage_runner(stage)(cfg, Path(out), **kwargs) or {}
+    except BaseException:
+        _remove_if_bookkeeping_only(made)
+        raise
     seconds = time.perf_counter() - start
     if int(os.environ.get("RANK", "0")) != 0:
         # under torchrun only rank 0 writes outputs; another rank hashing train/ while rank 0 renames
@@ -333,6 +382,15 @@ def build_models(cfgs: list[ModelConfig], out: Path, *, force: bool = False, job
 def build(config: Path, out: Path, *, force: bool = False, jobs: int | None = None) -> None:
     """``edgekit build``: every model of an edgekit.toml and its package, or one model config."""
     config = Path(config)
+    made = [] if Path(out).exists() else [Path(out)]
+    try:
+        _build(config, out, force=force, jobs=jobs)
+    except BaseException:
+        _remove_if_bookkeeping_only(made)  # a refusal before any output leaves no empty build/
+        raise
+
+
+def _build(config: Path, out: Path, *, force: bool, jobs: int | None) -> None:
     if is_package_config(config):
         from edgekit.package import load_package_config
 

@@ -19,15 +19,18 @@ stages (each reads the previous stage's files under OUT/<model>/):
 
 examples:
   edgekit build                                   # everything in edgekit.toml
-  edgekit build --config configs/hrv_lstm.toml    # one model, all its stages
-  edgekit train --config configs/hrv_transformer.toml
-  edgekit verify --config configs/hrv_transformer.toml
+  edgekit build --config configs/hrv_slots.toml   # one model, all its stages
+  edgekit train --config configs/hrv_reading.toml
+  edgekit verify --config configs/hrv_reading.toml
   edgekit data synth --out cohort.csv --subjects 20 --days 7
   edgekit hrv recording.txt --format rr-text --json
-  edgekit predict --config configs/hrv_transformer.toml rec.txt --format rr-text
-  edgekit data push cohort.csv --influx http://localhost:8086 --database hrv
-  edgekit forecast --config configs/hrv_lstm.toml --influx http://localhost:8086 --database hrv
+  edgekit predict --config configs/hrv_reading.toml export.xml --format apple-health
+  edgekit data push export.xml --format apple-health --subject me --influx http://localhost:8086 --database hrv
+  edgekit forecast --config configs/hrv_slots.toml --influx http://localhost:8086 --database hrv
   edgekit dashboard --influx-datasource edgekit-influx --out grafana/
+
+bundled model configs: configs/hrv_reading.toml (strain, one reading), configs/hrv_slots.toml
+(fatigue forecast, 24 local clock hours), configs/hr_activity.toml (HR from running activity).
 """
 
 
@@ -93,13 +96,25 @@ def build_parser() -> argparse.ArgumentParser:
             "train/validation/test split, AdamW, a one-cycle learning-rate schedule and early stopping. "
             "Same config and seed give bit-identical weights. With --init-from and --data, fine-tune a "
             "population checkpoint on one person's recordings. Under torchrun, trains with "
-            "DistributedDataParallel (gloo on CPU)."
+            "DistributedDataParallel (gloo on CPU). The data stage must have run: 'edgekit build --config' "
+            "runs every stage, 'edgekit data windows --config' the data stage alone."
         ),
+        epilog=("examples:\n"
+                "  edgekit train --config configs/hrv_reading.toml\n"
+                "  edgekit train --config configs/hrv_slots.toml --init-from build/hrv_slots/train/model.pt \\\n"
+                "      --data readings.csv labels.csv wake.csv"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_common(p, model_help)
-    p.add_argument("--init-from", metavar="CKPT", type=Path, help="start from this checkpoint (fine-tuning)")
-    p.add_argument("--data", metavar="PATH", nargs="+", type=Path, help="one person's recordings to fine-tune on")
-    p.add_argument("--format", metavar="FMT", default=None, help="reader format of --data (see 'edgekit data ingest --help')")
+    p.add_argument("--init-from", metavar="CKPT", type=Path,
+                   help="start from this checkpoint, e.g. build/hrv_slots/train/model.pt (default: none, train anew)")
+    p.add_argument("--data", metavar="PATH", nargs="+", type=Path,
+                   help="one person's labelled files to fine-tune on (with --init-from): an RR table with label / "
+                        "fatigue_score columns, or recordings plus a labels file per reading (subject,time_s,label) "
+                        "and a scores file per wake-up (subject,time_s,fatigue_score); docs/data.md 'Labelled files'")
+    p.add_argument("--format", metavar="FMT", default=None,
+                   help="reader format of the --data recordings (default: the config's data.format; see 'edgekit "
+                        "data ingest --help')")
     p.set_defaults(func=_cmd_stage, stage="train")
 
     for stage, text in (
@@ -128,7 +143,16 @@ def build_parser() -> argparse.ArgumentParser:
     except ImportError:  # data layer not installed in this tree
         register_data = None
     if register_data is not None:
-        register_data(sub)
+        dsub = register_data(sub)
+        w = dsub.add_parser(
+            "windows", help="the data stage alone: a model's training examples (build/<model>/data/)",
+            description=("Run a model's data stage alone: read its [data] source (the synthetic cohort, labelled "
+                         "files, InfluxDB), clean, and write build/<model>/data/windows.npz and summary.json, as "
+                         "'edgekit build' does before training."),
+            epilog="example:\n  edgekit data windows --config configs/hrv_slots.toml",
+            formatter_class=argparse.RawDescriptionHelpFormatter)
+        _add_common(w, model_help)
+        w.set_defaults(func=_cmd_stage, stage="data")
     from edgekit.run_cli import register as register_run
 
     register_run(sub)
@@ -186,6 +210,14 @@ def main(argv: list[str] | None = None) -> int:
     except EdgekitError as exc:
         print(f"edgekit: error: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # the reader of stdout closed it (edgekit ... | head): stop quietly
+        import os
+
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        except (OSError, ValueError):
+            pass
+        return 141  # 128 + SIGPIPE, as a tool killed by the signal
     except OSError as exc:  # an OS error no stage turned into its own line: still one line, no traceback
         where = exc.filename if exc.filename is not None else "edgekit"
         print(f"edgekit: error: {where}: {describe_os_error(exc)}", file=sys.stderr)

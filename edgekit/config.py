@@ -39,7 +39,7 @@ class DataSection:
     """Where training data comes from and how it is cleaned and windowed."""
 
     source: str = "synthetic"  # "synthetic", "files" or "influxdb"
-    inputs: list = field(default_factory=list)  # paths, when source = "files"
+    inputs: list = field(default_factory=list)  # paths, when source = "files" (relative: to the config file's folder)
     format: str = "csv"  # reader format, when source = "files"
     subjects: int = 48  # synthetic: how many; influxdb: optionally a list of subject names
     days: int = 14  # synthetic: days per subject; influxdb: the last days of data read
@@ -63,6 +63,9 @@ class DataSection:
     # synthetic: recording profiles assigned to subjects in turn (synth.RECORDINGS); ["spot"] = an
     # hourly 150 s spot measurement (the original cohort, bit for bit)
     profiles: list = field(default_factory=lambda: ["spot"])
+    # files / influxdb, models whose input is local clock hours (hrv_slots): the wearers' UTC offset
+    # (+05:30, -7, UTC or a zone name such as Europe/Berlin: its offset at each subject's newest beat)
+    utc_offset: str = "UTC"
 
 
 @dataclass
@@ -80,6 +83,10 @@ class TrainSection:
     # strain_reading only: fraction of training windows cut, anew every epoch, to a random shorter
     # reading (docs/data.md "Reading windows", windows.crop_readings); 0 = off
     crop_fraction: float = 0.0
+    # real sets (folders with a manifest.toml, relative to the config file) whose ``tune`` persons calibrate
+    # the trained model (task spec ``calibrate``: a classifier's class offsets, docs/synthetic_cohort.md
+    # "Calibration on real tune persons"); the ``holdout`` persons are never used; [] = no calibration
+    calibrate_on: list = field(default_factory=list)
 
 
 @dataclass
@@ -143,6 +150,10 @@ class ModelConfig:
     convert: ConvertSection
     verify: VerifySection
     evaluate: EvaluateSection = field(default_factory=EvaluateSection)
+    # keys written in the file, per section (the rest are defaults): for the "does not apply" warnings
+    given: dict = field(default_factory=dict)
+    # data.inputs as written in the file (data.inputs holds them resolved against the config's folder)
+    raw_inputs: list = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -151,6 +162,10 @@ class ModelConfig:
     def real_set_paths(self) -> list[Path]:
         """``evaluate.real_sets`` resolved against the config file's directory."""
         return [(self.path.parent / p).resolve() for p in self.evaluate.real_sets]
+
+    def calibration_set_paths(self) -> list[Path]:
+        """``train.calibrate_on`` resolved against the config file's directory."""
+        return [(self.path.parent / p).resolve() for p in self.train.calibrate_on]
 
     def section_dict(self, *names: str) -> dict:
         return {n: dataclasses.asdict(getattr(self, n)) for n in names}
@@ -196,9 +211,28 @@ def load_config(path: str | Path) -> ModelConfig:
     if unknown:
         raise ConfigError(f"{path}: unknown section(s) {unknown}; known: {sorted(SECTIONS)}")
     sections = {name: _coerce(name, cls, raw.get(name, {}), path) for name, cls in SECTIONS.items()}
-    cfg = ModelConfig(path=path, **sections)
+    given = {name: set(raw.get(name, {})) if isinstance(raw.get(name), dict) else set() for name in SECTIONS}
+    cfg = ModelConfig(path=path, given=given, raw_inputs=list(sections["data"].inputs), **sections)
     _validate(cfg)
+    # relative data.inputs are read from the config file's folder (as evaluate.real_sets), not from
+    # wherever edgekit runs
+    cfg.data.inputs = [p if Path(p).is_absolute() else str(path.parent / p) for p in cfg.data.inputs]
     return cfg
+
+
+# data keys that mean something only for some sources (the others' values are ignored: warned)
+SOURCE_KEYS = {
+    "synthetic": ("subjects", "days", "profiles", "workouts_per_runner", "hr_sampling"),
+    "files": ("inputs", "format"),
+    "influxdb": ("url", "database", "subjects", "days"),
+}
+
+
+def ignored_keys(cfg: ModelConfig) -> list[str]:
+    """``data.*`` keys written in the config that its ``data.source`` does not read (ignored)."""
+    mine = set(SOURCE_KEYS.get(cfg.data.source, ()))
+    others = {k for keys in SOURCE_KEYS.values() for k in keys} - mine
+    return sorted(f"data.{k}" for k in cfg.given.get("data", set()) & others)
 
 
 def _validate(cfg: ModelConfig) -> None:
@@ -217,6 +251,14 @@ def _validate(cfg: ModelConfig) -> None:
         raise ConfigError(f"{p}: data.source must be 'synthetic', 'files' or 'influxdb', got {d.source!r}")
     if d.source == "files" and not d.inputs:
         raise ConfigError(f"{p}: data.inputs must list files when data.source = 'files'")
+    if not all(isinstance(x, str) and x for x in d.inputs):
+        raise ConfigError(f"{p}: data.inputs must be a list of file paths (strings)")
+    from edgekit.data.clock import utc_offset_seconds
+
+    try:
+        utc_offset_seconds(d.utc_offset, what="data.utc_offset")
+    except EdgekitError as exc:
+        raise ConfigError(f"{p}: {exc}") from None
     if d.source == "influxdb":
         _validate_influx(p, d)
     elif isinstance(d.subjects, list) or d.url or d.database:
@@ -284,10 +326,15 @@ def _validate(cfg: ModelConfig) -> None:
                           f"not to {m.type!r}")
     if "fp32" not in cfg.convert.variants:
         raise ConfigError(f"{p}: convert.variants must include 'fp32' (the reference variant)")
-    for raw, path in zip(cfg.evaluate.real_sets, cfg.real_set_paths()):
-        if not isinstance(raw, str) or not (path / "manifest.toml").is_file():
-            raise ConfigError(f"{p}: evaluate.real_sets: {raw!r} is not a real-set folder with a manifest.toml "
-                              f"(paths are relative to the config file's directory, {p.parent})")
+    for key, raws, paths in (("evaluate.real_sets", cfg.evaluate.real_sets, cfg.real_set_paths()),
+                             ("train.calibrate_on", t.calibrate_on, cfg.calibration_set_paths())):
+        for raw, path in zip(raws, paths):
+            if not isinstance(raw, str) or not (path / "manifest.toml").is_file():
+                raise ConfigError(f"{p}: {key}: {raw!r} is not a real-set folder with a manifest.toml "
+                                  f"(paths are relative to the config file's directory, {p.parent})")
+    if t.calibrate_on and not TASKS[m.type].calibrates:
+        kinds = sorted(k for k, spec in TASKS.items() if spec.calibrates)
+        raise ConfigError(f"{p}: train.calibrate_on applies to model.type in {kinds}, not to {m.type!r}")
 
 
 def _validate_profiles(p: Path, d: DataSection) -> None:

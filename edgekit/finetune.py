@@ -20,7 +20,7 @@ import edgekit
 from edgekit.config import ModelConfig
 from edgekit.errors import EdgekitError
 from edgekit.fileio import sha256_file, write_json
-from edgekit.log import get_logger
+from edgekit.log import get_logger, plural
 from edgekit.tasks import task_for
 
 log = get_logger(__name__)
@@ -29,12 +29,24 @@ TRAIN_SHARE, VAL_SHARE = 0.60, 0.15
 LR_FACTOR = 0.3  # fine-tuning learning rate = population lr × this
 
 
+def _summary(model_dir: Path) -> dict:
+    """The person's data summary (``data/summary.json``), or {}."""
+    import json
+
+    try:
+        return json.loads((model_dir / "data" / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
 def personal_config(cfg: ModelConfig, data: list[Path], data_format: str | None) -> ModelConfig:
     """The config of the personal model: same architecture, data from the person's files."""
     person = copy.deepcopy(cfg)
     person.model.name = f"{cfg.name}_personal"
     person.data.source = "files"
-    person.data.inputs = [str(p) for p in data]
+    person.data.inputs = [str(p) for p in data]  # command-line paths: from the working directory
+    person.raw_inputs = list(person.data.inputs)
+    person.given = {**cfg.given, "data": {"source", "inputs"} | ({"format"} if data_format else set())}
     if data_format:
         person.data.format = data_format
     for p in data:
@@ -43,19 +55,37 @@ def personal_config(cfg: ModelConfig, data: list[Path], data_format: str | None)
     return person
 
 
-def chronological_split(n: int) -> dict[str, np.ndarray]:
-    """Index ranges of one person's windows (in time order): train, val, test (held-out days)."""
-    n_train = int(round(TRAIN_SHARE * n))
-    n_val = max(1, int(round(VAL_SHARE * n)))
-    if n_train < 2 or n - n_train - n_val < 1:
-        raise EdgekitError(f"fine-tuning needs more of this person's data: only {n} windows")
+def chronological_split(n: int, group: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Index ranges of one person's windows (in time order): train, val, test (held-out days).
+
+    ``group`` (n,) numbers the examples in time order when some are augmented copies of one example
+    (``windows.npz`` ``aug`` = 1 rows follow their original): the split is made on the originals, the
+    copies go with their original into train and are dropped from validation and test (which judge
+    what the person recorded, not a thinned copy)."""
+    if group is None:
+        group = np.arange(n)
+        originals = np.ones(n, bool)
+    else:
+        group = np.asarray(group)
+        originals = np.ones(n, bool)
+        originals[1:] = group[1:] != group[:-1]
+    k = int(originals.sum())
+    n_train = int(round(TRAIN_SHARE * k))
+    n_val = max(1, int(round(VAL_SHARE * k)))
+    if n_train < 2 or k - n_train - n_val < 1:
+        raise EdgekitError(f"fine-tuning needs more of this person's data: only {plural(k, 'window')} (at least 5: "
+                           f"train, validation and held-out days in time order); record more days or readings")
+    rank = np.cumsum(originals) - 1  # which original each row belongs to
     idx = np.arange(n)
-    return {"train": idx[:n_train], "val": idx[n_train : n_train + n_val], "test": idx[n_train + n_val :]}
+    return {"train": idx[rank < n_train],
+            "val": idx[originals & (rank >= n_train) & (rank < n_train + n_val)],
+            "test": idx[originals & (rank >= n_train + n_val)]}
 
 
 def finetune(cfg: ModelConfig, build_dir: Path, init_from: Path, data: list[Path], data_format: str | None) -> dict[str, Any]:
     from edgekit.data.pipeline import run as build_windows
-    from edgekit.train import Split, evaluate, fit, load_checkpoint, load_windows, seed_everything, write_outputs
+    from edgekit.train import (Split, evaluate, fit, load_checkpoint, load_windows, seed_everything, training_warnings,
+                               write_outputs)
 
     person = personal_config(cfg, data, data_format)
     population, meta = load_checkpoint(init_from)
@@ -68,7 +98,8 @@ def finetune(cfg: ModelConfig, build_dir: Path, init_from: Path, data: list[Path
     arrays = load_windows(windows_path)
     if "y" not in arrays or len(arrays["y"]) != len(arrays["X"]):
         raise EdgekitError(f"{windows_path}: the person's data has no labels to fine-tune on")
-    ids = chronological_split(len(arrays["X"]))
+    group = np.cumsum(arrays["aug"] == 0) - 1 if "aug" in arrays else None
+    ids = chronological_split(len(arrays["X"]), group)
 
     def take(idx: np.ndarray) -> Split:
         return Split(
@@ -99,6 +130,8 @@ def finetune(cfg: ModelConfig, build_dir: Path, init_from: Path, data: list[Path
         "split": "chronological: last 25 % of the person's windows held out",
         "n_windows": {k: int(len(v)) for k, v in ids.items()},
         "best_epoch": best_epoch,
+        "epochs_run": len(history),
+        "synthetic_data": bool(_summary(model_dir).get("synthetic")),
         "population_test": before,
         "test": after,
         key: after[key],
@@ -114,6 +147,9 @@ def finetune(cfg: ModelConfig, build_dir: Path, init_from: Path, data: list[Path
     summary = (f"held-out {key} ({'higher' if task.higher_is_better else 'lower'} is better): population {before[key]:.3f}, "
                f"{baseline_name} {baseline_value:.3f}, personal {after[key]:.3f}" if baseline_value is not None else
                f"held-out {key}: population {before[key]:.3f}, personal {after[key]:.3f}")
+    metrics["warnings"] = training_warnings(metrics)
+    for w in metrics["warnings"]:
+        log.warning(f"[{person.name}] warning: {w}")
     train_dir = model_dir / "train"
     if not accepted:
         # An earlier personal model in this (edgekit-made) directory would now contradict the metrics.
@@ -127,6 +163,9 @@ def finetune(cfg: ModelConfig, build_dir: Path, init_from: Path, data: list[Path
         data_fingerprint=sha256_file(windows_path),
         edgekit_version=edgekit.__version__,
         init_from_fingerprint=sha256_file(init_from),
+        # the population model's training data stays in the weights
+        synthetic_data=bool(meta.get("synthetic_data")) or metrics["synthetic_data"],
+        data_source=f"fine-tuned on {person.data.source}",
     )
     write_outputs(train_dir, model, new_meta, metrics, history, best_epoch, test)
     log.info(f"[{person.name}] {summary} → personal model written to {train_dir / 'model.pt'}")

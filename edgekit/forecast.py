@@ -1,7 +1,11 @@
-"""``edgekit forecast``: fatigue scores from the hourly RMSSD in InfluxDB, written back.
+"""``edgekit forecast``: fatigue scores from the data in InfluxDB, written back.
 
-For each subject with ``hrv`` points, the input is the 24 clock hours ending with the subject's
-newest ``hrv`` hour, read as
+The input is the model's own (its task spec's ``model_inputs``, as ``edgekit predict`` makes it from
+the recording that was pushed): for a model of local clock hours (``hrv_slots``) it is made from the
+subject's ``rr`` points (:func:`beat_inputs`), so ``forecast`` and ``predict`` give the same score.
+
+For the window forecaster (``hrv_lstm``) and each subject with ``hrv`` points, the input is the 24
+clock hours ending with the subject's newest ``hrv`` hour, read as
 
     SELECT mean("rmssd") FROM "hrv" WHERE "subject" = '<s>' AND time >= <start> AND time < <end>
     GROUP BY time(1h), "subject" fill(null)
@@ -32,17 +36,9 @@ def read_inputs(client: InfluxClient, subjects: list[str] | None = None) -> tupl
     """([(subject, series end ns, x (24,) filled)], refusal lines for subjects without an input)."""
     from edgekit.data.windows import MAX_MISSING_HOURS, complete_series
 
-    last = client.query(f"SELECT last({ql_ident('rmssd')}) FROM {ql_ident(HRV)} GROUP BY {ql_ident('subject')}")
-    newest = {s["tags"].get("subject", ""): int(s["values"][0][0]) for s in last if s["values"]}
-    if subjects:
-        missing = [s for s in subjects if s not in newest]
-        if missing:
-            raise EdgekitError(f"InfluxDB at {client.where}: no '{HRV}' points for subject(s) "
-                               f"{', '.join(map(repr, missing[:5]))}")
-        newest = {s: newest[s] for s in subjects}
-    if not newest:
-        raise EdgekitError(f"InfluxDB at {client.where}, database {client.database!r}: no '{HRV}' points (push "
-                           f"recordings first: edgekit data push)")
+    from edgekit.data.influx_io import newest_by_subject
+
+    newest = newest_by_subject(client, HRV, "rmssd", subjects)
     out, refused = [], []
     for s in sorted(newest):
         end = (newest[s] // HOUR_NS + 1) * HOUR_NS
@@ -65,20 +61,62 @@ def read_inputs(client: InfluxClient, subjects: list[str] | None = None) -> tupl
     return out, refused
 
 
-def forecast(cfg, build_dir: Path, url: str, database: str, variant: str | None = None,
-             subjects: list[str] | None = None) -> tuple[list[dict], list[str]]:
-    """Read inputs, run the model, write ``fatigue_forecast`` points; returns (rows, refusals)."""
-    from edgekit.predict import load_runner
-    from edgekit.zones import zone_of
-
+def beat_inputs(cfg, client: InfluxClient, subjects: list[str] | None, utc_offset: str | None
+                ) -> tuple[list, list[str], list[str]]:
+    """The task spec's own input per subject (``edgekit predict``'s rule) from the ``rr`` points of the
+    segments that reach into the last ``T + 1`` hours before the subject's newest beat (whole
+    segments: cleaning works per segment, so they clean as in the whole recording). Returns
+    ([(subject, X (1, T), info)], refusal lines, warning lines)."""
+    from edgekit.data.clock import has_clock, no_clock_warning
+    from edgekit.data.influx_io import recent_beats
+    from edgekit.errors import InputError
+    from edgekit.predict import model_inputs
     from edgekit.tasks import task_for
 
-    if task_for(cfg.model.type).role != "forecaster":
+    hours = task_for(cfg.model.type).input_length(cfg.model.params)
+    tables = recent_beats(client, subjects, hours + 1)
+    out, refused, warnings = [], [], []
+    for s, table in tables.items():
+        if not has_clock(table.time_s):
+            warnings.append(no_clock_warning(f"subject {s!r}", "its beats sit at 1970 in InfluxDB and its hours are "
+                                                                "not the wearer's clock hours", "push it again with "
+                                                                "--start"))
+        try:
+            X, info = model_inputs(cfg, table, f"subject {s!r}", utc_offset)
+        except InputError as exc:
+            refused.append(f"cannot make an input: {exc}")
+            continue
+        k = int(np.argmax([r["end_time_s"] for r in info]))  # the newest input (one per subject)
+        out.append((s, X[k:k + 1], info[k]))
+    return out, refused, warnings
+
+
+def forecast(cfg, build_dir: Path, url: str, database: str, variant: str | None = None,
+             subjects: list[str] | None = None, utc_offset: str | None = None) -> tuple[list[dict], list[str]]:
+    """Read inputs, run the model, write ``fatigue_forecast`` points; returns (rows, warning lines:
+    the model's, each input's and the subjects without an input). A task whose input is made of the
+    wearer's local clock hours (``TaskSpec.clock_hours``: hourly slots) takes it from the beats, as
+    ``edgekit predict`` does (UTC ``hrv`` points cannot give local hours or the slot rule); the
+    window forecaster from the hourly ``hrv`` points."""
+    from edgekit.predict import input_warnings, load_runner, model_warnings
+    from edgekit.tasks import task_for
+    from edgekit.zones import zone_of
+
+    task = task_for(cfg.model.type)
+    if task.role != "forecaster":
         raise EdgekitError(f"{cfg.path}: forecast needs a fatigue forecaster config, got a "
-                           f"{task_for(cfg.model.type).title} ({cfg.model.type!r})")
+                           f"{task.title} ({cfg.model.type!r})")
     runner = load_runner(cfg, build_dir, variant)
+    warnings = model_warnings(runner)
     with InfluxClient(url, database) as client:
-        inputs, refused = read_inputs(client, subjects)
+        if task.clock_hours:
+            got, refused, more = beat_inputs(cfg, client, subjects, utc_offset)
+            warnings += more
+            inputs = [(s, int(round(info["end_time_s"] * NS)), x[0]) for s, x, info in got]
+            for s, x, info in got:
+                warnings += input_warnings(runner, x, [info], f"subject {s!r}")
+        else:
+            inputs, refused = read_inputs(client, subjects)
         if not inputs:
             raise EdgekitError(f"InfluxDB at {client.where}: no subject has an input; " + "; ".join(refused))
         X = np.stack([x for _, _, x in inputs]).astype(np.float32)
@@ -91,7 +129,7 @@ def forecast(cfg, build_dir: Path, url: str, database: str, variant: str | None 
             lines.append(f"{FORECAST},model={lp_key(cfg.name)},subject={lp_key(s)},variant={lp_key(runner.variant)},"
                          f"zone={zone} score={lp_float(score)} {end}")
         client.write(lines)
-    return rows, refused
+    return rows, warnings + refused
 
 
 def read_forecasts(client: InfluxClient) -> list[dict]:
@@ -106,13 +144,14 @@ def read_forecasts(client: InfluxClient) -> list[dict]:
     return sorted(out, key=lambda r: (r["subject"], r["time_ns"], r["variant"]))
 
 
-def print_rows(rows: list[dict], as_json: bool) -> None:
+def print_rows(rows: list[dict], as_json: bool, warnings: list[str] | None = None) -> None:
     import json
 
     from edgekit.predict import fmt_time
 
     if as_json:
-        print(json.dumps({"forecasts": [dict(r, time=fmt_time(r["time_ns"] / NS)) for r in rows]}, indent=2))
+        print(json.dumps({"warnings": list(warnings or []),
+                          "forecasts": [dict(r, time=fmt_time(r["time_ns"] / NS)) for r in rows]}, indent=2))
         return
     w = max([len("subject")] + [len(r["subject"]) for r in rows])
     print(f"{'subject':{w}s}  {'from (UTC)':20s}  {'score':>6s}  zone    model/variant")

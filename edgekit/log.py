@@ -85,3 +85,14 @@ def configure(verbosity: int = NORMAL) -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
     for pattern in NOISY_WARNINGS:
         warnings.filterwarnings("ignore", message=pattern)
+
+
+def warning(message: str) -> None:
+    """A warning a user needs (weak input, unverified variant, SYNTHETIC training data): one line
+    ``edgekit: warning: …`` on stderr, shown under ``--quiet`` too (verbs also put it in ``--json``)."""
+    print(f"edgekit: warning: {message}", file=sys.stderr)
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """``1 window``, ``2 windows``, ``1 series`` (``many``: the plural when not ``word + "s"``)."""
+    return f"{n} {word if n == 1 else (many or word + 's')}"

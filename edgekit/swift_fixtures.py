@@ -24,6 +24,8 @@ jump, a short reading), with what Python computes from them: per reading its inp
 RMSSD in local clock hours (``hourly_rmssd`` with ``MIN_SLOT_DIFFS``) and the ``fatigue_slots``
 input at each wake-up (``hourly_slots``). Swift must match within 1e-9.
 
+``Tests/HRVKitCoreTests/Fixtures/baseline.json``: the personal baseline (edgekit.baseline_fixtures).
+
 ``Tests/HRVKitTests/Fixtures/predictions.json``: model inputs (windows cut from the fixtures and rows
 of the held-out test set) and the PyTorch outputs on them, with the bundled variant's tolerance.
 
@@ -39,6 +41,7 @@ from typing import Any
 
 import numpy as np
 
+from edgekit.baseline_fixtures import baseline_constants, baseline_fixtures
 from edgekit.errors import EdgekitError
 from edgekit.swift_activity_fixtures import StandInPredictor
 from edgekit.tasks import task_for
@@ -460,6 +463,7 @@ def swift_constants() -> dict:
         "reading_join_s": float(w.READING_JOIN_S),
         "min_rr_ms": d.min_rr_ms, "max_rr_ms": d.max_rr_ms,
         "threshold_eps_ms": rr.THRESHOLD_EPS_MS,
+        **baseline_constants(),
     }
 
 
@@ -725,6 +729,7 @@ def build_fixtures(models, cfgs, build_dir: Path) -> dict:
         "_activity": activity,
         "Tests/HRVKitTests/Fixtures/predictions.json": prediction_fixtures(models, cfgs, Path(build_dir), core, workouts),
         "Tests/HRVKitCoreTests/Fixtures/watch.json": watch_fixtures(*watch_settings(cfgs)),
+        "Tests/HRVKitCoreTests/Fixtures/baseline.json": baseline_fixtures(),
         "_constants": swift_constants(),
         "_preprocessing": preprocessing(models, cfgs),
     }

@@ -25,7 +25,7 @@ import edgekit
 from edgekit.config import ModelConfig
 from edgekit.errors import EdgekitError
 from edgekit.fileio import atomic_path, sha256_file, write_json
-from edgekit.log import get_logger, progress_disabled
+from edgekit.log import get_logger, plural, progress_disabled
 from edgekit.data.splits import split_by_subject  # noqa: F401  (re-exported)
 from edgekit.tasks import TaskSpec, task_for
 from edgekit.tasks.base import model_batch
@@ -147,6 +147,21 @@ def write_outputs(
             np.savez(fh, **test_arrays)
 
 
+WARMUP_SHARE = 0.2  # one-cycle schedule: share of the optimizer steps spent raising the learning rate
+
+
+def one_cycle_pct_start(total_steps: int, share: float = WARMUP_SHARE) -> float:
+    """``pct_start`` of :class:`torch.optim.lr_scheduler.OneCycleLR` for ``total_steps`` steps.
+
+    OneCycleLR divides by its warm-up length ``pct_start * total_steps - 1`` steps, which is 0 (a
+    ZeroDivisionError) when ``share * total_steps`` is exactly 1 (5 steps at the default 0.2: a
+    small fine-tuning set of one batch for 5 epochs). Then the warm-up is made 1.25 steps long;
+    every other run keeps ``share`` (same schedule, same weights as before)."""
+    if abs(share * total_steps - 1.0) < 1e-9:
+        return 1.25 / total_steps
+    return share
+
+
 def seed_everything(seed: int, threads: int) -> None:
     torch.manual_seed(seed)
     np.random.seed(seed % (2**32))
@@ -183,6 +198,27 @@ def _predict(model: nn.Module, X: np.ndarray, batch: int = 512) -> np.ndarray:
     return np.concatenate(outs) if outs else np.zeros((0, 1), np.float32)
 
 
+def data_summary(model_dir: Path) -> dict[str, Any]:
+    """``build/<model>/data/summary.json`` (what the model was trained on), or {} when absent."""
+    import json
+
+    try:
+        return json.loads((Path(model_dir) / "data" / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def input_presence(task: TaskSpec, X: np.ndarray) -> dict[str, Any] | None:
+    """How much of its input the model saw present in training (task's :attr:`presence_unit`): the
+    10th percentile and median of present steps over the training inputs, and the input length.
+    Predict warns when an input has fewer than the 10th percentile."""
+    if task.presence_unit is None or len(X) == 0:
+        return None
+    p = task.presence(X)
+    return {"unit": task.presence_unit, "length": int(X.shape[1]), "p10": float(np.percentile(p, 10)),
+            "median": float(np.median(p))}
+
+
 def training_warnings(metrics: dict[str, Any]) -> list[str]:
     """Plain-language warnings that a training result is weak or uncertain, each naming its figure.
 
@@ -198,7 +234,7 @@ def training_warnings(metrics: dict[str, Any]) -> list[str]:
     if n_subj is not None and n_subj < WARN_MIN_TEST_SUBJECTS:
         out.append(f"the held-out test set has only {n_subj} subject(s): its metrics say little about new people")
     if n_win is not None and n_win < WARN_MIN_TEST_WINDOWS:
-        out.append(f"the held-out test set has only {n_win} windows: its metrics are uncertain")
+        out.append(f"the held-out test set has only {plural(n_win, 'window')}: its metrics are uncertain")
     best, run_ = metrics.get("best_epoch"), metrics.get("epochs_run")
     if best and run_ and run_ > best and best <= max(1, WARN_EARLY_EPOCH_FRACTION * run_):
         out.append(f"the best validation epoch was {best} of {run_}: the model stopped improving early "
@@ -208,7 +244,7 @@ def training_warnings(metrics: dict[str, Any]) -> list[str]:
         if "confusion" in test and label in test.get("labels", []):
             support = sum(test["confusion"][test["labels"].index(label)])
         if support and recall < WARN_MIN_CLASS_RECALL:
-            out.append(f"class {label!r} is barely recognised: held-out recall {recall:.2f} ({support} windows)")
+            out.append(f"class {label!r} is barely recognised: held-out recall {recall:.2f} ({plural(support, 'window')})")
     base = test.get("baseline_mae")
     if base is not None and test.get("mae") is not None and test["mae"] >= base:
         out.append(f"held-out MAE {test['mae']:.2f} is no better than the persistence baseline ({base:.2f})")
@@ -249,8 +285,9 @@ def fit(
         train_module = DistributedDataParallel(model)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=t.weight_decay)
     steps_per_epoch = max(1, -(-len(X) // t.batch_size))
+    total_steps = epochs * steps_per_epoch
     sched = torch.optim.lr_scheduler.OneCycleLR(
-        opt, max_lr=lr, total_steps=epochs * steps_per_epoch, pct_start=0.2
+        opt, max_lr=lr, total_steps=total_steps, pct_start=one_cycle_pct_start(total_steps)
     )
     gen = torch.Generator().manual_seed(t.seed)
     history: list[dict[str, Any]] = []
@@ -299,6 +336,10 @@ def run(cfg: ModelConfig, build_dir: Path, init_from: Path | None = None) -> dic
     is :func:`edgekit.finetune.finetune`)."""
     model_dir = Path(build_dir) / cfg.name
     windows_path = model_dir / "data" / "windows.npz"
+    if not windows_path.is_file():
+        raise EdgekitError(f"{windows_path}: windows not found; run the data stage first: edgekit data windows "
+                           f"--config {cfg.path} (or edgekit build --config {cfg.path}: every stage)"
+                           + ("" if Path(build_dir) == Path("build") else f", with --out {build_dir}"))
     arrays = load_windows(windows_path)
     t = cfg.train
     seed_everything(t.seed, t.threads)
@@ -324,6 +365,7 @@ def run(cfg: ModelConfig, build_dir: Path, init_from: Path | None = None) -> dic
         model = task.build_model(cfg.model.params)
         normalization = _set_normalization(model, task, train.X, train.y)
     history, best_epoch = fit(model, task, train, val, cfg, labels, desc=f"train {cfg.name}")
+    calibration = task.calibrate(cfg, model, lambda X: _predict(model, np.asarray(X, np.float32)), val, labels)
 
     rank, _ = _distributed()
     metrics = {
@@ -341,6 +383,11 @@ def run(cfg: ModelConfig, build_dir: Path, init_from: Path | None = None) -> dic
     metrics.update({k: v for k, v in metrics["test"].items() if k in ("accuracy", "macro_f1", "mae", "baseline_mae", "zone_accuracy")})
     metrics.update(task.heldout_report(lambda X: _predict(model, X.astype(np.float32)), arrays, splits_ids["test"],
                                        labels))
+    if calibration is not None:
+        metrics["calibration"] = calibration
+    summary = data_summary(model_dir)
+    metrics["synthetic_data"] = bool(summary.get("synthetic"))
+    metrics["data_source"] = summary.get("source", cfg.data.source)
     metrics["warnings"] = training_warnings(metrics)
     if rank == 0:
         for w in metrics["warnings"]:
@@ -355,7 +402,12 @@ def run(cfg: ModelConfig, build_dir: Path, init_from: Path | None = None) -> dic
             "edgekit_version": edgekit.__version__,
             "seed": t.seed,
             "model_name": cfg.name,
+            "synthetic_data": metrics["synthetic_data"],
+            "data_source": metrics["data_source"],
         }
+        presence = input_presence(task, train.X)
+        if presence is not None:
+            meta["input_presence"] = presence
         write_outputs(model_dir / "train", model, meta, metrics, history, best_epoch, test)
         write_json(model_dir / "train" / "split.json", {k: v.tolist() for k, v in splits_ids.items()})
     return {k: metrics[k] for k in ("params", "best_epoch") } | {

@@ -2,6 +2,7 @@
 and the input contracts that fit the watch. Small cohorts only."""
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -208,13 +209,19 @@ def test_models_mask_absent_values():
         assert torch.allclose(f(h), f(g)) and 0 <= float(f(h)) <= 100
 
 
+def _real_paths(text: str) -> str:
+    """A bundled config's real-set paths (relative to configs/) made absolute for a copy in a temporary folder."""
+    real = Path(__file__).resolve().parent.parent / "realdata" / "hrv"
+    return text.replace('"../realdata/hrv"', f'"{real.as_posix()}"')
+
+
 @pytest.mark.parametrize("name", ["hrv_reading", "hrv_slots"])
 def test_watch_models_data_and_train_stage(tmp_path, name):
     import json
 
     from edgekit.build import run_data_stage, run_stage
 
-    text = open(f"configs/{name}.toml").read()
+    text = _real_paths(open(f"configs/{name}.toml").read())
     text = re.sub(r"(?m)^subjects = \d+", "subjects = 8", text)
     text = re.sub(r"(?m)^epochs = \d+", "epochs = 1", text)
     for a, b in (("days = 14", "days = 3"), ("d_model = 64", "d_model = 16"),
@@ -249,7 +256,7 @@ def test_reading_crop_training_is_seeded(tmp_path):
     from edgekit.tasks import task_for
 
     lines = [ln for ln in open("configs/hrv_reading.toml").readlines() if not ln.startswith("crop_fraction")]
-    text = "".join(lines)
+    text = _real_paths("".join(lines))
     text = re.sub(r"(?m)^subjects = \d+", "subjects = 8", text)
     text = re.sub(r"(?m)^epochs = \d+", "epochs = 2", text)
     for a, b in (("days = 14", "days = 2"), ("d_model = 64", "d_model = 16"), ("ff_dim = 128", "ff_dim = 16"),

@@ -59,7 +59,7 @@ def test_report_and_summary_show_real_figures_labelled(tmp_path: Path):
 def test_real_sets_must_be_set_folders(tmp_path: Path):
     src = Path(__file__).resolve().parent.parent / "configs" / "hrv_slots.toml"
     cfg = tmp_path / "c.toml"
-    cfg.write_text(src.read_text() + '\n[evaluate]\nreal_sets = ["nowhere"]\n')
+    cfg.write_text(src.read_text().replace('real_sets = ["../realdata/hrv"]', 'real_sets = ["nowhere"]'))
     with pytest.raises(ConfigError, match="evaluate.real_sets: 'nowhere' is not a real-set folder"):
         load_config(cfg)
     (tmp_path / "nowhere").mkdir()

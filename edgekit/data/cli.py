@@ -16,7 +16,9 @@ import numpy as np
 from edgekit.errors import InputError
 from edgekit.log import status
 
-_FMT_HELP = "input format: ppg, ecg, polar, rr-text, csv, apple-health"
+_FMT_HELP = ("input format: ppg, ecg, polar, rr-text, csv, apple-health, fit (beat intervals of a FIT file's hrv "
+             "messages); default: detected when certain (edgekit's RR table, Apple export, Polar RR file). The "
+             "activity model (predict) reads workouts: GPX, TCX, FIT by extension, or apple-health")
 
 
 def _add_reader_options(p: argparse.ArgumentParser) -> None:
@@ -24,26 +26,41 @@ def _add_reader_options(p: argparse.ArgumentParser) -> None:
 
     p.add_argument("--format", "-f", dest="fmt", choices=FORMATS, default=None, help=_FMT_HELP)
     p.add_argument("--sample-rate", type=float, default=None,
-                   help="ppg/ecg: samples per second (or give --time-column to derive it)")
-    p.add_argument("--column", default=None, help="csv/ppg/ecg: name of the column holding the values")
+                   help="ppg/ecg: samples per second (default: derived from --time-column)")
+    p.add_argument("--column", default=None,
+                   help="csv/ppg/ecg: name of the column holding the values (default: csv rr_ms, rr, ibi, nni, ...; "
+                        "ppg/ecg ppg, ecg, signal, value)")
     p.add_argument("--time-column", default=None,
-                   help="csv: beat timestamps (epoch s/ms/ns or ISO 8601); ppg/ecg: ms timer or datetimes")
+                   help="csv: beat timestamps (epoch s/ms/ns or ISO 8601); ppg/ecg: sample times (ms timer, epoch "
+                        "s/ms or ISO datetimes; repeated or jittered times are resampled to an even grid). "
+                        "Default: none")
+    p.add_argument("--hr-column", default=None, metavar="NAME",
+                   help="ppg/ecg: the device's own heart rate (bpm) in the same file, to check the derived HR "
+                        "against (default: a column named hr, heart_rate or bpm when there is one)")
     p.add_argument("--unit", choices=("auto", "ms", "s"), default="auto",
-                   help="rr-text/csv: RR unit; auto = seconds when the median value is below 10")
+                   help="rr-text/csv: RR unit (default auto = seconds when the median value is below 10)")
     p.add_argument("--gap-s", type=float, default=3.0,
-                   help="a timestamp jump longer than the beat's RR plus this many seconds ends a segment")
+                   help="a timestamp jump longer than the beat's RR plus this many seconds ends a segment "
+                        "(default 3; polar adds 2 s for its batched phone timestamps)")
+    p.add_argument("--start", default=None, metavar="TIME",
+                   help="date and time the recording started, for a recording without a clock (rr-text, csv "
+                        "without --time-column, ppg/ecg with --sample-rate): ISO 8601, e.g. "
+                        "2024-05-01T07:30:00+02:00 (no offset = UTC). Default: none (times count from the "
+                        "first beat, shown as 1970-01-01)")
     p.add_argument("--subject", action="append", default=None, metavar="NAME",
                    help="subject id of an input (repeat once per input, in order); default: the file "
                         "name without extension. Inputs that would share an id are refused")
 
 
-def register(subparsers) -> None:
+def register(subparsers):
+    """Add ``data`` (and its sub-verbs) and ``hrv``; returns the ``data`` sub-parsers (edgekit/cli.py adds
+    ``data windows``, the data stage, which needs the build layer)."""
     fmt = argparse.RawDescriptionHelpFormatter
     data = subparsers.add_parser(
         "data", help="synthetic cohort, RR ingestion, push to InfluxDB",
         description="Build RR tables: a labelled SYNTHETIC cohort, or ingest recordings; push them to InfluxDB.",
         formatter_class=fmt)
-    dsub = data.add_subparsers(dest="data_cmd", metavar="{synth,ingest,push,coverage}")
+    dsub = data.add_subparsers(dest="data_cmd", metavar="{synth,ingest,push,coverage,windows}")
     data.set_defaults(func=lambda a: (data.print_help(), 2)[1])
 
     s = dsub.add_parser(
@@ -63,9 +80,9 @@ def register(subparsers) -> None:
                    help="output CSV (RR table plus label, fatigue_score, recovery and truth columns); "
                         "an existing file is replaced only with --force, a directory never")
     s.add_argument("--force", action="store_true", help="replace an existing output file")
-    s.add_argument("--subjects", type=int, default=48)
-    s.add_argument("--days", type=int, default=14)
-    s.add_argument("--seed", type=int, default=7)
+    s.add_argument("--subjects", type=int, default=48, help="simulated people (default 48)")
+    s.add_argument("--days", type=int, default=14, help="days simulated per person (default 14)")
+    s.add_argument("--seed", type=int, default=7, help="random seed: the same seed gives the same file (default 7)")
     s.add_argument("--profile", default="population", choices=("population", "atypical"),
                    help="population: baselines drawn from the population (default); atypical: a person "
                         "off the population (HR 80 bpm, RMSSD scale 17 ms, variable proneness)")
@@ -73,10 +90,12 @@ def register(subparsers) -> None:
                    help="recording profiles assigned to subjects in turn (deterministic by seed): spot "
                         "(hourly 150 s, default), watch (background ~1 min readings every 2-5 h), breathe "
                         "(watch + 1-5 min sessions), strap (30-60 min and overnight chest strap)")
-    s.add_argument("--hr0", type=float, default=None, help="override every subject's resting HR (bpm)")
-    s.add_argument("--rmssd0", type=float, default=None, help="override every subject's RMSSD scale (ms)")
+    s.add_argument("--hr0", type=float, default=None,
+                   help="override every subject's resting HR, bpm (default: drawn per subject)")
+    s.add_argument("--rmssd0", type=float, default=None,
+                   help="override every subject's RMSSD scale, ms (default: drawn per subject)")
     s.add_argument("--proneness", choices=("resilient", "variable", "prone"), default=None,
-                   help="override every subject's proneness type (state transition matrix)")
+                   help="override every subject's proneness type (state transition matrix; default: drawn)")
     s.set_defaults(func=cmd_synth)
 
     g = dsub.add_parser(
@@ -108,13 +127,15 @@ def register(subparsers) -> None:
                      "be made (22 of 24 complete hours today; hourly slots), for the held-out subjects of the\n"
                      "train stage's split and for all subjects. JSON on stdout."),
         epilog="example:\n  edgekit data coverage --profiles watch,spot,strap,breathe --subjects 24 --days 7")
-    c.add_argument("--subjects", type=int, default=24)
-    c.add_argument("--days", type=int, default=7)
-    c.add_argument("--seed", type=int, default=7)
-    c.add_argument("--profiles", default="watch,spot,strap,breathe", metavar="P[,P...]")
-    c.add_argument("--max-artifact-pct", type=float, default=5.0, help="today's contracts (default 5)")
+    c.add_argument("--subjects", type=int, default=24, help="simulated people (default 24, at least 3)")
+    c.add_argument("--days", type=int, default=7, help="days simulated per person (default 7, at least 2)")
+    c.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    c.add_argument("--profiles", default="watch,spot,strap,breathe", metavar="P[,P...]",
+                   help="recording profiles assigned to subjects in turn (default watch,spot,strap,breathe)")
+    c.add_argument("--max-artifact-pct", type=float, default=5.0,
+                   help="artifact limit of today's contracts, %% of beats (default 5)")
     c.add_argument("--reading-max-artifact-pct", type=float, default=None,
-                   help="the watch contracts (default: --max-artifact-pct)")
+                   help="artifact limit of the watch contracts, %% of beats (default: --max-artifact-pct)")
     c.add_argument("--min-beats", type=int, default=45, help="beats a reading needs (default 45)")
     c.set_defaults(func=cmd_coverage)
 
@@ -123,6 +144,9 @@ def register(subparsers) -> None:
         formatter_class=fmt,
         description=("Clean a recording (bounds + artifact correction) and compute HRV features\n"
                      "(Task Force 1996): RMSSD, SDNN, pNN50, mean RR/HR, SD1/SD2, LF/HF (Welch, 4 Hz).\n"
+                     "Then the wearer's own baseline of each subject, label-free: per day the ln RMSSD of\n"
+                     "the night readings, its 7-day mean and CV, the 60-day normal range and the trend\n"
+                     "(docs/baseline.md; days of readings each figure needs are printed when missing).\n"
                      "Without --format, the file is read only when its format is certain from its\n"
                      "content: edgekit's RR table CSV, an Apple Health export.xml, a Polar RR file.\n"
                      "A bare column of numbers needs --format rr-text, ppg or ecg."),
@@ -134,11 +158,13 @@ def register(subparsers) -> None:
     _add_reader_options(h)
     h.add_argument("--clean", choices=("kubios", "malik", "none"), default="kubios",
                    help="artifact correction method (default kubios)")
-    h.add_argument("--min-rr", type=float, default=300.0, help="lower physiological bound, ms")
-    h.add_argument("--max-rr", type=float, default=2000.0, help="upper physiological bound, ms")
+    h.add_argument("--min-rr", type=float, default=300.0, help="lower physiological bound, ms (default 300)")
+    h.add_argument("--max-rr", type=float, default=2000.0, help="upper physiological bound, ms (default 2000)")
     h.add_argument("--json", action="store_true",
                    help="print strict JSON instead of a table (undefined values are null)")
+    add_baseline_options(h)
     h.set_defaults(func=cmd_hrv)
+    return dsub
 
 
 def _subjects(args, n_inputs: int) -> list[str] | None:
@@ -153,6 +179,8 @@ def _read(args, paths):
     from edgekit.data import readers
     from edgekit.data.labelled import read_table_csv
 
+    from edgekit.data.labelled import sniff_kind
+
     subjects = _subjects(args, len(paths))
     fmt = args.fmt
     if fmt is None:
@@ -161,7 +189,13 @@ def _read(args, paths):
             raise InputError("inputs of different formats (" + ", ".join(f"{p}: {k}" for p, k in kinds.items())
                              + "); read them separately or give --format")
         fmt = kinds[paths[0]]
+    if fmt == "csv" and args.column is None and args.time_column is None and all(
+            p.is_file() and sniff_kind(p) == "table" for p in paths):
+        fmt = "table"  # edgekit's own RR table: its subjects, segments and times, not one column of numbers
     if fmt == "table":
+        if getattr(args, "start", None) is not None:
+            raise InputError(f"{paths[0]}: an edgekit RR table has its own times; --start is for recordings without "
+                             f"a clock")
         from edgekit.data import rr
 
         readers.refuse_repeated_files(paths)
@@ -174,7 +208,8 @@ def _read(args, paths):
         readers.refuse_shared_subjects([set(t.subject.tolist()) for t in tables], paths)
         return rr.RRTable.concat(tables)
     return readers.read(paths, fmt, sample_rate=args.sample_rate, column=args.column,
-                        time_column=args.time_column, unit=args.unit, gap_s=args.gap_s, subjects=subjects)
+                        time_column=args.time_column, unit=args.unit, gap_s=args.gap_s, subjects=subjects,
+                        start=getattr(args, "start", None), hr_column=getattr(args, "hr_column", None))
 
 
 def cmd_ingest(args) -> int:
@@ -184,8 +219,11 @@ def cmd_ingest(args) -> int:
 
     out = check_output_file(args.out, force=args.force)
     if args.fmt is None:
-        raise InputError("data ingest: --format is required (ppg, ecg, polar, rr-text, csv, apple-health)")
+        raise InputError("data ingest: --format is required (ppg, ecg, polar, rr-text, csv, apple-health, fit)")
     _check_inputs_differ_from_output(args.inputs, out)
+    if args.fmt == "apple-health" and args.start is not None:
+        raise InputError(f"{args.inputs[0]}: an Apple Health export has its own clock; --start is for recordings "
+                         f"without one")
     if args.fmt == "apple-health":  # streamed: written as it is parsed, memory independent of the export
         from edgekit.data.stream import ingest_apple_health
 
@@ -197,10 +235,14 @@ def cmd_ingest(args) -> int:
 
         r = ingest_recordings(args.inputs, out, args.fmt, subjects=_subjects(args, len(args.inputs)),
                               column=args.column, time_column=args.time_column, unit=args.unit,
-                              gap_s=args.gap_s)
+                              gap_s=args.gap_s, start=args.start)
         status(f"wrote {r['rows']} RR intervals in {r['segments']} segments to {out}")
         return 0
     table = _read(args, args.inputs)  # ppg / ecg: HeartPy finds the peaks of the whole signal
+    from edgekit.log import warning
+
+    for line in table.meta.get("warnings", []):
+        warning(line)
     write_csv(table, out)
     n_seg = len(set(zip(table.subject.tolist(), table.segment.tolist())))
     status(f"wrote {len(table)} RR intervals in {n_seg} segments to {out}")
@@ -219,11 +261,26 @@ def _check_inputs_differ_from_output(inputs, out: Path) -> None:
             continue
 
 
-def hrv_report(table, method: str = "kubios", min_rr: float = 300.0, max_rr: float = 2000.0) -> dict:
+HRV_MAX_ARTIFACT_PCT = 20.0  # edgekit hrv: more artifact beats than this (%) gives a warning
+
+
+def hrv_warnings(table, feats: dict, where: str) -> list[str]:
+    """The reader's warnings, else one for a recording that is mostly artifacts."""
+    out = list(table.meta.get("warnings", []))
+    if not out and feats.get("artifact_pct") is not None and feats["artifact_pct"] > HRV_MAX_ARTIFACT_PCT:
+        out.append(f"{where}: {feats['artifact_pct']:.0f} % of the beats are artifacts (corrected or flagged): the "
+                   f"features describe the corrections more than the heart; check --format (a PPG read as ECG, or "
+                   f"the other way round) and the recording")
+    return out
+
+
+def hrv_report(table, method: str = "kubios", min_rr: float = 300.0, max_rr: float = 2000.0, res=None) -> dict:
+    """HRV features of a recording; ``res``: its cleaning result when the caller already has it."""
     from edgekit.data.clean import clean
     from edgekit.data.features import all_features
 
-    res = clean(table, method, min_rr, max_rr)
+    if res is None:
+        res = clean(table, method, min_rr, max_rr)
     if len(res.table) < 3:
         raise InputError("fewer than 3 RR intervals left after cleaning")
     feats = all_features(res.table, res.n_corrected)
@@ -234,18 +291,58 @@ def hrv_report(table, method: str = "kubios", min_rr: float = 300.0, max_rr: flo
 
 
 def cmd_hrv(args) -> int:
+    from edgekit.data.baseline_text import text_lines
+    from edgekit.data.clean import clean
+    from edgekit.data.clock import utc_offset_seconds
     from edgekit.fileio import dumps_strict
 
+    from edgekit.log import warning
+
+    utc_offset_seconds(args.utc_offset)  # a bad value is refused before the file is read
     table = _read(args, [args.input])
-    feats = hrv_report(table, args.clean, args.min_rr, args.max_rr)
+    res = clean(table, args.clean, args.min_rr, args.max_rr)
+    feats = hrv_report(table, args.clean, args.min_rr, args.max_rr, res=res)
+    notes = hrv_warnings(table, feats, str(args.input))
+    for line in notes:
+        warning(line)
+    if "hr_check" in table.meta:
+        feats["device_hr_check"] = next(iter(table.meta["hr_check"].values()))
+    baselines = baseline_of(res.table, args.utc_offset, args.baseline_window)
     if args.json:
-        print(dumps_strict(feats, indent=2))
+        print(dumps_strict({**feats, "warnings": notes, "baseline": {s: b.to_json() for s, b in baselines.items()}},
+                           indent=2))
     else:
         for k in ("n_beats", "mean_rr_ms", "mean_hr_bpm", "sdnn_ms", "rmssd_ms", "pnn50_pct", "sd1_ms",
                   "sd2_ms", "lf_ms2", "hf_ms2", "lf_hf", "lfnu", "hfnu", "n_corrected", "artifact_pct"):
             v = feats[k]
             print(f"{k:14s} {v:.3f}" if isinstance(v, float) else f"{k:14s} {v}")
+        for b in baselines.values():
+            print("\n".join(text_lines(b)))
     return 0
+
+
+def baseline_of(cleaned, utc_offset: str | None, window: str, max_artifact_pct: float | None = None) -> dict:
+    """The personal baseline (edgekit.data.baseline) of every subject of a cleaned table, its days
+    placed with the wearer's ``--utc-offset`` (a zone's offset at the last beat)."""
+    from edgekit.data.baseline import MAX_ARTIFACT_PCT, personal_baseline
+    from edgekit.data.clock import utc_offset_seconds
+
+    last = float(np.nanmax(cleaned.time_s)) if len(cleaned) else 0.0
+    return personal_baseline(cleaned, utc_offset_seconds(utc_offset, last), window,
+                             MAX_ARTIFACT_PCT if max_artifact_pct is None else max_artifact_pct)
+
+
+def add_baseline_options(p: argparse.ArgumentParser, utc_offset: bool = True) -> None:
+    """``--baseline-window`` (and ``--utc-offset``) of the verbs that show the personal baseline."""
+    from edgekit.data.baseline import DEFAULT_WINDOW, WINDOWS
+
+    if utc_offset:
+        p.add_argument("--utc-offset", default=None, metavar="TZ",
+                       help="the wearer's time zone, which places the baseline's days and night hours: "
+                            "+05:30, -7, UTC (default) or a zone name such as Europe/Berlin")
+    p.add_argument("--baseline-window", choices=tuple(WINDOWS), default=DEFAULT_WINDOW,
+                   help="readings that make the personal baseline's daily value: night (00:00-06:00 local, "
+                        "default), morning (06:00-10:00) or all")
 
 
 def cmd_synth(args) -> int:
@@ -372,15 +469,28 @@ def cmd_push(args) -> int:
     from edgekit.data.influx import InfluxClient, check_url
     from edgekit.data.influx_io import TableStream, hourly_points, push, push_stream, read_inputs
 
+    from edgekit.data.clock import has_clock, no_clock_warning
+    from edgekit.log import warning
+
     check_url(args.influx)
+    notes: list[str] = []
 
     def read_other(path):
         # subject = file stem here; read_inputs renames (InfluxDB escapes any name, so --subject
         # may hold commas and quotes that the CSV writers refuse)
-        return readers.read([path], args.fmt, sample_rate=args.sample_rate, column=args.column,
-                            time_column=args.time_column, unit=args.unit, gap_s=args.gap_s)
+        t = readers.read([path], args.fmt, sample_rate=args.sample_rate, column=args.column,
+                         time_column=args.time_column, unit=args.unit, gap_s=args.gap_s, start=args.start,
+                         hr_column=args.hr_column)
+        notes.extend(t.meta.get("warnings", []))
+        if not has_clock(t.time_s):
+            notes.append(no_clock_warning(str(path), "its points would sit at 1970-01-01, where the dashboard and "
+                                                     "'edgekit forecast' never look"))
+        return t
 
     stream = data = None
+    if args.fmt is None and args.start is not None:
+        raise InputError(f"{args.inputs[0]}: --start is for recordings without a clock read with --format (rr-text, "
+                         f"csv, ppg, ecg); an edgekit RR table has its own times")
     if args.fmt is None:
         # edgekit's RR tables: streamed (bounded memory) when each subject's beats are in time order
         from edgekit.data.labelled import sniff_kind
@@ -392,6 +502,12 @@ def cmd_push(args) -> int:
     if stream is None:
         data = read_inputs(args.inputs, args.fmt, args.subject, read_other)
         hourly = hourly_points(data.table, args.clean, max_artifact_pct=args.max_artifact_pct)
+    if args.fmt is None and not has_clock([stream.newest_s] if stream is not None else data.table.time_s):
+        notes.append(no_clock_warning(", ".join(map(str, args.inputs)), "its points would sit at 1970-01-01, where "
+                                      "the dashboard and 'edgekit forecast' never look",
+                                      "ingest the recording again with --start, or push it with --format and --start"))
+    for line in notes:
+        warning(line)
     with InfluxClient(args.influx, args.database) as client:
         if args.create_database:
             client.create_database()

@@ -10,7 +10,8 @@ forecaster) a model's input can be made, under today's contracts and under the w
   (windows.complete_series). ``slots``: 24 hourly slots with >= ``min_present`` present hours
   (MIN_SLOT_DIFFS differences). ``readings_24h``: recordings that started in [e-24, e).
 
-Synthetic cohorts only (the recording kind of each segment comes from the simulation).
+Synthetic cohorts carry the recording kind of each segment (from the simulation); recorded data
+(files, InfluxDB: :meth:`Coverage.add_recorded`) has kind -1 and counts under "all" only.
 """
 
 from __future__ import annotations
@@ -87,6 +88,49 @@ class Coverage:
                 self.w["today"].append(complete_series(x) is not None)
                 self.w["slots"].append(present >= self.min_present)
                 self.w["present"].append(present)
+
+    def add_recorded(self, table, subject_index: dict, wakeups: list | None = None, utc_offset_s: float = 0.0,
+                     hr_slot: dict | None = None) -> None:
+        """Flags of a cleaned table of recorded data (files, InfluxDB), recording kind -1 ("recorded":
+        the kind of a real reading is not known). Readings are :func:`~edgekit.data.windows.reading_units`;
+        ``wakeups``: (subject, local end hour e) of each forecast the data stage made an example at."""
+        from edgekit.data.windows import reading_units
+
+        t = table
+        units = reading_units(t)
+        unit_of = np.full(len(t), -1, np.int64)
+        for u, parts in enumerate(units):
+            for a, e in parts:
+                unit_of[a:e] = u
+        _, _, st, _ = beat_windows(t, self.n_beats, self.stride, self.today_pct)
+        _, _, st2, _, _ = reading_windows(t, self.n_slots, self.min_beats, self.max_artifact_pct)
+        first = np.array([u[0][0] for u in units], np.int64)
+        beats = np.array([sum(e - a for a, e in u) for u in units], np.int64)
+        self.r["subject"].append(np.array([subject_index[s] for s in t.subject[first].tolist()], np.int64))
+        self.r["kind"].append(np.full(len(units), -1, np.int64))
+        self.r["today"].append(np.isin(np.arange(len(units)), unit_of[st]))
+        self.r["reading"].append(np.isin(np.arange(len(units)), unit_of[st2]))
+        self.r["beats"].append(beats)
+        if not wakeups:
+            return
+        hr_today = hourly_rmssd(t, self.today_pct, utc_offset_s=utc_offset_s)
+        if hr_slot is None:
+            hr_slot = hourly_rmssd(t, self.max_artifact_pct, MIN_SLOT_DIFFS, utc_offset_s=utc_offset_s)
+        unit_hour = np.floor((t.time_s[first] + utc_offset_s) / 3600.0).astype(np.int64) if len(first) else first
+        unit_subject = t.subject[first]
+        for name, e in wakeups:
+            x = hourly_slots(hr_today, name, e, self.hours)
+            x[x == 0] = np.nan
+            slots = hourly_slots(hr_slot, name, e, self.hours)
+            present = int((slots > 0).sum())
+            self.w["subject"].append(subject_index[name])
+            self.w["kind"].append(-1)
+            self.w["day"].append(int(e // 24))
+            self.w["readings_24h"].append(int(((unit_subject == name) & (unit_hour >= e - self.hours)
+                                               & (unit_hour < e)).sum()))
+            self.w["today"].append(complete_series(x) is not None)
+            self.w["slots"].append(present >= self.min_present)
+            self.w["present"].append(present)
 
     def arrays(self) -> dict[str, np.ndarray]:
         """Flat arrays (``cov_r_*`` per reading, ``cov_w_*`` per wake-up) for windows.npz."""

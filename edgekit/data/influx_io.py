@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from edgekit import STRAIN_LABELS
-from edgekit.data.influx import (InfluxClient, lp_float, lp_key, lp_string, ns_to_seconds, ql_ident,
+from edgekit.data.influx import (InfluxClient, lp_float, lp_key, lp_string, ns_to_seconds, ql_ident, ql_string,
                                  ql_or_equal, seconds_to_ns)
 from edgekit.data.rr import RRTable
 from edgekit.data.windows import MIN_HOUR_DIFFS
@@ -98,7 +98,7 @@ def read_inputs(paths: list[Path], fmt: str | None, subjects: list[str] | None, 
         if fmt is None:
             if sniff_kind(p) != "table":
                 raise InputError(f"{p}: not an edgekit RR table (header subject,segment,time_s,rr_ms,flags); "
-                                 f"give --format (ppg, ecg, polar, rr-text, csv, apple-health)")
+                                 f"give --format (ppg, ecg, polar, rr-text, csv, apple-health, fit)")
             t, lab, sc, syn = read_table_csv(p)
         else:
             t = read_other(p)
@@ -337,6 +337,7 @@ class TableStream:
                 np.add.at(acc[:, 2], idx, 1.0)
                 np.add.at(acc[:, 3], idx, ((ct.flags & ARTIFACT_MASK) != 0).astype(np.float64))
         _refuse_shared(per_file, self.paths)
+        self.newest_s = max(last_t.values(), default=0.0)  # the newest beat: 1970 means no clock
         for s in self.subjects:
             lp_key(s)
         for (s, h), j in sorted(slot.items()):
@@ -483,3 +484,58 @@ def load_influx(cfg) -> LabelledData:
                          f"points exist",
     }
     return data
+
+
+def newest_by_subject(client: InfluxClient, measurement: str, field: str, subjects: list[str] | None = None
+                      ) -> dict[str, int]:
+    """{subject: ns time of its newest ``measurement`` point} (every subject, or ``subjects``: one line
+    naming those without points); one line when there is none at all."""
+    series = client.query(f"SELECT last({ql_ident(field)}) FROM {ql_ident(measurement)} "
+                          f"GROUP BY {ql_ident('subject')}")
+    newest = {s["tags"].get("subject", ""): int(s["values"][0][0]) for s in series if s["values"]}
+    if subjects:
+        missing = [s for s in subjects if s not in newest]
+        if missing:
+            raise InputError(f"InfluxDB at {client.where}, database {client.database!r}: no '{measurement}' points "
+                             f"for subject(s) {', '.join(map(repr, missing[:5]))}")
+        newest = {s: newest[s] for s in subjects}
+    if not newest:
+        raise InputError(f"InfluxDB at {client.where}, database {client.database!r}: no '{measurement}' points "
+                         f"(push recordings first: edgekit data push)")
+    return newest
+
+
+def recent_beats(client: InfluxClient, subjects: list[str] | None, hours: float) -> dict[str, RRTable]:
+    """Per subject (all with ``rr`` points, or ``subjects``), the beats of every segment that reaches
+    into the last ``hours`` before the subject's newest beat, whole (from the segment's first beat:
+    cleaning works per segment, so these beats clean exactly as in the recording that was pushed).
+    Segments from ``segment_start``, as :func:`load_influx` rebuilds them."""
+    from edgekit.data.labelled import _renumber
+
+    newest = newest_by_subject(client, RR, "rr_ms", subjects)
+    fields = f"{ql_ident('rr_ms')}, {ql_ident('flags')}, {ql_ident('segment_start')}"
+    out = {}
+    for s in sorted(newest):
+        end = newest[s]
+        start = end - int(hours * 3600) * NS
+        who = f"{ql_ident('subject')} = {ql_string(s)}"
+        first = client.query(f"SELECT min({ql_ident('segment_start')}) FROM {ql_ident(RR)} WHERE {who} AND "
+                             f"time >= {start} AND time <= {end}")
+        lo = min([int(v[1]) for ser in first for v in ser["values"] if v[1] is not None] + [start])
+        rows = client.query(f"SELECT {fields} FROM {ql_ident(RR)} WHERE {who} AND time >= {lo} AND time <= {end}")
+        vals = [v for ser in rows for v in ser["values"] if v[1] is not None]
+        if not vals:
+            continue
+        cols = rows[0]["columns"]
+        it, ir, ifl, iseg = (cols.index(c) for c in ("time", "rr_ms", "flags", "segment_start"))
+        if any(v[iseg] is None for v in vals):
+            raise InputError(f"InfluxDB at {client.where}: subject {s!r}: '{RR}' points without a segment_start "
+                             f"field (not written by 'edgekit data push'; docs/influxdb.md has the schema)")
+        vals.sort(key=lambda v: v[it])
+        seg_start = np.array([v[iseg] for v in vals], np.int64)
+        change = np.ones(len(vals), bool)
+        change[1:] = seg_start[1:] != seg_start[:-1]
+        out[s] = RRTable(np.full(len(vals), s), _renumber(np.cumsum(change)),
+                         np.array([ns_to_seconds(v[it]) for v in vals]), np.array([v[ir] for v in vals], np.float64),
+                         np.array([v[ifl] if v[ifl] is not None else 0 for v in vals], np.int64))
+    return out

@@ -11,8 +11,16 @@ and ``edgekit data synth`` write, ``subject,segment,time_s,rr_ms,flags``, with o
   score of the last beat in hour e+23 (the last hour of the next 24 h).
 
 Scores can also come as a separate file in ``data.inputs`` with the header
-``subject,time_s,fatigue_score`` (one row per issued score, Unix seconds): each beat of that subject
-gets the last score issued at or before it, for at most ``SCORE_HOLD_S`` (36 h).
+``subject,time_s,fatigue_score`` (one row per issued score — per wake-up — Unix seconds): each beat
+of that subject gets the last score issued at or before it, for at most ``SCORE_HOLD_S`` (36 h). The
+forecaster on hourly slots trains on these wake-ups (:meth:`LabelledData.score_events`).
+
+Labels can also come per reading, as a file with the header ``subject,time_s,label`` (one row per
+reading, Unix seconds: any time from the reading's first beat to its last, within
+``READING_LABEL_SLACK_S``; ``edgekit predict`` prints each reading's start and end): every beat of that
+reading gets the label (a ``label`` column wins where both exist). A reading is a run of segments
+joined by gaps of at most 5 s (:func:`edgekit.data.windows.reading_units`): one Apple Watch
+heartbeat series, even when dropped beats split it.
 
 Inputs that are not in the table form are read with the configured reader (``data.format``); they
 carry no labels. Training needs labels: a missing kind raises a one-line :class:`InputError`.
@@ -32,7 +40,9 @@ from edgekit.data.rr import COLUMNS, RRTable, read_text_file
 from edgekit.errors import InputError
 
 SCORE_COLUMNS = ("subject", "time_s", "fatigue_score")
+READING_LABEL_COLUMNS = ("subject", "time_s", "label")
 SCORE_HOLD_S = 36 * 3600.0  # a score from a scores file holds until the next one, at most this long
+READING_LABEL_SLACK_S = 5.0  # a reading label's time may lie this far outside the reading's beats
 
 
 @dataclass
@@ -47,6 +57,27 @@ class LabelledData:
     synthetic: bool  # every table file said it is SYNTHETIC (first comment line)
     where: str = ""  # the inputs as errors name them
     how_to_label: dict = field(default_factory=dict)  # target -> how to add it to this source (errors)
+    issued: dict = field(default_factory=dict)  # subject -> (issue times s, scores): scores files
+
+    def score_events(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Per subject, the wake-ups at which a fatigue score was issued: (times s, scores), in time
+        order. From a scores file when the subject has one (exact issue times); else from the
+        ``fatigue_score`` of the beats: an issue at the first beat carrying each new score (the
+        wake-up itself lies before it, after the previous beat; two wake-ups in a row with the same
+        score are one)."""
+        out = {}
+        for s in self.subject_ids.tolist():
+            if s in self.issued:
+                out[s] = self.issued[s]
+                continue
+            m = np.flatnonzero((self.table.subject == s) & np.isfinite(self.beat_score))
+            if not len(m):
+                continue
+            sc = self.beat_score[m]
+            new = np.ones(len(m), bool)
+            new[1:] = sc[1:] != sc[:-1]
+            out[s] = (self.table.time_s[m[new]], sc[new])
+        return out
 
     @property
     def has_labels(self) -> bool:
@@ -62,10 +93,10 @@ class LabelledData:
 
 
 FILE_LABEL_HINTS = {
-    "label": "from files: add a 'label' column (healthy/strained/burnout_risk) to the RR table CSV; see "
-             "docs/data.md 'Labelled files'",
-    "fatigue_score": "from files: add a 'fatigue_score' column to the RR table CSV or a scores file "
-                     "(subject,time_s,fatigue_score); see docs/data.md 'Labelled files'",
+    "label": "from files: add a 'label' column (healthy/strained/burnout_risk) to the RR table CSV, or a "
+             "labels file with one row per reading (subject,time_s,label); see docs/data.md 'Labelled files'",
+    "fatigue_score": "from files: add a scores file with one row per wake-up (subject,time_s,fatigue_score) "
+                     "or a 'fatigue_score' column to the RR table CSV; see docs/data.md 'Labelled files'",
 }
 
 
@@ -90,7 +121,8 @@ def _text_lines(path: Path) -> tuple[list[str], int, list[str]]:
 
 
 def sniff_kind(path: Path) -> str:
-    """``table`` (RR table CSV, maybe labelled), ``scores`` (scores file) or ``other``."""
+    """``table`` (RR table CSV, maybe labelled), ``scores`` (scores file), ``reading_labels`` (labels
+    per reading) or ``other``."""
     try:
         with open(path, encoding="utf-8-sig", errors="replace") as fh:
             for line in fh:
@@ -101,6 +133,8 @@ def sniff_kind(path: Path) -> str:
                     return "table"
                 if head == SCORE_COLUMNS:
                     return "scores"
+                if head == READING_LABEL_COLUMNS:
+                    return "reading_labels"
                 return "other"
     except OSError:
         raise InputError(f"{path}: cannot read") from None
@@ -171,34 +205,88 @@ def read_table_csv(path: Path) -> tuple[RRTable, np.ndarray, np.ndarray, bool]:
     return table, np.array(lab, np.int64), np.array(sc, np.float64), synthetic
 
 
-def read_scores(path: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Scores file -> {subject: (issue times sorted, scores)}."""
+def _timed_rows(path: Path, value: str, parse) -> dict[str, list[tuple[float, object, int]]]:
+    """Rows ``subject,time_s,<value>`` after the header -> {subject: [(time_s, parse(text, path, line),
+    line number)]} in file order; one line on a wrong field count, a bad or non-finite time, or no row."""
     path = Path(path)
     lines, first, _ = _text_lines(path)
     reader = csv.reader(io.StringIO("\n".join(lines)))
     next(reader)
-    rows: dict[str, list] = {}
+    out: dict[str, list] = {}
     for k, row in enumerate(reader):
         lineno = first + 1 + k
         if not row:
             continue
         if len(row) != 3:
-            raise InputError(f"{path}: line {lineno}: expected 3 fields (subject,time_s,fatigue_score)")
+            raise InputError(f"{path}: line {lineno}: expected 3 fields (subject,time_s,{value})")
         try:
             ts = float(row[1])
         except ValueError:
             raise InputError(f"{path}: line {lineno}: non-numeric time_s {row[1][:40]!r}") from None
-        s = _score(row[2], path, lineno)
-        if not (np.isfinite(ts) and np.isfinite(s)):
-            raise InputError(f"{path}: line {lineno}: time_s and fatigue_score must be finite numbers")
-        rows.setdefault(row[0].strip(), []).append((ts, s))
-    if not rows:
-        raise InputError(f"{path}: no scores after the header")
+        if not np.isfinite(ts):
+            raise InputError(f"{path}: line {lineno}: time_s must be a finite number")
+        out.setdefault(row[0].strip(), []).append((ts, parse(row[2], path, lineno), lineno))
+    if not out:
+        raise InputError(f"{path}: no {value} rows after the header")
+    return out
+
+
+def _finite_score(text: str, path: Path, lineno: int) -> float:
+    s = _score(text, path, lineno)
+    if not np.isfinite(s):
+        raise InputError(f"{path}: line {lineno}: fatigue_score must be a number (one row per issued score)")
+    return s
+
+
+def _reading_label(text: str, path: Path, lineno: int) -> int:
+    lab = _label_index(text, path, lineno)
+    if lab < 0:
+        raise InputError(f"{path}: line {lineno}: empty label")
+    return lab
+
+
+def read_scores(path: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Scores file -> {subject: (issue times sorted, scores)}."""
     out = {}
-    for subj, v in rows.items():
-        a = np.array(sorted(v))
+    for subj, v in _timed_rows(path, "fatigue_score", _finite_score).items():
+        a = np.array(sorted((t, sc) for t, sc, _ in v))
         out[subj] = (a[:, 0], a[:, 1])
     return out
+
+
+def read_reading_labels(path: Path) -> dict[str, list[tuple[float, int, int]]]:
+    """Reading labels file -> {subject: [(time_s, label index, line number)]} (file order)."""
+    return _timed_rows(path, "label", _reading_label)  # type: ignore[return-value]
+
+
+def label_readings(table: RRTable, beat_label: np.ndarray, rows: list[tuple[float, int, int]], subject: str,
+                   path: Path) -> None:
+    """Give every beat of the reading each row names its label (in place; a beat's own label wins).
+    A row that names no reading, or two rows giving one reading different labels, is refused."""
+    from edgekit.data.windows import reading_units
+
+    m = np.flatnonzero(table.subject == subject)
+    if not len(m):
+        raise InputError(f"{path}: line {rows[0][2]}: subject {subject!r} has no recording in data.inputs")
+    sub = table.take(m)
+    units = reading_units(sub)
+    first = np.array([u[0][0] for u in units])
+    last = np.array([u[-1][1] - 1 for u in units])
+    start_t = sub.time_s[first] - sub.rr_ms[first] / 1000.0
+    end_t = sub.time_s[last]
+    given: dict[int, tuple[int, int]] = {}
+    for ts, lab, lineno in rows:
+        i = int(np.searchsorted(start_t - READING_LABEL_SLACK_S, ts, side="right")) - 1
+        if i < 0 or ts > end_t[i] + READING_LABEL_SLACK_S:
+            raise InputError(f"{path}: line {lineno}: no reading of subject {subject!r} at time_s {ts:.3f} "
+                             f"(a row names a time from a reading's first beat to its last; give Unix seconds, "
+                             f"as 'edgekit predict --json' prints start_time_s)")
+        if i in given and given[i][0] != lab:
+            raise InputError(f"{path}: line {lineno}: the reading at time_s {ts:.3f} already has the label "
+                             f"{STRAIN_LABELS[given[i][0]]!r} (line {given[i][1]})")
+        given[i] = (lab, lineno)
+        rows_i = m[first[i]:last[i] + 1]
+        beat_label[rows_i] = np.where(beat_label[rows_i] >= 0, beat_label[rows_i], lab)
 
 
 def scores_at(times: np.ndarray, issued: np.ndarray, scores: np.ndarray) -> np.ndarray:
@@ -231,6 +319,7 @@ def load_labelled_files(cfg) -> LabelledData:
     readers.subject_names([p for p in paths if sniff_kind(p) == "other"])  # two people's export.xml
     tables, labs, scs = [], [], []
     score_files: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    reading_labels: list[tuple[Path, dict]] = []
     synthetic = True
     n_tables = 0
     for p in paths:
@@ -247,6 +336,9 @@ def load_labelled_files(cfg) -> LabelledData:
                     raise InputError(f"{p}: subject {subj!r} already has scores from another file")
                 score_files[subj] = v
             continue
+        elif kind == "reading_labels":
+            reading_labels.append((p, read_reading_labels(p)))
+            continue
         else:
             t = readers.read([p], d.format)
             lab = np.full(len(t), -1, np.int64)
@@ -256,7 +348,7 @@ def load_labelled_files(cfg) -> LabelledData:
         labs.append(lab)
         scs.append(sc)
     if not tables:
-        raise InputError(f"{cfg.path}: data.inputs holds only scores files; add the RR recordings")
+        raise InputError(f"{cfg.path}: data.inputs holds only scores or label files; add the RR recordings")
     table = RRTable.concat(tables)  # distinct segment numbers across files
     beat_label = np.concatenate(labs)
     beat_score = np.concatenate(scs)
@@ -281,10 +373,14 @@ def load_labelled_files(cfg) -> LabelledData:
     # segment numbers increasing through the table again
     table = RRTable(table.subject, _renumber(table.segment), table.time_s, table.rr_ms, table.flags,
                     meta={"synthetic": synthetic and n_tables > 0})
+    for p, by_subject in reading_labels:
+        for subj, rows in by_subject.items():
+            label_readings(table, beat_label, rows, subj, p)
     data = LabelledData(table, beat_label, beat_score, subjects, [str(p) for p in paths],
                         synthetic and n_tables > 0)
     data.where = ", ".join(str(p) for p in paths)
     data.how_to_label = FILE_LABEL_HINTS
+    data.issued = {s: v for s, v in score_files.items() if s in set(subjects.tolist())}
     return data
 
 

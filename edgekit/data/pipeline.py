@@ -100,6 +100,7 @@ class Examples:
         else:
             res, labels = _load_source(cfg, self)
             clean_stats = _clean_stats([res])
+            baseline = _baseline_summary(res.table)
             self.add(res, labels)
             arrays, s = self.finish(labels)
         summary: dict = {
@@ -120,6 +121,7 @@ class Examples:
         else:
             summary["inputs"] = [Path(p).name for p in labels.inputs]
             summary["synthetic"] = labels.synthetic
+            summary["baseline"] = baseline
             if labels.synthetic:
                 summary["note"] = ("SYNTHETIC data (files written by 'edgekit data synth'; simulated RR, "
                                    "no real subjects); see docs/synthetic_cohort.md")
@@ -177,8 +179,10 @@ class HourlySeries(Examples):
 class ReadingWindows(Examples):
     """Reading windows (strain classifier on single readings, docs/data.md "Reading windows"): a
     reading's beats (parts split by cleaning joined by one 0) in ``length`` slots then absent markers
-    (0 ms); long recordings cut into pieces of reading length. X (W, N) float32 ms, y, subject, and per window its recording kind, beats,
-    physiological day and reading (cohort segment), plus coverage arrays (``cov_*``). Synthetic only."""
+    (0 ms); long recordings cut into pieces of reading length. X (W, N) float32 ms, y, subject, and
+    per window its recording kind (-1 for recorded data), beats, day and reading, plus coverage
+    arrays (``cov_*``). From files or InfluxDB a window's label is the one all its beats carry (a
+    per-reading labels file gives every beat of a reading its label); others are excluded, counted."""
 
     target = "label"
     purpose = "strain classifier (single readings)"
@@ -189,14 +193,16 @@ class ReadingWindows(Examples):
         super().__init__(cfg)
         self.length, self.min_beats = length, min_beats
         self.cols: dict[str, list] = {k: [] for k in ("X", "y", "subject", "kind", "n_beats", "day", "reading")}
-        self.n_excl = 0
+        self.n_excl = self.n_excl_label = self.n_readings = 0
         self.cov = Coverage(n_slots=length, min_beats=min_beats, max_artifact_pct=cfg.data.max_artifact_pct,
                             today_max_artifact_pct=5.0)
 
     def add(self, res, labels) -> None:
         from edgekit.data.windows import reading_windows
 
-        _synthetic_only(self.cfg, self.purpose)
+        if self.cfg.data.source != "synthetic":
+            self._add_recorded(res, labels)
+            return
         d = self.cfg.data
         t = res.table
         X, _, starts, lens, n_excl = reading_windows(t, self.length, self.min_beats, d.max_artifact_pct,
@@ -213,25 +219,64 @@ class ReadingWindows(Examples):
         self.cols["reading"].append(origin.astype(np.int64))
         self.cov.add(res, labels)
 
+    def _add_recorded(self, res, labels) -> None:
+        """Windows of recorded data (:class:`~edgekit.data.labelled.LabelledData`): a window's beats are
+        consecutive rows, so its label is the one its rows carry after cleaning."""
+        from edgekit.data.labelled import labels_after_cleaning
+        from edgekit.data.windows import reading_units, reading_windows
+
+        d = self.cfg.data
+        t = res.table
+        X, _, starts, lens, n_excl = reading_windows(t, self.length, self.min_beats, d.max_artifact_pct,
+                                                     pieces=True, seed=d.seed)
+        self.n_excl += n_excl
+        lab = labels_after_cleaning(labels.table, labels.beat_label, t)
+        ok = np.array([bool(k) and lab[s] >= 0 and bool((lab[s:s + k] == lab[s]).all())
+                       for s, k in zip(starts.tolist(), lens.tolist())], bool)
+        self.n_excl_label += int((~ok).sum())
+        unit_of = np.full(len(t), -1, np.int64)
+        units = reading_units(t)
+        for u, parts in enumerate(units):
+            for a, e in parts:
+                unit_of[a:e] = u + self.n_readings
+        self.n_readings += len(units)
+        index = {s: i for i, s in enumerate(labels.subject_ids.tolist())}
+        st = starts[ok]
+        self.cols["X"].append(X[ok].astype(np.float32))
+        self.cols["y"].append(lab[st].astype(np.int64))
+        self.cols["subject"].append(np.array([index[s] for s in t.subject[st].tolist()], np.int64))
+        self.cols["kind"].append(np.full(len(st), -1, np.int64))
+        self.cols["n_beats"].append(lens[ok].astype(np.int64))
+        self.cols["day"].append(np.floor(t.time_s[st] / 86400.0).astype(np.int64))
+        self.cols["reading"].append(unit_of[st])
+        self.cov.add_recorded(t, index)
+
     def finish(self, labels):
         arrays = {k: (np.concatenate(v) if v else np.zeros((0, self.length) if k == "X" else 0))
                   for k, v in self.cols.items()}
         arrays["label_names"] = np.array(STRAIN_LABELS)
         arrays.update(self.cov.arrays())
         y = arrays["y"]
-        from edgekit.data.synth import RECORDINGS
-
         s = {
             "n_windows": int(len(y)),
             "n_excluded_artifact": int(self.n_excl),
-            "n_excluded_label": 0,
+            "n_excluded_label": int(self.n_excl_label),
             "window_beats": self.length,
             "min_beats": self.min_beats,
             "class_counts": {name: int((y == i).sum()) for i, name in enumerate(STRAIN_LABELS)},
-            "windows_per_profile": {name: int((arrays["kind"] == k).sum()) for k, name in enumerate(RECORDINGS)},
+            "windows_per_profile": _per_profile(arrays["kind"]),
             "n_subjects": int(len(np.unique(arrays["subject"]))),
         }
         return arrays, s
+
+
+def _per_profile(kind: np.ndarray) -> dict[str, int]:
+    """Examples per recording profile: the simulator's kinds, or ``recorded`` (kind -1: files, InfluxDB)."""
+    from edgekit.data.synth import RECORDINGS
+
+    if len(kind) and (kind < 0).all():
+        return {"recorded": int(len(kind))}
+    return {name: int((kind == k).sum()) for k, name in enumerate(RECORDINGS)}
 
 
 class HourlySlots(Examples):
@@ -239,7 +284,9 @@ class HourlySlots(Examples):
     the RMSSD of the last ``length`` local clock hours, absent hours 0, with the score in force
     (``y_today``) and the one issued at that wake-up (``y``). Subjects recorded densely (more than
     12 present hours) also give ``AUGMENT_COPIES`` copies thinned to a watch-like ~30 % of hours
-    (``aug`` = 1), so training sees realistic absence. Synthetic only."""
+    (``aug`` = 1), so training sees realistic absence. From files or InfluxDB the wake-ups are the
+    issue times of the subject's scores (:meth:`~edgekit.data.labelled.LabelledData.score_events`) and the
+    hours are local clock hours at ``data.utc_offset``."""
 
     target = "fatigue_score"
     purpose = "fatigue forecaster (irregular readings)"
@@ -253,15 +300,33 @@ class HourlySlots(Examples):
         self.length, self.min_present = length, min_present
         self.cols: dict[str, list] = {k: [] for k in ("X", "y", "y_today", "subject", "kind", "aug",
                                                       "readings_24h", "present")}
-        self.n_too_few = 0
+        self.n_too_few = self.n_no_previous = 0
         self.cov = Coverage(hours=length, min_present=min_present, max_artifact_pct=cfg.data.max_artifact_pct,
                             today_max_artifact_pct=5.0)
+
+    def _example(self, x, y, y_today, si, kind, n_read, rng) -> None:
+        """One wake-up's input and, for densely recorded hours, its thinned copies."""
+        copies = [(x, 0)]
+        if (x > 0).sum() > 12:
+            for _ in range(self.AUGMENT_COPIES):
+                keep = rng.random(self.length) < self.AUGMENT_KEEP
+                copies.append((np.where(keep, x, 0.0), 1))
+        for xc, aug in copies:
+            present = int((xc > 0).sum())
+            if present < self.min_present:
+                self.n_too_few += int(aug == 0)
+                continue
+            for k, v in (("X", xc), ("y", y), ("y_today", y_today), ("subject", si), ("kind", kind), ("aug", aug),
+                         ("readings_24h", n_read), ("present", present)):
+                self.cols[k].append(v)
 
     def add(self, res, labels) -> None:
         from edgekit.data.coverage import epoch_hour
         from edgekit.data.windows import MIN_SLOT_DIFFS, hourly_rmssd, hourly_slots
 
-        _synthetic_only(self.cfg, self.purpose)
+        if self.cfg.data.source != "synthetic":
+            self._add_recorded(res, labels)
+            return
         d = self.cfg.data
         t = res.table
         hr = hourly_rmssd(t, d.max_artifact_pct, MIN_SLOT_DIFFS)
@@ -282,22 +347,45 @@ class HourlySlots(Examples):
                     break
                 x = hourly_slots(hr, name, e0 + e, self.length)
                 n_read = int(((seg_h >= e - self.length) & (seg_h < e)).sum())
-                copies = [(x, 0)]
-                if (x > 0).sum() > 12:
-                    for _ in range(self.AUGMENT_COPIES):
-                        keep = rng.random(self.length) < self.AUGMENT_KEEP
-                        copies.append((np.where(keep, x, 0.0), 1))
-                for xc, aug in copies:
-                    present = int((xc > 0).sum())
-                    if present < self.min_present:
-                        self.n_too_few += int(aug == 0)
-                        continue
-                    for k, v in (("X", xc), ("y", labels.readiness[si, day]), ("y_today", labels.readiness[si, day - 1]),
-                                 ("subject", si), ("kind", int(sub_kind[si])), ("aug", aug),
-                                 ("readings_24h", n_read), ("present", present)):
-                        self.cols[k].append(v)
+                self._example(x, labels.readiness[si, day], labels.readiness[si, day - 1], si, int(sub_kind[si]),
+                              n_read, rng)
         # the coverage's slot RMSSD is this one: its Coverage was made with d.max_artifact_pct above
         self.cov.add(res, labels, hr_slot=hr)
+
+    def _add_recorded(self, res, labels) -> None:
+        """Examples of recorded data: at each issued score k >= 1 of a subject (a wake-up at time tau_k),
+        the slots of the local hours [e-24, e), e = floor((tau_k + offset) / 3600) (the hours before
+        the wake-up hour, as the synthetic score is issued at its start), y = score k and y_today =
+        score k-1 when it was issued at most 36 h earlier (still in force); others are counted."""
+        from edgekit.data.clock import utc_offset_seconds
+        from edgekit.data.labelled import SCORE_HOLD_S
+        from edgekit.data.windows import MIN_SLOT_DIFFS, hourly_rmssd, hourly_slots, reading_units
+
+        d = self.cfg.data
+        t = res.table
+        names = labels.subject_ids.tolist()
+        index = {s: i for i, s in enumerate(names)}
+        newest = float(t.time_s.max()) if len(t) else 0.0
+        off = utc_offset_seconds(d.utc_offset, newest, "data.utc_offset")
+        hr = hourly_rmssd(t, d.max_artifact_pct, MIN_SLOT_DIFFS, utc_offset_s=off)
+        units = reading_units(t)
+        first = np.array([u[0][0] for u in units], np.int64)
+        unit_hour = np.floor((t.time_s[first] + off) / 3600.0).astype(np.int64) if len(first) else first
+        unit_subject = t.subject[first] if len(first) else np.zeros(0, str)
+        wakeups = []
+        for name, (times, scores) in sorted(labels.score_events().items(), key=lambda kv: index[kv[0]]):
+            si = index[name]
+            rng = np.random.default_rng([d.seed, 0xA6, si])
+            for k in range(1, len(times)):
+                if times[k] - times[k - 1] > SCORE_HOLD_S:
+                    self.n_no_previous += 1
+                    continue
+                e = int(np.floor((times[k] + off) / 3600.0))
+                x = hourly_slots(hr, name, e, self.length)
+                n_read = int(((unit_subject == name) & (unit_hour >= e - self.length) & (unit_hour < e)).sum())
+                self._example(x, float(scores[k]), float(scores[k - 1]), si, -1, n_read, rng)
+                wakeups.append((name, e))
+        self.cov.add_recorded(t, index, wakeups, utc_offset_s=off, hr_slot=hr)
 
     def finish(self, labels):
         c = self.cols
@@ -327,13 +415,18 @@ class HourlySlots(Examples):
             "y_std": float(y.std()) if len(y) else float("nan"),
             "persistence_mae": float(np.mean(np.abs(y[real] - yt[real]))) if real.any() else float("nan"),
         }
+        if self.cfg.data.source != "synthetic":
+            s["n_without_previous_score"] = self.n_no_previous
+            s["utc_offset"] = self.cfg.data.utc_offset
         return arrays, s
 
 
-def _synthetic_only(cfg, purpose: str) -> None:
-    if cfg.data.source != "synthetic":
-        raise EdgekitError(f"{cfg.path}: the {purpose} trains on the synthetic cohort only for now "
-                           f"(data.source = 'synthetic'; labelled files need per-reading labels)")
+def _baseline_summary(cleaned) -> dict:
+    """Per subject of a build's files: the wearer's own baseline (edgekit.data.baseline; days and
+    night hours in UTC), its latest day and the days per trend word, for the report."""
+    from edgekit.data.baseline import personal_baseline
+
+    return {s: b.to_json(days=False) for s, b in personal_baseline(cleaned).items()}
 
 
 def run(cfg, build_dir: Path, examples: Examples) -> dict:
@@ -341,15 +434,23 @@ def run(cfg, build_dir: Path, examples: Examples) -> dict:
     Returns the summary (also written to summary.json)."""
     t0 = time.perf_counter()
     out_dir = Path(build_dir) / cfg.name / "data"
-    out_dir.mkdir(parents=True, exist_ok=True)
     summary, arrays, s = examples.make()
     summary.update(s)
     if summary["n_windows"] == 0:
-        raise EdgekitError(f"data stage: no usable windows for {cfg.name} (all excluded or too short)")
+        raise EdgekitError(f"data stage: no usable windows for {cfg.name} (all excluded or too short: "
+                           f"{_exclusions(summary)})")
+    out_dir.mkdir(parents=True, exist_ok=True)  # only now: a refusal leaves no empty directory
     summary["fingerprint"] = write_npz_deterministic(out_dir / "windows.npz", arrays)
     summary["seconds"] = round(time.perf_counter() - t0, 3)
     write_json(out_dir / "summary.json", summary)
     return summary
+
+
+def _exclusions(summary: dict) -> str:
+    """The counts that say why examples were excluded, for the 'no usable windows' line."""
+    keys = ("n_beats_clean", "n_excluded_artifact", "n_excluded_label", "n_too_few_present_hours",
+            "n_without_next_24h", "n_without_previous_score")
+    return ", ".join(f"{k} {summary[k]}" for k in keys if summary.get(k) is not None) or "no counts"
 
 
 def _classifier_parts(cfg, res, labels, n: int):

@@ -1,6 +1,7 @@
 """Readers: recordings in various formats -> :class:`edgekit.data.rr.RRTable`.
 
-Formats (``--format``): ppg, ecg, polar, rr-text, csv, apple-health. Every reader raises
+Formats (``--format``): ppg, ecg, polar, rr-text, csv, apple-health, fit (beat intervals of ``hrv``
+messages, :mod:`edgekit.data.fit_rr`). Every reader raises
 :class:`edgekit.errors.InputError` with one line naming the file and the line/element on bad input
 (empty file, wrong delimiter, non-numeric, NaN, negative or absurd RR, timestamps going backwards,
 a file that is not what the format says). See docs/data.md for each format's rules.
@@ -10,9 +11,9 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import math
 import re
-import warnings
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from operator import itemgetter
@@ -21,12 +22,12 @@ from typing import NamedTuple
 
 import numpy as np
 
-from edgekit.data.rr import Flag, RRTable, read_text_file
+from edgekit.data.rr import Flag, RRTable
 from edgekit.data.text_blocks import text_blocks
 from edgekit.data.text_numbers import finite_floats, iso_times_utc
 from edgekit.errors import InputError
 
-FORMATS = ("ppg", "ecg", "polar", "rr-text", "csv", "apple-health")
+FORMATS = ("ppg", "ecg", "polar", "rr-text", "csv", "apple-health", "fit")
 STREAMED_FORMATS = ("polar", "rr-text", "csv")  # read in chunks by iter_format (apple-health: stream_export)
 GAP_S = 3.0  # a beat whose timestamp advances more than its RR + GAP_S starts a new segment
 ABSURD_RR_MS = 60_000.0  # a single value above this (or <= 0) is not an RR interval
@@ -35,32 +36,56 @@ UNIT_RULE_MS = 10.0  # unit auto-detection: median value < 10 -> seconds, else m
 
 def read(paths, fmt: str, *, sample_rate: float | None = None, column: str | None = None,
          time_column: str | None = None, unit: str = "auto", gap_s: float = GAP_S,
-         subjects: list[str] | None = None) -> RRTable:
+         subjects: list[str] | None = None, start: str | None = None, hr_column: str | None = None) -> RRTable:
     """Read one or more files of format ``fmt`` into one table.
 
     Subject ids: ``subjects`` (one name per input) or else each file's stem. Two inputs that would
     get the same subject id, or the same file given twice, are refused (never merged silently).
+    ``start`` (ISO 8601) places recordings without a clock (times from the first beat) on it; a
+    recording with its own clock is refused with it. The table's ``meta["warnings"]`` holds the
+    readers' warnings (resampled PPG times, a device HR that disagrees, implausible input for the
+    format), one line each.
     """
     if fmt not in FORMATS:
         raise InputError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
     check_unit(unit)
+    from edgekit.data.clock import has_clock, parse_start
+
+    start_s = parse_start(start) if start is not None else None
     files = [Path(x) for x in ([paths] if isinstance(paths, (str, Path)) else paths)]
     names = subject_names(files, subjects)
-    tables = []
+    tables, notes, checks = [], [], {}
     for p, name in zip(files, names):
         if fmt == "apple-health":
             from edgekit.data.apple_health import read_export
 
             t = read_export(p)
         elif fmt in ("ppg", "ecg"):
-            t = read_signal(p, fmt, sample_rate=sample_rate, column=column, time_column=time_column)
+            t = read_signal(p, fmt, sample_rate=sample_rate, column=column, time_column=time_column,
+                            hr_column=hr_column)
+        elif fmt == "fit":
+            from edgekit.data.fit_rr import read_fit_rr
+
+            t = read_fit_rr(p)
         else:
             t = _table(p, iter_format(p, fmt, column=column, time_column=time_column, unit=unit, gap_s=gap_s))
         if len(t) == 0:
             raise InputError(f"{p}: no RR intervals found")
+        if start_s is not None:
+            if has_clock(t.time_s):
+                raise InputError(f"{p}: has its own clock (beats from {t.time_s.min():.0f} s since 1970); --start is "
+                                 f"for recordings without one")
+            t.time_s = t.time_s + start_s
+        notes += list(t.meta.get("warnings", [])) + plausibility_warnings(t, fmt, p)
+        if "hr_check" in t.meta:
+            checks[str(p)] = t.meta["hr_check"]
         t.subject = np.full(len(t), name)
         tables.append(t)
-    return RRTable.concat(tables)
+    out = RRTable.concat(tables)
+    out.meta["warnings"] = notes
+    if checks:
+        out.meta["hr_check"] = checks
+    return out
 
 
 def iter_format(path: Path, fmt: str, *, column: str | None = None, time_column: str | None = None,
@@ -154,6 +179,8 @@ def detect_format(path: Path) -> str:
     if head[:4] == b"PK\x03\x04":
         raise InputError(f"{path}: a zip archive; unzip the Apple Health export and give its export.xml "
                          f"with --format apple-health")
+    if head[8:12] == b".FIT":
+        raise InputError(f"{path}: a FIT file; give --format fit for the beat intervals of its hrv messages")
     if b"\x00" in head[:4096]:
         raise InputError(f"{path}: binary data, not a recording edgekit can recognise; name --format "
                          f"({', '.join(FORMATS)})")
@@ -542,25 +569,29 @@ def _csv_records(path: Path, block_bytes: int | None = None) -> tuple[list[str],
     rows skipped, the delimiter sniffed from the first line among , ; tab, every row as wide as the
     header. The file is read a block at a time."""
     blocks = text_blocks(path, block_bytes, split_at_cr=False)
-    first = next(blocks, "")
-    head_lines = first.splitlines()
-    delim = _sniff_delimiter(head_lines[0] if head_lines else "", path)
 
     def lines() -> Iterator[str]:
-        yield from io.StringIO(first)
         for block in blocks:
             yield from io.StringIO(block)
 
-    reader = csv.reader(lines(), delimiter=delim)
+    source = lines()
+    head, n_comments = "", 0
+    for head in source:  # '#' comment lines before the header (edgekit's own tables start with one)
+        if not head.lstrip().startswith("#"):
+            break
+        n_comments += 1
+        head = ""
+    delim = _sniff_delimiter(head.splitlines()[0] if head else "", path)
+    reader = csv.reader(itertools.chain([head] if head else [], source), delimiter=delim)
     try:
         header = [h.strip() for h in next(reader)]
     except StopIteration:
-        raise InputError(f"{path}: line 1: no header line") from None
+        raise InputError(f"{path}: line {1 + n_comments}: no header line") from None
     except csv.Error as exc:
-        raise InputError(f"{path}: line 1: {_csv_error(exc)}") from None
+        raise InputError(f"{path}: line {1 + n_comments}: {_csv_error(exc)}") from None
 
     def rows() -> Iterator[tuple[int, list[str]]]:
-        lineno = 1
+        lineno = 1 + n_comments
         while True:
             try:
                 row = next(reader)
@@ -667,109 +698,41 @@ def _csv_values(batch: list[tuple[int, list[str]]], ic: int, header: list[str], 
 
 
 # ---------------------------------------------------------------------------------------------
-# ppg / ecg: raw signal through HeartPy
+# ppg / ecg: raw signal through HeartPy (edgekit/data/signals.py)
 # ---------------------------------------------------------------------------------------------
 
+from edgekit.data.signals import read_signal  # noqa: E402,F401  (re-exported: readers.read_signal)
 
-def _read_signal_values(path: Path, column: str | None, time_column: str | None):
-    text = read_text_file(path)
-    first = text.splitlines()[0]
-    has_header = re.search(r"[A-Za-z]", first) is not None
-    if not has_header:
-        if column is not None or time_column is not None:
-            raise InputError(f"{path}: line 1: --column/--time-column given but the file has no header")
-        vals, nums = [], []
-        for lineno, line in enumerate(text.splitlines(), start=1):
-            s = line.strip()
-            if not s:
-                continue
-            if re.search(r"[;,\t]", s):
-                raise InputError(f"{path}: line {lineno}: several fields; pass --column for a CSV")
-            vals.append(_number(s, path, lineno, "sample"))
-            nums.append(lineno)
-        return np.array(vals), None
-    header, rows, nums = _read_table(path)
-    if column is None:
-        cand = [i for i, h in enumerate(header) if h.lower() in ("hr", "ppg", "ecg", "signal", "value")]
-        if not cand:
-            raise InputError(f"{path}: line 1: pass --column (columns: {', '.join(header)})")
-        ic = cand[0]
-    else:
-        ic = _find_column(header, column, path)
-    vals = np.array([_number(r[ic], path, n, "sample") for r, n in zip(rows, nums)])
-    times = None
-    if time_column is not None:
-        it = _find_column(header, time_column, path)
-        times = (header[it], [r[it] for r in rows], nums)
-    return vals, times
+SMOOTH_SIGN_CHANGES = 0.2  # RR formats: below this share of sign changes the values look like a sampled signal
+SMOOTH_MIN_VALUES = 50
 
 
-def _heartpy():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # heartpy imports pkg_resources (deprecation warning)
-        import heartpy as hp
-    return hp
+def plausibility_warnings(table: RRTable, fmt: str, path: Path) -> list[str]:
+    """Warnings that a file is not what ``fmt`` says (the numbers are read, but mean something else).
 
-
-def _sample_rate_from_times(times, path: Path) -> float:
-    hp = _heartpy()
-
-    name, raw, nums = times
-    try:
-        t = np.array([float(x) for x in raw])
-        dt = np.diff(t)
-        if np.any(dt <= 0):
-            i = int(np.flatnonzero(dt <= 0)[0]) + 1
-            raise InputError(f"{path}: line {nums[i]}: time column '{name}' does not increase")
-        return float(hp.get_samplerate_mstimer(t))  # a millisecond timer (HeartPy convention)
-    except ValueError:
-        pass
-    try:
-        secs = np.array([datetime.fromisoformat(x.strip()).timestamp() for x in raw])
-    except ValueError:
-        raise InputError(f"{path}: time column '{name}': expected a millisecond timer or "
-                         f"'YYYY-MM-DD HH:MM:SS.ffffff' datetimes") from None
-    return float((len(secs) - 1) / (secs[-1] - secs[0]))
-
-
-def read_signal(path: Path, kind: str, sample_rate: float | None = None, column: str | None = None,
-                time_column: str | None = None) -> RRTable:
-    """Raw PPG/ECG samples -> HeartPy peaks -> RR intervals.
-
-    Filtering follows HeartPy's recommendations: PPG is band-passed 0.7-3.5 Hz (3rd order
-    Butterworth); ECG has baseline wander removed (0.05 Hz notch) and peaks enhanced. Peaks that
-    HeartPy rejects are kept: each interval touching a rejected peak is flagged DETECTOR_REJECTED
-    (cleaning counts it as an artifact) instead of being dropped.
-    """
-    hp = _heartpy()
-    vals, times = _read_signal_values(path, column, time_column)
-    if sample_rate is None:
-        if times is None:
-            raise InputError(f"{path}: --sample-rate is required (or --time-column to derive it)")
-        sample_rate = _sample_rate_from_times(times, path)
-    if not sample_rate > 0:
-        raise InputError(f"{path}: sample rate must be positive, got {sample_rate}")
-    if len(vals) < 5 * sample_rate:
-        raise InputError(f"{path}: only {len(vals)} samples ({len(vals) / sample_rate:.1f} s); need >= 5 s")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            if kind == "ppg":
-                sig = hp.filter_signal(vals, cutoff=[0.7, 3.5], sample_rate=sample_rate, order=3,
-                                       filtertype="bandpass")
-            else:
-                sig = hp.remove_baseline_wander(vals, sample_rate)
-                sig = hp.enhance_ecg_peaks(hp.scale_data(sig), sample_rate, aggregation="median",
-                                           iterations=2)
-            wd, _ = hp.process(hp.scale_data(sig), sample_rate)
-        except (hp.exceptions.BadSignalWarning, ValueError, IndexError, ZeroDivisionError) as exc:
-            raise InputError(f"{path}: HeartPy found no usable {kind.upper()} peaks "
-                             f"({str(exc).splitlines()[0][:80]})") from None
-    peaks = np.asarray(wd["peaklist"], dtype=np.float64)
-    ok = np.asarray(wd["binary_peaklist"], dtype=np.int64)
-    if len(peaks) < 3:
-        raise InputError(f"{path}: HeartPy found fewer than 3 {kind.upper()} peaks")
-    t = peaks / sample_rate
-    rr = np.diff(t) * 1000.0
-    flags = np.where((ok[1:] == 0) | (ok[:-1] == 0), int(Flag.DETECTOR_REJECTED), 0).astype(np.int64)
-    return RRTable(np.full(len(rr), path.stem), np.zeros(len(rr), np.int64), t[1:], rr, flags)
+    RR formats: successive differences of real RR intervals change sign about half the time (healthy
+    adults' one-minute readings: 59 %, docs: DESIGN "Known traps"); the samples of a PPG or ECG
+    waveform read as RR change smoothly, direction changing a few times per pulse (HeartPy's data.csv
+    read as rr-text: 8 %). Signals: intervals next to peaks HeartPy rejected above half of all (an ECG
+    detector on a PPG: 97 % artifacts after cleaning)."""
+    out = []
+    if fmt in ("rr-text", "csv", "polar") and len(table) >= SMOOTH_MIN_VALUES:
+        changes, n = 0, 0
+        for seg in np.unique(table.segment):
+            d = np.diff(table.rr_ms[table.segment == seg])
+            d = d[d != 0]
+            changes += int((np.sign(d[1:]) != np.sign(d[:-1])).sum())
+            n += max(len(d) - 1, 0)
+        if n >= SMOOTH_MIN_VALUES and changes / n < SMOOTH_SIGN_CHANGES:
+            out.append(f"{path}: its values change smoothly like a sampled signal ({100 * changes / n:.0f} % of "
+                       f"successive differences change sign; RR intervals: about 40-60 %): a PPG or ECG read as RR? "
+                       f"use --format ppg or --format ecg with --sample-rate HZ")
+    if fmt in ("ppg", "ecg") and len(table):
+        rejected = float(((table.flags & int(Flag.DETECTOR_REJECTED)) != 0).mean())
+        if rejected > 0.5:
+            other = "ppg" if fmt == "ecg" else "ecg"
+            article = "an" if fmt == "ecg" else "a"
+            out.append(f"{path}: HeartPy rejected the peaks around {100 * rejected:.0f} % of the intervals: the "
+                       f"signal is mostly not clean {fmt.upper()} beats (a noisy recording, or not {article} "
+                       f"{fmt.upper()}: check --format {other}, --column and --sample-rate)")
+    return out

@@ -177,14 +177,17 @@ _WRITE_ROWS = 32_768  # rows formatted at a time by ingest_recordings
 
 def ingest_recordings(paths, out: str | Path, fmt: str, *, subjects: list[str] | None = None,
                       column: str | None = None, time_column: str | None = None, unit: str = "auto",
-                      gap_s: float | None = None) -> dict:
+                      gap_s: float | None = None, start: str | None = None) -> dict:
     """Polar, rr-text or CSV recordings -> one RR table CSV at ``out``, streamed chunk by chunk
     (:func:`edgekit.data.readers.iter_format`): memory independent of the files' sizes, the bytes
     of ``rr.write_csv(readers.read(...))``. Subject ids as :func:`readers.read` (``subjects`` or the
     file stems). Returns ``{"rows", "segments"}``; raises InputError (``out`` left as it was) when any
-    input is missing, bad or holds no RR interval."""
+    input is missing, bad or holds no RR interval. ``start`` (ISO 8601) places recordings without a
+    clock on it, as :func:`readers.read` does."""
     from edgekit.data import readers
+    from edgekit.data.clock import has_clock, parse_start
 
+    start_s = parse_start(start) if start is not None else None
     files = [Path(p) for p in ([paths] if isinstance(paths, (str, Path)) else paths)]
     names = readers.subject_names(files, subjects)
     options = {"column": column, "time_column": time_column, "unit": unit,
@@ -194,9 +197,14 @@ def ingest_recordings(paths, out: str | Path, fmt: str, *, subjects: list[str] |
         for p, name in zip(files, names):
             w.begin(name, str(out))
             for chunk in readers.iter_format(p, fmt, **options):
+                t = chunk.time_s
+                if start_s is not None:
+                    if has_clock(t):
+                        raise InputError(f"{p}: has its own clock; --start is for recordings without one")
+                    t = t + start_s
                 for a in range(0, len(chunk.rr_ms), _WRITE_ROWS):  # the formatting's memory stays small
                     b = a + _WRITE_ROWS
-                    w.add(chunk.segment[a:b], chunk.time_s[a:b], chunk.rr_ms[a:b])
+                    w.add(chunk.segment[a:b], t[a:b], chunk.rr_ms[a:b])
             if w.end() == 0:
                 raise InputError(f"{p}: no RR intervals found")
     return {"rows": w.n_rows, "segments": w.n_segments}

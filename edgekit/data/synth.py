@@ -312,8 +312,14 @@ def iter_cohort(subjects: int = 48, days: int = 14, seed: int = 7, artifacts: bo
     if chunk_subjects < 1:
         raise ValueError("chunk_subjects must be >= 1")
     rng = np.random.default_rng(seed)
-    p = _apply_profile(_subject_params(rng, subjects), profile)
-    day_state, r_hour, morning = _trajectories(rng, p, subjects, days)
+    if rec is None:
+        p = _apply_profile(_subject_params(rng, subjects), profile)
+        day_state, r_hour, morning = _trajectories(rng, p, subjects, days)
+    else:  # recording profiles: the all-day ambulatory physiology, from generators of its own
+        from edgekit.data import ambulatory
+
+        p = _apply_profile(ambulatory.subject_params(seed, subjects), profile)
+        day_state, r_hour, morning = _trajectories(np.random.default_rng([seed, _AMBULATORY_SEED]), p, subjects, days)
     hours = days * 24
     n = subjects * hours
     gens = _phase_generators(rng, n)
@@ -423,6 +429,7 @@ STRAP_NIGHT_P = 2.0 / 7.0  # an overnight chest-strap recording on 2 nights of 7
 STRAP_ARTIFACT = (0.03, (0.02, 0.06), (0.0, 0.005))
 SPOT_ARTIFACT = (0.05, (0.03, 0.10), (0.0, 0.015))
 _RECORDING_SEED = 0x5EC0  # separates the recording generators from the cohort's main generator
+_AMBULATORY_SEED = 0xA6C  # the day states and recovery of a cohort of recording profiles
 
 
 def check_recordings(recordings) -> list[str] | None:
@@ -509,45 +516,31 @@ def _plan(rng, p: dict, s: int, kind: int, days: int, stats: dict) -> list[tuple
     return out
 
 
-def _block_params(rng, p: dict, s: int, hour_abs: int, state: int, r: float, kind: int):
-    """(mean RR, RMSSD, LF/HF, LF Hz, HF Hz, white) of one hour of one subject (the spot model)."""
-    asleep = _asleep(p, s, hour_abs)
-    hod = hour_abs % 24
-    day_phase = np.cos(2 * np.pi * (hod - 15) / 24.0)
-    hr = (p["hr0"][s] + HR_DELTA[state] - 10.0 * (r - 0.6) + (-7.0 if asleep else 2.0 * day_phase)
-          + rng.normal(0, 2.5))
-    ln_rmssd = (p["ln_rmssd0"][s] + BETA_R * (r - 0.65) + LN_RMSSD_STATE[state] + (0.25 if asleep else 0.0)
-                + rng.normal(0, 0.07))
-    lfhf = np.exp(p["ln_lfhf0"][s] + LN_LFHF_STATE[state] + (-0.5 if asleep else 0.0) + rng.normal(0, 0.15))
-    resp = p["resp_hz"][s] + RESP_DELTA_HZ[state] + (-0.03 if asleep else 0.0)
-    if kind == BREATHE:
-        resp = BREATHE_RESP_HZ
-        ln_rmssd += BREATHE_LN_RMSSD
-    return 60000.0 / np.clip(hr, 40, 150), float(np.exp(ln_rmssd)), float(lfhf), float(p["lf_hz"][s]), \
-        float(resp), float(WHITE_STATE_MS[state])
-
-
 def _record(rng, p, s, start, dur, kind, state_of_hour, r_hour, artifacts: bool):
     """Beats of one recording: (rr with artifacts, truth flags, clean rr). Long recordings are
-    simulated hour block by hour block (each block with its hour's physiology)."""
+    simulated hour block by hour block, each with its hour's physiology (:mod:`edgekit.data.ambulatory`);
+    the recording's nuisance factors (beat-level noise, device timing resolution) are drawn once."""
+    from edgekit.data import ambulatory
+
+    nz = ambulatory.recording_nuisance(rng)
+    still = kind in (BREATHE, STRAP)  # paced breathing and seated strap sessions: no activity
     pieces = []
     t = start
     end = start + dur
     while t < end - 1e-9:
         h = int(t // 3600)
         b_end = min(end, (h + 1) * 3600.0)
-        mean_rr, rmssd, lfhf, lf, hf, white = _block_params(rng, p, s, h, int(state_of_hour[h]),
-                                                            float(r_hour[s, h]), kind)
+        asleep = _asleep(p, s, h)
+        bp = ambulatory.block_params(rng, p, s, asleep, int(state_of_hour[h]), float(r_hour[s, h]),
+                                     breathe=(BREATHE_RESP_HZ, BREATHE_LN_RMSSD) if kind == BREATHE else None,
+                                     still=still)
         need = (b_end - t) * 1000.0
-        length = 1 << int(np.ceil(np.log2(max(64.0, 1.2 * need / 400.0))))
-        gens = {"coef_re": rng, "coef_im": rng, "white": rng}
-        rr = _spectral_rr(gens, np.array([mean_rr]), np.array([rmssd]), np.array([lfhf]), np.array([lf]),
-                          np.array([hf]), np.array([white]), length=length)[0]
-        rr = np.clip(rr, 320.0, 1900.0)
+        length = 1 << int(np.ceil(np.log2(max(64.0, 1.2 * need / 300.0))))
+        rr = np.clip(ambulatory.rr_block(rng, bp, nz, length), 320.0, 1900.0)
         nb = int((np.cumsum(rr) <= need).sum())
         pieces.append(rr[:nb])
         t = b_end
-    clean_rr = np.concatenate(pieces) if pieces else np.zeros(0)
+    clean_rr = ambulatory.quantize(np.concatenate(pieces), nz["resolution_ms"]) if pieces else np.zeros(0)
     heavy_p, hi, lo = {WATCH: WATCH_ARTIFACT, BREATHE: WATCH_ARTIFACT, STRAP: STRAP_ARTIFACT}.get(kind, SPOT_ARTIFACT)
     rate = rng.uniform(*hi) if rng.random() < heavy_p else rng.uniform(*lo)
     if artifacts and len(clean_rr) > 8:

@@ -145,7 +145,7 @@ def reading_units(table: RRTable, join_gap_s: float = READING_JOIN_S) -> list[li
 
 def reading_windows(table: RRTable, n_slots: int, min_beats: int, max_artifact_pct: float,
                     pieces: bool = False, seed: int = 0, max_pieces: int = 48,
-                    join_gap_s: float = READING_JOIN_S):
+                    join_gap_s: float = READING_JOIN_S, every: bool = False):
     """Reading windows (strain classifier on single readings): ``n_slots`` slots holding one
     reading's beats, oldest first, then absent markers (RR = 0 ms) when it has fewer.
 
@@ -158,6 +158,9 @@ def reading_windows(table: RRTable, n_slots: int, min_beats: int, max_artifact_p
     [min_beats, n_slots] (generator ``default_rng([seed, first segment number])``), at most
     ``max_pieces`` kept, evenly spread. A window whose artifact fraction (flagged beats / beats)
     exceeds ``max_artifact_pct`` is excluded and counted.
+    ``every`` (``edgekit predict``: every reading of a file): a sequence longer than ``n_slots`` is cut
+    into consecutive pieces of ``n_slots`` values ending with its newest (the newest piece is the
+    inference window above), the oldest piece kept when it holds >= ``min_beats`` beats.
     Returns (X (W, n_slots) float64, segment index (of the first beat) per window, first row, beats
     per window, n_excluded).
     """
@@ -173,7 +176,9 @@ def reading_windows(table: RRTable, n_slots: int, min_beats: int, max_artifact_p
         if n < min_beats:
             continue
         m = len(idx)
-        if not pieces or m <= n_slots:
+        if every and not pieces and m > n_slots:
+            cuts = [(max(0, c1 - n_slots), c1) for c1 in range(m, 0, -n_slots)][::-1]
+        elif not pieces or m <= n_slots:
             cuts = [(max(0, m - n_slots), m)]
         else:
             rng = np.random.default_rng([seed, int(table.segment[unit[0][0]])])

@@ -83,6 +83,8 @@ class ModelContext:
     state_input: str | None = None  # the recurrent state carried across windows (TaskSpec.state_input)
     state_output: str | None = None
     state_size: int = 0
+    real: list[dict] = field(default_factory=list)  # per real set: title, goal lines, missed goals (real_rows)
+    trained_on: str = ""  # "SYNTHETIC data", "recorded data (files)", ... (trained_on_text)
 
     @property
     def swift_role(self) -> str:
@@ -198,13 +200,43 @@ def _tolerance(variant: str, parity_entry: dict, role: str) -> float:
     return max(floor, 2.0 * measured + (1e-3 if role == "classifier" else 0.05))
 
 
-def _accuracy_text(role: str, metrics: dict, parity_entry: dict) -> str:
+def real_rows(model_dir: Path) -> list[dict]:
+    """The REAL figures of a built model (``evaluate/real.json``): per set its title, one line per goal
+    (value, target, split, met) and the goals it misses (the README says so in one line)."""
+    from edgekit.tasks.real import load_real
+
+    out = []
+    for ev in load_real(model_dir):
+        lines = [f"{'met' if g.met else 'MISSED'}: {g.name}: {'—' if g.value is None else f'{g.value:.3g}'} "
+                 f"(goal {g.target}; {g.split} persons)" for g in ev.goals]
+        missed = sorted({g.name for g in ev.goals if not g.met})
+        out.append({"title": ev.title, "persons": ev.n_persons, "holdout": len(ev.holdout_persons),
+                    "met": sum(g.met for g in ev.goals), "goals": len(ev.goals), "lines": lines, "missed": missed})
+    return out
+
+
+def trained_on_text(metrics: dict, model_dir: Path) -> str:
+    """What the model was trained on: metrics.json ``synthetic_data``/``data_source`` (the train stage
+    writes them), else the data stage's summary.json."""
+    synthetic, source = metrics.get("synthetic_data"), metrics.get("data_source")
+    if synthetic is None:
+        p = model_dir / "data" / "summary.json"
+        summary = _read_json(p, "data summary") if p.is_file() else {}
+        synthetic, source = summary.get("synthetic"), summary.get("source")
+    if synthetic:
+        return "SYNTHETIC data"
+    names = {"files": "recorded data (files)", "influxdb": "recorded data (InfluxDB)"}
+    return names.get(source, str(source or "unknown"))
+
+
+def _accuracy_text(role: str, metrics: dict, parity_entry: dict, synthetic: bool = False) -> str:
+    held = "held-out SYNTHETIC test subjects" if synthetic else "held-out test subjects"
     if role == "classifier":
         acc = _first_number(parity_entry, "accuracy", "variant_accuracy", "coreml_accuracy")
-        src = "bundled variant, held-out test subjects"
+        src = f"bundled variant, {held}"
         if acc is None:
             acc = _first_number(metrics, "accuracy")
-            src = "fp32 model, held-out test subjects"
+            src = f"fp32 model, {held}"
         f1 = _first_number(metrics, "macro_f1")
         parts = []
         if acc is not None:
@@ -225,7 +257,7 @@ def _accuracy_text(role: str, metrics: dict, parity_entry: dict) -> str:
     zone = _first_number(metrics, "zone_accuracy")
     parts = []
     if mae is not None:
-        parts.append(f"MAE {mae:.2f} {unit} ({src}, held-out test subjects)")
+        parts.append(f"MAE {mae:.2f} {unit} ({src}, {held})")
     if base is not None:
         parts.append(f"baseline MAE {base:.2f} {unit}" if role == "regressor" else f"persistence baseline MAE {base:.2f}")
     if zone is not None:
@@ -292,6 +324,7 @@ def _model_context(entry: PackageModel, build_dir: Path, used: set[str]) -> tupl
     used.add(ident)
     resource = resource_name(cfg.name)
     units = entry.compute_units or task.compute_units
+    trained = trained_on_text(metrics if isinstance(metrics, dict) else {}, model_dir)
     ctx = ModelContext(
         name=cfg.name,
         type=cfg.model.type,
@@ -313,7 +346,9 @@ def _model_context(entry: PackageModel, build_dir: Path, used: set[str]) -> tupl
         label_output=label_out,
         score_output=score_out,
         metrics=metrics if isinstance(metrics, dict) else {},
-        accuracy_text=_accuracy_text(role, metrics if isinstance(metrics, dict) else {}, choice.parity),
+        accuracy_text=_accuracy_text(role, metrics if isinstance(metrics, dict) else {}, choice.parity,
+                                     trained == "SYNTHETIC data"),
+        trained_on=trained,
         tolerance=_tolerance(choice.variant, choice.parity, role),
         author=spec["author"] or cfg.convert.author,
         license=spec["license"] or cfg.convert.license,
@@ -327,6 +362,7 @@ def _model_context(entry: PackageModel, build_dir: Path, used: set[str]) -> tupl
         encoding_value=task.swift_input_value(cfg.model.params),
         coverage=coverage_rows(task, metrics if isinstance(metrics, dict) else {}),
         state_input=task.state_input, state_output=task.state_output, state_size=state_size,
+        real=real_rows(model_dir),
     )
     return ctx, (cfg, choice)
 

@@ -519,6 +519,7 @@ def collect(cfg: ModelConfig, build_dir: Path) -> dict[str, Any]:
         "params_source": "train/model.pt (sum of parameter elements)",
         "data_fingerprint": meta.get("data_fingerprint"),
         "data": _data_summary(docs["data_summary"]),
+        "baseline": baseline_section(docs["data_summary"]),
         "training": {
             "best_epoch": metrics.get("best_epoch"),
             "epochs_run": metrics.get("epochs_run"),
@@ -557,6 +558,16 @@ def coverage_section(task: Any, metrics: Any, model_params: Any = None) -> dict[
     min_beats = getattr(task.params(model_params), "min_beats", None) if model_params is not None else None
     return {"rows": rows, "accuracy_vs_beats": curve, "min_beats": min_beats,
             "source": "train/metrics.json (coverage, per_profile, accuracy_vs_beats; held-out subjects)"}
+
+
+def baseline_section(summary: Any) -> dict[str, Any] | None:
+    """The wearer's own baseline per subject of a build from files (data/summary.json "baseline",
+    written by the data stage), or None (a synthetic build has none)."""
+    base = summary.get("baseline") if isinstance(summary, dict) else None
+    if not isinstance(base, dict) or not base:
+        return None
+    return {"subjects": {str(k): v for k, v in base.items() if isinstance(v, dict)},
+            "source": "data/summary.json#/baseline"}
 
 
 def _data_summary(summary: dict) -> dict:

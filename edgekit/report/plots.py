@@ -344,6 +344,103 @@ def real_hr_at_speed(report: dict) -> bytes | None:
         return _png(fig)
 
 
+def _real_series(report: dict, key: str) -> list[tuple[str, Any]]:
+    """(set title, series[key]) of every real-set evaluation in the report that carries ``key``."""
+    return [(rs.get("title", ""), rs["series"][key]) for rs in report.get("real") or []
+            if isinstance(rs.get("series"), dict) and rs["series"].get(key)]
+
+
+def real_realism(report: dict) -> bytes | None:
+    """Histograms, one panel per feature: REAL all-day one-minute readings vs SYNTHETIC readings of the
+    simulator (the realism measure's inputs), with the domain classifier's AUC per profile in the title."""
+    found = _real_series(report, "realism")
+    if not found:
+        return None
+    _, s = found[0]
+    import numpy as np
+
+    from edgekit.data.realism import FEATURE_TITLES
+
+    feats = [f for f in s["features"] if f in s.get("real", {}) and f in s.get("sim", {})]
+    if not feats:
+        return None
+    with _rc():
+        cols = 4
+        rows = math.ceil(len(feats) / cols)
+        fig = _figure(9.6, 2.3 * rows + 0.6)
+        for i, f in enumerate(feats):
+            ax = fig.add_subplot(rows, cols, i + 1)
+            a = np.asarray([x for x in s["real"][f] if x is not None], float)
+            b = np.asarray([x for x in s["sim"][f] if x is not None], float)
+            a, b = a[np.isfinite(a)], b[np.isfinite(b)]
+            if not len(a) or not len(b):
+                continue
+            lo, hi = np.percentile(np.r_[a, b], [1, 99])
+            bins = np.linspace(lo, hi if hi > lo else lo + 1, 30)
+            ax.hist(a, bins=bins, density=True, alpha=0.55, color="#2b7bba", label="real")
+            ax.hist(b, bins=bins, density=True, alpha=0.55, color="#e69f00", label=f"synthetic ({s.get('sim_profile')})")
+            ax.set_title(FEATURE_TITLES.get(f, f), fontsize=8)
+            ax.tick_params(labelsize=7)
+            if i == 0:
+                ax.legend(fontsize=7)
+        auc = ", ".join(f"{k} {v:.2f}" for k, v in (s.get("auc") or {}).items())
+        fig.suptitle(f"Real vs synthetic one-minute readings — domain-classifier AUC: {auc}", fontsize=9)
+        return _png(fig)
+
+
+def _stacked_shares(bars: list[dict], parts: tuple[tuple[str, str], ...], ylabel: str, title: str,
+                    lines: tuple[tuple[float, str, str], ...]) -> bytes:
+    """Stacked bars of shares: one bar per dict of ``bars`` (its "name" and a share per part), the parts
+    (key, colour) bottom to top, horizontal guide ``lines`` (y, colour, style)."""
+    with _rc():
+        fig = _figure(6.4, 3.4)
+        ax = fig.add_subplot()
+        bottom = [0.0] * len(bars)
+        for key, color in parts:
+            vals = [b.get(key) or 0.0 for b in bars]
+            ax.bar(range(len(bars)), vals, bottom=bottom, color=color, label=key)
+            bottom = [x + v for x, v in zip(bottom, vals)]
+        for y, color, style in lines:
+            ax.axhline(y, color=color, ls=style, lw=1)
+        ax.set_xticks(range(len(bars)), [b["name"] for b in bars], fontsize=8)
+        ax.set_ylabel(ylabel)
+        ax.set_title(title, fontsize=8)
+        ax.legend(fontsize=7, loc="lower right")
+        return _png(fig)
+
+
+def real_label_shares(report: dict) -> bytes | None:
+    """Stacked bars: share of REAL one-minute readings per label, healthy adults over the day and at rest
+    (holdout and tune persons), with the goals marked."""
+    found = _real_series(report, "strain_real")
+    if not found:
+        return None
+    _, s = found[0]
+    keys = [k for k in ("day/holdout", "rest/holdout", "day/tune", "rest/tune") if (s["slices"].get(k) or {}).get("readings")]
+    if not keys:
+        return None
+    bars = [dict(s["slices"][k], name=k.replace("day", "whole day").replace("/", "\n")) for k in keys]
+    return _stacked_shares(bars, (("healthy", "#4c9a2a"), ("strained", "#e6b800"), ("burnout_risk", "#c0392b")),
+                           "share of readings (real)",
+                           "Healthy adults: labels of real one-minute readings (goals: healthy ≥ 50 %, burnout_risk ≤ 10 %)",
+                           ((0.5, "#333333", "--"), (0.9, "#c0392b", ":")))
+
+
+def real_zones(report: dict) -> bytes | None:
+    """Stacked bars: zones of the forecaster on REAL watch-like days, per source and split (goal: red ≤ 20 %)."""
+    found = _real_series(report, "forecaster_real")
+    if not found:
+        return None
+    _, s = found[0]
+    keys = [k for k in s if not k.startswith("adults/") and not k.endswith("/all")]
+    if not keys:
+        return None
+    bars = [dict(s[k], name=k.replace("/", "\n")) for k in keys]
+    return _stacked_shares(bars, (("green", "#4c9a2a"), ("yellow", "#e6b800"), ("red", "#c0392b")),
+                           "share of days (real)", "Fatigue zones of real watch-like days (goal: red ≤ 20 % for healthy adults)",
+                           ((0.8, "#c0392b", ":"),))
+
+
 PLOTS = {
     "size_vs_accuracy.png": pareto,
     "confusion.png": confusion,
@@ -354,6 +451,9 @@ PLOTS = {
     "accuracy_vs_beats.png": accuracy_vs_beats,
     "real_runs.png": real_runs,
     "real_hr_at_speed.png": real_hr_at_speed,
+    "real_realism.png": real_realism,
+    "real_label_shares.png": real_label_shares,
+    "real_zones.png": real_zones,
 }
 
 

@@ -7,6 +7,8 @@ import html
 import math
 from typing import Any
 
+from edgekit.tasks import task_for
+
 PLOT_TITLES = {
     "size_vs_accuracy.png": "Size vs accuracy (Pareto)",
     "confusion.png": "Confusion matrix (fp32 torch, held-out)",
@@ -208,20 +210,31 @@ def _headline(report: dict) -> list[tuple[str, str]]:
         out.append(("fp32 torch (held-out)", f"accuracy {pct(t.get('accuracy'))}, macro-F1 {num(t.get('macro_f1'), 3)}"
                     f" on {num(report['test_metrics'].get('n'))} windows of held-out test subjects"))
     else:
-        text = f"MAE {num(t.get('mae'), 3)} score points"
+        # the task spec's words (a report without model_type, written before it was recorded: a forecaster's)
+        task = task_for(report["model_type"]) if report.get("model_type") else None
+        unit, base, noun = ((task.output_unit, task.baseline_name, task.input_noun) if task
+                            else ("score points", "persistence baseline", "series"))
+        text = f"MAE {num(t.get('mae'), 3)} {unit}"
         if t.get("baseline_mae") is not None:
-            text += f" (persistence baseline {num(t['baseline_mae'], 3)})"
+            text += f" ({base} {num(t['baseline_mae'], 3)})"
         if t.get("zone_accuracy") is not None:
             text += f", zone accuracy {pct(t['zone_accuracy'])}"
-        out.append(("fp32 torch (held-out)", text + f" on {num(report['test_metrics'].get('n'))} series"))
+        many = "series" if noun == "series" else noun + "s"
+        out.append(("fp32 torch (held-out)", text + f" on {num(report['test_metrics'].get('n'))} {many}"))
     out.append(("Core ML figures from", backend_text(report.get("coreml_backend"))))
     out.append(("Parameters", num(report["params"])))
     for warning in (report.get("training") or {}).get("warnings", []):
         out.append(("⚠ Weak result", warning))
-    data = report.get("data", {})
-    if data.get("synthetic"):
-        out.append(("Data", data.get("note") or "synthetic cohort"))
+    out.append(("Trained on", trained_on(report.get("data", {}))))
     return out
+
+
+def trained_on(data: dict) -> str:
+    """What a model was trained on, in words: SYNTHETIC data said so in capitals, else the source."""
+    if data.get("synthetic"):
+        return "SYNTHETIC data — " + (data.get("note") or "synthetic cohort")
+    return {"files": "recorded data from files", "influxdb": "recorded data from InfluxDB"}.get(
+        data.get("source"), "unknown data (no data summary)")
 
 
 def _stage_rows(report: dict) -> list[list[str]]:
@@ -289,6 +302,36 @@ def _real_blocks(report: dict) -> list[tuple[str, list[str], list[tuple[str, lis
     return out
 
 
+BASELINE_NOTE = ("The wearer's own baseline, label-free (no model): each subject's night readings (00:00-06:00 "
+                 "UTC), ln RMSSD per day, read against its 7-day mean and its 60-day normal range (mean ± the "
+                 "smallest worthwhile change, 0.5 s.d.); docs/baseline.md. A figure is '-' until enough days of "
+                 "readings exist (the 7-day mean needs 3 of 7 days, the normal range 14 of 60).")
+BASELINE_HEAD = ["subject", "readings", "days", "latest day", "ln RMSSD", "7-day mean", "CV %", "normal range",
+                 "trend", "today", "trend days below / within / above"]
+
+
+def _baseline_rows(report: dict) -> list[list[str]]:
+    """Per subject of a build from files: the latest day of its baseline and its trend days."""
+    sec = report.get("baseline") or {}
+    rows = []
+    for subject, b in sorted((sec.get("subjects") or {}).items()):
+        x = b.get("latest") or {}
+        counts = b.get("trend_counts") or {}
+        low, high = x.get("normal_range_low_ln"), x.get("normal_range_high_ln")
+        rows.append([subject, num(b.get("n_readings")), num(b.get("days_with_value")), x.get("date") or "-",
+                     _ln(x.get("ln_rmssd")), _ln(x.get("rolling_mean_7d_ln")),
+                     "-" if x.get("cv_7d_pct") is None else f"{x['cv_7d_pct']:.1f}",
+                     "-" if low is None or high is None else f"{low:.3f}-{high:.3f}",
+                     x.get("trend") or "-", x.get("today") or "-",
+                     " / ".join(str(counts.get(w, 0)) for w in ("below", "within", "above"))
+                     if x else (b.get("reason") or "-")])
+    return rows
+
+
+def _ln(v: Any) -> str:
+    return "-" if v is None else f"{v:.3f}"
+
+
 def _notes(report: dict) -> list[str]:
     notes = []
     for r in report["variants"]:
@@ -340,6 +383,9 @@ def markdown(report: dict, plots: list[str]) -> str:
             out += [f"### {title}", ""] + [f"- {g}" for g in goals] + [""]
             for ttitle, head, trows, note in tables:
                 out += [f"**{ttitle}**", "", md_table(head, trows), ""] + ([note, ""] if note else [])
+    brows = _baseline_rows(report)
+    if brows:
+        out += ["## Personal baseline per subject", "", BASELINE_NOTE, "", md_table(BASELINE_HEAD, brows), ""]
     out += ["## Gates", "", md_table(["variant", "gate", "value", "limit", "passed"], _gate_rows(report)), ""]
     cand = _candidate_rows(report)
     if cand:
@@ -442,6 +488,10 @@ def html_page(report: dict, plots: dict[str, bytes]) -> str:
                 body += [f"<p><strong>{e(ttitle)}</strong></p>", _html_table(head, trows, left=1)]
                 if note:
                     body.append(f"<p class=note>{e(note)}</p>")
+    brows = _baseline_rows(report)
+    if brows:
+        body += ["<h2>Personal baseline per subject</h2>", f"<p class=note>{e(BASELINE_NOTE)}</p>",
+                 _html_table(BASELINE_HEAD, brows, left=1)]
     body += ["<h2>Gates</h2>", _html_table(["variant", "gate", "value", "limit", "passed"], _gate_rows(report), left=2)]
     cand = _candidate_rows(report)
     if cand:

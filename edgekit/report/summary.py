@@ -51,8 +51,11 @@ def summary_markdown(cfgs: list[ModelConfig], reports: list[dict[str, Any]], bui
             bundled += f" (package on disk holds {on_disk}: re-run `edgekit build`)"
         elif on_disk is not None:
             bundled += " ✓"
+        data = rep.get("data") or {}
         rows.append([
-            f"[{rep['model']}]({rep['model']}/report/report.md)", rep["role"], bundled,
+            f"[{rep['model']}]({rep['model']}/report/report.md)", rep["role"],
+            "**SYNTHETIC**" if data.get("synthetic") else {"files": "files", "influxdb": "InfluxDB"}.get(
+                data.get("source"), "—"), bundled,
             kb(chosen.get("bytes_total")) if chosen else "—",
             f"{pack['max_kb']:g}" if pack.get("max_kb") else "—", metric, ref,
             f"{sum(1 for v in rep['variants'] if v.get('passed'))}/{len(rep['variants'])}",
@@ -63,8 +66,11 @@ def summary_markdown(cfgs: list[ModelConfig], reports: list[dict[str, Any]], bui
                    "✓ = the bundled `.mlpackage` matches the variant by content hash.")
         out.append("")
     out += ["## Models", "",
-            md_table(["model", "role", "bundled variant", "KB", "budget KB", "bundled (held-out)",
+            md_table(["model", "role", "trained on", "bundled variant", "KB", "budget KB", "bundled (held-out)",
                       "fp32 torch (held-out)", "variants passed"], rows), ""]
+    if any((rep.get("data") or {}).get("synthetic") for rep in reports):
+        out += ["Models trained on **SYNTHETIC** data (simulated RR, no real people; docs/synthetic_cohort.md) "
+                "demonstrate the pipeline: their held-out figures are synthetic, not a health claim.", ""]
     real = [(rep["model"], rs) for rep in reports for rs in rep.get("real") or []]
     if real:
         out += ["## Real recordings", "",

@@ -36,6 +36,7 @@ class ActivityTask(TaskSpec):
     onnx_output = HR_OUTPUT
     person_evaluation = True
     reads_workouts = True
+    output_unit = "bpm"
     parity_test_windows = 256  # 180-step LSTM windows: the evaluator's cost grows with T
     fixture_description = "workout grid: speed m/s, grade, context HR bpm (0 = absent), oldest first"
     swift_input = "activity"

@@ -45,6 +45,14 @@ class TaskSpec:
     # not given: the start) and gives the state after the window as a second output. None: stateless.
     state_input: ClassVar[str | None] = None
     state_output: ClassVar[str | None] = None
+    calibrates: ClassVar[bool] = False  # train.calibrate_on applies (:meth:`calibrate`)
+    # What a present step of the input is when steps may be absent (0): "beats", "hours"; None when
+    # every step of every input is present (window models). Predict warns on inputs with fewer
+    # present steps than most training inputs had (:meth:`presence`).
+    presence_unit: ClassVar[str | None] = None
+    input_noun: ClassVar[str] = "window"  # what one model input is, in messages: "window", "reading", "series"
+    output_unit: ClassVar[str] = ""  # the unit of a regression output, in messages: "score points", "bpm"
+    baseline_name: ClassVar[str] = "baseline"  # metrics' baseline_mae, in messages: "persistence baseline"
     # How HRVKit makes this model's input on device (the Swift ``InputEncoding`` case of its catalog
     # entry): "beat_window" (N consecutive clean beats), "reading" (one reading's RR, then 0),
     # "hourly_run" (N consecutive hourly RMSSD values), "hourly_slots" (RMSSD of the last N local
@@ -59,6 +67,10 @@ class TaskSpec:
     coverage_count_key: ClassVar[str | None] = None
     # The same among wake-ups with >= 3 readings in the previous 24 h (forecasters), or None.
     coverage_key_given_3_readings: ClassVar[str | None] = None
+
+    def presence(self, X: np.ndarray) -> np.ndarray:
+        """Present (non-zero) steps of each input ``X`` (K, T): beats of a reading, hours with an RMSSD."""
+        return (np.asarray(X) > 0).sum(axis=1)
 
     def swift_input_value(self, raw: Mapping[str, Any]) -> int | None:
         """The value of :attr:`swift_input_param` in the params (defaults applied), or None."""
@@ -201,6 +213,13 @@ class TaskSpec:
     def prediction(self, values: np.ndarray, labels: list[str]) -> dict[str, Any]:
         """The user-facing record of one input's values (label + probabilities, or score + zone)."""
         raise NotImplementedError
+
+    def calibrate(self, cfg: Any, model: Any, predict: Any, val: Any, labels: list[str]) -> dict[str, Any] | None:
+        """After training, fit a documented calibration of ``model`` (in place) on the ``tune`` persons of
+        the real sets of ``train.calibrate_on`` (never their holdout); ``predict(X)`` runs the model,
+        ``val`` is the synthetic validation split. Returns a record for metrics.json, None when the task
+        has no calibration or none is configured."""
+        return None
 
     def evaluate_real(self, cfg: Any, predict: Any, real_set: Any) -> Any:
         """This model on one real set (:class:`edgekit.data.realdata.RealSet`): a

@@ -27,6 +27,9 @@ class FatigueTask(TaskSpec):
     compute_units = "cpuOnly"
     parity_scale = 100.0  # scores 0-100: the ONNX tolerance is on score/100
     onnx_output = SCORE_OUTPUT
+    input_noun = "series"
+    output_unit = "score points"
+    baseline_name = "persistence baseline"
     fixture_description = "hourly RMSSD values, oldest first"
     swift_input = "hourly_run"
     coverage_key = "forecast_input_today"

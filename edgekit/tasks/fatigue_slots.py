@@ -19,6 +19,7 @@ class FatigueSlotsTask(FatigueTask):
     title = "fatigue forecaster (irregular readings)"
     fixture_description = "hourly RMSSD slots (local clock hours), oldest first, 0 = no reading that hour"
     swift_input = "hourly_slots"
+    presence_unit = "hours"
     swift_input_param = "min_present_hours"
     coverage_key = "forecast_input_slots"
     coverage_key_given_3_readings = "forecast_input_slots_given_3_readings"
@@ -88,6 +89,13 @@ class FatigueSlotsTask(FatigueTask):
         if not xs:
             raise InputError(f"{where}: no hour of the last {hours} holds an RMSSD ({need} needed)")
         return np.array(xs, np.float32), info
+
+    def evaluate_real(self, cfg, predict, real_set):
+        """Watch-like days of the 24 h recordings of a real HRV set: share of healthy adults' days in the
+        red zone (:mod:`edgekit.tasks.hrv_real`); None for a set without RR recordings."""
+        from edgekit.tasks.hrv_real import forecaster_evaluation, is_rr_set
+
+        return forecaster_evaluation(cfg, predict, real_set) if is_rr_set(real_set) else None
 
     def heldout_report(self, predict, arrays, test_ids, labels) -> dict[str, Any]:
         from edgekit.data.coverage import summarize

@@ -8,6 +8,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from edgekit import INPUT_NAME, STRAIN_LABELS
+from edgekit.log import plural
 from edgekit.tasks.base import TaskSpec
 from edgekit.tasks.metrics import classification_metrics
 
@@ -139,7 +140,7 @@ class StrainTask(TaskSpec):
         if len(X) == 0:
             longest = int(np.diff(t.segment_bounds()).max()) if len(t) else 0
             raise InputError(f"{where}: cannot make a {n}-beat window: the longest clean segment has {longest} "
-                             f"beats" + (f", {n_excl} windows had more than {d.max_artifact_pct:g} % artifacts"
+                             f"beats" + (f", {plural(n_excl, 'window')} had more than {d.max_artifact_pct:g} % artifacts"
                                          if n_excl else ""))
         info = [{"subject": str(t.subject[s]), "start_time_s": float(t.time_s[s]),
                  "end_time_s": float(t.time_s[s + n - 1])} for s in starts.tolist()]

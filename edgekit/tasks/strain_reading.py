@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from edgekit import INPUT_NAME
+from edgekit.log import plural
 from edgekit.tasks.metrics import classification_metrics
 from edgekit.tasks.strain import FIXTURE_SEED, StrainTask, strain_cases
 
@@ -19,9 +20,12 @@ CROP_STREAM = 0xC209  # train.crop_fraction: generator default_rng([train.seed, 
 class StrainReadingTask(StrainTask):
     type = "strain_reading"
     crops_readings = True
+    calibrates = True
     title = "strain classifier (single readings)"
+    input_noun = "reading"
     fixture_description = "one reading's RR intervals, then 0 (absent) slots"
     swift_input = "reading"
+    presence_unit = "beats"
     swift_input_param = "min_beats"
     coverage_key = "strain_input_reading"
 
@@ -87,6 +91,8 @@ class StrainReadingTask(StrainTask):
         return reading_cases(length)
 
     def model_inputs(self, cfg, cleaned, where):
+        """One input per reading (a heartbeat series; a longer recording cut into consecutive readings
+        of N beats ending with its newest: ``reading_windows(every=True)``), oldest first."""
         from edgekit.data.windows import reading_windows
         from edgekit.errors import InputError
 
@@ -94,14 +100,36 @@ class StrainReadingTask(StrainTask):
         n = self.input_length(cfg.model.params)
         mb = self.params(cfg.model.params).min_beats
         t = cleaned
-        X, _, starts, lens, n_excl = reading_windows(t, n, mb, d.max_artifact_pct)
+        X, _, starts, lens, n_excl = reading_windows(t, n, mb, d.max_artifact_pct, every=True)
         if len(X) == 0:
             longest = int(np.diff(t.segment_bounds()).max()) if len(t) else 0
             raise InputError(f"{where}: no reading with {mb} clean beats: the longest clean segment has {longest}"
-                             + (f", {n_excl} readings had more than {d.max_artifact_pct:g} % artifacts" if n_excl else ""))
+                             + (f", {plural(n_excl, 'reading')} had more than {d.max_artifact_pct:g} % artifacts" if n_excl else ""))
         info = [{"subject": str(t.subject[s]), "start_time_s": float(t.time_s[s]),
                  "end_time_s": float(t.time_s[s + k - 1]), "beats": int(k)} for s, k in zip(starts.tolist(), lens.tolist())]
         return X.astype(np.float32), info
+
+    def calibrate(self, cfg, model, predict, val, labels):
+        """``train.calibrate_on``: class offsets fitted on the real sets' tune persons
+        (:func:`edgekit.tasks.hrv_real.calibrate_classifier`), added to the output layer's bias, so the
+        Core ML model and HRVKit carry them with no new input, output or code."""
+        if not cfg.train.calibrate_on:
+            return None
+        import torch
+
+        from edgekit.tasks.hrv_real import calibrate_classifier
+
+        rec = calibrate_classifier(cfg, predict, val.X, val.y)
+        with torch.no_grad():
+            model.head.bias += torch.tensor(rec["offsets"], dtype=model.head.bias.dtype)
+        return rec
+
+    def evaluate_real(self, cfg, predict, real_set):
+        """One-minute readings of a real HRV set: calibration on healthy adults, stress ranking, the
+        simulator's realism (:mod:`edgekit.tasks.hrv_real`); None for a set without RR recordings."""
+        from edgekit.tasks.hrv_real import is_rr_set, strain_evaluation
+
+        return strain_evaluation(cfg, predict, real_set) if is_rr_set(real_set) else None
 
     # held-out figures per recording profile (train stage, metrics.json)
     def heldout_report(self, predict, arrays, test_ids, labels) -> dict[str, Any]:

@@ -90,25 +90,34 @@ def read_fit(path: str | Path, *, runner: str = "") -> Workout:
                     pts.add(t, la, lo, math.nan if alt is None else float(alt),
                             math.nan if spd is None else float(spd),
                             dist=math.nan if dist is None else float(dist))
-    except fitdecode.FitHeaderError as exc:
-        raise InputError(f"{path}: not a FIT file or bad FIT header ({_first_line(exc)})") from None
-    except fitdecode.FitCRCError as exc:
-        raise InputError(f"{path}: FIT CRC mismatch, the file is damaged ({_first_line(exc)})") from None
-    except fitdecode.FitEOFError as exc:
-        raise InputError(f"{path}: byte {exc.offset}: truncated FIT file (expected {exc.expected} "
-                         f"bytes, got {exc.got})") from None
-    except fitdecode.FitParseError as exc:
-        raise InputError(f"{path}: byte {exc.offset}: malformed FIT message ({_first_line(exc)})") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
     except Exception as exc:  # noqa: BLE001 - fitdecode on hostile bytes: struct, key, value errors
-        raise InputError(f"{path}: unreadable FIT file ({type(exc).__name__}: {_first_line(exc)})") from None
+        raise fit_error(path, exc) from None
     if problem is not None:
         raise InputError(f"{path}: {problem}")
     if n_rec == 0:
         raise InputError(f"{path}: no record messages (not an activity file?)")
     return _workout(workout_id=f"{path.name}#0", runner=runner, sport=sport or "unknown",
                     route=pts.arrays(), hr_t=pts.hr_t, hr=pts.hr, source=str(path), meta={"format": "fit"})
+
+
+def fit_error(path: Path, exc: Exception) -> InputError:
+    """The one line for an exception met while decoding a FIT file with ``fitdecode`` (its byte where
+    fitdecode knows it): not a FIT file or a bad header, a CRC mismatch, a truncated file, a malformed
+    message, an OS error, or anything hostile bytes make fitdecode raise."""
+    import fitdecode
+
+    if isinstance(exc, fitdecode.FitHeaderError):
+        return InputError(f"{path}: not a FIT file or bad FIT header ({_first_line(exc)})")
+    if isinstance(exc, fitdecode.FitCRCError):
+        return InputError(f"{path}: FIT CRC mismatch, the file is damaged ({_first_line(exc)})")
+    if isinstance(exc, fitdecode.FitEOFError):
+        return InputError(f"{path}: byte {exc.offset}: truncated FIT file (expected {exc.expected} bytes, got "
+                          f"{exc.got})")
+    if isinstance(exc, fitdecode.FitParseError):
+        return InputError(f"{path}: byte {exc.offset}: malformed FIT message ({_first_line(exc)})")
+    if isinstance(exc, OSError):
+        return InputError(f"{path}: cannot read ({exc.strerror})")
+    return InputError(f"{path}: unreadable FIT file ({type(exc).__name__}: {_first_line(exc)})")
 
 
 def _first_line(exc: BaseException) -> str:

@@ -321,6 +321,29 @@ extension HRVPipeline {
                                          timeZone: timeZone)
     }
 
+    /// Reads the heartbeat series of the last `days` days and computes the wearer's own baseline;
+    /// see ``baseline(readings:window:timeZone:now:)``. Needs only read access to heartbeat series
+    /// (``requestAuthorization(store:)``), no model.
+    ///
+    /// ```swift
+    /// let baseline = try await HRVPipeline.shared.baseline(store: store)
+    /// print(baseline.latest?.trend ?? "building your baseline")
+    /// ```
+    ///
+    /// - Parameters:
+    ///   - store: the app's health store.
+    ///   - days: how many days back to read (default 60: the normal range's window).
+    ///   - window: the readings that make a day's value (default night, 00:00–06:00 local).
+    ///   - timeZone: the wearer's time zone, which places days and hours.
+    /// - Throws: ``HealthDataError``; never crashes on missing or bad data (no readings give no days).
+    public func baseline(store: HKHealthStore, days: Int = BaselineConstants.normalRangeDays,
+                         window: BaselineWindow = .night, timeZone: TimeZone = .current) async throws -> BaselineResult {
+        let now = Date()
+        let start = now.addingTimeInterval(-Double(max(days, 1)) * 86400)
+        let readings = try await HealthData.readings(store: store, from: start, to: now)
+        return baseline(readings: readings, window: window, timeZone: timeZone, now: now)
+    }
+
     /// Asks for read access to workouts, their routes and heart rate; see
     /// ``HealthData/requestWorkoutAuthorization(store:)``.
     ///

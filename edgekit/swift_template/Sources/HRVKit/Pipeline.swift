@@ -308,3 +308,32 @@ public final class HRVPipeline: Sendable {
         return forecast
     }
 }
+
+extension HRVPipeline {
+    /// The wearer's own baseline from their readings: a label-free readiness result that needs no
+    /// model, so it is there whatever models the package bundles (see ``PersonalBaseline`` for the
+    /// methods and their sources).
+    ///
+    /// Each local day's value is the median ln RMSSD of the readings that start in `window`; it is
+    /// read against the 7-day mean and the 60-day normal range (mean ± the smallest worthwhile
+    /// change). A figure is `nil` until enough days of readings exist: the 7-day mean needs 3 of the
+    /// last 7 days, the normal range (and so the trend) 14 of the last 60.
+    ///
+    /// ```swift
+    /// let baseline = HRVPipeline.shared.baseline(readings: readings)   // one [Beat] per reading
+    /// if let today = baseline.latest { print(today.trend ?? "building your baseline", today.cv7dPercent ?? 0) }
+    /// ```
+    ///
+    /// - Parameters:
+    ///   - readings: the beats of each reading (times in seconds since 1970), oldest first; the last
+    ///     60 days give the full normal range.
+    ///   - window: the readings that make a day's value (default night, 00:00–06:00 local).
+    ///   - timeZone: the wearer's time zone; its UTC offset at `now` places the days and hours.
+    ///   - now: the time the offset is taken at.
+    /// - Returns: one ``BaselineDay`` per day from the first to the last day with a reading.
+    public func baseline(readings: [[Beat]], window: BaselineWindow = .night, timeZone: TimeZone = .current,
+                         now: Date = Date()) -> BaselineResult {
+        PersonalBaseline.result(readings: readings, utcOffsetSeconds: Double(timeZone.secondsFromGMT(for: now)),
+                                window: window)
+    }
+}

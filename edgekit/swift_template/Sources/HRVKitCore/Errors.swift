@@ -10,7 +10,10 @@ public enum HRVKitError: Error, Sendable, Hashable, CustomStringConvertible {
     case notEnoughBeats(needed: Int, found: Int)
     /// Every candidate window had more artifacts than allowed (`percent` is the lowest fraction seen).
     case tooManyArtifacts(percent: Double, limit: Double)
-    /// No run of `neededHours` consecutive hours with a valid RMSSD; the longest run had `foundHours`.
+    /// Too few hours with a valid RMSSD for the forecaster's input: a model of consecutive hours
+    /// (`InputEncoding.hourlyRun`) needs `neededHours` in a row and the longest run had `foundHours`;
+    /// a model of hourly slots (`InputEncoding.hourlySlots`) needs `neededHours` of
+    /// the last 24 hours with a reading and `foundHours` had one.
     case notEnoughHistory(neededHours: Int, foundHours: Int)
     /// The newest data usable for the result is `age` seconds old, more than the `limit` allowed
     /// (see ``Freshness``).
@@ -36,7 +39,7 @@ public enum HRVKitError: Error, Sendable, Hashable, CustomStringConvertible {
         case let .tooManyArtifacts(percent, limit):
             return "Too many artifacts: \(percent) % of the beats (at most \(limit) % allowed)."
         case let .notEnoughHistory(needed, found):
-            return "Not enough hourly HRV history: \(found) consecutive hours of \(needed) needed."
+            return "Not enough hourly HRV history: \(found) usable hours of the \(needed) needed."
         case let .staleData(age, limit):
             return "The newest usable data is \(Self.hours(age)) old (at most \(Self.hours(limit)) allowed)."
         case let .modelNotBundled(role):
