@@ -1,0 +1,58 @@
+#!/usr/bin/env python3
+"""REAL figures of any built activity model on realdata/runs: goals, the per-run table and medians, as
+the evaluate stage computes them (edgekit.tasks.activity_real), printed. For comparing builds, e.g. a
+build of an older commit whose model has no state (before issue 23):
+
+    PYTHONPATH=. python scripts/activity_real_figures.py --model build/hr_activity [--json out.json]
+
+A model with state reads each run at once (its state carried window to window, as ``edgekit
+predict`` of this checkout does); a model without state is predicted as its own version did:
+180-step windows, each from zeros, the context only in the first (``compare_activity_synthetic``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+
+def main(argv=None) -> int:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from compare_activity_synthetic import predictor
+
+    from edgekit.data.realdata import load_set
+    from edgekit.tasks.activity import workout_input
+    from edgekit.tasks.activity_real import evaluation, score_set
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", type=Path, required=True, help="a built model directory (train/model.pt)")
+    ap.add_argument("--set", type=Path, default=Path("realdata/runs"), help="the real set (default realdata/runs)")
+    ap.add_argument("--json", type=Path, help="write the evaluation here")
+    a = ap.parse_args(argv)
+    run, stateful = predictor(a.model)
+
+    def predict_run(workout, grid, context_steps):
+        x, valid = workout_input(grid, context_steps)
+        return np.where(valid, run(x), np.nan)
+
+    rs = load_set(a.set)
+    runs, warnings = score_set(rs, predict_run)
+    ev = evaluation(rs, runs, warnings)
+    print(f"== {a.model} ({'state carried' if stateful else 'windows from zeros'}; real)")
+    for g in ev.goals:
+        print(f"  [{'met' if g.met else 'MISSED'}] {g.split}: {g.name}: {g.value:.2f} (goal {g.target})")
+    for t in ev.tables[:2]:
+        print(f"  -- {t.title}\n     {t.columns}")
+        for row in t.rows:
+            print("     " + "  ".join(f"{v:.1f}" if isinstance(v, float) else str(v) for v in row))
+    if a.json:
+        a.json.write_text(json.dumps(ev.to_json(), indent=1), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
