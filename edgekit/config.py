@@ -54,6 +54,10 @@ class DataSection:
     series_stride_hours: int = 4  # hours between 24 h series ends (fatigue forecaster)
     workouts_per_runner: int = 40  # synthetic workout population: workouts per runner (subjects = runners)
     window_stride_steps: int = 90  # activity model: grid steps between window starts
+    # activity model: 0 = training windows of window_steps steps every window_stride_steps; N = each
+    # workout from its first step as one training example of N steps (longer workouts cut to N): the
+    # model learns whole runs from their start, as predict reads them (state carried across windows)
+    train_steps: int = 0
     context_minutes: float = 5.0  # activity model: minutes of observed HR given as calibration context
     hr_sampling: str = "by_year"  # synthetic workouts: dense | sparse | by_year (sparse to 2021) | mixed
     # synthetic: recording profiles assigned to subjects in turn (synth.RECORDINGS); ["spot"] = an
@@ -277,6 +281,8 @@ def _validate(cfg: ModelConfig) -> None:
         raise ConfigError(f"{p}: data.hr_sampling must be dense, sparse, by_year or mixed, got {d.hr_sampling!r}")
     if not 0.0 <= d.context_minutes <= 120.0:
         raise ConfigError(f"{p}: data.context_minutes must be in [0, 120], got {d.context_minutes}")
+    if d.train_steps < 0:
+        raise ConfigError(f"{p}: data.train_steps must be >= 0 (0: windows of the model's length), got {d.train_steps}")
     _validate_profiles(p, d)
     if d.series_stride_hours < 1:
         raise ConfigError(f"{p}: data.series_stride_hours must be >= 1, got {d.series_stride_hours}")

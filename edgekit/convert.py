@@ -129,7 +129,8 @@ def _fp16_selector(keep_fp32: tuple[str, ...]):
 
 
 def _convert(ct: Any, program: Any, example_shape: tuple, precision: str, *, classifier_labels, target,
-             output_name, keep_fp32: tuple[str, ...], input_name: str = INPUT_NAME) -> Any:
+             output_name, keep_fp32: tuple[str, ...], input_name: str = INPUT_NAME,
+             state: tuple[str, str, tuple] | None = None) -> Any:
     if precision == "fp32":
         compute = ct.precision.FLOAT32
     elif precision == "fp16":
@@ -138,8 +139,12 @@ def _convert(ct: Any, program: Any, example_shape: tuple, precision: str, *, cla
         compute = ct.precision.FLOAT16
     else:
         raise EdgekitError(f"unknown precision {precision!r}; expected fp32, fp16 or fp16-full")
+    inputs = [ct.TensorType(name=input_name, shape=example_shape, dtype=np.float32)]
+    if state is not None:  # the recurrent state: optional, zeros (the start of a run) when not given
+        inputs.append(ct.TensorType(name=state[0], shape=state[2], dtype=np.float32,
+                                    default_value=np.zeros(state[2], np.float32)))
     kwargs: dict[str, Any] = {
-        "inputs": [ct.TensorType(name=input_name, shape=example_shape, dtype=np.float32)],
+        "inputs": inputs,
         "minimum_deployment_target": target,
         "convert_to": "mlprogram",
         "compute_precision": compute,
@@ -150,7 +155,7 @@ def _convert(ct: Any, program: Any, example_shape: tuple, precision: str, *, cla
             list(classifier_labels), predicted_feature_name=CLASS_LABEL_OUTPUT
         )
     else:
-        kwargs["outputs"] = [ct.TensorType(name=output_name)]
+        kwargs["outputs"] = [ct.TensorType(name=output_name)] + ([ct.TensorType(name=state[1])] if state else [])
     return ct.convert(program, **kwargs)
 
 
@@ -178,7 +183,9 @@ class Capture:
         import torch  # noqa: PLC0415
 
         self.module = module.eval()
-        self.example = torch.as_tensor(example, dtype=torch.float32)
+        parts = tuple(example) if isinstance(example, (tuple, list)) else (example,)
+        self.examples = tuple(torch.as_tensor(e, dtype=torch.float32) for e in parts)
+        self.example = self.examples[0]  # the model input (a second one is the recurrent state)
         self.failed: dict[str, str] = {}  # capture -> its first error
         self._exported: Any = None
 
@@ -187,15 +194,16 @@ class Capture:
 
         if capture == "export":
             if self._exported is None:
-                self._exported = torch.export.export(self.module, (self.example,)).run_decompositions({})
+                self._exported = torch.export.export(self.module, self.examples).run_decompositions({})
             return self._exported
-        return torch.jit.trace(self.module, self.example, check_trace=False)
+        return torch.jit.trace(self.module, self.examples if len(self.examples) > 1 else self.example,
+                               check_trace=False)
 
 
 def to_coreml(module: Any, example: Any, precision: str = "fp32", *, classifier_labels: list[str] | None = None,
               metadata: Mapping[str, Any] | None = None, minimum_deployment_target: str = "iOS17",
               output_name: str = SCORE_OUTPUT, keep_fp32: tuple[str, ...] = (), input_name: str = INPUT_NAME,
-              capture: Capture | None = None) -> Any:
+              state_names: tuple[str, str] | None = None, capture: Capture | None = None) -> Any:
     """Convert ``module`` (eval mode) to a Core ML ML program.
 
     ``example``: float32 tensor of the fixed input shape, e.g. (1, 128, 1) RR ms. ``precision``:
@@ -205,6 +213,9 @@ def to_coreml(module: Any, example: Any, precision: str = "fp32", *, classifier_
     ``classLabel_probs`` (label → probability); otherwise the single output is ``output_name``.
     ``metadata``: see :func:`apply_metadata`. ``capture``: a :class:`Capture` of ``module`` and
     ``example`` shared with the module's other conversions (default: captured for this call only).
+    ``state_names`` = (input, output): a model with recurrent state (``example`` = (input, state),
+    ``module(input, state)`` → (output, state after)) gets the state as a second, optional input
+    (zeros when not given) and the state after the window as a second output.
     Raises :class:`EdgekitError` naming the unsupported ops when neither capture converts.
     """
     import torch  # noqa: PLC0415
@@ -213,6 +224,11 @@ def to_coreml(module: Any, example: Any, precision: str = "fp32", *, classifier_
     target = _deployment_target(ct, minimum_deployment_target)
     cap = capture if capture is not None else Capture(module, example)
     shape = tuple(cap.example.shape)
+    state = None
+    if state_names is not None:
+        if len(cap.examples) != 2:
+            raise EdgekitError("a model with state converts from an example (input, state)")
+        state = (state_names[0], state_names[1], tuple(cap.examples[1].shape))
     errors: list[str] = []
     mlmodel = None
     for how in ("export", "trace"):
@@ -223,7 +239,7 @@ def to_coreml(module: Any, example: Any, precision: str = "fp32", *, classifier_
             with quiet(), torch.no_grad():
                 program = cap.program(how)
                 mlmodel = _convert(ct, program, shape, precision, classifier_labels=classifier_labels,
-                                   input_name=input_name,
+                                   input_name=input_name, state=state,
                                    target=target, output_name=output_name, keep_fp32=keep_fp32)
             break
         except EdgekitError:
@@ -248,7 +264,8 @@ def apply_metadata(spec: Any, metadata: Mapping[str, Any]) -> None:
     """Write metadata into a Model spec.
 
     Keys ``author``, ``license``, ``version``, ``short_description`` fill the standard fields;
-    ``input_description`` describes ``rr_sequence``; ``output_description.<name>`` an output;
+    ``input_description`` describes the (first) input, ``input_description.<name>`` a named one;
+    ``output_description.<name>`` an output;
     every other key becomes a user-defined string. Wall-clock keys coremltools adds are removed.
     """
     desc = spec.description
@@ -266,8 +283,13 @@ def apply_metadata(spec: Any, metadata: Mapping[str, Any]) -> None:
         elif key == "short_description":
             std.shortDescription = str(value)
         elif key == "input_description":
-            for feature in desc.input:  # edgekit's models have one input
+            for feature in desc.input[:1]:  # the model input (a second one is the recurrent state)
                 feature.shortDescription = str(value)
+        elif key.startswith("input_description."):
+            name = key.split(".", 1)[1]
+            for feature in desc.input:
+                if feature.name == name:
+                    feature.shortDescription = str(value)
         elif key.startswith("output_description."):
             name = key.split(".", 1)[1]
             for feature in desc.output:
@@ -318,8 +340,10 @@ def save_mlpackage(mlmodel: Any, target: str | Path, metadata: Mapping[str, Any]
 
 
 def to_onnx(module: Any, example: Any, path: str | Path, *, output_name: str | None = None,
-            opset: int = ONNX_OPSET, input_name: str = INPUT_NAME) -> Path:
+            opset: int = ONNX_OPSET, input_name: str = INPUT_NAME, state_names: tuple[str, str] | None = None) -> Path:
     """Export ``module`` to ONNX at ``path`` (opset ≥ 17, input ``input_name``), checked by onnx.checker.
+    With ``state_names`` (input, output) and ``example`` = (input, state): the state is a second input
+    and output, as in :func:`to_coreml`.
 
     The dynamo exporter is tried first, the TorchScript exporter if it fails. Written atomically.
     """
@@ -329,7 +353,12 @@ def to_onnx(module: Any, example: Any, path: str | Path, *, output_name: str | N
     if opset < 17:
         raise EdgekitError(f"ONNX opset {opset} too old; edgekit needs >= 17")
     module = module.eval()
-    example = torch.as_tensor(example, dtype=torch.float32)
+    parts = tuple(example) if isinstance(example, (tuple, list)) else (example,)
+    args = tuple(torch.as_tensor(e, dtype=torch.float32) for e in parts)
+    input_names, output_names_extra = [input_name], []
+    if state_names is not None:
+        input_names.append(state_names[0])
+        output_names_extra.append(state_names[1])
     if output_name is None:
         output_name = CLASS_PROBS_OUTPUT if hasattr(module, "logits") else SCORE_OUTPUT
     path = Path(path)
@@ -338,8 +367,8 @@ def to_onnx(module: Any, example: Any, path: str | Path, *, output_name: str | N
         for dynamo in (True, False):
             try:
                 with quiet(), torch.no_grad():
-                    torch.onnx.export(module, (example,), str(tmp), input_names=[input_name],
-                                      output_names=[output_name], opset_version=opset, dynamo=dynamo,
+                    torch.onnx.export(module, args, str(tmp), input_names=input_names,
+                                      output_names=[output_name] + output_names_extra, opset_version=opset, dynamo=dynamo,
                                       external_data=False)
                 break
             except Exception as exc:  # exporter failures come in many types
@@ -463,16 +492,20 @@ def _run(cfg: Any, build_dir: Path) -> dict:
     model_dir = claim_build_dir(build_dir) / cfg.name  # edgekit's build dir: its .mlpackages may be replaced
     module, meta = load_checkpoint(model_dir / "train" / "model.pt")
     model_type = meta.get("model_type", cfg.model.type)
-    example = example_input(model_type, module)
-    onnx_path = to_onnx(module, example, model_dir / "onnx" / "model.onnx",
-                        output_name=task_for(model_type).onnx_output, input_name=task_for(model_type).input_name)
+    task = task_for(model_type)
+    example = task.example_inputs(module)  # (input,) or, with recurrent state, (input, state)
+    module = task.export_module(module)
+    state_names = (task.state_input, task.state_output) if task.state_input else None
+    onnx_path = to_onnx(module, example if len(example) > 1 else example[0], model_dir / "onnx" / "model.onnx",
+                        output_name=task.onnx_output, input_name=task.input_name, state_names=state_names)
     base_md = describe(model_type, cfg, meta)
     coreml_dir = model_dir / "coreml"
     coreml_dir.mkdir(parents=True, exist_ok=True)
     for stale in coreml_dir.glob("*.mlpackage"):
         if stale.stem not in cfg.convert.variants:
             shutil.rmtree(stale)
-    built = quantize.build_variants(module, example, model_type, cfg, meta, base_md, coreml_dir)
+    built = quantize.build_variants(module, example if len(example) > 1 else example[0], model_type, cfg, meta,
+                                    base_md, coreml_dir)
     summary = {
         "model": cfg.name,
         "model_type": model_type,

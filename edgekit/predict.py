@@ -23,7 +23,7 @@ import numpy as np
 from edgekit.data.clock import utc_offset_seconds  # noqa: F401  (re-exported: edgekit.predict.utc_offset_seconds)
 from edgekit.errors import EdgekitError
 from edgekit.tasks import TaskSpec, task_for
-from edgekit.tasks.base import model_batch, model_input
+from edgekit.tasks.base import model_batch, model_input, program_run
 
 TORCH = "torch"
 
@@ -100,9 +100,10 @@ def load_runner(cfg, build_dir: Path, variant: str | None = None) -> Runner:
     from edgekit.verify import ReferenceEvaluator
 
     ev = ReferenceEvaluator(package)
+    length = task.input_length(cfg.model.params)
 
     def fn_ml(X):
-        rows = [task.program_outputs(ev.run({task.input_name: model_input(x)})) for x in X]
+        rows = [program_run(ev, task, np.asarray(x, np.float32), length) for x in X]
         return task.torch_outputs(np.asarray(rows, np.float64).reshape(len(X), -1))
 
     meta = {}

@@ -327,15 +327,19 @@ def bound_windows(min_ms: float, max_ms: float, length: int) -> list[dict[str, n
         {INPUT_NAME: alt.astype(np.float32).reshape(1, length, 1)}]
 
 
-def calibration_samples(windows: np.ndarray, count: int, input_name: str | None = None) -> list[dict[str, np.ndarray]]:
+def calibration_samples(windows: np.ndarray, count: int, input_name: str | None = None,
+                        length: int | None = None) -> list[dict[str, np.ndarray]]:
     """``count`` evenly spaced windows (T,), (T, 1) or (T, C) as ``{input_name: (1, T, C)}`` samples
-    (``input_name`` defaults to ``rr_sequence``)."""
+    (``input_name`` defaults to ``rr_sequence``); training examples longer than the model's input
+    ``length`` (whole workouts) give their first ``length`` steps."""
     from edgekit import INPUT_NAME
     from edgekit.tasks.base import model_input
 
     windows = np.asarray(windows, np.float32)
     if windows.ndim == 3 and windows.shape[-1] == 1:
         windows = windows[..., 0]
+    if length is not None and windows.ndim >= 2 and windows.shape[1] > length:
+        windows = windows[:, :length]
     idx = np.unique(np.linspace(0, len(windows) - 1, min(count, len(windows))).round().astype(int))
     return [{input_name or INPUT_NAME: model_input(windows[i])} for i in idx]
 
@@ -356,7 +360,8 @@ def build_variants(module: Any, example: Any, model_type: str, cfg: Any, meta: M
         raise EdgekitError(f"convert.compressed_base must be fp16 or fp32, got {conv.compressed_base!r}")
     if calibration is None:
         calibration = training_windows(cfg, out_dir.parent)
-    samples = calibration_samples(calibration, conv.calibration_windows, task_for(model_type).input_name)
+    samples = calibration_samples(calibration, conv.calibration_windows, task_for(model_type).input_name,
+                                  task_for(model_type).input_length(cfg.model.params))
     if task_for(model_type).input_is_rr and conv.calibrate_rr_bounds:
         samples += bound_windows(cfg.data.min_rr_ms, cfg.data.max_rr_ms, samples[0]["rr_sequence"].shape[1])
     kwargs = dict(coreml_kwargs(model_type, meta), minimum_deployment_target=conv.minimum_deployment_target,

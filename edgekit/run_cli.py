@@ -33,7 +33,10 @@ def register(subparsers) -> None:
                      "failed its parity gate, an input with less data than most training inputs, a recording\n"
                      "without a clock for a model of clock hours. The activity model (configs/hr_activity.toml)\n"
                      "reads workouts instead (GPX, TCX, FIT, an Apple Health export: --format apple-health or by\n"
-                     "extension) and gives the predicted HR per 10 s step, with mae_bpm against the recorded HR."),
+                     "extension) and predicts each as one run: HR per 10 s step, with mae_bpm against the recorded\n"
+                     "HR and how many steps were predicted and scored. A workout of another sport (FIT sport, TCX\n"
+                     "Sport, GPX type: cycling, swimming, ...) or without one step with a speed is refused; walking\n"
+                     "and hiking are predicted with a warning."),
         epilog=("examples:\n"
                 "  edgekit predict --config configs/hrv_reading.toml export.xml --format apple-health\n"
                 "  edgekit predict --config configs/hrv_reading.toml polar_RR.txt --format polar --variant int8\n"
@@ -55,8 +58,9 @@ def register(subparsers) -> None:
                         "+05:30, -7, UTC (default) or a zone name such as Europe/Berlin (its offset at the last "
                         "beat); it also places the personal baseline's days")
     p.add_argument("--context-minutes", type=float, default=None, metavar="M",
-                   help="activity model: minutes of recorded HR given as calibration context (default: the "
-                        "config's data.context_minutes; 0 = none)")
+                   help="activity model: minutes of recorded HR, from the start, given as calibration context; "
+                        "what the model learns from them carries through the whole run (default: the config's "
+                        "data.context_minutes; 0 = none; at most 120)")
     add_baseline_options(p, utc_offset=False)
     p.set_defaults(func=cmd_predict)
 
@@ -132,9 +136,15 @@ WORKOUT_FORMATS = (None, "apple-health", "fit")  # the activity model reads GPX/
 
 
 def _predict_workouts(args, cfg, runner, warnings: list[str]) -> int:
-    """``edgekit predict`` of the activity model: HR per step of each running workout in the inputs."""
+    """``edgekit predict`` of the activity model: HR per step of each running workout in the inputs.
+
+    A workout of another sport (FIT ``sport``, TCX ``Sport``, GPX ``type``: cycling, swimming, …)
+    is refused, walking or hiking predicted with a warning (``sport_problem``); a workout without
+    one step with a speed (a one-point GPX, no route) is refused as too short. In a file of several
+    workouts such a workout is left out with a warning; a file left with none is refused (one line,
+    nothing printed)."""
     from edgekit.errors import InputError
-    from edgekit.tasks.activity import predict_workout, read_workouts
+    from edgekit.tasks.activity import predict_workout, read_workouts, sport_problem
 
     if args.fmt not in WORKOUT_FORMATS:
         raise InputError(f"--format {args.fmt} does not apply to {cfg.name}: it reads workouts (GPX, TCX, FIT by "
@@ -148,8 +158,26 @@ def _predict_workouts(args, cfg, runner, warnings: list[str]) -> int:
         workouts = read_workouts(path, args.fmt)
         if not workouts:
             raise InputError(f"{path}: no running workout with a route to predict")
+        refused, kept = [], []
         for w in workouts:
-            results.append({"input": str(path), **predict_workout(runner, w, params.window_steps, params.step_s, minutes)})
+            problem = sport_problem(w)
+            if problem is not None and problem[0] == "refuse":
+                refused.append(problem[1])
+                continue
+            r = predict_workout(runner, w, params.window_steps, params.step_s, minutes)
+            if r["n_predicted_steps"] == 0:
+                n_route = int(len(w.route_t_s))
+                refused.append(f"workout {w.workout_id}: too short to predict one {params.step_s:g} s step "
+                               f"({n_route} route point{'s' if n_route != 1 else ''} over {max(w.duration_s, 0):.0f} s, "
+                               "no step with a speed)")
+                continue
+            if problem is not None:
+                warnings.append(f"{path}: {problem[1]}")
+            kept.append({"input": str(path), **r})
+        if not kept:
+            raise InputError(f"{path}: {refused[0]}" + (f" (and {len(refused) - 1} more)" if len(refused) > 1 else ""))
+        warnings += [f"{path}: {why}; left out" for why in refused]
+        results += kept
     _warn(warnings)
     if args.json:
         print(json.dumps({"model": cfg.name, "variant": runner.variant, "warnings": warnings,
@@ -158,9 +186,10 @@ def _predict_workouts(args, cfg, runner, warnings: list[str]) -> int:
     print(f"{cfg.name} ({runner.variant}): {plural(len(results), 'workout')}, context {minutes:g} min")
     for r in results:
         hr = [v for v in r["hr_bpm"] if v is not None]
-        mae = f"MAE {r['mae_bpm']:.1f} bpm vs recorded" if r["mae_bpm"] is not None else "no recorded HR"
-        print(f"{r['input']}  {r['workout_id']}  {len(r['hr_bpm'])} steps  predicted mean "
-              f"{(sum(hr) / len(hr)) if hr else float('nan'):.0f} bpm  {mae}")
+        mae = f"MAE {r['mae_bpm']:.1f} bpm vs recorded" if r["mae_bpm"] is not None else "no recorded HR to score"
+        print(f"{r['input']}  {r['workout_id']}  {r['n_steps']} steps ({r['n_steps'] * r['step_s'] / 60:.1f} min), "
+              f"{r['n_predicted_steps']} predicted, {r['n_scored_steps']} scored  predicted mean "
+              f"{sum(hr) / len(hr):.0f} bpm  {mae}")
     return 0
 
 

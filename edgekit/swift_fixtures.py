@@ -10,7 +10,11 @@ its 24-hour series, and the on-device "latest window" inputs. Swift must match w
 present and absent, a GPS gap, no altitude; hand-made edge cases) as raw samples, with what Python
 computes from them: the grid (``to_grid``), the windows and their mask (``windows``), and the model
 inputs of a whole workout with the comparison of a fixed stand-in predictor's output with the
-recorded heart rate (``edgekit.tasks.activity.predict_workout``). Swift must match within 1e-9.
+recorded heart rate (``edgekit.tasks.activity.predict_workout``): a stateful stand-in
+(:class:`edgekit.swift_activity_fixtures.StandInPredictor`) window after window, with the state after
+each window. Swift must match within 1e-9. ``Tests/HRVKitTests/Fixtures/activity_runs.json``: a
+two-hour run through the stand-in and the bundled model's checkpoint, window after window with the
+state carried, and the run so far at points during it (:mod:`edgekit.swift_activity_fixtures`).
 
 ``Tests/HRVKitCoreTests/Fixtures/watch.json``: a seeded synthetic watch week
 (:func:`edgekit.data.synth.generate` with the ``watch`` profile, a few subjects and days, each with a
@@ -39,6 +43,7 @@ import numpy as np
 
 from edgekit.baseline_fixtures import baseline_constants, baseline_fixtures
 from edgekit.errors import EdgekitError
+from edgekit.swift_activity_fixtures import StandInPredictor
 from edgekit.tasks import task_for
 
 TOLERANCE = 1e-9
@@ -507,20 +512,6 @@ def activity_settings(models, cfgs) -> dict:
     return out
 
 
-class StandInPredictor:
-    """A fixed linear stand-in for the activity model (Swift's test double computes the same):
-    ``60 + 20 speed + 100 grade + 0.25 context`` in float64, per step. Records its inputs."""
-
-    def __init__(self) -> None:
-        self.inputs = None
-
-    def run(self, X):
-        X = np.asarray(X, np.float32)
-        self.inputs = X
-        x = X.astype(np.float64)
-        return 60.0 + 20.0 * x[..., 0] + 100.0 * x[..., 1] + 0.25 * x[..., 2]
-
-
 def _truncate(w, seconds: float, drop: tuple[float, float] | None = None):
     """``w`` cut to its first ``seconds`` (route points in ``drop`` seconds after the start removed)."""
     import dataclasses  # noqa: PLC0415
@@ -541,22 +532,31 @@ def _workouts() -> list[tuple[str, Any, float]]:
     from edgekit.data.workout_synth import generate_runner  # noqa: PLC0415
     from edgekit.data.workouts import Workout  # noqa: PLC0415
 
+    import dataclasses  # noqa: PLC0415
+
     def runner(index: int, sampling: str):
-        return generate_runner(index, seed=5, workouts_per_runner=4, hr_sampling=sampling, route_step_s=2.0)
+        return generate_runner(index, seed=5, workouts_per_runner=12, hr_sampling=sampling, route_step_s=2.0)
+
+    def first(ws, seconds: float, device_speed: bool):
+        """The first workout of at least ``seconds`` without a pause, with or without device speed."""
+        return next(w for w in ws if w.duration_s >= seconds and w.meta["device_speed"] == device_speed
+                    and not any(a["kind"].startswith("pause") for a in w.meta["artifacts"]))
 
     dense0, sparse0 = runner(0, "dense"), runner(0, "sparse")
     dense1, sparse2 = runner(1, "dense"), runner(2, "sparse")
+    flat = first(dense1, 900.0, False)
     cases = [
-        # dense HR, device speed, hills; two windows
-        ("dense_device_speed", _truncate(dense0[0], 2400.0), 5.0),
+        # dense HR, device speed; two windows
+        ("dense_device_speed", _truncate(first(dense0, 2400.0, True), 2400.0), 5.0),
         # sparse HR (about a minute apart: gaps), GPS speed, a 90 s GPS gap
-        ("sparse_gps_speed_gap", _truncate(sparse0[1], 2100.0, drop=(1200.0, 1290.0)), 5.0),
+        ("sparse_gps_speed_gap", _truncate(first(sparse0, 2100.0, False), 2100.0, drop=(1200.0, 1290.0)), 5.0),
         # dense HR, GPS speed, a short run in one padded window
-        ("dense_gps_short", _truncate(dense0[3], 1200.0), 2.5),
-        # no altitude: no grade, no valid step
-        ("no_altitude", _truncate(dense1[3], 900.0), 5.0),
+        ("dense_gps_short", _truncate(first(dense0, 1200.0, False), 1200.0), 2.5),
+        # no altitude: no grade (read as flat)
+        ("no_altitude", _truncate(dataclasses.replace(flat, altitude_m=np.full(len(flat.altitude_m), np.nan)), 900.0),
+         5.0),
         # sparse HR, device speed, context longer than a window (35 min)
-        ("sparse_device_speed_long_context", sparse2[3], 35.0),
+        ("sparse_device_speed_long_context", first(sparse2, 2400.0, True), 35.0),
     ]
     rng = np.random.default_rng(FIXTURE_SEED)
     t0 = EPOCH0 + 86400.0
@@ -608,11 +608,11 @@ def workout_fixtures(window_steps: int, step_s: float) -> dict:
     for name, w, context_minutes in _workouts():
         grid = to_grid(w, step_s=step_s)
         win = windows(grid, window_steps, stride)
-        model = StandInPredictor()
+        model = StandInPredictor(window_steps)
         result = predict_workout(model, w, window_steps, step_s, context_minutes)
-        X = model.inputs
         T = len(grid)
-        pred = model.run(X).reshape(-1)[:T]
+        X = np.asarray([v["input"] for v in model.windows])  # the run's windows, as Swift cuts them
+        pred = np.concatenate([v["bpm"] for v in model.windows])[:T]
         valid = windows(grid, window_steps, window_steps).valid.reshape(-1)[:T]
         expected = np.where(valid, pred, np.nan)
         recorded = np.asarray(grid.hr_bpm, np.float64)
@@ -637,6 +637,7 @@ def workout_fixtures(window_steps: int, step_s: float) -> dict:
                         "speed": [_floats(r) for r in win.speed_mps], "grade": [_floats(r) for r in win.grade],
                         "hr": [_floats(r) for r in win.hr_bpm], "valid": [[bool(v) for v in r] for r in win.valid]},
             "inputs": [_floats(x.reshape(-1)) for x in X],
+            "states": [_floats(v["state_out"]) for v in model.windows],
             "comparison": {
                 "context_steps": ctx, "expected": _floats(expected), "n_scored": int(scored.sum()),
                 "mae": result["mae_bpm"],
@@ -717,9 +718,13 @@ def build_fixtures(models, cfgs, build_dir: Path) -> dict:
     core = core_fixtures()
     activity = activity_settings(models, cfgs)
     workouts = workout_fixtures(activity["window_steps"], activity["step_s"])
+    from edgekit.swift_activity_fixtures import activity_run_fixtures  # noqa: PLC0415
+
     return {
         "Tests/HRVKitCoreTests/Fixtures/core.json": core,
         "Tests/HRVKitCoreTests/Fixtures/workouts.json": workouts,
+        "Tests/HRVKitTests/Fixtures/activity_runs.json": activity_run_fixtures(
+            models, cfgs, Path(build_dir), activity["window_steps"], activity["step_s"]),
         "_workout_constants": workout_constants(),
         "_activity": activity,
         "Tests/HRVKitTests/Fixtures/predictions.json": prediction_fixtures(models, cfgs, Path(build_dir), core, workouts),

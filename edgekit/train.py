@@ -350,7 +350,7 @@ def run(cfg: ModelConfig, build_dir: Path, init_from: Path | None = None) -> dic
     train, val, test = (_take(arrays, splits_ids[k]) for k in ("train", "val", "test"))
     if min(len(train.X), len(val.X), len(test.X)) == 0:
         raise EdgekitError(f"{windows_path}: a split is empty; need more subjects or windows")
-    expected_len = task.input_length(cfg.model.params)
+    expected_len = task.train_length(cfg)
     if train.X.shape[1] != expected_len:
         raise EdgekitError(
             f"{windows_path}: windows have {train.X.shape[1]} steps but the model expects {expected_len}"

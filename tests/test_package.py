@@ -40,6 +40,9 @@ SIZES = {"fp32": 9000, "fp16": 6000, "int8": 4000, "palette6": 3500, "palette4":
 # fake build directories with real tiny models
 
 
+REGRESSOR_STATE = 16  # the state size of make_model's activity checkpoint (hidden 8, one layer: h and c)
+
+
 def _tiny_mlpackage(path: Path, role: str, length: int, labels: list[str] | None, meta: dict | None = None) -> None:
     """A real Core ML ML program with the contract's input and outputs."""
     import coremltools as ct
@@ -58,8 +61,8 @@ def _tiny_mlpackage(path: Path, role: str, length: int, labels: list[str] | None
             super().__init__()
             self.lin = torch.nn.Linear(3, 1)
 
-        def forward(self, x):  # (1, T, 3) -> (1, T)
-            return 150.0 + self.lin(x)[:, :, 0]
+        def forward(self, x, state):  # (1, T, 3), (1, S) -> (1, T), (1, S): the activity contract
+            return 150.0 + self.lin(x)[:, :, 0] + state.mean(), state + x[:, :, 0].mean()
 
     class Forecaster(torch.nn.Module):
         def __init__(self) -> None:
@@ -74,17 +77,24 @@ def _tiny_mlpackage(path: Path, role: str, length: int, labels: list[str] | None
               else Forecaster()).eval()
     channels = 3 if role == "regressor" else 1
     example = torch.rand(1, length, channels) * (10 if role == "regressor" else 1000)
-    traced = torch.jit.trace(module, example)
+    state = torch.zeros(1, REGRESSOR_STATE)
+    traced = torch.jit.trace(module, (example, state) if role == "regressor" else example)
     kwargs = {}
     if role == "classifier":
         kwargs["classifier_config"] = ct.ClassifierConfig(list(labels))
+    elif role == "regressor":
+        kwargs["outputs"] = [ct.TensorType(name="hr_bpm"), ct.TensorType(name="activity_state_out")]
     else:
-        kwargs["outputs"] = [ct.TensorType(name="hr_bpm" if role == "regressor" else "fatigue_score")]
+        kwargs["outputs"] = [ct.TensorType(name="fatigue_score")]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         name = "activity_sequence" if role == "regressor" else "rr_sequence"
-        ml = ct.convert(traced, inputs=[ct.TensorType(name=name, shape=(1, length, channels))],
-                        convert_to="mlprogram", minimum_deployment_target=ct.target.iOS17, **kwargs)
+        inputs = [ct.TensorType(name=name, shape=(1, length, channels))]
+        if role == "regressor":
+            inputs.append(ct.TensorType(name="activity_state", shape=(1, REGRESSOR_STATE),
+                                        default_value=np.zeros((1, REGRESSOR_STATE), np.float32)))
+        ml = ct.convert(traced, inputs=inputs, convert_to="mlprogram", minimum_deployment_target=ct.target.iOS17,
+                        **kwargs)
     ml.author = meta.get("author", "edgekit") if meta else "edgekit"
     ml.short_description = (meta or {}).get("description", "tiny test model")
     for k, v in sorted(((meta or {}).get("user_defined") or {}).items()):
@@ -425,9 +435,10 @@ def test_watch_models_carry_their_encoding_and_coverage(tmp_path):
     run_package(toml, build)
     out = build / "ios" / "HRVKit"
     catalog = (out / "Sources" / "HRVKit" / "BundledModels.swift").read_text()
-    assert "inputEncoding: .reading(minBeats: 45)\n" in catalog
-    assert "inputEncoding: .hourlySlots(minPresentHours: 2)\n" in catalog
-    assert "inputEncoding: .activity\n" in catalog
+    assert "inputEncoding: .reading(minBeats: 45),\n" in catalog
+    assert "inputEncoding: .hourlySlots(minPresentHours: 2),\n" in catalog
+    assert "inputEncoding: .activity,\n" in catalog  # then the state it carries across windows
+    assert 'stateInputName: "activity_state",' in catalog and "stateSize: 16\n" in catalog
     constants = (out / "Sources" / "HRVKitCore" / "Constants.swift").read_text()
     assert "inputLength: 64, encoding: .reading(minBeats: 45))" in constants
     assert "inputLength: 24, encoding: .hourlySlots(minPresentHours: 2))" in constants
@@ -448,7 +459,8 @@ def test_window_models_still_render_with_their_encodings(tmp_path):
     run_package(toml, build)
     out = build / "ios" / "HRVKit"
     catalog = (out / "Sources" / "HRVKit" / "BundledModels.swift").read_text()
-    assert "inputEncoding: .beatWindow\n" in catalog and "inputEncoding: .hourlyRun\n" in catalog
+    assert "inputEncoding: .beatWindow,\n" in catalog and "inputEncoding: .hourlyRun,\n" in catalog
+    assert "stateInputName: nil," in catalog
     constants = (out / "Sources" / "HRVKitCore" / "Constants.swift").read_text()
     assert "encoding: .beatWindow)" in constants and "encoding: .hourlyRun)" in constants
     data = " ".join((out / "README.md").read_text().split("## Data requirements", 1)[1].split("\n## ", 1)[0].split())

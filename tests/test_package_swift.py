@@ -141,7 +141,8 @@ public final class HKQuantityType: HKSampleType { public init(_ identifier: HKQu
 open class HKObject: NSObject { public var uuid: UUID { UUID() } }
 open class HKSample: HKObject { public var startDate: Date { Date() }; public var endDate: Date { Date() } }
 public final class HKHeartbeatSeriesSample: HKSample {}
-public final class HKWorkout: HKSample {}
+public enum HKWorkoutActivityType: UInt, Sendable { case cycling = 13, hiking = 24, running = 37, walking = 52 }
+public final class HKWorkout: HKSample { public var workoutActivityType: HKWorkoutActivityType { .running } }
 public final class HKWorkoutRoute: HKSample {}
 public enum HKMetricPrefix { case milli }
 public final class HKUnit {

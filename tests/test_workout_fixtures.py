@@ -24,9 +24,10 @@ def test_workout_fixtures_cover_the_cases_and_are_deterministic():
     assert gap["hr"].count(None) > len(gap["hr"]) // 3
     dense = cases["dense_device_speed"]["grid"]
     assert dense["hr"].count(None) < 5
-    # no altitude: no grade, no valid step, nothing scored
+    # no altitude: no grade, which reads as flat (0): the steps are valid and scored
     assert set(cases["no_altitude"]["grid"]["grade"]) == {None}
-    assert cases["no_altitude"]["comparison"]["n_scored"] == 0
+    assert cases["no_altitude"]["comparison"]["n_scored"] > 0
+    assert all(v == 0 for x in cases["no_altitude"]["inputs"] for v in x[1::3])
     # padding (a short workout) and context longer than one window
     assert not all(cases["dense_gps_short"]["windows"]["valid"][0])
     long_ctx = cases["sparse_device_speed_long_context"]

@@ -2,9 +2,12 @@
 
 Each workout is resampled to the model's grid (``step_s``, :func:`edgekit.data.workout_grid.to_grid`),
 cut into windows of ``window_steps`` steps (stride ``data.window_stride_steps``;
-:func:`edgekit.data.workout_grid.windows` and its mask convention: steps without speed or grade and
-padding hold speed 0 and grade 0, and their HR is absent), and each window is written twice: without calibration context and with the
-first ``data.context_minutes`` of observed HR in the context channel. Arrays of ``windows.npz``:
+:func:`edgekit.data.workout_grid.windows` and its mask convention: steps without a speed and
+padding hold speed 0 and grade 0, and their HR is absent) — or, with ``data.train_steps = N``,
+taken whole from its first step as one window of N steps (a longer workout cut to its first N):
+the model then learns runs from their start, as ``edgekit predict`` reads them — and each window is
+written twice: without calibration context and with the first ``data.context_minutes`` of observed
+HR in the context channel. Arrays of ``windows.npz``:
 
 - ``X`` (n, T, 3) float32: speed m/s, grade (rise/run), context HR bpm (0 = absent);
 - ``y`` (n, T) float32: recorded HR bpm, NaN where absent (padding, gaps too long to interpolate)
@@ -49,9 +52,10 @@ class ActivityWindows(Examples):
     target = "hr_bpm"
     purpose = "heart-rate-from-activity model"
 
-    def __init__(self, cfg, window_steps: int, step_s: float) -> None:
+    def __init__(self, cfg, window_steps: int, step_s: float, whole_workouts: bool = False) -> None:
         super().__init__(cfg)
         self.window_steps = int(window_steps)
+        self.whole_workouts = bool(whole_workouts)
         self.step_s = float(step_s)
         self.context_steps = int(round(cfg.data.context_minutes * 60.0 / self.step_s))
         self.rows: dict[str, list] = {k: [] for k in ("X", "y", "subject", "year", "workout", "context_steps",
@@ -74,8 +78,9 @@ class ActivityWindows(Examples):
             dense = int(is_dense(w))
             counts = self.profile_counts.setdefault("dense" if dense else "sparse", {"windows": 0, "with_hr": 0})
             self.n_short += int(len(grid) < self.window_steps)
-            win = windows(grid, self.window_steps, self.cfg.data.window_stride_steps)
-            for i in range(len(win)):
+            win = windows(grid, self.window_steps, self.window_steps if self.whole_workouts
+                          else self.cfg.data.window_stride_steps)
+            for i in range(1 if self.whole_workouts else len(win)):
                 hr = np.where(win.valid[i], win.hr_bpm[i], np.nan).astype(np.float32)
                 counts["windows"] += 1
                 counts["with_hr"] += int(np.isfinite(hr).any())

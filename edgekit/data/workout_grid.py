@@ -219,9 +219,9 @@ class WorkoutWindows:
     """Fixed-length windows of one grid: arrays of shape (N, steps).
 
     Mask convention (normative): window i holds grid steps ``start_step[i] + j``, j = 0..steps-1.
-    ``valid[i, j]`` is True iff that step exists in the grid (not padding) and its speed and grade
-    are finite. Where ``valid`` is False, ``speed_mps`` and ``grade`` are 0.0 (so a model input
-    never holds NaN). ``hr_bpm`` is the grid's HR (NaN = absent) on existing steps and NaN on
+    ``valid[i, j]`` is True iff that step exists in the grid (not padding) and its speed is finite;
+    an unknown grade (no altitude: a GPX without elevation, gaps in it) reads as 0 (flat). Where
+    ``valid`` is False, ``speed_mps`` and ``grade`` are 0.0 (so a model input never holds NaN). ``hr_bpm`` is the grid's HR (NaN = absent) on existing steps and NaN on
     padding: a step is a training target or calibration context iff ``valid & isfinite(hr_bpm)``.
     """
 
@@ -260,8 +260,8 @@ def windows(grid: WorkoutGrid, steps: int, stride: int | None = None) -> Workout
     sp = np.where(exists, grid.speed_mps[safe], np.nan) if T else np.full(idx.shape, np.nan)
     gr = np.where(exists, grid.grade[safe], np.nan) if T else np.full(idx.shape, np.nan)
     hr = np.where(exists, grid.hr_bpm[safe], np.nan) if T else np.full(idx.shape, np.nan)
-    valid = exists & np.isfinite(sp) & np.isfinite(gr)
+    valid = exists & np.isfinite(sp)
     return WorkoutWindows(workout_id=grid.workout_id, runner=grid.runner, step_s=grid.step_s, start_step=start,
                           speed_mps=np.where(valid, sp, 0.0).astype(np.float32),
-                          grade=np.where(valid, gr, 0.0).astype(np.float32),
+                          grade=np.where(valid & np.isfinite(gr), gr, 0.0).astype(np.float32),
                           hr_bpm=hr.astype(np.float32), valid=valid, meta={"grid_steps": T})

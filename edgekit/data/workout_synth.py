@@ -56,6 +56,7 @@ from pathlib import Path
 import numpy as np
 from scipy.signal import lfilter
 
+from edgekit.data import workout_plans
 from edgekit.data.workouts import Workout
 from edgekit.fileio import atomic_path
 
@@ -72,25 +73,34 @@ GAIN_BPM_PER_MPS = 24.2  # Hunt, Fankhauser & Saengsuwan 2015: nominal k = 24.2 
 TAU_RISE_S = 57.6  # same study: nominal tau = 57.6 +- 23.6 s
 TAU_FALL_RATIO = 1.25  # design choice: the fall is slower than the rise (the study: 57.5 vs 54.4 s, n.s.)
 DEAD_TIME_S = 8.0  # design choice (population range 4-12 s)
-SLOW_FRACTION = 0.15  # share of the gain carried by the parallel slower component (design choice)
-TAU_SLOW_S = 300.0  # its time constant (rise; the fall is TAU_FALL_RATIO times slower)
+SLOW_FRACTION = 0.30  # share of the gain carried by the parallel slower component (design choice,
+# calibrated on the tune runners' stops: ~45 % of the excess HR remains 2 min after stopping)
+TAU_SLOW_S = 300.0  # its time constant (rise; the fall is SLOW_FALL_RATIO times slower)
+SLOW_FALL_RATIO = 2.5  # design choice, calibrated on the tune runners' stops: HR stays up for minutes
+TAU_VAGAL_S = 10.0  # non-delayed fast component (phase I, vagal withdrawal: Fagraeus & Linnarsson 1976)
 SC_GAIN_BPM_PER_MPS = 10.0  # slow component: bpm per m/s of effort above v_T (design choice)
 TAU_SC_S = 240.0  # its time constant: it emerges over minutes (Jones et al. 2011)
 DRIFT_BPM_PER_MIN = 0.35  # cardiac drift rate at 100 % of the heart-rate reserve (design choice)
 DRIFT_ONSET_S = 600.0  # drift starts after ~10 min of exercise (Coyle & Gonzalez-Alonso 2001)
 TAU_DRIFT_S = 3600.0  # drift saturates / recovers with this time constant (design choice)
 SATURATION_KNEE = 0.9  # share of the heart-rate reserve above which HR bends towards HRmax (design choice)
-V_REF_MPS = 4.0  # a runner with v_T = V_REF and heart-rate reserve HRR_REF has the nominal gain
+V_REF_MPS = 4.4  # a runner with v_T = V_REF and heart-rate reserve HRR_REF has the nominal gain: HR at v_T
+# = rest + 0.85 g HRR (~90 % HRmax; second ventilatory threshold at ~87-92 % HRmax, Seiler & Kjerland 2006)
 HRR_REF_BPM = 125.0
 
 # --- Population (docs/synthetic_workouts.md, "Runners") --------------------------------------------
-V_T_MEDIAN_MPS = 4.0  # threshold speed on 1 January of the first year: ln N(ln 4.0, 0.13), 2.8..5.6
+V_T_MEDIAN_MPS = 3.0  # threshold speed on 1 January of the first year: ln N(ln 3.0, 0.20), 2.0..5.6
+V_T_SD_LN = 0.20
+V_T_RANGE = (2.0, 5.6)
+REST_MEDIAN_BPM = 60.0  # resting HR at the median fitness: N(60, 7)
 TANAKA_INTERCEPT, TANAKA_SLOPE = 208.0, 0.7  # HRmax = 208 - 0.7 age (Tanaka, Monahan & Seals 2001)
 REST_PER_LN_FITNESS = 25.0  # resting HR falls by 2.5 bpm per +10 % of threshold speed (design choice)
 DETRAIN_TAU_LOSS_D = 25.0  # fitness lost during a break: depth (1 - exp(-days / 25)) (Coyle et al. 1984)
 DETRAIN_TAU_REGAIN_D = 60.0  # regained after it: exp(-days / 60) (design choice)
-KINDS = ("easy", "long", "tempo", "intervals", "hills")
-KIND_P = (0.40, 0.15, 0.15, 0.15, 0.15)
+KINDS = workout_plans.KINDS
+KIND_P = workout_plans.KIND_P
+RUN_WALKER_P = 0.2  # share of runners who often run/walk (design choice)
+STRAP_CONTACT_P = 0.25  # chest-strap workouts whose first minutes read low (dry electrodes; design choice)
 CITIES = (  # (lat, lon, altitude m): where runners live; longitude also sets the local clock
     (47.37, 8.54, 410.0), (52.52, 13.40, 35.0), (42.36, -71.06, 10.0), (39.74, -104.99, 1610.0),
     (49.28, -123.12, 30.0), (35.68, 139.69, 40.0), (-33.87, 151.21, 20.0), (-33.92, 18.42, 20.0),
@@ -132,6 +142,8 @@ class HRParams:
     dead_time_s: float = DEAD_TIME_S
     slow_fraction: float = SLOW_FRACTION
     tau_slow_s: float = TAU_SLOW_S
+    vagal_fraction: float = 0.0  # share of the gain of a non-delayed fast component (vagal withdrawal)
+    tau_vagal_s: float = TAU_VAGAL_S
     v_threshold_mps: float = V_REF_MPS
     sc_gain_bpm_per_mps: float = SC_GAIN_BPM_PER_MPS
     tau_sc_s: float = TAU_SC_S
@@ -158,10 +170,12 @@ def _asymmetric_pair(u: list, g_fast: float, g_slow: float, a_rise: float, a_fal
 
 
 def true_hr(speed_mps, grade=None, params: HRParams = HRParams(), *, hr0_bpm: float | None = None,
-            components: bool = False):
+            components: bool = False, walking=None):
     """Noise-free heart rate (bpm) on a 1 s grid for a speed (m/s) and grade (rise/run) per second.
 
     ``speed_mps[k]`` and ``grade[k]`` hold over [k, k + 1) s; the result's element k is the HR at k s.
+    ``walking`` (bool per second, default none): those seconds are walked, at
+    :func:`edgekit.data.workout_plans.walking_cost_ratio` of level running's cost per metre.
     The runner is at rest before the start (effort 0 before t = 0); ``hr0_bpm`` is the HR at t = 0
     (default: resting), its excess decays with the fast component. With ``components=True`` returns
     a dict with ``hr_bpm`` and the parts ``effort_mps``, ``fast``, ``slow``, ``slow_component``,
@@ -170,6 +184,8 @@ def true_hr(speed_mps, grade=None, params: HRParams = HRParams(), *, hr0_bpm: fl
     v = np.asarray(speed_mps, dtype=np.float64)
     g = np.zeros_like(v) if grade is None else np.broadcast_to(np.asarray(grade, dtype=np.float64), v.shape)
     u = effort_speed(v, g)
+    if walking is not None:
+        u = np.where(np.asarray(walking, dtype=bool), v * workout_plans.walking_cost_ratio(g), u)
     n = len(u)
     d = max(0, int(round(params.dead_time_s)))
     ud = np.concatenate([np.zeros(min(d, n)), u[: max(n - d, 0)]]) if d else u
@@ -179,9 +195,13 @@ def true_hr(speed_mps, grade=None, params: HRParams = HRParams(), *, hr0_bpm: fl
     def a(tau: float) -> float:
         return 1.0 - math.exp(-1.0 / tau)
 
-    fast, slow = _asymmetric_pair(ud.tolist(), p.gain_bpm_per_mps * (1.0 - p.slow_fraction),
+    fast, slow = _asymmetric_pair(ud.tolist(), p.gain_bpm_per_mps * (1.0 - p.slow_fraction - p.vagal_fraction),
                                   p.gain_bpm_per_mps * p.slow_fraction, a(p.tau_rise_s), a(p.tau_fall_s),
-                                  a(p.tau_slow_s), a(p.tau_slow_s * p.tau_fall_s / p.tau_rise_s), x0)
+                                  a(p.tau_slow_s), a(p.tau_slow_s * SLOW_FALL_RATIO), x0)
+    if p.vagal_fraction > 0.0 and n:  # no dead time: HR jumps within seconds of a change of effort
+        a_v = a(p.tau_vagal_s)
+        vag = lfilter([0.0, a_v], [1.0, a_v - 1.0], p.gain_bpm_per_mps * p.vagal_fraction * u)
+        fast = fast + vag
     a_sc = a(p.tau_sc_s)
     sc_in = p.sc_gain_bpm_per_mps * np.maximum(ud - p.v_threshold_mps, 0.0)
     sc = lfilter([0.0, a_sc], [1.0, a_sc - 1.0], sc_in) if n else sc_in
@@ -242,6 +262,14 @@ class Runner:
     home_alt_m: float
     utc_offset_h: float  # local clock = UTC + offset (from the longitude)
     hilliness: float  # scale of the terrain gradients near home
+    tau_slow_s: float = TAU_SLOW_S  # the slower parallel component's time constant (rise)
+    vagal_fraction: float = 0.0  # share of the gain that responds within seconds, without dead time
+    tau_vagal_s: float = TAU_VAGAL_S
+    easy_fraction: float = 0.74  # habitual easy pace as a fraction of v_T
+    walk_mps: float = 1.4  # walking speed
+    walk_run_mps: float = 2.0  # walk-run transition: planned speeds below it are walked
+    hike_grade: float = 0.12  # on trails, climbs steeper than this are hiked
+    run_walker: float = 0.0  # 1: often runs/walks (more run_walk workouts)
 
     def _years(self, t_s):
         return (np.asarray(t_s, dtype=np.float64) - self.t0_s) / YEAR_S
@@ -274,7 +302,8 @@ class Runner:
         gain = GAIN_BPM_PER_MPS * self.gain_factor * (V_REF_MPS / v) * ((hr_max - rest) / HRR_REF_BPM)
         return HRParams(hr_rest_bpm=rest, hr_max_bpm=hr_max, gain_bpm_per_mps=gain,
                         tau_rise_s=self.tau_rise_s, tau_fall_s=self.tau_fall_s, dead_time_s=self.dead_time_s,
-                        slow_fraction=self.slow_fraction, tau_slow_s=TAU_SLOW_S, v_threshold_mps=v,
+                        slow_fraction=self.slow_fraction, tau_slow_s=self.tau_slow_s, v_threshold_mps=v,
+                        vagal_fraction=self.vagal_fraction, tau_vagal_s=self.tau_vagal_s,
                         drift_bpm_per_min=self.drift_bpm_per_min)
 
 
@@ -304,8 +333,8 @@ def runner_params(runner_index: int, seed: int = 7, years: tuple[int, int] = (20
     t0, t1 = _years_span(years)
     rng = _runner_rng(seed, runner_index)
     age0 = rng.uniform(20.0, 62.0)
-    v0 = float(np.clip(np.exp(rng.normal(math.log(V_T_MEDIAN_MPS), 0.13)) * math.exp(-0.005 * max(age0 - 35.0, 0.0)),
-                       2.8, 5.6))
+    v0 = float(np.clip(np.exp(rng.normal(math.log(V_T_MEDIAN_MPS), V_T_SD_LN)) * math.exp(-0.005 * max(age0 - 35.0, 0.0)),
+                       *V_T_RANGE))
     trend = rng.normal(0.0, 0.02) - (0.005 if age0 > 40.0 else 0.0)
     city = CITIES[int(rng.integers(len(CITIES)))]
     lat = city[0] + rng.normal(0.0, 0.05)
@@ -322,19 +351,23 @@ def runner_params(runner_index: int, seed: int = 7, years: tuple[int, int] = (20
         trend_per_year=float(trend), season_amp=float(rng.uniform(0.01, 0.04)), season_peak_day=float(peak % 365.2425),
         break_start_s=float(b0), break_end_s=float(b0 + b_len) if math.isfinite(b0) else math.nan,
         detrain_depth=float(rng.uniform(0.06, 0.16)),
-        hr_rest0_bpm=float(np.clip(rng.normal(57.0, 5.0) - REST_PER_LN_FITNESS * math.log(v0 / V_T_MEDIAN_MPS),
-                                   40.0, 80.0)),
-        hr_max_offset_bpm=float(np.clip(rng.normal(0.0, 7.0), -15.0, 15.0)),
-        gain_factor=float(math.exp(rng.normal(0.0, 0.10))),
-        tau_rise_s=tau_rise, tau_fall_s=tau_rise * TAU_FALL_RATIO,
-        dead_time_s=float(rng.uniform(4.0, 12.0)), slow_fraction=float(rng.uniform(0.10, 0.20)),
+        hr_rest0_bpm=float(np.clip(rng.normal(REST_MEDIAN_BPM, 7.0) - REST_PER_LN_FITNESS * math.log(v0 / V_T_MEDIAN_MPS),
+                                   40.0, 85.0)),
+        hr_max_offset_bpm=float(np.clip(rng.normal(0.0, 8.0), -18.0, 18.0)),
+        gain_factor=float(math.exp(rng.normal(0.0, 0.15))),
+        tau_rise_s=tau_rise, tau_fall_s=tau_rise * float(rng.uniform(1.25, 2.0)),
+        dead_time_s=float(rng.uniform(4.0, 12.0)), slow_fraction=float(rng.uniform(0.20, 0.40)),
         drift_bpm_per_min=float(DRIFT_BPM_PER_MIN * math.exp(rng.normal(0.0, 0.3))),
         sensor="chest" if rng.random() < 0.35 else "optical",
-        optical_tau_s=float(rng.uniform(5.0, 15.0)), cadence_offset_spm=float(rng.normal(0.0, 5.0)),
+        optical_tau_s=float(rng.uniform(5.0, 25.0)), cadence_offset_spm=float(rng.normal(0.0, 5.0)),
         gps_noise_m=float(rng.uniform(1.0, 4.0)), device_speed_prob=float(rng.uniform(0.2, 0.9)),
         home_lat_deg=float(lat), home_lon_deg=float(lon), home_alt_m=float(city[2]),
         utc_offset_h=float(round(lon / 15.0)),
         hilliness=float(np.clip(math.exp(rng.normal(math.log(0.6), 0.6)), 0.1, 2.5)),
+        tau_slow_s=float(rng.uniform(180.0, 420.0)), easy_fraction=float(rng.uniform(0.72, 1.02)),
+        walk_mps=float(rng.uniform(1.15, 1.65)), walk_run_mps=float(np.clip(rng.normal(2.0, 0.12), 1.7, 2.3)),
+        hike_grade=float(rng.uniform(0.08, 0.16)), run_walker=float(rng.random() < RUN_WALKER_P),
+        vagal_fraction=float(rng.uniform(0.15, 0.35)), tau_vagal_s=float(rng.uniform(5.0, 15.0)),
     )
     if profile:
         names = {f.name for f in fields(Runner)} - _FIXED_FIELDS
@@ -387,64 +420,6 @@ def _smooth(x: np.ndarray, tau_s: float) -> np.ndarray:
     return y
 
 
-def _plan(kind: str, v_t: float, rng: np.random.Generator):
-    """Target speed (m/s), fixed grade (NaN = follow the terrain) and heading mode per second.
-
-    Heading mode: 0 free running, 1 up the hill, 2 back down it. Also returns which seconds may
-    carry a short stop (easy running only)."""
-    segs = []  # (seconds, target speed, fixed grade or NaN, heading mode, stops allowed)
-
-    def add(sec, speed, grade=math.nan, mode=0, stops=False):
-        segs.append((max(int(round(sec)), 1), float(speed), float(grade), mode, stops))
-
-    if kind == "easy":
-        add(rng.uniform(25, 65) * 60, rng.uniform(0.68, 0.80) * v_t, stops=True)
-    elif kind == "long":
-        f = rng.uniform(0.64, 0.76)
-        total = rng.uniform(75, 150) * 60
-        if rng.random() < 0.3:  # progression: the last 15 min faster
-            add(total - 900, f * v_t, stops=True)
-            add(900, rng.uniform(0.84, 0.92) * v_t)
-        else:
-            add(total, f * v_t, stops=True)
-    elif kind == "tempo":
-        add(rng.uniform(10, 15) * 60, rng.uniform(0.66, 0.74) * v_t, stops=True)
-        add(rng.uniform(15, 35) * 60, rng.uniform(0.92, 1.00) * v_t)
-        add(rng.uniform(8, 12) * 60, rng.uniform(0.64, 0.72) * v_t)
-    elif kind == "intervals":
-        add(rng.uniform(12, 18) * 60, rng.uniform(0.66, 0.74) * v_t)
-        reps = int(rng.integers(5, 11))
-        rep_s = float(rng.choice([60, 120, 180, 240, 300]))
-        f = rng.uniform(1.05, 1.20) + 0.04 * (120.0 - rep_s) / 120.0  # shorter reps faster
-        standing = rng.random() < 0.2
-        rec_s = rep_s * rng.uniform(0.5, 1.0)
-        for r in range(reps):
-            add(rep_s, f * v_t)
-            if r < reps - 1:
-                add(rec_s, 0.0 if standing else rng.uniform(0.45, 0.6) * v_t)
-        add(rng.uniform(8, 12) * 60, rng.uniform(0.62, 0.70) * v_t)
-    elif kind == "hills":
-        add(rng.uniform(12, 18) * 60, rng.uniform(0.66, 0.74) * v_t)
-        reps = int(rng.integers(6, 11))
-        g = rng.uniform(0.05, 0.10)
-        up_s = rng.uniform(45, 100)
-        f = rng.uniform(1.05, 1.15)
-        v_up = f * v_t * MINETTI_COEF[-1] / float(minetti_cost(g))  # effort-matched uphill speed
-        v_down = rng.uniform(0.55, 0.70) * v_t
-        for _ in range(reps):
-            add(up_s, v_up, g, 1)
-            add(v_up * up_s / v_down, v_down, -g, 2)
-        add(rng.uniform(8, 12) * 60, rng.uniform(0.62, 0.70) * v_t)
-    else:
-        raise ValueError(f"unknown workout kind {kind!r}; known: {', '.join(KINDS)}")
-    lens = [s[0] for s in segs]
-    vt = np.repeat([s[1] for s in segs], lens)
-    gfix = np.repeat([s[2] for s in segs], lens)
-    mode = np.repeat([s[3] for s in segs], lens)
-    stops_ok = np.repeat([s[4] for s in segs], lens)
-    return vt, gfix, mode, stops_ok
-
-
 def _terrain(rng: np.random.Generator, hilliness: float):
     """Rolling terrain along the distance run: grade(s) = sum_j g_j cos(2 pi s / L_j + phi_j)."""
     lam = rng.uniform(300.0, 2500.0, 3)
@@ -475,6 +450,12 @@ def _events(rng: np.random.Generator, n: int, rate_per_h: float, lo_s: float, hi
         a = int(cand[int(s * len(cand))])
         out.append((a, min(n, a + int(round(ln)))))
     return out
+
+
+def _runs_of(m: np.ndarray) -> list[tuple[int, int]]:
+    """[start, end) of each run of True in ``m``."""
+    edges = np.diff(np.concatenate([[0], m.astype(np.int8), [0]]))
+    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()))
 
 
 def _mask(n: int, ranges: list[tuple[int, int]]) -> np.ndarray:
@@ -554,22 +535,35 @@ def _simulate(runner: Runner, k: int, start_s: float, kind: str, seed: int, hr_s
     year = time.gmtime(start_s).tm_year
 
     # --- speed and grade per second -------------------------------------------------------------
-    vt, gfix, mode, stops_ok = _plan(kind, v_t, r_plan)
+    pl = workout_plans.plan(kind, v_t, r_plan, easy=runner.easy_fraction, walk_mps=runner.walk_mps,
+                            walk_run_mps=runner.walk_run_mps)
+    pl = workout_plans.add_pauses(pl, _runner_rng(seed, runner.index, k + 1, 4))
+    vt, gfix, mode, stops_ok, walking, pause = pl.speed, pl.grade, pl.mode, pl.stops_ok, pl.walking, pl.pause
     n = len(vt)
     for a, b in _events(r_plan, n, 4.0, 10.0, 45.0, stops_ok):  # traffic lights, shoelaces
         vt[a:b] = np.where(stops_ok[a:b], 0.0, vt[a:b])
-    terrain = _terrain(r_plan, runner.hilliness * (0.15 if kind == "intervals" else 1.0))
-    vs = _smooth(vt, 3.0)  # accelerations take a few seconds
-    noise = (1.0 + _ar1(r_plan, n, 0.03, 30.0)) * vs + r_plan.normal(0.0, 0.04, n)
+    hilly = {"intervals": 0.15, "trail": workout_plans.TRAIL_HILLINESS}.get(kind, 1.0)
+    terrain = _terrain(r_plan, runner.hilliness * hilly)
+    noise = 1.0 + _ar1(r_plan, n, 0.03, 30.0)
+    jitter = r_plan.normal(0.0, 0.04, n)
     free = np.isnan(gfix)
-    v = vs
+    moving = vt > 0.0
+    v = _smooth(vt, 3.0)
     for _ in range(3):  # speed depends on the terrain grade at the distance reached: fixed point
         s = np.concatenate([[0.0], np.cumsum(v[:-1])])
         grade = np.where(free, terrain(s), gfix)
-        slow_down = np.where(free, np.sqrt(MINETTI_COEF[-1] / minetti_cost(grade)), 1.0)
-        v = np.where(vs < 0.2, 0.0, np.maximum(noise * slow_down, 0.0))
+        # steep climbs are hiked (on trails above the runner's hiking grade, anywhere above 0.2)
+        hike = free & moving & (grade > (runner.hike_grade if kind == "trail" else 0.2))
+        walk = walking | hike
+        target = np.where(hike, runner.walk_mps * np.clip(1.0 - 3.0 * (grade - runner.hike_grade), 0.5, 1.0), vt)
+        vs = _smooth(target, 3.0)
+        run_slow = np.sqrt(MINETTI_COEF[-1] / minetti_cost(grade))
+        walk_slow = np.clip(np.sqrt(0.5 / workout_plans.walking_cost_ratio(grade)), 0.5, 1.2)
+        slow_down = np.where(free & ~hike, np.where(walk, walk_slow, run_slow), 1.0)
+        v = np.where(vs < 0.2, 0.0, np.maximum((noise * vs + jitter) * slow_down, 0.0))
     s = np.concatenate([[0.0], np.cumsum(v[:-1])])
-    grade = np.where(free, terrain(s), gfix)
+    grade = np.where(free, terrain(s), np.nan_to_num(gfix))
+    walking = walk & (v > 0.0)
     alt = runner.home_alt_m + r_route.uniform(-20.0, 20.0) + np.concatenate([[0.0], np.cumsum((v * grade)[:-1])])
 
     # --- route: heading, positions, GPS error ---------------------------------------------------
@@ -593,14 +587,18 @@ def _simulate(runner: Runner, k: int, start_s: float, kind: str, seed: int, hr_s
     gps_gaps = _events(r_route, n, 0.3, 10.0, 60.0)
 
     # --- heart rate: truth, sensor, samples -----------------------------------------------------
-    hr0 = p.hr_rest_bpm + r_sensor.uniform(5.0, 30.0)
-    parts = true_hr(v, grade, p, hr0_bpm=hr0, components=True)
+    hr0 = p.hr_rest_bpm + r_sensor.uniform(10.0, 60.0)  # HR when the watch starts: after the way out
+    parts = true_hr(v, grade, p, hr0_bpm=hr0, components=True, walking=walking)
     hr = parts["hr_bpm"]
     sensor = runner.sensor if r_sensor.random() >= 0.1 else ("chest" if runner.sensor == "optical" else "optical")
     artifacts = []
     if sensor == "chest":
         m1 = hr + r_sensor.normal(0.0, 1.0, n)
         drops = _events(r_sensor, n, 0.3, 5.0, 40.0)
+        if r_sensor.random() < STRAP_CONTACT_P:  # dry electrodes: the first minutes read a low, steady value
+            c = min(n, int(r_sensor.uniform(60.0, 360.0)))
+            m1[:c] = r_sensor.uniform(50.0, 90.0) + r_sensor.normal(0.0, 2.0, c)
+            artifacts.append({"kind": "strap_contact", "start_s": start_s, "end_s": start_s + c})
     else:
         lagged = _smooth(np.concatenate([np.full(2, hr[0]), hr[:-2]]) if n > 2 else hr, runner.optical_tau_s)
         m1 = lagged + _ar1(r_sensor, n, 2.5, 8.0)
@@ -616,9 +614,12 @@ def _simulate(runner: Runner, k: int, start_s: float, kind: str, seed: int, hr_s
     m1 = np.clip(np.round(m1), 30.0, 240.0)  # devices report whole beats per minute
     label, interval, jitter = _hr_interval(hr_sampling, year, r_sample.random())
     hidx = _sample_times(r_sample, n, interval, jitter)
-    hidx = hidx[~_mask(n, drops)[hidx]]
+    paused = pause == 2  # the watch paused: no route or HR samples
+    hidx = hidx[~(_mask(n, drops) | paused)[hidx]]
     ridx = _unique_sorted(np.round(np.arange(0.0, n, route_step_s)).astype(np.int64))
-    ridx = ridx[(ridx < n) & ~_mask(n, gps_gaps)[ridx]]
+    ridx = ridx[(ridx < n) & ~(_mask(n, gps_gaps) | paused)[ridx]]
+    artifacts += [{"kind": "pause_recorded" if pause[a] == 1 else "pause_unrecorded", "start_s": start_s + a,
+                   "end_s": start_s + b} for a, b in _runs_of(pause > 0)]
 
     meta = {
         "synthetic": True, "seed": int(seed), "runner_index": runner.index, "workout_index": int(k),
@@ -630,6 +631,7 @@ def _simulate(runner: Runner, k: int, start_s: float, kind: str, seed: int, hr_s
     }
     if with_truth:
         meta["truth"] = {"t_s": start_s + np.arange(n, dtype=np.float64), "speed_mps": v, "grade": grade,
+                         "walking": walking,
                          "altitude_m": alt, "effort_mps": parts["effort_mps"], "hr_bpm": hr,
                          "hr_sensor_bpm": m1}
         true_lat, true_lon = _to_lat_lon(north, east, lat0, lon0)  # without the GPS error
@@ -664,7 +666,8 @@ def generate_runner(runner_index: int, seed: int = 7, workouts_per_runner: int =
     _, t1 = _years_span(years)
     rng = _runner_rng(seed, runner_index, 0)
     dates = _workout_dates(rng, runner, workouts_per_runner, t1)
-    kinds = rng.choice(len(KINDS), size=workouts_per_runner, p=KIND_P)
+    kind_p = workout_plans.RUN_WALKER_KIND_P if runner.run_walker else KIND_P
+    kinds = rng.choice(len(KINDS), size=workouts_per_runner, p=kind_p)
     hours = rng.uniform(6.0, 20.0, workouts_per_runner)
     off = runner.utc_offset_h * 3600.0
     out: list[Workout] = []

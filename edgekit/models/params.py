@@ -86,6 +86,12 @@ class HRActivityConfig:
     hidden_size: int = 64
     n_layers: int = 2
     dropout: float = 0.0
+    # how the context minutes calibrate the model (edgekit.models.hr_activity): "none" (the LSTM reads
+    # them), "offset" (a lasting, robustly weighted offset) or "kinetics" (a kinetics prior fitted to them)
+    calibration: str = "none"
+    # "offset": the first seconds of the context that do not count (the warm-up: its HR follows the
+    # runner's start more than their level); 0 = every context step counts
+    context_settle_s: float = 0.0
 
     @classmethod
     def from_dict(cls, params: dict) -> "HRActivityConfig":
@@ -97,6 +103,9 @@ class HRActivityConfig:
         require(self.hidden_size > 0, f"hidden_size must be positive, got {self.hidden_size}")
         require(self.n_layers > 0, f"n_layers must be positive, got {self.n_layers}")
         require(0.0 <= self.dropout < 1.0, f"dropout must be in [0, 1), got {self.dropout}")
+        require(self.context_settle_s >= 0.0, f"context_settle_s must be >= 0, got {self.context_settle_s}")
+        require(self.calibration in ("none", "offset", "kinetics"),
+                f"calibration must be 'none', 'offset' or 'kinetics', got {self.calibration!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -80,6 +80,9 @@ class ModelContext:
     encoding: str = "beat_window"  # the task's declared input encoding (TaskSpec.swift_input)
     encoding_value: int | None = None  # the value it carries (min beats, min present hours)
     coverage: list[dict] = field(default_factory=list)  # per profile, from metrics.json (coverage_rows)
+    state_input: str | None = None  # the recurrent state carried across windows (TaskSpec.state_input)
+    state_output: str | None = None
+    state_size: int = 0
     real: list[dict] = field(default_factory=list)  # per real set: title, goal lines, missed goals (real_rows)
     trained_on: str = ""  # "SYNTHETIC data", "recorded data (files)", ... (trained_on_text)
 
@@ -275,6 +278,15 @@ def _model_context(entry: PackageModel, build_dir: Path, used: set[str]) -> tupl
     metrics = _read_json(metrics_path, "training metrics") if metrics_path.exists() else {}
 
     inputs = spec["inputs"]
+    state_size = 0
+    if task.state_input:  # the model input, then its recurrent state (1, S)
+        state = next((i for i in inputs if i["name"] == task.state_input), None)
+        outs = {o["name"] for o in spec["outputs"]}
+        if state is None or len(state["shape"]) != 2 or task.state_output not in outs:
+            raise EdgekitError(f"{choice.path}: expected the state input {task.state_input!r} (1, S) and output "
+                               f"{task.state_output!r}; re-run 'edgekit convert --config {cfg.path}'")
+        state_size = int(state["shape"][1])
+        inputs = [i for i in inputs if i["name"] != task.state_input]
     if len(inputs) != 1:
         raise EdgekitError(f"{choice.path}: expected one input, found {len(inputs)}")
     shape = inputs[0]["shape"]
@@ -349,6 +361,7 @@ def _model_context(entry: PackageModel, build_dir: Path, used: set[str]) -> tupl
         encoding=task.swift_input,
         encoding_value=task.swift_input_value(cfg.model.params),
         coverage=coverage_rows(task, metrics if isinstance(metrics, dict) else {}),
+        state_input=task.state_input, state_output=task.state_output, state_size=state_size,
         real=real_rows(model_dir),
     )
     return ctx, (cfg, choice)

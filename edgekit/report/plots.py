@@ -270,6 +270,80 @@ def accuracy_vs_beats(report: dict) -> bytes | None:
         return _png(fig)
 
 
+def _real_runs(report: dict) -> dict:
+    """Per-run series of the activity model's real-run evaluations (``series['runs']``), by run id."""
+    out: dict = {}
+    for rs in report.get("real") or []:
+        out.update((rs.get("series") or {}).get("runs") or {})
+    return out
+
+
+def _nan(values) -> list[float]:
+    return [float("nan") if v is None else float(v) for v in values]
+
+
+def real_runs(report: dict) -> bytes | None:
+    """Lines per real run (one panel each): recorded HR, the model with and without context, and the
+    context-mean and kinetics baselines; the context minutes shaded (activity model, **real**)."""
+    runs = _real_runs(report)
+    if not runs:
+        return None
+    n = len(runs)
+    cols = 3 if n > 4 else max(n, 1)
+    rows = -(-n // cols)
+    with _rc():
+        fig = _figure(4.2 * cols, 2.5 * rows + 0.4)
+        for i, (rid, r) in enumerate(runs.items()):
+            ax = fig.add_subplot(rows, cols, i + 1)
+            t = r["t_min"]
+            ctx = int(r.get("context_steps") or 0)
+            if ctx and t:
+                ax.axvspan(0, t[min(ctx, len(t)) - 1], color="#dddddd", lw=0)
+            ax.plot(t, _nan(r["recorded"]), color="black", lw=1.0, label="recorded")
+            ax.plot(t, _nan(r["no_context"]), color="#cc6633", lw=0.9, label="model, no context")
+            ax.plot(t, _nan(r["context"]), color="#3366aa", lw=1.1, label="model, 5 min context")
+            if r.get("context_mean") is not None:
+                ax.axhline(r["context_mean"], color="#999999", ls="--", lw=0.8, label="context mean")
+            if r.get("kinetics"):
+                ax.plot(t, _nan(r["kinetics"]), color="#999999", ls=":", lw=0.9, label="kinetics on context")
+            ax.set_title(f"{rid} ({r.get('split', '')})", fontsize=7)
+            ax.tick_params(labelsize=7)
+            lo = [v for v in _nan(r["recorded"]) if v == v]
+            if lo:
+                ax.set_ylim(min(lo) - 25, max(lo) + 20)
+            if i == 0:
+                ax.legend(fontsize=6, loc="lower right")
+            if i % cols == 0:
+                ax.set_ylabel("HR (bpm)", fontsize=7)
+            if i >= n - cols:
+                ax.set_xlabel("minutes", fontsize=7)
+        return _png(fig)
+
+
+def real_hr_at_speed(report: dict) -> bytes | None:
+    """HR at speed: the SYNTHETIC population's 5-95 % band and median, and each real run's medians."""
+    band = next(((rs.get("series") or {}).get("hr_at_speed") for rs in report.get("real") or []
+                 if (rs.get("series") or {}).get("hr_at_speed")), None)
+    if not band or not band.get("real"):
+        return None
+    x = [b + 0.25 for b in band["bins_mps"]]
+    with _rc():
+        fig = _figure(6.4, 4.0)
+        ax = fig.add_subplot()
+        syn = band.get("synthetic")
+        if syn:
+            ax.fill_between(x, _nan(syn["p5"]), _nan(syn["p95"]), color="#cccccc", label="synthetic 5-95 %")
+            ax.plot(x, _nan(syn["p50"]), color="#777777", ls="--", label="synthetic median")
+        for rid, r in band["real"].items():
+            style = dict(marker="o", ls="-", lw=0.8, ms=4) if r.get("split") == "tune" else dict(marker="s", ls=":", lw=0.8, ms=4)
+            ax.plot(x, _nan(r["bpm"]), label=f"{rid} ({r.get('split', '')})", **style)
+        ax.set_xlabel("speed, 2-min mean (m/s)")
+        ax.set_ylabel("HR, median (bpm)")
+        ax.set_title("HR at speed: real runs vs the synthetic population", fontsize=9)
+        ax.legend(fontsize=5, ncol=2, loc="lower right")
+        return _png(fig)
+
+
 def _real_series(report: dict, key: str) -> list[tuple[str, Any]]:
     """(set title, series[key]) of every real-set evaluation in the report that carries ``key``."""
     return [(rs.get("title", ""), rs["series"][key]) for rs in report.get("real") or []
@@ -375,6 +449,8 @@ PLOTS = {
     "person_results.png": person_results,
     "person_trace.png": person_trace,
     "accuracy_vs_beats.png": accuracy_vs_beats,
+    "real_runs.png": real_runs,
+    "real_hr_at_speed.png": real_hr_at_speed,
     "real_realism.png": real_realism,
     "real_label_shares.png": real_label_shares,
     "real_zones.png": real_zones,

@@ -17,6 +17,8 @@ PLOT_TITLES = {
     "person_results.png": "One person's newest year: MAE per approach (bpm)",
     "person_trace.png": "One newer workout: recorded vs predicted HR",
     "accuracy_vs_beats.png": "Held-out macro-F1 against the beats of a reading",
+    "real_runs.png": "Real runs: recorded vs predicted HR per run (real)",
+    "real_hr_at_speed.png": "HR at speed: real runs against the synthetic population",
 }
 
 

@@ -14,6 +14,8 @@ from edgekit.tasks.base import TaskSpec
 
 ACTIVITY_INPUT = "activity_sequence"
 HR_OUTPUT = "hr_bpm"
+STATE_INPUT = "activity_state"  # the recurrent state before a window (optional: zeros = the run's start)
+STATE_OUTPUT = "activity_state_out"  # the state after it, fed to the run's next window
 FIXTURE_SEED = 20261205
 
 
@@ -38,6 +40,8 @@ class ActivityTask(TaskSpec):
     parity_test_windows = 256  # 180-step LSTM windows: the evaluator's cost grows with T
     fixture_description = "workout grid: speed m/s, grade, context HR bpm (0 = absent), oldest first"
     swift_input = "activity"
+    state_input = STATE_INPUT
+    state_output = STATE_OUTPUT
 
     @staticmethod
     def params_class() -> type:
@@ -50,19 +54,27 @@ class ActivityTask(TaskSpec):
 
         return HRActivity(self.params(raw))
 
+    def train_length(self, cfg):
+        """``data.train_steps`` (whole workouts from their start) or the model's window."""
+        return int(cfg.data.train_steps) or self.input_length(cfg.model.params)
+
     def examples(self, cfg):
         from edgekit.data.workout_examples import ActivityWindows
 
         p = self.params(cfg.model.params)
-        return ActivityWindows(cfg, p.window_steps, p.step_s)
+        return ActivityWindows(cfg, self.train_length(cfg), p.step_s,
+                               whole_workouts=bool(cfg.data.train_steps))
 
     # training
     def normalization(self, X, y=None):
         speed, grade = X[:, :, 0], X[:, :, 1]
         hr = y[np.isfinite(y)] if y is not None else X[:, :, 2][X[:, :, 2] > 0]
-        return {"speed_mean": float(speed.mean()), "speed_std": float(speed.std()),
-                "grade_std": float(grade.std()), "hr_mean": float(hr.mean()) if hr.size else 150.0,
-                "hr_std": float(hr.std()) if hr.size else 15.0}
+        out = {"speed_mean": float(speed.mean()), "speed_std": float(speed.std()),
+               "grade_std": float(grade.std()), "hr_mean": float(hr.mean()) if hr.size else 150.0,
+               "hr_std": float(hr.std()) if hr.size else 15.0}
+        if y is not None:  # the kinetics prior's population values (calibration = "kinetics")
+            out.update(population_kinetics(speed, grade, y))
+        return out
 
     def loss(self, y, labels, class_weighting):
         import torch
@@ -96,6 +108,14 @@ class ActivityTask(TaskSpec):
                                   f"(1, {p.window_steps}, 3): speed m/s, grade (rise/run), observed heart rate bpm "
                                   f"as calibration context (0 = absent)"),
             f"output_description.{HR_OUTPUT}": "Predicted heart rate (bpm) at every step; step t uses steps <= t",
+            f"input_description.{STATE_INPUT}": (f"Optional: the state after the previous window of the same run "
+                                                 f"({STATE_OUTPUT} of that prediction), {self.state_size(params)} "
+                                                 "floats; omit (zeros) at the start of a run"),
+            f"output_description.{STATE_OUTPUT}": (f"The state after this window: pass it as {STATE_INPUT} with the "
+                                                   "run's next window (a run longer than one window is one run)"),
+            "edgekit.state_input": STATE_INPUT,
+            "edgekit.state_output": STATE_OUTPUT,
+            "edgekit.state_size": str(self.state_size(params)),
         }
 
     def example_input(self, module):
@@ -109,7 +129,17 @@ class ActivityTask(TaskSpec):
         return torch.stack([speed, grade, context], dim=1).reshape(1, n, 3)
 
     def coreml_outputs(self, meta):
-        return {"output_name": HR_OUTPUT}
+        return {"output_name": HR_OUTPUT, "state_names": (STATE_INPUT, STATE_OUTPUT)}
+
+    def state_size(self, params):
+        from edgekit.models.hr_activity import state_size
+
+        return state_size(self.params(params))
+
+    def export_module(self, module):
+        from edgekit.models.hr_activity import StatefulActivity
+
+        return StatefulActivity(module)
 
     # verify and run
     def fixture_cases(self, length: int) -> list[dict]:
@@ -124,6 +154,19 @@ class ActivityTask(TaskSpec):
     def prediction(self, values, labels):
         return {HR_OUTPUT: [float(v) for v in np.asarray(values).reshape(-1)]}
 
+    def evaluate_real(self, cfg, predict, real_set):
+        """The model on real runs (``realdata/runs``): per run without and with 5 min of context,
+        with the baselines (:mod:`edgekit.tasks.activity_real`); None for a set without workouts."""
+        from edgekit.tasks import activity_real
+
+        if not any(r.format in ("gpx", "tcx", "fit") for r in real_set.recordings):
+            return None
+        p = self.params(cfg.model.params)
+        runs, warnings = activity_real.score_set(real_set, activity_real.model_predict_run(predict),
+                                                 step_s=p.step_s)
+        band = activity_real.synthetic_hr_at_speed(cfg.data, step_s=p.step_s) if cfg.data.source == "synthetic" else None
+        return activity_real.evaluation(real_set, runs, warnings, synthetic_band=band)
+
     def model_inputs(self, cfg, cleaned, where):
         from edgekit.errors import InputError
 
@@ -131,8 +174,9 @@ class ActivityTask(TaskSpec):
 
 
 def read_workouts(path, fmt: str | None = None) -> list:
-    """Running workouts of one file: an Apple Health export (folder, ``export.zip`` or
-    ``export.xml``; ``fmt='apple-health'`` or by name) or a GPX, TCX or FIT file (by extension)."""
+    """Workouts of one file: an Apple Health export (folder, ``export.zip`` or ``export.xml``;
+    ``fmt='apple-health'`` or by name; its running workouts) or a GPX, TCX or FIT file (by
+    extension; every workout, whatever its sport: see :func:`sport_problem`)."""
     from pathlib import Path
 
     from edgekit.data.workout_readers import read_apple_health, read_workout_file
@@ -143,36 +187,99 @@ def read_workouts(path, fmt: str | None = None) -> list:
     return read_workout_file(path)
 
 
-def predict_workout(runner, workout, window_steps: int, step_s: float, context_minutes: float) -> dict:
-    """Predicted HR per step over a whole workout: non-overlapping windows of the model's length
-    (the recurrent state starts anew in each), the first ``context_minutes`` of recorded HR as
-    calibration context. With recorded HR, ``mae_bpm`` over the steps that have it (context steps
-    excluded, since the model saw them)."""
+# Sports as GPX ``type``, TCX ``Sport``, FIT ``sport`` and FitRec name them (lower case). Strava's GPX
+# export writes its activity type number: 9 = run, 1 = ride.
+RUNNING_SPORTS = frozenset({"run", "running", "trail_running", "trail running", "treadmill_running",
+                            "street_running", "track_running", "indoor_running", "virtual_run", "9"})
+WALKING_SPORTS = frozenset({"walk", "walking", "hike", "hiking", "speed_walking", "mountaineering"})
+UNSTATED_SPORTS = frozenset({"", "unknown", "other", "generic", "all"})
+
+
+def sport_problem(workout) -> tuple[str, str] | None:
+    """Whether the activity model may predict ``workout`` by its recorded sport: None for a run (or no
+    sport given: most GPX files), ``("warn", why)`` for walking or hiking (predicted as a run/walk),
+    ``("refuse", why)`` for any other sport (cycling, swimming, …: the model knows running HR only)."""
+    sport = str(workout.sport or "").strip().lower()
+    if sport in RUNNING_SPORTS or sport in UNSTATED_SPORTS:
+        return None
+    if sport in WALKING_SPORTS:
+        return ("warn", f"workout {workout.workout_id}: sport {sport!r}: predicted as a run/walk (the model learned "
+                        "running HR, walking breaks included)")
+    return ("refuse", f"workout {workout.workout_id}: sport {sport!r} is not running: the activity model predicts "
+                      "a runner's HR from pace and grade")
+
+
+def workout_input(grid, context_steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """The model input of a whole workout grid, ``(T, 3)`` float32 — speed m/s, grade, context HR
+    bpm (the recorded HR of the first ``context_steps`` steps where observed, else 0) — and ``valid``
+    (T,): steps with a speed. As :func:`edgekit.data.workout_grid.windows` makes them: an unknown
+    grade reads 0; a step that is not valid holds speed 0 and grade 0."""
     from edgekit.data.workout_examples import with_context
-    from edgekit.data.workout_grid import to_grid, windows
+
+    speed = np.asarray(grid.speed_mps, np.float32)
+    grade = np.asarray(grid.grade, np.float32)
+    valid = np.isfinite(speed)
+    hr = np.where(valid, np.asarray(grid.hr_bpm, np.float32), np.nan)
+    x = np.stack([np.where(valid, speed, 0.0), np.where(valid & np.isfinite(grade), grade, 0.0),
+                  with_context(hr, context_steps)], axis=1)
+    return x.astype(np.float32), valid
+
+
+def predict_grid(run, grid, context_steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """HR per step (T,) of a workout grid as one run, NaN where a step has no speed, and the
+    ``valid`` mask: ``run`` (a runner's ``run``) takes the whole run's input ``(1, T, 3)``
+    (:func:`workout_input`) and carries the model's recurrent state through it."""
+    x, valid = workout_input(grid, context_steps)
+    pred = np.asarray(run(x[None]), np.float64).reshape(-1)[:len(grid)]
+    return np.where(valid, pred, np.nan), valid
+
+
+def predict_workout(runner, workout, window_steps: int, step_s: float, context_minutes: float) -> dict:
+    """Predicted HR per step over a whole workout, as one run: the model reads the workout's grid
+    from its first step to its last, its recurrent state carried from window to window (a model that
+    takes windows of ``window_steps`` steps: see :mod:`edgekit.predict`), with the first
+    ``context_minutes`` of recorded HR as calibration context (however long). With recorded HR,
+    ``mae_bpm`` over the scored steps: predicted, recorded, after the context (the model saw those).
+    ``n_steps`` grid steps, ``n_predicted_steps`` with a speed and a grade, ``n_scored_steps``."""
+    from edgekit.data.workout_grid import to_grid
 
     grid = to_grid(workout, step_s=step_s)
-    win = windows(grid, window_steps, window_steps)
-    ctx_steps = int(round(context_minutes * 60.0 / step_s))
-    X = []
-    for i in range(len(win)):
-        hr = np.where(win.valid[i], win.hr_bpm[i], np.nan)
-        first = max(0, min(window_steps, ctx_steps - i * window_steps))
-        X.append(np.stack([win.speed_mps[i], win.grade[i], with_context(hr, first)], axis=1))
-    pred = np.asarray(runner.run(np.asarray(X, np.float32))).reshape(len(win), -1)[:, :window_steps].reshape(-1)
     T = len(grid)
-    valid = win.valid.reshape(-1)[:T]
-    hr_pred = np.where(valid, pred[:T], np.nan)
+    ctx_steps = int(round(context_minutes * 60.0 / step_s))
+    hr_pred, valid = predict_grid(runner.run, grid, ctx_steps)
     recorded = np.asarray(grid.hr_bpm, np.float64)
     scored = np.isfinite(recorded) & np.isfinite(hr_pred) & (np.arange(T) >= ctx_steps)
     return {
-        "workout_id": workout.workout_id, "start_time_s": float(grid.start_s),
+        "workout_id": workout.workout_id, "sport": workout.sport, "start_time_s": float(grid.start_s),
         "end_time_s": float(grid.start_s + (T - 1) * step_s), "step_s": step_s, "context_minutes": context_minutes,
+        "context_steps": min(ctx_steps, T),
         "hr_bpm": [None if not np.isfinite(v) else round(float(v), 2) for v in hr_pred],
         "recorded_hr_bpm": [None if not np.isfinite(v) else round(float(v), 2) for v in recorded],
         "mae_bpm": float(np.mean(np.abs(hr_pred[scored] - recorded[scored]))) if scored.any() else None,
-        "n_scored_steps": int(scored.sum()),
+        "n_steps": T, "n_predicted_steps": int(valid.sum()), "n_scored_steps": int(scored.sum()),
     }
+
+
+def population_kinetics(speed: np.ndarray, grade: np.ndarray, hr: np.ndarray, step_s: float = 10.0) -> dict:
+    """The population's first-order kinetics (the activity model's prior, ``calibration = "kinetics"``):
+    HR = hr0 + gain · s, s the response (τ = 60 s, from rest at each row's start) to grade-adjusted
+    speed, least squares over the observed steps of the training rows (n, T)."""
+    from edgekit.data.hr_kinetics import effort
+    from edgekit.models.hr_activity import KINETICS_TAU_S
+
+    u = effort(speed, grade)
+    a = 1.0 - np.exp(-step_s / KINETICS_TAU_S)
+    s = np.empty_like(u)
+    prev = np.zeros(len(u))
+    for t in range(u.shape[1]):
+        prev = prev + a * (u[:, t] - prev)
+        s[:, t] = prev
+    obs = np.isfinite(hr)
+    if obs.sum() < 3:
+        return {}
+    A = np.stack([np.ones(int(obs.sum())), s[obs]], axis=1)
+    hr0, gain = np.linalg.lstsq(A, hr[obs].astype(np.float64), rcond=None)[0]
+    return {"kin_hr0_bpm": float(hr0), "kin_gain_bpm_per_mps": float(gain)}
 
 
 def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict:

@@ -40,6 +40,11 @@ class TaskSpec:
     reads_workouts: ClassVar[bool] = False  # predict reads workout files (GPX/TCX/FIT, Apple export), not RR
     clock_hours: ClassVar[bool] = False  # the input is made of the wearer's local clock hours (predict --utc-offset)
     crops_readings: ClassVar[bool] = False  # train.crop_fraction applies (inputs are reading windows)
+    # A model whose recurrent state carries from one input window to the next (a run longer than the
+    # window is one run): the exported program takes the state as a second, optional input (zeros when
+    # not given: the start) and gives the state after the window as a second output. None: stateless.
+    state_input: ClassVar[str | None] = None
+    state_output: ClassVar[str | None] = None
     calibrates: ClassVar[bool] = False  # train.calibrate_on applies (:meth:`calibrate`)
     # What a present step of the input is when steps may be absent (0): "beats", "hours"; None when
     # every step of every input is present (window models). Predict warns on inputs with fewer
@@ -90,6 +95,10 @@ class TaskSpec:
     def input_length(self, raw: Mapping[str, Any]) -> int:
         """T of the input ``(1, T, 1)``, from the params (defaults applied)."""
         return int(getattr(self.params(raw), self.length_param))
+
+    def train_length(self, cfg: Any) -> int:
+        """Steps of one training example (default: the model's input length)."""
+        return self.input_length(cfg.model.params)
 
     def input_shape(self, raw: Mapping[str, Any]) -> tuple[int, int, int]:
         return (1, self.input_length(raw), self.input_channels)
@@ -171,6 +180,21 @@ class TaskSpec:
         """Keyword arguments of ``convert.to_coreml`` that declare the outputs."""
         raise NotImplementedError
 
+    def state_size(self, params: Mapping[str, Any]) -> int:
+        """Floats of the state carried across windows (0: a stateless model)."""
+        return 0
+
+    def export_module(self, module: Any) -> Any:
+        """The module the convert stage captures: ``module`` itself, or (a model with state) one that
+        takes ``(input, state)`` and returns ``(output, state after the window)``."""
+        return module
+
+    def example_inputs(self, module: Any) -> tuple:
+        """The example inputs of :meth:`export_module`: the input, and zeros for the state."""
+        x = self.example_input(module)
+        n = self.state_size(module.config.to_dict())
+        return (x,) if not n else (x, x.new_zeros(1, n))
+
     # --- verify and run -----------------------------------------------------------------------
 
     fixture_description: ClassVar[str] = ""
@@ -224,3 +248,43 @@ def model_input(x: np.ndarray) -> np.ndarray:
     """One example as the fixed-shape input (1, T, C): (T,) → (1, T, 1); (T, C) → (1, T, C)."""
     x = np.asarray(x, np.float32)
     return x.reshape(1, -1, 1) if x.ndim == 1 else x.reshape((1,) + x.shape)
+
+
+def chain_windows(run_window: Any, x: np.ndarray, length: int) -> np.ndarray:
+    """A whole run ``x`` (T, C) through a program of fixed window ``length``, state carried.
+
+    The run is cut into ``ceil(T / length)`` windows (the last padded with zeros: the model is
+    causal, so padding never changes the steps before it). ``run_window(window (1, length, C), state)``
+    returns ``(output values (length,) or (length, K), state after the window)``; the first window
+    gets ``state = None`` (the program's default: zeros, the start of a run). Returns the outputs of
+    the run's T steps, concatenated."""
+    x = np.asarray(x, np.float32)
+    T = len(x)
+    n = max(1, -(-T // length))
+    padded = np.zeros((n * length,) + x.shape[1:], np.float32)
+    padded[:T] = x
+    outs, state = [], None
+    for i in range(n):
+        y, state = run_window(padded[None, i * length:(i + 1) * length], state)
+        outs.append(np.asarray(y, np.float64).reshape(length, -1))
+    y = np.concatenate(outs)[:T]
+    return y[:, 0] if y.shape[1] == 1 else y
+
+
+def program_run(ev: Any, task: TaskSpec, x: np.ndarray, length: int) -> np.ndarray:
+    """One input ``x`` (T[, C]) through a saved program (:class:`edgekit.verify.ReferenceEvaluator`):
+    as is when T is the program's window; a longer one (a whole workout) window after window, the
+    recurrent state carried (:func:`edgekit.tasks.base.chain_windows`; a stateless program starts
+    each window anew)."""
+    if len(x) == length:
+        return task.program_outputs(ev.run({task.input_name: model_input(x)}))
+    stateful = task.state_input is not None and task.state_input in ev.input_names
+
+    def window(w, state):
+        feeds = {task.input_name: w}
+        if stateful and state is not None:
+            feeds[task.state_input] = state
+        out = ev.run(feeds)
+        return task.program_outputs(out), (np.asarray(out[task.state_output], np.float32) if stateful else None)
+
+    return chain_windows(window, x, length)

@@ -51,6 +51,12 @@ class ReferenceEvaluator:
         # anything up again (same ops, same order, same rounding and checks as _exec)
         self._plan = [_Step(op) for op in self.program.operations
                       if not (op.outputs and op.outputs[0][0] in self._static)]
+        self.defaults = _input_defaults(self.program)
+
+    @property
+    def optional_inputs(self) -> list[str]:
+        """Inputs the program declares optional, with the value used when one is not given."""
+        return list(self.defaults)
 
     @property
     def input_names(self) -> list[str]:
@@ -59,9 +65,9 @@ class ReferenceEvaluator:
     def run(self, inputs: Mapping[str, Any], observer: Observer | None = None) -> dict[str, np.ndarray]:
         env = dict(self._static)
         for name, ttype in self.program.inputs.items():
-            if name not in inputs:
+            if name not in inputs and name not in self.defaults:
                 raise EdgekitError(f"{self.program.path}: input '{name}' not given")
-            arr = np.asarray(inputs[name])
+            arr = np.asarray(inputs[name]) if name in inputs else self.defaults[name]
             if ttype.shape is not None and all(d is not None for d in ttype.shape) and arr.shape != ttype.shape:
                 raise EdgekitError(
                     f"{self.program.path}: input '{name}' has shape {arr.shape}, the model takes {ttype.shape}"
@@ -250,6 +256,23 @@ def _conform(op: Operation | None, name: str, ttype, value: Any) -> Any:
         where = f"op {op.type} ({op.name})" if op is not None else "block input"
         raise EdgekitError(f"{where}: output '{name}' has shape {arr.shape}, program declares {tuple(shape)}")
     return arr
+
+
+def _input_defaults(program: Program) -> dict[str, np.ndarray]:
+    """The optional multi-array inputs of the model description and the value each takes when not
+    given (Core ML's ``defaultOptionalValue``: one number filling the input's shape)."""
+    out: dict[str, np.ndarray] = {}
+    for feature in program.spec.description.input:
+        t = feature.type
+        if not t.isOptional or t.WhichOneof("Type") != "multiArrayType" or feature.name not in program.inputs:
+            continue
+        m = t.multiArrayType
+        which = m.WhichOneof("defaultOptionalValue")
+        if which is None:
+            continue
+        ttype = program.inputs[feature.name]
+        out[feature.name] = np.full(tuple(int(d) for d in m.shape), getattr(m, which), ttype.np_dtype)
+    return out
 
 
 def run_mlprogram(path: str | Path, inputs: Mapping[str, Any]) -> dict[str, np.ndarray]:

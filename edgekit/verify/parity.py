@@ -97,20 +97,34 @@ def _torch_outputs(module: Any, X: np.ndarray, classifier: bool, batch: int = 25
     return Outputs(_values(task, classifier, y))
 
 
-def _onnx_outputs(path: Path, X: np.ndarray, classifier: bool, task: Any = None) -> Outputs:
+def _onnx_outputs(path: Path, X: np.ndarray, classifier: bool, task: Any = None, length: int | None = None) -> Outputs:
+    """onnxruntime's outputs for each row of ``X``; a row longer than the model's ``length`` (a whole
+    run of a model with state) goes window after window, the state carried."""
     import onnxruntime as ort
+
+    from edgekit.tasks.base import chain_windows
 
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = 1
     sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
     name = task.input_name if task is not None else INPUT_NAME
-    rows = [sess.run(None, {name: model_input(x)})[0].reshape(-1) for x in X]
+    state = {i.name: tuple(i.shape) for i in sess.get_inputs()}.get(getattr(task, "state_input", None))
+
+    def window(w, s):
+        feeds = {name: w}
+        if state is not None:  # onnxruntime needs every input: zeros at the start of a run
+            feeds[task.state_input] = s if s is not None else np.zeros(state, np.float32)
+        out = sess.run(None, feeds)
+        return out[0].reshape(-1), (out[1] if state is not None else None)
+
+    rows = [window(model_input(x), None)[0] if length is None or len(x) == length
+            else chain_windows(window, x, length).reshape(-1) for x in X]
     y = np.asarray(rows, np.float64)
     return Outputs(_values(task, classifier, y.reshape(len(X), -1) if len(X) else y))
 
 
 def _evaluator_outputs(package: Path, X: np.ndarray, classifier: bool, task: Any = None,
-                       batched: bool = False) -> Outputs:
+                       batched: bool = False, length: int | None = None) -> Outputs:
     """The saved program's outputs for each row of ``X``: one input at a time, or (``batched``, for
     held-out sets) many at once through :class:`~edgekit.verify.batched.BatchedEvaluator` when every
     op of the program has a batch rule — same op implementations, same rounding."""
@@ -128,6 +142,12 @@ def _evaluator_outputs(package: Path, X: np.ndarray, classifier: bool, task: Any
             outs = ({k: v[i] for k, v in both.items()} for i in range(len(X)))
         except Unbatchable:
             outs = None
+    if outs is None and task is not None and length is not None and any(len(x) != length for x in X):
+        from edgekit.tasks.base import program_run
+
+        # whole runs longer than the program's window: window after window, the state carried
+        rows = [program_run(ev, task, np.asarray(x, np.float32), length) for x in X]
+        return Outputs(task.torch_outputs(np.asarray(rows, np.float64).reshape(len(X), -1)))
     if outs is None:
         outs = (ev.run({name: model_input(x)}) for x in X)
     for out in outs:
@@ -149,9 +169,11 @@ def _variant_outputs(package: Path, X_fix: np.ndarray, X_test: np.ndarray | None
     """One variant's reference-evaluator outputs on the fixtures (one at a time) and the held-out
     set (batched); an :class:`EdgekitError` is returned, not raised, so a worker process hands it back."""
     task = task_for(model_type)
+    length = X_fix.shape[1]
     try:
         got_fix = _evaluator_outputs(package, X_fix, classifier, task)
-        got_test = _evaluator_outputs(package, X_test, classifier, task, batched=True) if X_test is not None else None
+        got_test = (_evaluator_outputs(package, X_test, classifier, task, batched=True, length=length)
+                    if X_test is not None else None)
     except EdgekitError as exc:
         return exc
     return got_fix, got_test
@@ -303,6 +325,22 @@ def variant_checks(variant: str, classifier: bool, gates: Any, ref_fix: Outputs,
     return checks, figures
 
 
+def _state_checks(variant: str, gates: Any, scale: float, ref_test: Outputs, got_test: Outputs,
+                  figures: dict) -> list[Check]:
+    """A model with state, on whole held-out runs (several windows, the state carried from each to the
+    next): the largest difference from fp32 torch over the run, held to the variant's fixture gate
+    (fp32: ``fp32_score_tol`` points; fp16: ``fp16_tol`` × the output scale; compressed variants:
+    reported, gated by the MAE drift)."""
+    d = _max_abs(ref_test.values, got_test.values)
+    figures["max_abs_diff_carried_state"] = d
+    figure = "max |Δ| Core ML vs torch, whole held-out runs with the state carried across windows"
+    if variant == "fp32":
+        return [Check("fp32_state", figure + ", points", d, gates.fp32_score_tol)]
+    if variant == "fp16":
+        return [Check("fp16_state", figure + f" / {scale:g}", d / scale, gates.fp16_tol)]
+    return []
+
+
 def _fixtures(cfg: Any, model_type: str, length: int) -> tuple[list[str], np.ndarray, str]:
     """(case names, inputs, source) of the parity fixtures (:func:`edgekit.verify.fixtures.fixtures_path`).
 
@@ -367,6 +405,8 @@ def _run(cfg: Any, build_dir: Path) -> dict:
         if X_test.ndim == 3 and X_test.shape[-1] == 1:
             X_test = X_test[..., 0]
         cap = task.parity_test_windows
+        if cap and X_test.ndim >= 2 and X_test.shape[1] > length:  # whole runs: the cap counts program windows
+            cap = max(8, cap // -(-X_test.shape[1] // length))
         if cap and len(X_test) > cap:  # evenly spaced held-out windows (the evaluator steps every window)
             keep = np.unique(np.linspace(0, len(X_test) - 1, cap).round().astype(int))
             X_test, y_test = X_test[keep], y_test[keep]
@@ -388,7 +428,7 @@ def _run(cfg: Any, build_dir: Path) -> dict:
     onnx_path = model_dir / "onnx" / "model.onnx"
     scale = task.parity_scale
     if onnx_path.is_file():
-        onnx_out = _onnx_outputs(onnx_path, X_fix, classifier, task)
+        onnx_out = _onnx_outputs(onnx_path, X_fix, classifier, task, length)
         d = _max_abs(ref_fix.values, onnx_out.values) / scale
         chk = Check("onnx", "max |Δ| onnxruntime vs torch (fixtures" + (")" if classifier else ", score/100)"),
                     d, gates.fp32_onnx_tol, backend="onnxruntime")
@@ -397,6 +437,18 @@ def _run(cfg: Any, build_dir: Path) -> dict:
     else:
         chk = Check("onnx", "onnx/model.onnx present", 0.0, 1.0, "min", backend="onnxruntime")
         report["onnx"] = {"checks": [chk.as_dict()], "passed": False, "error": "onnx/model.onnx missing"}
+    if onnx_path.is_file() and task.state_input and X_test is not None and X_test.shape[1] > length:
+        # the recurrent state carried across windows: whole held-out runs, window after window
+        runs = X_test[:8]
+        d_runs = _max_abs(_torch_outputs(module, runs, classifier, task=task).values,
+                          _onnx_outputs(onnx_path, runs, classifier, task, length).values) / scale
+        state_chk = Check("onnx_state", "max |Δ| onnxruntime vs torch, whole held-out runs with the state carried "
+                          "across windows (score/100)", d_runs, gates.fp32_onnx_tol, backend="onnxruntime")
+        report["onnx"]["checks"].append(state_chk.as_dict())
+        report["onnx"]["passed"] = report["onnx"]["passed"] and state_chk.passed
+        log.info(state_chk.line(cfg.name, "onnx"))
+        if not state_chk.passed:
+            failures.append(f"onnx {state_chk.figure} = {state_chk.value:.4g}")
     log.info(chk.line(cfg.name, "onnx"))
     if not chk.passed:
         failures.append(f"onnx {chk.figure} = {chk.value:.4g}")
@@ -429,6 +481,8 @@ def _run(cfg: Any, build_dir: Path) -> dict:
             report["variants"][variant] = entry
             continue
         checks, figures = variant_checks(variant, classifier, gates, ref_fix, got_fix, ref_test, got_test, y_test)
+        if task.state_input and got_test is not None and X_test is not None and X_test.shape[1] > length:
+            checks += _state_checks(variant, gates, scale, ref_test, got_test, figures)
         integrity = _integrity_check(model_dir, variant, entry["sha256"])
         if integrity is not None:
             checks.insert(0, integrity)

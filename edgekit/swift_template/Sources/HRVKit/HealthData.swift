@@ -365,10 +365,19 @@ extension HRVPipeline {
     ///   - store: the app's health store.
     ///   - contextMinutes: minutes of recorded heart rate given as context (default: the model's).
     /// - Throws: ``HRVKitError`` (``HRVKitError/modelNotBundled(_:)`` before anything is read,
-    ///   ``HRVKitError/noActivityData`` without a usable route) or ``HealthDataError``.
+    ///   ``HRVKitError/invalidInput(_:)`` for a workout that is not a run, walk or hike — the model
+    ///   knows running heart rate —, ``HRVKitError/noActivityData`` without a usable route) or
+    ///   ``HealthDataError``.
     public func expectedHeartRate(workout: HKWorkout, store: HKHealthStore,
                                   contextMinutes: Double? = nil) async throws -> HeartRateComparison {
         let predictor = try heartRatePredictor()
+        switch workout.workoutActivityType {
+        case .running, .walking, .hiking:
+            break
+        default:
+            throw HRVKitError.invalidInput("the workout is not a run (HKWorkoutActivityType "
+                                           + "\(workout.workoutActivityType.rawValue)): the model predicts running heart rate")
+        }
         let samples = try await HealthData.workoutSamples(store: store, workout: workout)
         return try await expectedHeartRate(samples: samples, contextMinutes: contextMinutes, with: predictor)
     }

@@ -99,13 +99,21 @@ public struct BundledModel: Sendable, Hashable, Identifiable {
     public let accuracy: String
     /// Why this variant was bundled.
     public let selectionReason: String
+    /// Input of the recurrent state a model carries from one window of a run to the next (float32,
+    /// 1 × ``stateSize``; optional: omitted at the start of a run), or `nil` for a model without one.
+    public let stateInputName: String?
+    /// Output holding the state after the window (to give the run's next window), or `nil`.
+    public let stateOutputName: String?
+    /// Values of the state (0 without one).
+    public let stateSize: Int
 
     /// Describes a model; the bundled ones are in ``ModelCatalog/all``.
     public init(id: String, role: ModelRole, variant: String, resourceName: String, sha256: String, byteCount: Int,
                 inputName: String, inputLength: Int, outputName: String, labelOutputName: String?, labels: [String],
                 computeUnits: ComputePreference, tolerance: Double, summary: String, version: String, author: String,
                 license: String, trainingDataFingerprint: String, accuracy: String, selectionReason: String,
-                inputChannels: Int = 1, stepSeconds: Double? = nil, inputEncoding: InputEncoding? = nil) {
+                inputChannels: Int = 1, stepSeconds: Double? = nil, inputEncoding: InputEncoding? = nil,
+                stateInputName: String? = nil, stateOutputName: String? = nil, stateSize: Int = 0) {
         self.id = id
         self.role = role
         self.variant = variant
@@ -129,6 +137,9 @@ public struct BundledModel: Sendable, Hashable, Identifiable {
         self.trainingDataFingerprint = trainingDataFingerprint
         self.accuracy = accuracy
         self.selectionReason = selectionReason
+        self.stateInputName = stateInputName
+        self.stateOutputName = stateOutputName
+        self.stateSize = stateSize
     }
 
     /// How beats become this model's input: ``ModelRole/preprocessing`` of its role, with its

@@ -204,7 +204,11 @@ public final class HRVPipeline: Sendable {
     /// The workout is resampled to the predictor's grid (``WorkoutGrid/init(samples:settings:)``),
     /// cut into non-overlapping windows of ``ActivitySettings/windowSteps`` steps, and the first
     /// `contextMinutes` of recorded heart rate are given to the model as calibration context; the
-    /// steps after the context that have a recorded heart rate are scored.
+    /// steps after the context that have a recorded heart rate are scored. The windows are one run:
+    /// each starts from the state the previous one ended with
+    /// (``HeartRatePredicting/predictHeartRate(_:state:)``), so what the model learned from the
+    /// context lasts the whole workout. During a workout, ``heartRateTracker(contextMinutes:)``
+    /// updates the comparison as samples arrive.
     ///
     /// ```swift
     /// let comparison = try await HRVPipeline.shared.expectedHeartRate(samples: samples)
@@ -236,15 +240,20 @@ public final class HRVPipeline: Sendable {
         }
         let contextSteps = settings.contextSteps(minutes: minutes)
         let inputs = try ActivityInput.inputs(for: grid, windowSteps: settings.windowSteps, contextSteps: contextSteps)
-        var predictions: [[Double]] = []
-        for input in inputs {
-            if input.valid.contains(true) {
-                predictions.append(try await predictor.predictHeartRate(input))
-            } else {
-                predictions.append([Double](repeating: .nan, count: input.steps))  // nothing to read: no call
-            }
-        }
-        return try HeartRateComparison(grid: grid, inputs: inputs, predictions: predictions, contextSteps: contextSteps)
+        // every window, in order: a window without a step to read (a long pause) still carries the state on
+        let run = try await ActivityInput.predictRun(inputs) { try await predictor.predictHeartRate($0, state: $1) }
+        return try HeartRateComparison(grid: grid, inputs: inputs, predictions: run.map(\.heartRateBpm),
+                                       contextSteps: contextSteps)
+    }
+
+    /// A tracker of the expected heart rate during a workout: give it the samples recorded so far,
+    /// as often as they arrive, and it returns the comparison, predicting only the windows that
+    /// changed (see ``WorkoutHeartRateTracker``).
+    ///
+    /// - Throws: ``HRVKitError/modelNotBundled(_:)`` without a heart-rate predictor, or
+    ///   ``HRVKitError/invalidInput(_:)`` for a negative or non-finite `contextMinutes`.
+    public func heartRateTracker(contextMinutes: Double? = nil) throws -> WorkoutHeartRateTracker {
+        try WorkoutHeartRateTracker(predictor: heartRatePredictor(), contextMinutes: contextMinutes)
     }
 
     func assessStrain(beats: [Beat], with classifier: any StrainClassifying, maxDataAge: TimeInterval,

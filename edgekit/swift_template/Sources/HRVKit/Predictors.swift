@@ -66,8 +66,21 @@ public protocol HeartRatePredicting: Sendable {
     var settings: ActivitySettings { get }
 
     /// The heart rate (bpm) at every step of one input window (``ActivitySettings/windowSteps``
-    /// steps, oldest first); step t may use steps up to t.
+    /// steps, oldest first) at the start of a run; step t may use steps up to t.
     func predictHeartRate(_ input: ActivityInput) async throws -> [Double]
+
+    /// The heart rate at every step of one window of a run, continuing from `state` (the state the
+    /// run's previous window ended with, ``ActivityState/start`` for its first), and the state after
+    /// this window. A predictor without memory across windows (the default implementation) returns
+    /// ``predictHeartRate(_:)`` and the state it was given.
+    func predictHeartRate(_ input: ActivityInput, state: ActivityState) async throws -> ActivityPrediction
+}
+
+extension HeartRatePredicting {
+    /// A predictor without state: every window from the start (see the protocol requirement).
+    public func predictHeartRate(_ input: ActivityInput, state: ActivityState) async throws -> ActivityPrediction {
+        ActivityPrediction(heartRateBpm: try await predictHeartRate(input), state: state)
+    }
 }
 
 /// The strain classifier backed by a Core ML model of a ``ModelStore`` (the default).
@@ -194,17 +207,25 @@ public struct CoreMLHeartRatePredictor: HeartRatePredicting {
     /// The settings ``model`` was trained with.
     public var settings: ActivitySettings { model.activitySettings }
 
-    /// Predicts with the Core ML model: float32 input `(1, steps, 3)`, output ``BundledModel/outputName``
-    /// `(1, steps)` in bpm.
+    /// Predicts one window at the start of a run; see ``predictHeartRate(_:state:)``.
+    public func predictHeartRate(_ input: ActivityInput) async throws -> [Double] {
+        try await predictHeartRate(input, state: .start).heartRateBpm
+    }
+
+    /// Predicts with the Core ML model: float32 input `(1, steps, 3)` and, when the model carries a
+    /// state across windows (``BundledModel/stateInputName``), the state `(1, stateSize)` the run's
+    /// previous window ended with (omitted at the start: the model's zeros); outputs
+    /// ``BundledModel/outputName`` `(1, steps)` in bpm and the state after the window.
     ///
     /// - Throws: ``HRVKitError/invalidInput(_:)`` for a window of the wrong length or with
-    ///   non-finite values (or a model of another role), ``HRVKitError/modelLoadFailed(model:reason:)``,
-    ///   ``HRVKitError/predictionFailed(model:reason:)``.
-    public func predictHeartRate(_ input: ActivityInput) async throws -> [Double] {
+    ///   non-finite values, a state of the wrong size (or a model of another role),
+    ///   ``HRVKitError/modelLoadFailed(model:reason:)``, ``HRVKitError/predictionFailed(model:reason:)``.
+    public func predictHeartRate(_ input: ActivityInput, state: ActivityState) async throws -> ActivityPrediction {
         let values = input.modelInput.map { Double($0) }
         try model.checkInput(values, role: .heartRatePredictor)
+        try model.checkState(state)
         #if canImport(CoreML)
-        let output = try await store.predict(model, values)
+        let output = try await store.predict(model, values, state: state.isStart ? nil : state.values)
         guard let array = output.featureValue(for: model.outputName)?.multiArrayValue, array.count >= model.inputLength else {
             throw HRVKitError.predictionFailed(model: model.id, reason: "output \(model.outputName) is missing or short")
         }
@@ -212,7 +233,17 @@ public struct CoreMLHeartRatePredictor: HeartRatePredicting {
         guard bpm.allSatisfy({ $0.isFinite }) else {
             throw HRVKitError.predictionFailed(model: model.id, reason: "a predicted heart rate is not finite")
         }
-        return bpm
+        guard let name = model.stateOutputName else {
+            return ActivityPrediction(heartRateBpm: bpm, state: state)
+        }
+        guard let after = output.featureValue(for: name)?.multiArrayValue, after.count == model.stateSize else {
+            throw HRVKitError.predictionFailed(model: model.id, reason: "output \(name) is missing or not \(model.stateSize) values")
+        }
+        let next = (0..<after.count).map { after[$0].floatValue }
+        guard next.allSatisfy({ $0.isFinite }) else {
+            throw HRVKitError.predictionFailed(model: model.id, reason: "the state after the window is not finite")
+        }
+        return ActivityPrediction(heartRateBpm: bpm, state: ActivityState(values: next))
         #else
         throw ModelStore.coreMLUnavailable(model)
         #endif
@@ -228,6 +259,17 @@ extension BundledModel {
 
     /// Values of one input: ``inputLength`` × ``inputChannels``.
     var inputValueCount: Int { inputLength * inputChannels }
+
+    /// Refuses a state that is neither the start of a run nor ``stateSize`` finite values.
+    func checkState(_ state: ActivityState) throws {
+        guard !state.isStart else { return }
+        guard stateInputName != nil, state.values.count == stateSize else {
+            throw HRVKitError.invalidInput("\(id) carries \(stateSize) state values, got \(state.values.count)")
+        }
+        guard state.values.allSatisfy({ $0.isFinite }) else {
+            throw HRVKitError.invalidInput("\(id) state holds a non-finite value")
+        }
+    }
 
     /// Refuses an input of the wrong length or with non-finite values, and a model of another role.
     func checkInput(_ values: [Double], role expected: ModelRole) throws {
@@ -245,15 +287,24 @@ extension BundledModel {
 
 #if canImport(CoreML)
 extension BundledModel {
-    /// The input feature: float32, shape (1, ``inputLength``, ``inputChannels``), raw units, row-major.
-    func makeInput(_ values: [Double]) throws -> any MLFeatureProvider {
+    /// The input feature: float32, shape (1, ``inputLength``, ``inputChannels``), raw units, row-major;
+    /// with `state`, also the recurrent state (1, ``stateSize``).
+    func makeInput(_ values: [Double], state: [Float]? = nil) throws -> any MLFeatureProvider {
         do {
             let array = try MLMultiArray(shape: [1, NSNumber(value: inputLength), NSNumber(value: inputChannels)],
                                          dataType: .float32)
             for (i, v) in values.enumerated() {
                 array[i] = NSNumber(value: Float(v))
             }
-            return try MLDictionaryFeatureProvider(dictionary: [inputName: MLFeatureValue(multiArray: array)])
+            var features: [String: MLFeatureValue] = [inputName: MLFeatureValue(multiArray: array)]
+            if let state, let name = stateInputName {
+                let carried = try MLMultiArray(shape: [1, NSNumber(value: state.count)], dataType: .float32)
+                for (i, v) in state.enumerated() {
+                    carried[i] = NSNumber(value: v)
+                }
+                features[name] = MLFeatureValue(multiArray: carried)
+            }
+            return try MLDictionaryFeatureProvider(dictionary: features)
         } catch {
             throw HRVKitError.invalidInput("cannot build the input of \(id): \(error.localizedDescription)")
         }
@@ -261,10 +312,12 @@ extension BundledModel {
 }
 
 extension ModelStore {
-    /// Runs `model` once on `values` (already checked), loading it first if needed.
-    nonisolated func predict(_ model: BundledModel, _ values: [Double]) async throws -> any MLFeatureProvider {
+    /// Runs `model` once on `values` (already checked) and, for a model with state, the state the
+    /// previous window ended with (nil: the start), loading the model first if needed.
+    nonisolated func predict(_ model: BundledModel, _ values: [Double], state: [Float]? = nil) async throws
+        -> any MLFeatureProvider {
         let loaded = try await loaded(model)
-        let input = try model.makeInput(values)
+        let input = try model.makeInput(values, state: state)
         do {
             return try await loaded.model.prediction(from: input)
         } catch {

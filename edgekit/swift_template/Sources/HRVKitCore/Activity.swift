@@ -38,7 +38,7 @@ public struct ActivitySettings: Sendable, Hashable {
 /// One input window of the heart-rate-from-activity model, cut from a ``WorkoutGrid``.
 ///
 /// The model reads ``modelInput``: per step speed (m/s), grade (rise / run) and recorded heart
-/// rate as calibration context (bpm; 0 = absent). Steps that are not ``valid`` (no speed or grade,
+/// rate as calibration context (bpm; 0 = absent). Steps that are not ``valid`` (no speed,
 /// or padding past the workout's end) hold speed 0 and grade 0.
 public struct ActivityInput: Sendable, Hashable {
     /// Grid index of the window's first step.
@@ -49,7 +49,7 @@ public struct ActivityInput: Sendable, Hashable {
     public let grade: [Float]
     /// Calibration context (bpm) per step, 0 = absent.
     public let contextBpm: [Float]
-    /// Whether each step exists in the grid and has speed and grade.
+    /// Whether each step exists in the grid and has a speed.
     public let valid: [Bool]
     /// Recorded heart rate (bpm) on valid steps, NaN elsewhere.
     public let recordedBpm: [Float]
@@ -100,6 +100,8 @@ public struct ActivityInput: Sendable, Hashable {
     /// The inputs that cover a whole workout: non-overlapping windows of `windowSteps` steps (the
     /// last padded), with the recorded heart rate of the workout's first `contextSteps` steps as
     /// context (in the first window, and in later ones when the context is longer than a window).
+    /// The model reads them in order, each from the state the previous one ended with
+    /// (``predictRun(_:from:predict:)``): one run, however long.
     ///
     /// - Throws: ``HRVKitError/invalidInput(_:)`` for `windowSteps` below 1.
     public static func inputs(for grid: WorkoutGrid, windowSteps: Int, contextSteps: Int) throws -> [ActivityInput] {
@@ -114,6 +116,60 @@ public struct ActivityInput: Sendable, Hashable {
     }
 }
 
+/// What the heart-rate-from-activity model knows of the runner after a window of a run (its
+/// recurrent state: the LSTM's memory and the calibration from the context minutes), handed to the
+/// run's next window so that a run longer than one window is predicted as one run.
+///
+/// ``start`` (no values) is the state at the start of a run: the model's zeros.
+public struct ActivityState: Sendable, Hashable {
+    /// The state's values (the model's `activity_state_out`), empty at the start of a run.
+    public var values: [Float]
+
+    /// A state from the values a model returned.
+    public init(values: [Float]) {
+        self.values = values
+    }
+
+    /// The start of a run.
+    public static let start = ActivityState(values: [])
+
+    /// Whether this is the start of a run.
+    public var isStart: Bool { values.isEmpty }
+}
+
+/// The model's output for one window: heart rate per step and the state after the window.
+public struct ActivityPrediction: Sendable, Hashable {
+    /// Heart rate (bpm) at every step of the window.
+    public var heartRateBpm: [Double]
+    /// The state to give the run's next window.
+    public var state: ActivityState
+
+    /// Creates a prediction.
+    public init(heartRateBpm: [Double], state: ActivityState) {
+        self.heartRateBpm = heartRateBpm
+        self.state = state
+    }
+}
+
+extension ActivityInput {
+    /// Predicts a whole run window after window, each starting from the state the previous one
+    /// ended with (``ActivityState/start`` for the first): the same as reading the run as one
+    /// sequence. `predict` is one window's prediction (a model's, or a test double's).
+    public static func predictRun(_ inputs: [ActivityInput], from state: ActivityState = .start,
+                                  predict: (ActivityInput, ActivityState) async throws -> ActivityPrediction)
+        async rethrows -> [ActivityPrediction] {
+        var out: [ActivityPrediction] = []
+        out.reserveCapacity(inputs.count)
+        var current = state
+        for input in inputs {
+            let prediction = try await predict(input, current)
+            out.append(prediction)
+            current = prediction.state
+        }
+        return out
+    }
+}
+
 /// Heart rate the model expects from a workout's pace and grade, next to the recorded one.
 ///
 /// A step is *scored* when it has a prediction and a recorded value and lies after the context
@@ -125,7 +181,7 @@ public struct HeartRateComparison: Sendable, Hashable {
     public struct Step: Sendable, Hashable {
         /// Time of the step.
         public var time: Date
-        /// The model's heart rate (bpm); `nil` where the step has no speed or grade.
+        /// The model's heart rate (bpm); `nil` where the step has no speed.
         public var expectedBpm: Double?
         /// The recorded heart rate (bpm), `nil` where absent.
         public var recordedBpm: Double?

@@ -27,7 +27,7 @@ public enum HRVKitError: Error, Sendable, Hashable, CustomStringConvertible {
     case predictionFailed(model: String, reason: String)
     /// An input had the wrong length or held non-finite values.
     case invalidInput(String)
-    /// The workout has no step with both speed and grade (no route, or none close enough in time),
+    /// The workout has no step with a speed (no route, or none close enough in time),
     /// so the heart-rate-from-activity model has nothing to read.
     case noActivityData
 
@@ -51,7 +51,7 @@ public enum HRVKitError: Error, Sendable, Hashable, CustomStringConvertible {
         case let .invalidInput(reason):
             return "Invalid input: \(reason)"
         case .noActivityData:
-            return "The workout has no step with both speed and grade (no usable route)."
+            return "The workout has no step with a speed (no usable route)."
         }
     }
 }

@@ -233,9 +233,9 @@ public struct WorkoutGrid: Sendable, Hashable {
                   deviceSpeedSteps: deviceSteps, gpsSpeedSteps: gpsSteps)
     }
 
-    /// Whether step `k` has both speed and grade (a step the model can read).
+    /// Whether step `k` has a speed (a step the model can read; an unknown grade reads 0).
     public func hasActivity(atStep k: Int) -> Bool {
-        speedMps[k].isFinite && grade[k].isFinite
+        speedMps[k].isFinite
     }
 
     /// Cuts the grid into windows of `steps` steps starting every `stride` steps (default
@@ -250,8 +250,8 @@ public struct WorkoutGrid: Sendable, Hashable {
 /// `N = 1` when the grid has at most `steps` steps, else `1 + ceil((T − steps) / stride)`; window
 /// i holds grid steps `startStep[i] + j`, `j = 0 ..< steps`; the last window (or the only one of
 /// a short grid) is padded past the grid's end. Mask convention (normative): `valid[i][j]` is
-/// true iff the step exists and its speed and grade are known; where it is false, speed and
-/// grade are 0 (a model input never holds NaN). Heart rate is the grid's on existing steps
+/// true iff the step exists and its speed is known (an unknown grade reads 0, flat); where it is
+/// false, speed and grade are 0 (a model input never holds NaN). Heart rate is the grid's on existing steps
 /// (NaN = absent) and NaN on padding.
 public struct WorkoutWindows: Sendable, Hashable {
     /// Steps per window.
@@ -264,7 +264,7 @@ public struct WorkoutWindows: Sendable, Hashable {
     public let grade: [[Float]]
     /// Recorded heart rate (bpm) per window and step, NaN where absent or padding.
     public let heartRateBpm: [[Float]]
-    /// Whether each step exists and has speed and grade.
+    /// Whether each step exists and has a speed.
     public let valid: [[Bool]]
 
     /// Number of windows.
@@ -291,7 +291,7 @@ public struct WorkoutWindows: Sendable, Hashable {
                 if grid.hasActivity(atStep: k) {
                     ok[j] = true
                     sp[j] = grid.speedMps[k]
-                    gr[j] = grid.grade[k]
+                    gr[j] = grid.grade[k].isFinite ? grid.grade[k] : 0
                 }
             }
             starts.append(s)
