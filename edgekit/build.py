@@ -46,7 +46,8 @@ STAGES: dict[str, StageSpec] = {
     "convert": StageSpec(("model", "data", "convert"), ("data", "train"), ("onnx", "coreml")),
     "verify": StageSpec(("model", "verify"), ("train", "onnx", "coreml", "fixtures:"), ("verify",)),
     "evaluate": StageSpec(("model", "data", "evaluate"), ("train", "real-sets:"), ("evaluate",)),
-    "report": StageSpec(("model",), ("data", "train", "coreml", "verify", "evaluate", "package-config:"), ("report",)),
+    "report": StageSpec(("model",), ("data", "train", "coreml", "verify", "evaluate", "person", "package-config:"),
+                        ("report",)),  # person/: the last `edgekit evaluate --person`, when run
 }
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -134,12 +135,7 @@ def _run_train(cfg: ModelConfig, out: Path, init_from: Path | None = None, data:
         return finetune(cfg, out, Path(init_from), data, data_format)
     from edgekit import train
 
-    summary = train.run(cfg, out, init_from=init_from)
-    if task_for(cfg.model.type).person_evaluation and int(os.environ.get("RANK", "0")) == 0:
-        from edgekit import person_eval  # one person over the years: baselines, fine-tuning, context
-
-        summary["person"] = person_eval.run(cfg, out)
-    return summary
+    return train.run(cfg, out, init_from=init_from)  # the person scenario: edgekit evaluate --person
 
 
 def _stage_runner(stage: str):
