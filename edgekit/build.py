@@ -3,7 +3,7 @@
 A stage is up to date when its fingerprint — the edgekit source, the config sections it reads and
 the bytes of its input files — equals the one recorded after its last successful run, and its
 outputs are still the bytes it wrote. Records live in ``build/<model>/.stamps/<stage>.json``
-together with the stage's wall time (read by the report).
+together with the stage's wall and CPU time (read by the report and ``make bench``).
 """
 
 from __future__ import annotations
@@ -240,6 +240,15 @@ def _record_owner(cfg: ModelConfig, out: Path) -> None:
     write_json(Path(out) / cfg.name / _OWNER_FILE, {"config": str(cfg.path.resolve()), "model": cfg.name})
 
 
+def _cpu_seconds() -> float:
+    """CPU seconds (user + system) of this process's threads and of its finished child processes: on a
+    loaded machine a stage's CPU time says what it costs where its wall time does not."""
+    import resource
+
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def run_stage(cfg: ModelConfig, stage: str, out: Path, *, skip_if_up_to_date: bool = False, **extra) -> dict:
     """Run one stage of one model; record its fingerprint and wall time on success."""
     if stage not in STAGES:
@@ -258,13 +267,14 @@ def run_stage(cfg: ModelConfig, stage: str, out: Path, *, skip_if_up_to_date: bo
     if not kwargs:  # a fine-tuning run writes elsewhere and leaves the config's own stamp alone
         stamp.unlink(missing_ok=True)
     log.info(f"[{cfg.name}] {stage} …")
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), _cpu_seconds()
     try:
         summary = _stage_runner(stage)(cfg, Path(out), **kwargs) or {}
     except BaseException:
         _remove_if_bookkeeping_only(made)
         raise
     seconds = time.perf_counter() - start
+    cpu_seconds = _cpu_seconds() - cpu_start
     if int(os.environ.get("RANK", "0")) != 0:
         # under torchrun only rank 0 writes outputs; another rank hashing train/ while rank 0 renames
         # its temporary files into place raced ("…metrics.json…tmp: no such file")
@@ -277,6 +287,7 @@ def run_stage(cfg: ModelConfig, stage: str, out: Path, *, skip_if_up_to_date: bo
                 "fingerprint": _stage_fingerprint(cfg, stage, model_dir, extra),
                 "outputs": _outputs_hash(stage, model_dir),
                 "seconds": round(seconds, 3),
+                "cpu_seconds": round(cpu_seconds, 3),
             },
         )
     log.info(f"[{cfg.name}] {stage}: done in {seconds:.1f} s")
@@ -317,9 +328,11 @@ def run_package_stage(package_config: Path, out: Path) -> dict:
 
     out = claim_build_dir(out)
     start = time.perf_counter()
+    cpu_start = _cpu_seconds()
     summary = run_package(package_config, Path(out)) or {}
     seconds = time.perf_counter() - start
-    write_json(Path(out) / "ios" / ".package-stamp.json", {"seconds": round(seconds, 3)})
+    write_json(Path(out) / "ios" / ".package-stamp.json",
+               {"seconds": round(seconds, 3), "cpu_seconds": round(_cpu_seconds() - cpu_start, 3)})
     log.info(f"[package] done in {seconds:.1f} s")
     return summary
 

@@ -74,6 +74,8 @@ def test_the_build_leaves_the_person_scenario_to_edgekit_evaluate(built, capsys)
     m = json.loads((model_dir / "train" / "metrics.json").read_text())
     assert np.isfinite(m["test"]["mae"]) and m["test"]["n_steps"] > 0
     assert "person" not in m and m["held_out_by_profile"]
+    stamp = json.loads((model_dir / ".stamps" / "train.json").read_text())
+    assert stamp["cpu_seconds"] > 0 and stamp["seconds"] > 0  # make bench reads both
     assert not (model_dir / "person").exists()
     md = (model_dir / "report" / "report.md").read_text()
     assert "One person over the years" not in md and "Held-out runners by HR sampling" in md
