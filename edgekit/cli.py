@@ -84,8 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(p, "edgekit.toml or a model config (default: edgekit.toml)", "edgekit.toml")
     p.add_argument("--force", action="store_true", help="re-run every stage even if up to date")
     p.add_argument("--jobs", "-j", metavar="N", type=int, default=None,
-                   help="models built side by side in worker processes (default: CPU cores // train.threads, so 1 "
-                        "on a 2-core machine). Outputs are the same bytes either way")
+                   help="models built side by side in worker processes (default: CPU cores // the largest "
+                        "train.threads: 2 on a 2-core machine with the bundled 1-thread configs). Outputs are the "
+                        "same bytes either way")
     p.set_defaults(func=_cmd_build)
 
     p = sub.add_parser(

@@ -96,6 +96,25 @@ def test_the_build_leaves_the_person_scenario_to_edgekit_evaluate(built, capsys)
         assert is_up_to_date(cfg, stage, model_dir.parent), stage
 
 
+def test_the_report_reruns_no_evaluator(built, monkeypatch):
+    """The report stage reads evaluate/ and person/; it never runs the real-set evaluation, the person
+    scenario or a training again (each raises here)."""
+    import edgekit.evaluate
+    import edgekit.train
+    from edgekit.tasks import task_for
+
+    cfg, model_dir = built
+
+    def refuse(*a, **k):
+        raise AssertionError("the report ran an evaluator")
+
+    for owner, name in ((person_eval, "evaluate_person"), (person_eval, "run"), (edgekit.evaluate, "run"),
+                        (edgekit.train, "fit"), (type(task_for(cfg.model.type)), "evaluate_real")):
+        monkeypatch.setattr(owner, name, refuse)
+    run_stage(cfg, "report", model_dir.parent)
+    assert (model_dir / "report" / "report.md").is_file()
+
+
 def test_person_scenario_is_refused_for_a_model_without_one(tmp_path, capsys):
     from edgekit.cli import main
 
