@@ -7,8 +7,8 @@ backward: ``mm``, ``addmm``, ``bmm``, recorded with a ``TorchDispatchMode``; the
 with oneDNN off so that its per-step products are visible). Rows, each side by side in one process:
 
 * achieved matmul FLOP/s of the training step ÷ a plain ``torch.mm``/``bmm`` of exactly the same shapes
-  at the same thread count (the machine's peak for those shapes): how close the step runs to the
-  speed of the machine; the large-GEMM peak (2048³) is in the note;
+  at the same thread count (the machine's peak for those shapes), timed in alternating rounds (medians):
+  how close the step runs to the speed of the machine; the large-GEMM peak (2048³) is in the note;
 * the train stage's samples/s in the build (``n_windows.train × epochs_run ÷`` its stamp's seconds)
   ÷ the step's samples/s: what the loop costs beyond the steps (validation every epoch, augmentation,
   metrics, the checkpoint).
@@ -64,28 +64,35 @@ def shape_flops(key: tuple) -> int:
     return 2 * int(np.prod(key[1:]))
 
 
-def gemm_seconds(shapes: dict[tuple, int], rounds: int) -> float:
-    """Seconds a plain ``torch.mm``/``bmm`` takes for every product of ``shapes`` (median per shape)."""
+def gemm_calls(shapes: dict[tuple, int]):
+    """A callable that runs a plain ``torch.mm``/``bmm`` for every product of ``shapes`` (as many calls
+    per shape as one training step makes)."""
     import torch
 
-    total = 0.0
+    work = []
     for key, calls in shapes.items():
         if key[0] == "mm":
-            a, b = torch.randn(key[1], key[2]), torch.randn(key[2], key[3])
-            fn = lambda: torch.mm(a, b)  # noqa: E731
+            work.append((torch.mm, torch.randn(key[1], key[2]), torch.randn(key[2], key[3]), calls))
         else:
-            a, b = torch.randn(key[1], key[2], key[3]), torch.randn(key[1], key[3], key[4])
-            fn = lambda: torch.bmm(a, b)  # noqa: E731
-        fn()
-        reps = max(3, min(2000, int(2e8 / max(shape_flops(key), 1))))
-        times = []
-        for _ in range(rounds):
-            t0 = time.perf_counter()
-            for _ in range(reps):
-                fn()
-            times.append((time.perf_counter() - t0) / reps)
-        total += float(np.median(times)) * calls
-    return total
+            work.append((torch.bmm, torch.randn(key[1], key[2], key[3]), torch.randn(key[1], key[3], key[4]), calls))
+
+    def run() -> None:
+        for fn, a, b, calls in work:
+            for _ in range(calls):
+                fn(a, b)
+    return run
+
+
+def gemm_seconds(shapes: dict[tuple, int], rounds: int) -> float:
+    """Median seconds of :func:`gemm_calls` (the plain GEMMs of one step)."""
+    run = gemm_calls(shapes)
+    run()
+    times = []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
 
 
 def peak_gflops(threads: int, n: int = 2048) -> float:
@@ -143,15 +150,19 @@ def model_throughput(build: Path, model: str, quick: bool) -> dict[str, Any] | N
 
     shapes = matmul_shapes(step)
     flops = sum(shape_flops(k) * n for k, n in shapes.items())
+    gemms = gemm_calls(shapes)
     step(0)
-    times = []
-    for _ in range(3 if quick else 5):
+    gemms()
+    times, gemm_times = [], []
+    for _ in range(3 if quick else 7):  # interleaved rounds: load drifts affect both alike
         t0 = time.perf_counter()
         for i in range(steps):
             step(i)
         times.append((time.perf_counter() - t0) / steps)
-    step_s = float(np.median(times))
-    gemm_s = gemm_seconds(shapes, 3 if quick else 5)
+        t0 = time.perf_counter()
+        gemms()
+        gemm_times.append(time.perf_counter() - t0)
+    step_s, gemm_s = float(np.median(times)), float(np.median(gemm_times))
     out = {"model": model, "threads": t.threads, "batch_size": bs, "step_s": step_s, "samples_per_s": bs / step_s,
            "matmul_flops_per_step": flops, "achieved_gflops": flops / step_s / 1e9,
            "gemm_same_shapes_s": gemm_s, "gemm_same_shapes_gflops": flops / gemm_s / 1e9 if gemm_s else None,
