@@ -3,7 +3,8 @@
 #   make ios-package  build both default models and build/ios/HRVKit
 #   make test         the package build, then unit tests (those that check the bundled models read
 #                     $(BUILD)), the parity suite, and swift build/test of the package
-#   make bench        side-by-side benchmarks (build/bench/bench.json)
+#   make bench        side-by-side benchmarks (build/bench/bench.json); BENCH_REF=DIR shows another
+#                     build's stage times (e.g. main's) beside this one's
 #   make ios-typecheck IOS_SDK=…  type-check the package for iOS against an iOS SDK
 #   make clean        remove build outputs
 
@@ -59,8 +60,10 @@ ios-typecheck: ios-sdk ios-package
 ios-sdk:
 	@test -n "$(IOS_SDK)" || { echo "error: set IOS_SDK to an iPhoneOS*.sdk directory (README, Development)"; exit 2; }
 
+BENCH_REF ?=
+
 bench: ios-package
-	$(PY) -m benchmarks.bench --out $(BUILD)/bench
+	$(PY) -m benchmarks.bench --out $(BUILD)/bench $(if $(BENCH_REF),--reference-build $(BENCH_REF))
 
 clean:
 	rm -rf $(BUILD) .pytest_cache

@@ -3,7 +3,7 @@
 A stage is up to date when its fingerprint — the edgekit source, the config sections it reads and
 the bytes of its input files — equals the one recorded after its last successful run, and its
 outputs are still the bytes it wrote. Records live in ``build/<model>/.stamps/<stage>.json``
-together with the stage's wall time (read by the report).
+together with the stage's wall and CPU time (read by the report and ``make bench``).
 """
 
 from __future__ import annotations
@@ -46,7 +46,8 @@ STAGES: dict[str, StageSpec] = {
     "convert": StageSpec(("model", "data", "convert"), ("data", "train"), ("onnx", "coreml")),
     "verify": StageSpec(("model", "verify"), ("train", "onnx", "coreml", "fixtures:"), ("verify",)),
     "evaluate": StageSpec(("model", "data", "evaluate"), ("train", "real-sets:"), ("evaluate",)),
-    "report": StageSpec(("model",), ("data", "train", "coreml", "verify", "evaluate", "package-config:"), ("report",)),
+    "report": StageSpec(("model",), ("data", "train", "coreml", "verify", "evaluate", "person", "package-config:"),
+                        ("report",)),  # person/: the last `edgekit evaluate --person`, when run
 }
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -134,12 +135,7 @@ def _run_train(cfg: ModelConfig, out: Path, init_from: Path | None = None, data:
         return finetune(cfg, out, Path(init_from), data, data_format)
     from edgekit import train
 
-    summary = train.run(cfg, out, init_from=init_from)
-    if task_for(cfg.model.type).person_evaluation and int(os.environ.get("RANK", "0")) == 0:
-        from edgekit import person_eval  # one person over the years: baselines, fine-tuning, context
-
-        summary["person"] = person_eval.run(cfg, out)
-    return summary
+    return train.run(cfg, out, init_from=init_from)  # the person scenario: edgekit evaluate --person
 
 
 def _stage_runner(stage: str):
@@ -244,6 +240,15 @@ def _record_owner(cfg: ModelConfig, out: Path) -> None:
     write_json(Path(out) / cfg.name / _OWNER_FILE, {"config": str(cfg.path.resolve()), "model": cfg.name})
 
 
+def _cpu_seconds() -> float:
+    """CPU seconds (user + system) of this process's threads and of its finished child processes: on a
+    loaded machine a stage's CPU time says what it costs where its wall time does not."""
+    import resource
+
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def run_stage(cfg: ModelConfig, stage: str, out: Path, *, skip_if_up_to_date: bool = False, **extra) -> dict:
     """Run one stage of one model; record its fingerprint and wall time on success."""
     if stage not in STAGES:
@@ -262,13 +267,14 @@ def run_stage(cfg: ModelConfig, stage: str, out: Path, *, skip_if_up_to_date: bo
     if not kwargs:  # a fine-tuning run writes elsewhere and leaves the config's own stamp alone
         stamp.unlink(missing_ok=True)
     log.info(f"[{cfg.name}] {stage} …")
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), _cpu_seconds()
     try:
         summary = _stage_runner(stage)(cfg, Path(out), **kwargs) or {}
     except BaseException:
         _remove_if_bookkeeping_only(made)
         raise
     seconds = time.perf_counter() - start
+    cpu_seconds = _cpu_seconds() - cpu_start
     if int(os.environ.get("RANK", "0")) != 0:
         # under torchrun only rank 0 writes outputs; another rank hashing train/ while rank 0 renames
         # its temporary files into place raced ("…metrics.json…tmp: no such file")
@@ -281,6 +287,7 @@ def run_stage(cfg: ModelConfig, stage: str, out: Path, *, skip_if_up_to_date: bo
                 "fingerprint": _stage_fingerprint(cfg, stage, model_dir, extra),
                 "outputs": _outputs_hash(stage, model_dir),
                 "seconds": round(seconds, 3),
+                "cpu_seconds": round(cpu_seconds, 3),
             },
         )
     log.info(f"[{cfg.name}] {stage}: done in {seconds:.1f} s")
@@ -321,9 +328,11 @@ def run_package_stage(package_config: Path, out: Path) -> dict:
 
     out = claim_build_dir(out)
     start = time.perf_counter()
+    cpu_start = _cpu_seconds()
     summary = run_package(package_config, Path(out)) or {}
     seconds = time.perf_counter() - start
-    write_json(Path(out) / "ios" / ".package-stamp.json", {"seconds": round(seconds, 3)})
+    write_json(Path(out) / "ios" / ".package-stamp.json",
+               {"seconds": round(seconds, 3), "cpu_seconds": round(_cpu_seconds() - cpu_start, 3)})
     log.info(f"[package] done in {seconds:.1f} s")
     return summary
 
@@ -349,6 +358,13 @@ def _init_worker(verbosity: int | None) -> None:
         configure(verbosity)
 
 
+def training_work(cfg: ModelConfig, out: Path) -> float:
+    """A proxy of a model's training work, for scheduling: bytes of its examples (``data/windows.npz``)
+    × ``train.epochs``; 0 when the data stage has not run."""
+    windows = Path(out) / cfg.name / "data" / "windows.npz"
+    return windows.stat().st_size * cfg.train.epochs if windows.is_file() else 0.0
+
+
 def build_models(cfgs: list[ModelConfig], out: Path, *, force: bool = False, jobs: int = 1,
                  stages: tuple[str, ...] = MODEL_STAGES) -> list[GateError]:
     """Every model's stages; with ``jobs`` > 1 that many models at a time in worker processes.
@@ -356,6 +372,9 @@ def build_models(cfgs: list[ModelConfig], out: Path, *, force: bool = False, job
     A model's outputs do not depend on ``jobs``: each trains with its own ``train.threads`` and seed,
     in its own ``build/<model>/``. Workers are spawned, not forked: a fork of a process that has run
     torch inherits an OpenMP thread pool that no longer exists and hangs in its first parallel region.
+    Side by side, every model's data stage runs first; then the models start in order of their
+    :func:`training_work`, largest first, so the longest one does not wait behind a short one (on
+    2 cores, the activity model started after the slots model would finish its 4 min ~25 s later).
     The first error is raised after the running models finish."""
     if jobs <= 1 or len(cfgs) <= 1:
         return [f for cfg in cfgs if (f := build_model(cfg, out, force=force, stages=stages)) is not None]
@@ -367,15 +386,20 @@ def build_models(cfgs: list[ModelConfig], out: Path, *, force: bool = False, job
 
     with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
                              initializer=_init_worker, initargs=(current_verbosity(),)) as pool:
-        futures = [pool.submit(build_model, cfg, out, force=force, stages=stages) for cfg in cfgs]
+        phases = [stages]
+        if "data" in stages and len(stages) > 1:
+            phases = [("data",), tuple(s for s in stages if s != "data")]
         results, first_error = [], None
-        for fut in futures:
-            try:
-                results.append(fut.result())
-            except Exception as exc:  # noqa: BLE001 - re-raised below, after the other models finish
-                first_error = first_error or exc
-        if first_error is not None:
-            raise first_error
+        for i, phase in enumerate(phases):
+            order = cfgs if i == 0 else sorted(cfgs, key=lambda c: -training_work(c, out))
+            futures = [pool.submit(build_model, cfg, out, force=force, stages=phase) for cfg in order]
+            for fut in futures:
+                try:
+                    results.append(fut.result())
+                except Exception as exc:  # noqa: BLE001 - re-raised below, after the other models finish
+                    first_error = first_error or exc
+            if first_error is not None:
+                raise first_error
     return [f for f in results if f is not None]
 
 

@@ -84,8 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(p, "edgekit.toml or a model config (default: edgekit.toml)", "edgekit.toml")
     p.add_argument("--force", action="store_true", help="re-run every stage even if up to date")
     p.add_argument("--jobs", "-j", metavar="N", type=int, default=None,
-                   help="models built side by side in worker processes (default: CPU cores // train.threads, so 1 "
-                        "on a 2-core machine). Outputs are the same bytes either way")
+                   help="models built side by side in worker processes (default: CPU cores // the largest "
+                        "train.threads: 2 on a 2-core machine with the bundled 1-thread configs). Outputs are the "
+                        "same bytes either way")
     p.set_defaults(func=_cmd_build)
 
     p = sub.add_parser(
@@ -125,6 +126,13 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         p = sub.add_parser(stage, help=text, description=text[0].upper() + text[1:] + ".")
         _add_common(p, model_help)
+        if stage == "evaluate":
+            p.add_argument("--person", action="store_true",
+                           help="instead, run the person scenario of the activity model (one held-out runner's older "
+                                "workouts train, their newest year tests: baselines, a person-only LSTM, fine-tuning, "
+                                "calibration context; trains two small models) and write person/person.json with the "
+                                "date and config fingerprint; the report shows it (default: off; 'edgekit build' does "
+                                "not run it)")
         p.set_defaults(func=_cmd_stage, stage=stage)
 
     p = sub.add_parser(
@@ -176,7 +184,29 @@ def _cmd_stage(args: argparse.Namespace) -> int:
         extra = {"init_from": args.init_from, "data": args.data, "data_format": args.format}
         if args.data and not args.init_from:
             raise EdgekitError("--data (fine-tuning) needs --init-from CKPT")
+    if getattr(args, "person", False):
+        return _cmd_person(cfg, check_build_dir(args.out))
     run_stage(cfg, args.stage, check_build_dir(args.out), **extra)
+    return 0
+
+
+def _cmd_person(cfg, out: Path) -> int:
+    """``edgekit evaluate --person``: the person scenario, then the report again if one was rendered
+    (its input person/ changed; every other stage stays as it is)."""
+    from edgekit import person_eval
+    from edgekit.build import run_stage
+
+    doc = person_eval.run(cfg, out)
+    res = doc["result"]
+    if "skipped" in res:
+        print(f"{cfg.name}: person scenario skipped: {res['skipped']}")
+    else:
+        print(f"{cfg.name}: runner {res['person']}, newest year {res['test_year']} (synthetic):")
+        for name, v in res["results"].items():
+            print(f"  {name}: MAE {v['mae_bpm']:.2f} bpm")
+    print(f"wrote {out / cfg.name / person_eval.PERSON_JSON}")
+    if (out / cfg.name / "report" / "report.json").is_file():
+        run_stage(cfg, "report", out, skip_if_up_to_date=True)
     return 0
 
 

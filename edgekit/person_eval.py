@@ -12,6 +12,9 @@ newer workouts' observed steps, side by side in one run:
   failure: it learns the person's past);
 - the population model with calibration context (the first minutes of observed HR);
 - the population model fine-tuned on the person's older workouts, without and with context.
+
+It runs from ``edgekit evaluate --person`` (and the tests), not in every package build: it trains two
+more models. The report shows its last run, with the run's date and config fingerprint.
 """
 
 from __future__ import annotations
@@ -124,43 +127,56 @@ def evaluate_person(model: Any, task: Any, arrays: dict[str, np.ndarray], test_s
     return out
 
 
-def by_profile(model: Any, arrays: dict[str, np.ndarray], test_subjects: np.ndarray) -> dict[str, Any]:
-    """MAE (bpm) of the population model on held-out runners per HR-sampling profile (sparse ≈ 1/min,
-    dense ≈ every 5 s) and with or without calibration context."""
-    from edgekit.train import _predict
-
-    held = np.isin(arrays["subject"], test_subjects)
-    out: dict[str, Any] = {}
-    for profile, dense in (("sparse", 0), ("dense", 1)):
-        for ctx_name, with_ctx in (("no context", False), ("context", True)):
-            m = held & (arrays["hr_dense"] == dense) & ((arrays["context_steps"] > 0) == with_ctx)
-            if m.any():
-                y = arrays["y"][m]
-                out[f"{profile}, {ctx_name}"] = {"windows": int(m.sum()),
-                                                 "mae_bpm": regression_metrics(y, _predict(model, arrays["X"][m]))["mae"]}
-    return out
+PERSON_JSON = "person/person.json"  # under build/<model>/: the last run of the scenario
 
 
-def run(cfg: Any, build_dir) -> dict[str, Any]:
-    """Add the person scenario to ``build/<model>/train/metrics.json`` (key ``person``), after the
-    train stage wrote the population model, its split and metrics."""
+def config_fingerprint(cfg: Any, checkpoint: Any, windows: Any) -> str:
+    """SHA-256 of what the scenario depends on: the model, data and train sections of ``cfg``, the
+    checkpoint and windows file bytes, and the edgekit version (the report shows its first 12 digits)."""
+    import hashlib
+    import json
+
+    import edgekit
+    from edgekit.fileio import sha256_file
+
+    parts = {"config": cfg.section_dict("model", "data", "train"), "checkpoint": sha256_file(checkpoint),
+             "windows": sha256_file(windows), "edgekit": edgekit.__version__}
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def run(cfg: Any, build_dir, now: Any = None) -> dict[str, Any]:
+    """``edgekit evaluate --person``: the scenario above on the built population model; writes
+    ``build/<model>/person/person.json`` (the figures under ``result``, the UTC date of the run, the
+    checkpoint's SHA-256 and the :func:`config_fingerprint`). Not part of ``edgekit build``: it trains
+    two more models (a person-only LSTM and a fine-tuned copy), which cost the package build 20-40 s."""
+    import datetime
     import json
     from pathlib import Path
 
-    from edgekit.fileio import write_json
+    from edgekit.errors import EdgekitError
+    from edgekit.fileio import sha256_file, write_json
     from edgekit.tasks import task_for
     from edgekit.train import load_checkpoint, load_windows, seed_everything
 
-    model_dir = Path(build_dir) / cfg.name
     task = task_for(cfg.model.type)
-    model, meta = load_checkpoint(model_dir / "train" / "model.pt")
-    arrays = load_windows(model_dir / "data" / "windows.npz")
-    split = json.loads((model_dir / "train" / "split.json").read_text(encoding="utf-8"))
+    if not task.person_evaluation:
+        raise EdgekitError(f"{cfg.path}: a {task.title} has no person scenario (edgekit evaluate --person applies "
+                           f"to the activity model)")
+    model_dir = Path(build_dir) / cfg.name
+    ckpt, windows, split_path = (model_dir / "train" / "model.pt", model_dir / "data" / "windows.npz",
+                                 model_dir / "train" / "split.json")
+    model, meta = load_checkpoint(ckpt)
+    arrays = load_windows(windows)
+    try:
+        split = json.loads(split_path.read_text(encoding="utf-8"))
+        test = np.asarray(split["test"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise EdgekitError(f"{split_path}: unreadable subject split ({exc}); run the train stage first") from None
     seed_everything(cfg.train.seed, cfg.train.threads)
-    result = evaluate_person(model, task, arrays, np.asarray(split["test"]), cfg, task.labels(meta))
-    result["held_out_by_profile"] = by_profile(model, arrays, np.asarray(split["test"]))
-    metrics_path = model_dir / "train" / "metrics.json"
-    metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
-    metrics["person"] = result
-    write_json(metrics_path, metrics)
-    return result
+    result = evaluate_person(model, task, arrays, test, cfg, task.labels(meta))
+    now = now or datetime.datetime.now(datetime.timezone.utc)
+    doc = {"model": cfg.name, "date": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+           "config_fingerprint": config_fingerprint(cfg, ckpt, windows), "checkpoint_sha256": sha256_file(ckpt),
+           "synthetic_data": bool(meta.get("synthetic_data")), "result": result}
+    write_json(model_dir / PERSON_JSON, doc)
+    return doc

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 
+from edgekit import person_eval
 from edgekit.build import run_stage
 from edgekit.config import load_config
 from edgekit.data import hr_kinetics
@@ -66,17 +67,67 @@ def test_windows_follow_the_input_contract(built):
         assert {"subject", "year", "workout"} <= set(z.files)
 
 
-def test_training_reports_the_person_scenario_with_baselines(built):
-    _, model_dir = built
+def test_the_build_leaves_the_person_scenario_to_edgekit_evaluate(built, capsys):
+    """The train stage writes held-out figures per HR-sampling profile but not the person scenario;
+    ``edgekit evaluate --person`` runs it, writes person/person.json with date and config fingerprint,
+    and the report shows it; another run of the report stage re-runs no evaluator."""
+    from edgekit.build import is_up_to_date
+    from edgekit.cli import main
+
+    cfg, model_dir = built
     m = json.loads((model_dir / "train" / "metrics.json").read_text())
     assert np.isfinite(m["test"]["mae"]) and m["test"]["n_steps"] > 0
-    person = m["person"]
+    assert "person" not in m and m["held_out_by_profile"]
+    stamp = json.loads((model_dir / ".stamps" / "train.json").read_text())
+    assert stamp["cpu_seconds"] > 0 and stamp["seconds"] > 0  # make bench reads both
+    assert not (model_dir / "person").exists()
+    md = (model_dir / "report" / "report.md").read_text()
+    assert "One person over the years" not in md and "Held-out runners by HR sampling" in md
+    assert main(["evaluate", "--config", str(cfg.path), "--out", str(model_dir.parent), "--person"]) == 0
+    assert "wrote" in capsys.readouterr().out
+    doc = json.loads((model_dir / "person" / "person.json").read_text())
+    assert doc["date"].endswith("Z") and len(doc["config_fingerprint"]) == 64
+    person = doc["result"]
     if "skipped" not in person:
         names = set(person["results"])
         assert {"baseline: the person's mean HR", "baseline: first-order kinetics fitted to the person",
                 "baseline: population LSTM, no context, no fine-tuning", "fine-tuned, no context",
                 "fine-tuned + context"} <= names
         assert all(np.isfinite(v["mae_bpm"]) for v in person["results"].values())
+        md = (model_dir / "report" / "report.md").read_text()
+        assert "One person over the years" in md and doc["date"] in md and doc["config_fingerprint"][:12] in md
+    for stage in ("data", "train", "convert", "verify", "report"):
+        assert is_up_to_date(cfg, stage, model_dir.parent), stage
+
+
+def test_the_report_reruns_no_evaluator(built, monkeypatch):
+    """The report stage reads evaluate/ and person/; it never runs the real-set evaluation, the person
+    scenario or a training again (each raises here)."""
+    import edgekit.evaluate
+    import edgekit.train
+    from edgekit.tasks import task_for
+
+    cfg, model_dir = built
+
+    def refuse(*a, **k):
+        raise AssertionError("the report ran an evaluator")
+
+    for owner, name in ((person_eval, "evaluate_person"), (person_eval, "run"), (edgekit.evaluate, "run"),
+                        (edgekit.train, "fit"), (type(task_for(cfg.model.type)), "evaluate_real")):
+        monkeypatch.setattr(owner, name, refuse)
+    run_stage(cfg, "report", model_dir.parent)
+    assert (model_dir / "report" / "report.md").is_file()
+
+
+def test_person_scenario_is_refused_for_a_model_without_one(tmp_path, capsys):
+    from edgekit.cli import main
+
+    (tmp_path / "configs").mkdir()
+    p = tmp_path / "configs" / "slots.toml"
+    p.write_text('[model]\nname = "s"\ntype = "fatigue_slots"\n')
+    assert main(["evaluate", "--config", str(p), "--out", str(tmp_path / "build"), "--person"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("edgekit: error:") and "person scenario" in err and len(err.strip().splitlines()) == 1
 
 
 def test_every_variant_passes_parity_on_the_saved_program(built):
@@ -272,8 +323,8 @@ def whole(tmp_path_factory):
 def test_temporal_shift_fine_tuning_and_context(shift):
     """The person's newest year (their fitness changed): fine-tuning on their older workouts beats the
     population model there, and calibration context helps further (synthetic, seeded)."""
-    _, model_dir = shift
-    person = json.loads((model_dir / "train" / "metrics.json").read_text())["person"]
+    cfg, model_dir = shift
+    person = person_eval.run(cfg, model_dir.parent)["result"]
     r = {k: v["mae_bpm"] for k, v in person["results"].items()}
     assert person["test_year"] > max(person["train_years"])
     assert r["fine-tuned, no context"] < r["baseline: population LSTM, no context, no fine-tuning"]
@@ -412,7 +463,7 @@ def test_person_scenario_without_context(tmp_path):
     cfg = load_config(p)
     for stage in ("data", "train"):
         run_stage(cfg, stage, tmp_path / "build")
-    person = json.loads((tmp_path / "build" / "act_noctx" / "train" / "metrics.json").read_text())["person"]
+    person = person_eval.run(cfg, tmp_path / "build")["result"]
     assert "fine-tuned, no context" in person["results"] and "fine-tuned + context" not in person["results"]
 
 

@@ -115,10 +115,50 @@ def test_build_rows_come_from_the_stamps(fake: Path) -> None:
     by = {r["name"]: r for r in rows}
     assert by["ios-package: hrv_lstm train"]["a_value"] == 11.5
     assert by["ios-package: package"]["a_value"] == 3.5
-    total = sum(r["a_value"] for r in rows)
-    assert all(r["b_value"] == total for r in rows)
-    assert sum(r["ratio"] for r in rows) == pytest.approx(1.0)
+    stages = [r for r in rows if "(" not in r["name"] and "total" not in r["name"]]
+    total = sum(r["a_value"] for r in stages)
+    assert all(r["b_value"] == total for r in stages)
+    assert sum(r["ratio"] for r in stages) == pytest.approx(1.0)
+    assert by["ios-package: total (sum of stage wall times)"]["a_value"] == pytest.approx(total)
+    assert by["ios-package: total (sum of stage wall times)"]["b_value"] == bench.BUILD_GOAL_S
+    per_model = by["ios-package: hrv_lstm (all stages)"]["a_value"]
+    assert per_model == pytest.approx(sum(r["a_value"] for r in stages if r["name"].startswith("ios-package: hrv_lstm ")))
     assert notes == []
+
+
+def test_build_rows_side_by_side_with_a_reference_build(fake: Path, tmp_path: Path) -> None:
+    ref = tmp_path / "ref"
+    shutil.copytree(fake / "build", ref)
+    stamp = ref / "hrv_lstm" / ".stamps" / "train.json"
+    stamp.write_text(json.dumps({"stage": "train", "seconds": 23.0, "cpu_seconds": 40.0}))
+    rows, _ = bench.build_section(fake / "build", ["hrv_transformer", "hrv_lstm"], reference=ref)
+    by = {r["name"]: r for r in rows}
+    row = by["ios-package: hrv_lstm train"]
+    assert (row["a_value"], row["b_value"], row["ratio"]) == (11.5, 23.0, 0.5) and "reference CPU 40 s" in row["note"]
+    assert by["ios-package: hrv_lstm (all stages)"]["b"] == "reference build"
+
+
+def test_train_rows_count_every_matmul_of_a_step_and_time_the_same_gemms() -> None:
+    """The LSTM's per-step products are recorded (oneDNN off while recording): 2 × T × (input + hidden
+    projections) forward, and their gradients backward; the plain GEMMs of those shapes take time."""
+    import torch
+    from torch import nn
+
+    from benchmarks import bench_train
+
+    torch.manual_seed(0)
+    lstm, head = nn.LSTM(3, 8, batch_first=True), nn.Linear(8, 1)
+    x = torch.randn(4, 5, 3)
+
+    def step() -> None:
+        out, _ = lstm(x)
+        head(out).sum().backward()
+
+    shapes = bench_train.matmul_shapes(step)
+    flops = sum(bench_train.shape_flops(k) * n for k, n in shapes.items())
+    forward = 5 * 2 * 4 * 32 * (3 + 8) + 2 * 20 * 8  # 5 steps of (4×3)(3×32) + (4×8)(8×32); the head
+    assert forward < flops <= 3 * forward + 1000
+    assert bench_train.gemm_seconds(shapes, rounds=1) > 0
 
 
 def test_data_section_runs_bench_data_or_says_it_is_absent() -> None:

@@ -263,3 +263,50 @@ def test_build_jobs_bounds(monkeypatch):
     assert build_jobs(None, cfgs) == 3
     with pytest.raises(EdgekitError, match="--jobs must be >= 1"):
         build_jobs(0, cfgs)
+
+
+def test_a_changed_config_rebuilds_only_its_model(tmp_path, monkeypatch):
+    """Two models built; one config's [train] changes: that model's train (and later) stages run again,
+    its data stage and every stage of the other model are skipped."""
+    import edgekit.build as build_mod
+
+    specs = [("tiny_a", "fatigue_lstm", "sequence_hours = 12\nhidden_size = 8", 4),
+             ("tiny_b", "fatigue_lstm", "sequence_hours = 12\nhidden_size = 8", 5)]
+    paths = []
+    for name, type_, params, seed in specs:
+        p = tmp_path / f"{name}.toml"
+        p.write_text(TINY_SYNTH.format(name=name, type=type_, params=params, seed=seed))
+        paths.append(p)
+    out, stages = tmp_path / "build", ("data", "train", "evaluate")
+    assert build_mod.build_models([load_config(p) for p in paths], out, stages=stages) == []
+    ran: list[tuple[str, str]] = []
+    runner = build_mod._stage_runner
+
+    def recording(stage):
+        fn = runner(stage)
+        return lambda cfg, out_, **kw: (ran.append((cfg.name, stage)), fn(cfg, out_, **kw))[1]
+
+    monkeypatch.setattr(build_mod, "_stage_runner", recording)
+    assert build_mod.build_models([load_config(p) for p in paths], out, stages=stages) == []
+    assert ran == []  # nothing changed: every stage skipped
+    paths[1].write_text(paths[1].read_text().replace("epochs = 2", "epochs = 3"))
+    assert build_mod.build_models([load_config(p) for p in paths], out, stages=stages) == []
+    assert ran == [("tiny_b", "train"), ("tiny_b", "evaluate")]
+
+
+def test_side_by_side_models_start_largest_training_first(tmp_path):
+    import numpy as np
+
+    import edgekit.build as build_mod
+
+    cfgs = []
+    for name, n, epochs in (("small", 10, 50), ("large", 1000, 2), ("none", 0, 9)):
+        p = tmp_path / f"{name}.toml"
+        p.write_text(TINY_SYNTH.format(name=name, type="fatigue_lstm", params="sequence_hours = 12", seed=1)
+                     .replace("epochs = 2", f"epochs = {epochs}"))
+        cfgs.append(load_config(p))
+        if n:
+            (tmp_path / "b" / name / "data").mkdir(parents=True)
+            np.savez(tmp_path / "b" / name / "data" / "windows.npz", X=np.zeros((n, 12), np.float32))
+    work = {c.name: build_mod.training_work(c, tmp_path / "b") for c in cfgs}
+    assert work["large"] > work["small"] > work["none"] == 0

@@ -443,6 +443,24 @@ def environment(repo: Path) -> dict[str, Any]:
     }
 
 
+def person_section(model_dir: Path) -> dict[str, Any] | None:
+    """The last ``edgekit evaluate --person`` run (``person/person.json``): its figures with the date
+    and config fingerprint of the run, and ``stale`` when the checkpoint changed since; None when it
+    was never run (the package build does not run it). An unreadable file is an error."""
+    from edgekit.fileio import sha256_file
+
+    path = model_dir / "person" / "person.json"
+    if not path.is_file():
+        return None
+    doc = read_json(path, "person scenario")
+    if not isinstance(doc, dict) or not isinstance(doc.get("result"), dict):
+        raise EdgekitError(f"{path}: expected a JSON object with a 'result' object (edgekit evaluate --person)")
+    ckpt = model_dir / "train" / "model.pt"
+    current = sha256_file(ckpt) if ckpt.is_file() else None
+    return {**doc["result"], "date": doc.get("date"), "config_fingerprint": doc.get("config_fingerprint"),
+            "stale": current != doc.get("checkpoint_sha256")}
+
+
 # ---------------------------------------------------------------------------------------------
 # the whole model report
 
@@ -511,7 +529,8 @@ def collect(cfg: ModelConfig, build_dir: Path) -> dict[str, Any]:
         "model": cfg.name,
         "model_type": cfg.model.type,
         "role": task.role,
-        "person": metrics.get("person"),
+        "person": person_section(model_dir),
+        "held_out_by_profile": metrics.get("held_out_by_profile"),
         "coverage": coverage_section(task, metrics, cfg.model.params),
         "real": [r.to_json() for r in load_real(model_dir)],
         "description": cfg.model.description,

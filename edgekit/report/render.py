@@ -29,7 +29,10 @@ def _person_rows(report: dict) -> tuple[str, list[list[str]]]:
         return "", []
     cap = (f"Runner {p['person']}: trained on {', '.join(str(y) for y in p.get('train_years', []))}, tested on "
            f"{p['test_year']} ({p['n_windows']['newer']} windows); context = the first "
-           f"{p.get('context_minutes', 0):g} min of recorded HR")
+           f"{p.get('context_minutes', 0):g} min of recorded HR; synthetic. Run by `edgekit evaluate --person` "
+           f"on {p.get('date') or '?'}, config fingerprint {(p.get('config_fingerprint') or '?')[:12]}")
+    if p.get("stale"):
+        cap += " (from an earlier checkpoint: the model was retrained since; run it again for current figures)"
     rows = [[name, f"{v['mae_bpm']:.2f}", f"{v['rmse_bpm']:.2f}"] for name, v in p["results"].items()]
     return cap, rows
 
@@ -59,7 +62,7 @@ COVERAGE_NOTE = ("Held-out subjects of the synthetic cohort (docs/synthetic_coho
 
 def _profile_rows(report: dict) -> list[list[str]]:
     """Held-out runners' MAE per HR-sampling profile and context (activity model)."""
-    prof = (report.get("person") or {}).get("held_out_by_profile") or {}
+    prof = report.get("held_out_by_profile") or (report.get("person") or {}).get("held_out_by_profile") or {}
     return [[name, num(v["windows"]), f"{v['mae_bpm']:.2f}"] for name, v in prof.items()]
 BACKEND_TEXT = {
     "reference": "edgekit's NumPy reference evaluator of the ML program (no Core ML runtime on this OS)",

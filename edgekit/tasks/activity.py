@@ -91,6 +91,19 @@ class ActivityTask(TaskSpec):
     def metrics(self, y, out, y_today, labels):
         return regression_metrics(np.asarray(y, np.float64), np.asarray(out, np.float64))
 
+    def heldout_report(self, predict, arrays, test_ids, labels):
+        """MAE (bpm) of the population model on held-out runners per HR-sampling profile (sparse ≈ 1/min,
+        dense ≈ every 5 s), with and without calibration context (synthetic)."""
+        held = np.isin(arrays["subject"], test_ids)
+        out = {}
+        for profile, dense in (("sparse", 0), ("dense", 1)):
+            for ctx_name, with_ctx in (("no context", False), ("context", True)):
+                m = held & (arrays["hr_dense"] == dense) & ((arrays["context_steps"] > 0) == with_ctx)
+                if m.any():
+                    out[f"{profile}, {ctx_name}"] = {"windows": int(m.sum()), "mae_bpm": regression_metrics(
+                        arrays["y"][m], predict(arrays["X"][m]))["mae"]}
+        return {"held_out_by_profile": out}
+
     def personal_baseline(self, train, test, labels, after):
         """The person's mean HR over their training workouts, at every step: MAE in bpm."""
         mean_hr = float(np.nanmean(train.y))

@@ -35,7 +35,7 @@ class TaskSpec:
     parity_scale: ClassVar[float] = 1.0  # output range the ONNX tolerance is relative to
     input_is_rr: ClassVar[bool] = False  # the input is raw RR (calibrate on the RR bounds)
     onnx_output: ClassVar[str]  # the ONNX export's output name
-    person_evaluation: ClassVar[bool] = False  # train also runs edgekit.person_eval (one person over years)
+    person_evaluation: ClassVar[bool] = False  # edgekit evaluate --person runs edgekit.person_eval (one person over years)
     parity_test_windows: ClassVar[int | None] = None  # verify: held-out windows per variant (None = all)
     reads_workouts: ClassVar[bool] = False  # predict reads workout files (GPX/TCX/FIT, Apple export), not RR
     clock_hours: ClassVar[bool] = False  # the input is made of the wearer's local clock hours (predict --utc-offset)
