@@ -27,18 +27,13 @@ def read_fit_rr(path: str | Path) -> RRTable:
     (:func:`edgekit.data.workout_readers.fit.fit_error`) or a file without ``hrv`` messages."""
     import fitdecode
 
-    from edgekit.data.workout_readers.fit import fit_error
+    from edgekit.data.workout_readers.fit import fit_error, open_fit
 
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: file not found" if not path.exists() else f"{path}: not a regular file")
-    if path.stat().st_size == 0:
-        raise InputError(f"{path}: empty file")
     rr: list[float | None] = []
     anchors: dict[str, float] = {}
     try:
-        with fitdecode.FitReader(str(path), check_crc=fitdecode.CrcCheck.RAISE,
-                                 error_handling=fitdecode.ErrorHandling.RAISE) as fit:
+        with open_fit(path) as fit:
             for frame in fit:
                 if frame.frame_type != fitdecode.FIT_FRAME_DATA:
                     continue

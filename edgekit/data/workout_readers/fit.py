@@ -28,10 +28,6 @@ def read_fit(path: str | Path, *, runner: str = "") -> Workout:
     import fitdecode
 
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: file not found" if not path.exists() else f"{path}: not a regular file")
-    if path.stat().st_size == 0:
-        raise InputError(f"{path}: empty file")
     pts = _Points()
     sport = None
     n_rec = 0
@@ -48,8 +44,7 @@ def read_fit(path: str | Path, *, runner: str = "") -> Workout:
         return None
 
     try:
-        with fitdecode.FitReader(str(path), check_crc=fitdecode.CrcCheck.RAISE,
-                                 error_handling=fitdecode.ErrorHandling.RAISE) as fit:
+        with open_fit(path) as fit:
             for frame in fit:
                 if frame.frame_type != fitdecode.FIT_FRAME_DATA:
                     continue
@@ -100,12 +95,28 @@ def read_fit(path: str | Path, *, runner: str = "") -> Workout:
                     route=pts.arrays(), hr_t=pts.hr_t, hr=pts.hr, source=str(path), meta={"format": "fit"})
 
 
+def open_fit(path: Path):
+    """A ``fitdecode.FitReader`` of ``path`` that checks the CRC and parses strictly, for a ``with``
+    inside a ``try`` whose exceptions go through :func:`fit_error`; a missing, irregular or empty file
+    is refused first with its own one line."""
+    import fitdecode
+
+    if not path.is_file():
+        raise InputError(f"{path}: file not found" if not path.exists() else f"{path}: not a regular file")
+    if path.stat().st_size == 0:
+        raise InputError(f"{path}: empty file")
+    return fitdecode.FitReader(str(path), check_crc=fitdecode.CrcCheck.RAISE,
+                               error_handling=fitdecode.ErrorHandling.RAISE)
+
+
 def fit_error(path: Path, exc: Exception) -> InputError:
     """The one line for an exception met while decoding a FIT file with ``fitdecode`` (its byte where
     fitdecode knows it): not a FIT file or a bad header, a CRC mismatch, a truncated file, a malformed
     message, an OS error, or anything hostile bytes make fitdecode raise."""
     import fitdecode
 
+    if isinstance(exc, InputError):  # already one line (open_fit's file checks)
+        return exc
     if isinstance(exc, fitdecode.FitHeaderError):
         return InputError(f"{path}: not a FIT file or bad FIT header ({_first_line(exc)})")
     if isinstance(exc, fitdecode.FitCRCError):
