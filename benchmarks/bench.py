@@ -42,8 +42,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from edgekit.errors import EdgekitError
-from edgekit.fileio import write_json
+from edgekit.core.errors import EdgekitError
+from edgekit.core.fileio import write_json
 
 NOMINAL_BITS = {"fp32": 32, "fp16": 16, "int8": 8, "w8a8": 8, "palette6": 6, "palette4": 4}
 STAGES = ("data", "train", "convert", "verify", "evaluate", "report")
@@ -127,7 +127,7 @@ def program_stats(mlpackage: str | Path) -> dict[str, Any]:
     ``lstm``/``gru``/``rnn`` T × B × (elements of every weight matrix); ``scaled_dot_product_attention``
     2 × B × L × S × E. Element-wise and normalization ops count as 0 MACs.
     """
-    from edgekit.convert import import_coremltools
+    from edgekit.export.convert import import_coremltools
 
     ct = import_coremltools()
     path = Path(mlpackage)
@@ -362,7 +362,7 @@ def inference_section(build: Path, models: list[str], quick: bool) -> tuple[list
     import onnxruntime as ort
     import torch
 
-    from edgekit.train import load_checkpoint
+    from edgekit.train.fit import load_checkpoint
     from edgekit.tasks import task_for
 
     rows, notes, detail = [], [], {}
@@ -432,7 +432,7 @@ def inference_section(build: Path, models: list[str], quick: bool) -> tuple[list
             notes.append(f"{model}: no ONNX of {', '.join(missing_onnx)} (quantized variants exist only as Core ML); "
                          "their cost is given as program ops/MACs and reference-evaluator time")
         try:
-            from edgekit.verify.evaluator import ReferenceEvaluator
+            from edgekit.mil.evaluator import ReferenceEvaluator
         except ImportError:
             notes.append("reference evaluator not available; per-variant evaluator time not measured")
             continue
@@ -452,7 +452,7 @@ def inference_section(build: Path, models: list[str], quick: bool) -> tuple[list
                                      ev_timing["fp32"]["median_s"] * 1e3, "ms",
                                      note="NumPy evaluator of the saved program (incl. weight decompression)"))
         # verify scores the held-out set through BatchedEvaluator: per window, batched vs one at a time
-        from edgekit.verify.batched import BatchedEvaluator, batchable
+        from edgekit.mil.batched import BatchedEvaluator, batchable
 
         for v in ("fp16", "fp32"):
             ev = evs.get(v)
@@ -476,7 +476,7 @@ def inference_section(build: Path, models: list[str], quick: bool) -> tuple[list
 
 
 def size_section(build: Path, models: list[str]) -> list[dict]:
-    from edgekit.train import load_checkpoint
+    from edgekit.train.fit import load_checkpoint
 
     rows = []
     for model in models:
@@ -503,11 +503,11 @@ def realism_section(config: Path) -> tuple[list[dict], list[str]]:
     SYNTHETIC one-minute readings of each recording profile from REAL all-day readings (realdata/hrv), on
     the holdout persons (never tuned on) and the tune persons, side by side with the floor of the measure:
     the same classifier telling real tune persons' readings from real holdout persons' (two real samples).
-    Goal: AUC <= 0.70 (:mod:`edgekit.data.realism`)."""
-    from edgekit.config import load_config
-    from edgekit.data.real_hrv import load_readings
-    from edgekit.data.realdata import load_set
-    from edgekit.data.realism import REALISM_GOAL_AUC, domain_auc, feature_matrix
+    Goal: AUC <= 0.70 (:mod:`edgekit.data.real.realism`)."""
+    from edgekit.config.load import load_config
+    from edgekit.data.real.hrv import load_readings
+    from edgekit.data.real.manifest import load_set
+    from edgekit.data.real.realism import REALISM_GOAL_AUC, domain_auc, feature_matrix
     from edgekit.package import load_package_config
     from edgekit.tasks import task_for
     from edgekit.tasks.hrv_real import is_rr_set, realism_figures
@@ -620,7 +620,7 @@ def table(rows: list[dict]) -> str:
 
 def _models(config: Path, build: Path) -> list[str]:
     if config.is_file():
-        from edgekit.config import load_config
+        from edgekit.config.load import load_config
         from edgekit.package import load_package_config
 
         return [load_config(m.config).name for m in load_package_config(config).models]

@@ -225,7 +225,7 @@ def write_export(path: str | Path, target_mb: float = 4.0, seed: int = 0, hrv_ev
 def _clean_series(n: int, seed: int) -> np.ndarray:
     """A long clean RR series: the real pyhrv NNI sample tiled with jitter when available, else
     the synthetic spectral model."""
-    from edgekit.data import synth
+    from edgekit.data.synth import cohort as synth
 
     co = synth.generate(subjects=3, days=1, seed=seed, artifacts=False)
     base = np.concatenate(co.clean_rr)
@@ -243,8 +243,8 @@ def bench_cleaning(n_beats: int = 100_000, fraction: float = 0.02, seed: int = 0
     ``quick`` uses 20,000 beats."""
     if quick:
         n_beats = min(n_beats, 20_000)
-    from edgekit.data.clean import clean
-    from edgekit.data.features import time_domain, frequency_domain
+    from edgekit.data.signal.clean import clean
+    from edgekit.data.signal.features import time_domain, frequency_domain
     from edgekit.data.rr import RRTable
 
     rng = np.random.default_rng(seed)
@@ -262,7 +262,7 @@ def bench_cleaning(n_beats: int = 100_000, fraction: float = 0.02, seed: int = 0
     feats = time_domain(res.table.rr_ms, res.table.segment)
     feats.update(frequency_domain(res.table.rr_ms, res.table.time_s, res.table.segment))
     t_ek = time.perf_counter() - t
-    from edgekit.data.clean import _resolve, detect_kubios
+    from edgekit.data.signal.clean import _resolve, detect_kubios
 
     # detection quality of the first pass (outside the timing)
     spans = [(a, b) for a, b, _, _ in _resolve(detect_kubios(bad, np.zeros(len(bad), np.int64)), len(bad))]
@@ -352,7 +352,7 @@ mode, path = sys.argv[1], sys.argv[2]
 t = time.perf_counter()
 extra = {}
 if mode == "stream":
-    from edgekit.data import apple_health
+    from edgekit.data.readers import apple_health
     tab = apple_health.read_export(path)
     n = len(tab)
     extra = {"records": tab.meta["records"], "beats": tab.meta["beats"], "path": tab.meta.get("path")}
@@ -384,7 +384,7 @@ def _run_child(mode: str, path: Path) -> dict:
 
 
 def _baseline_rss_mb() -> float:
-    r = subprocess.run([sys.executable, "-c", "import edgekit.data.apple_health\n"
+    r = subprocess.run([sys.executable, "-c", "import edgekit.data.readers.apple_health\n"
                         "print([int(l.split()[1]) / 1024 for l in open('/proc/self/status') "
                         "if l.startswith('VmHWM:')][0])"],
                        capture_output=True, text=True, check=True)

@@ -5,7 +5,7 @@
   the ``influxdb`` 5.3.2 client's ``write_points`` (point dicts built from the same table, same
   batch size, ns precision), each into its own database, rounds interleaved, medians; points/s.
 - peak memory: peak RSS of ``edgekit data push`` of a 1 M-beat RR table CSV (streamed) vs the same
-  push reading the file whole (:func:`edgekit.data.influx_io.read_inputs`), each in a fresh process.
+  push reading the file whole (:func:`edgekit.data.influx.tables.read_inputs`), each in a fresh process.
 
 Skipped with a note when ``influxd`` or the ``influxdb`` package is not installed.
 """
@@ -28,8 +28,8 @@ print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 _WHOLE = r"""
 import sys
 from pathlib import Path
-from edgekit.data.influx import InfluxClient
-from edgekit.data.influx_io import hourly_points, push, read_inputs
+from edgekit.data.influx.client import InfluxClient
+from edgekit.data.influx.tables import hourly_points, push, read_inputs
 data = read_inputs([Path(sys.argv[1])], None, None, None)
 with InfluxClient(sys.argv[2], sys.argv[3]) as c:
     push(c, data, hourly_points(data.table), progress=False)
@@ -43,7 +43,7 @@ def _peak_kb(argv: list[str]) -> int:
 
 def influx_section(quick: bool) -> tuple[list[dict], list[str]]:
     from benchmarks.bench import _row, side_by_side
-    from edgekit.data.influxd import INFLUXD, InfluxServer
+    from edgekit.data.influx.server import INFLUXD, InfluxServer
 
     if INFLUXD is None:
         return [], ["influx: influxd not installed (apt-get install influxdb); push benchmarks not run"]
@@ -51,9 +51,9 @@ def influx_section(quick: bool) -> tuple[list[dict], list[str]]:
         from influxdb import InfluxDBClient
     except ImportError:
         return [], ["influx: the 'influxdb' package (baseline client) is not installed; push benchmarks not run"]
-    from edgekit.data import synth
-    from edgekit.data.influx import InfluxClient, seconds_to_ns
-    from edgekit.data.influx_io import PushData, rr_lines
+    from edgekit.data.synth import cohort as synth
+    from edgekit.data.influx.client import InfluxClient, seconds_to_ns
+    from edgekit.data.influx.tables import PushData, rr_lines
 
     rows, notes = [], []
     n = 20_000 if quick else 200_000

@@ -3,12 +3,12 @@
 Each figure is edgekit's path next to a named baseline, run side by side in fresh processes (peak
 memory is the child's own ``VmHWM``, wall time its own clock):
 
-- **ingest**: ``edgekit data ingest --format apple-health`` (streamed, :mod:`edgekit.data.stream`)
+- **ingest**: ``edgekit data ingest --format apple-health`` (streamed, :mod:`edgekit.data.readers.stream`)
   vs the whole-table path it replaced (read the whole export into a table, then write the CSV:
   :func:`ingest_whole_table`, kept here as the baseline) on generated HRV-dense exports; MB/s,
   peak MB, and whether the two CSVs are the same bytes.
 - **recordings**: the same for a long Polar RR log (``--format polar``; rr-text and CSV share its
-  chunked reader), streamed (:func:`edgekit.data.stream.ingest_recordings`) vs the whole table.
+  chunked reader), streamed (:func:`edgekit.data.readers.stream.ingest_recordings`) vs the whole table.
 - **cohort memory**: the synthetic data stage (``synth.iter_cohort``, a chunk of subjects at a time)
   vs the whole-cohort path (:func:`generate_whole_table`, the generator as it was, then one clean
   and one windowing of the whole table) for 12, 48, 192 subjects x 14 days; windows.npz bytes
@@ -44,14 +44,15 @@ LARGE = os.environ.get("EDGEKIT_BENCH_LARGE", "") not in ("", "0")
 
 def ingest_whole_table(paths, out, fmt: str = "apple-health") -> None:
     """The whole-table ingest: every interval in one RRTable, then ``rr.write_csv``."""
-    from edgekit.data import readers, rr
+    from edgekit.data import rr
+    from edgekit.data.readers import formats as readers
 
     rr.write_csv(readers.read(paths, fmt), out)
 
 
 def generate_whole_table(subjects: int, days: int, seed: int, artifacts: bool = True):
     """``synth.generate`` as it was: every draw for the whole cohort at once (one generator)."""
-    from edgekit.data import synth
+    from edgekit.data.synth import cohort as synth
     from edgekit.data.rr import RRTable
 
     rng = np.random.default_rng(seed)
@@ -110,7 +111,7 @@ def data_stage_whole_table(cfg, out_path) -> str:
     """The data stage's windows as they were made: the whole cohort generated, cleaned and windowed
     at once. Writes windows.npz to ``out_path``; returns its sha256."""
     from edgekit.data import pipeline
-    from edgekit.data.clean import clean
+    from edgekit.data.signal.clean import clean
 
     d = cfg.data
     cohort = generate_whole_table(d.subjects, d.days, d.seed)
@@ -132,17 +133,17 @@ job, args = sys.argv[1], json.loads(sys.argv[2])
 t = time.perf_counter()
 res = {}
 if job == "ingest-stream":
-    from edgekit.data.stream import ingest_apple_health
+    from edgekit.data.readers.stream import ingest_apple_health
     r = ingest_apple_health(args["inputs"], args["out"])
     res = {"rows": r["rows"], "path": r["paths"][0]}
 elif job == "ingest-whole":
     from benchmarks.bench_scale import ingest_whole_table
     ingest_whole_table(args["inputs"], args["out"], args.get("format", "apple-health"))
 elif job == "recording-stream":
-    from edgekit.data.stream import ingest_recordings
+    from edgekit.data.readers.stream import ingest_recordings
     res = {"rows": ingest_recordings(args["inputs"], args["out"], args["format"])["rows"]}
 elif job in ("data-chunked", "data-whole"):
-    from edgekit.config import load_config
+    from edgekit.config.load import load_config
     cfg = load_config(args["config"])
     cfg.data.subjects = args["subjects"]
     if job == "data-chunked":
@@ -155,10 +156,10 @@ elif job in ("data-chunked", "data-whole"):
         res = {"sha256": data_stage_whole_table(cfg, args["out"])}
 elif job in ("synth-chunked", "synth-whole"):
     if job == "synth-whole":  # the old generator behind the same CSV writer
-        from edgekit.data import synth
+        from edgekit.data.synth import cohort as synth
         from benchmarks.bench_scale import generate_whole_table
         synth.iter_cohort = lambda s, d, seed, profile=None: iter([generate_whole_table(s, d, seed)])
-    from edgekit.cli import main
+    from edgekit.cli.main import main
     rc = main(["data", "synth", "--out", args["out"], "--subjects", str(args["subjects"]),
                "--days", str(args["days"]), "--seed", "7"])
     assert rc == 0
@@ -300,7 +301,7 @@ lr = 0.002
 patience = 100
 """
 
-_TODAY = "import sys, torch\nfrom edgekit.cli import main\nsys.exit(main())"  # torch first: OpenMP spins
+_TODAY = "import sys, torch\nfrom edgekit.cli.main import main\nsys.exit(main())"  # torch first: OpenMP spins
 
 
 def _weights_sha(model_pt: Path) -> str:
@@ -344,7 +345,7 @@ def bench_loaded_training(quick: bool = False, subjects: int = 12, days: int = 7
         from edgekit.tasks.strain import StrainTask
 
         cfg.write_text(_TRAIN_TOML.format(model_type=StrainTask.type, subjects=subjects, days=days, epochs=epochs))
-        subprocess.run([sys.executable, "-c", "import sys\nfrom edgekit.config import load_config\n"
+        subprocess.run([sys.executable, "-c", "import sys\nfrom edgekit.config.load import load_config\n"
                         "from edgekit.data import pipeline\nfrom edgekit.tasks import task_for\n"
                         "cfg = load_config(sys.argv[1])\npipeline.run(cfg, sys.argv[2], task_for(cfg.model.type).examples(cfg))",
                         str(cfg), str(tmp / "build")], check=True, capture_output=True, timeout=3600)

@@ -111,10 +111,10 @@ def model_throughput(build: Path, model: str, quick: bool) -> dict[str, Any] | N
     """Step throughput and matmul efficiency of one model's training, or None without a build."""
     import torch
 
-    from edgekit.config import load_config
+    from edgekit.config.load import load_config
     from edgekit.tasks import task_for
     from edgekit.tasks.base import model_batch
-    from edgekit.train import load_windows, seed_everything
+    from edgekit.train.fit import load_windows, seed_everything
 
     model_dir = build / model
     try:

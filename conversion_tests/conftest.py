@@ -17,7 +17,7 @@ import torch
 
 import edgekit
 from edgekit import STRAIN_LABELS
-from edgekit.config import load_config
+from edgekit.config.load import load_config
 from edgekit.models import build_model
 from edgekit.tasks.strain import _beats
 
@@ -72,7 +72,7 @@ def quick_train(model_type: str, model: torch.nn.Module, X: np.ndarray, y: np.nd
 
 def make_build(root: Path, name: str, n_test: int = 200) -> tuple:
     """Train ``name`` quickly and write the train/data stage files under ``root/name``."""
-    from edgekit.train import save_checkpoint
+    from edgekit.train.fit import save_checkpoint
 
     cfg = load_config(CONFIGS[name])
     torch.manual_seed(0)
@@ -109,7 +109,7 @@ def make_build(root: Path, name: str, n_test: int = 200) -> tuple:
 @pytest.fixture(scope="session")
 def built(tmp_path_factory) -> dict:
     """Both default models trained, then converted by the real convert stage: name → (cfg, module, dir)."""
-    from edgekit import convert
+    from edgekit.export import convert
 
     root = tmp_path_factory.mktemp("build")
     out = {}

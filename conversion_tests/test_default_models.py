@@ -9,18 +9,18 @@ import numpy as np
 import pytest
 
 from edgekit import INPUT_NAME
-from edgekit.convert import CLASS_LABEL_OUTPUT, CLASS_PROBS_OUTPUT, SCORE_OUTPUT
-from edgekit.fileio import sha256_tree
-from edgekit.quantize import VARIANTS, uncompressed_weights
+from edgekit.export.convert import CLASS_LABEL_OUTPUT, CLASS_PROBS_OUTPUT, SCORE_OUTPUT
+from edgekit.core.fileio import sha256_tree
+from edgekit.export.quantize import VARIANTS, uncompressed_weights
 from edgekit.verify import parity, run_mlprogram
-from edgekit.verify.program import load_spec
+from edgekit.mil.program import load_spec
 
 MODELS = ["hrv_transformer", "hrv_lstm"]
 
 
 @pytest.mark.parametrize("name", MODELS)
 def test_verify_stage_passes_every_gate(built, name, capsys):
-    from edgekit.log import configure
+    from edgekit.core.log import configure
 
     configure()  # the CLI's handler: the ✓/✗ lines go to stdout (as when the suite runs a CLI test first)
     cfg, _, root = built[name]
@@ -98,7 +98,7 @@ def test_run_mlprogram_interface(built):
 
 def test_same_checkpoint_same_bytes(built, tmp_path):
     """Re-running convert on the same checkpoint reproduces every package and the ONNX bit for bit."""
-    from edgekit import convert
+    from edgekit.export import convert
 
     cfg, _, root = built["hrv_lstm"]
     first = json.loads((root / "hrv_lstm" / "coreml" / "convert.json").read_text())
@@ -114,7 +114,7 @@ def test_input_layer_kept_at_higher_precision(built, name):
     """Palette variants store the input layer's weights int8 (per tensor) and W8A8 leaves the input
     layer's activation float (convert.palette_keep_int8 / w8a8_float_inputs = ["input"]); convert.json
     records both and bits per parameter count the int8 tensor at 8 bits."""
-    from edgekit.verify.evaluator import ReferenceEvaluator
+    from edgekit.mil.evaluator import ReferenceEvaluator
 
     cfg, _, root = built[name]
     assert cfg.convert.palette_keep_int8 == ["input"] and cfg.convert.w8a8_float_inputs == ["input"]
@@ -151,8 +151,8 @@ def test_input_layer_kept_at_higher_precision(built, name):
 def test_batched_evaluator_equals_one_at_a_time(built, name):
     """The held-out set is scored through BatchedEvaluator: every variant's outputs are those of the
     one-input-at-a-time evaluator (same ops, same rounding), for the batchable programs."""
-    from edgekit.verify.batched import BatchedEvaluator, Unbatchable, batchable
-    from edgekit.verify.evaluator import ReferenceEvaluator
+    from edgekit.mil.batched import BatchedEvaluator, Unbatchable, batchable
+    from edgekit.mil.evaluator import ReferenceEvaluator
 
     cfg, _, root = built[name]
     with np.load(root / name / "train" / "test_set.npz") as z:

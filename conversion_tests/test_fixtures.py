@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from edgekit.config import load_config
+from edgekit.config.load import load_config
 from edgekit.verify import fixtures
 
 from conftest import CONFIGS
@@ -37,7 +37,7 @@ def test_fixture_file_matches_generator_and_model(name):
 
 
 def test_wrong_length_is_refused(tmp_path):
-    from edgekit.errors import EdgekitError
+    from edgekit.core.errors import EdgekitError
 
     with pytest.raises(EdgekitError, match="windows of 64"):
         fixtures.load(fixtures.shipped("hrv_transformer"), 64)

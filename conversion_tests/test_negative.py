@@ -10,10 +10,10 @@ import struct
 import numpy as np
 import pytest
 
-from edgekit.errors import EdgekitError, GateError
-from edgekit.fileio import sha256_tree
+from edgekit.core.errors import EdgekitError, GateError
+from edgekit.core.fileio import sha256_tree
 from edgekit.verify import parity
-from edgekit.verify.evaluator import ReferenceEvaluator
+from edgekit.mil.evaluator import ReferenceEvaluator
 
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")  # random weight bytes hold NaN/inf
 
@@ -123,7 +123,7 @@ def test_drifted_model_fails_the_named_gate(copy_build):
     """A checkpoint that differs from what was converted: fp32 parity names the figure."""
     import torch
 
-    from edgekit.train import load_checkpoint, save_checkpoint
+    from edgekit.train.fit import load_checkpoint, save_checkpoint
 
     cfg, dst = copy_build("hrv_transformer", ["fp32"])
     ckpt = dst / "hrv_transformer" / "train" / "model.pt"

@@ -8,8 +8,8 @@ import torch
 from torch import nn
 
 from edgekit import INPUT_NAME
-from edgekit.convert import SCORE_OUTPUT, save_mlpackage, to_coreml
-from edgekit.errors import EdgekitError
+from edgekit.export.convert import SCORE_OUTPUT, save_mlpackage, to_coreml
+from edgekit.core.errors import EdgekitError
 from edgekit.models import build_model
 from edgekit.verify import ReferenceEvaluator
 from edgekit.tasks.strain import _beats
@@ -119,7 +119,7 @@ def test_unconvertible_module_names_the_op():
 def test_zoo_batched_evaluation_equals_single(tmp_path, name, module, length):
     """Every zoo program either has a batch rule for all its ops and then gives, batched, the outputs of
     one-at-a-time runs, or is refused as unbatchable (recurrent and convolution ops)."""
-    from edgekit.verify.batched import BatchedEvaluator, Unbatchable, batchable
+    from edgekit.mil.batched import BatchedEvaluator, Unbatchable, batchable
 
     torch.manual_seed(0)
     for p in module.parameters():

@@ -2,7 +2,7 @@
 
 import sys
 
-from edgekit.cli import main
+from edgekit.cli.main import main
 
 if __name__ == "__main__":  # not when a spawned worker process (build --jobs) imports it
     sys.exit(main())

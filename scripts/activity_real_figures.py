@@ -44,7 +44,7 @@ def main(argv=None) -> int:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from compare_activity_synthetic import predictor
 
-    from edgekit.data.realdata import load_set
+    from edgekit.data.real.manifest import load_set
     from edgekit.tasks.activity import workout_input
     from edgekit.tasks.activity_real import evaluation, score_set
 

@@ -1,10 +1,10 @@
-"""How the wearer's own baseline (edgekit.data.baseline) agrees with the simulator's state, per
+"""How the wearer's own baseline (edgekit.data.signal.baseline) agrees with the simulator's state, per
 recording profile, next to the bundled strain classifier's day labels (SYNTHETIC data).
 
     PYTHONPATH=. python scripts/baseline_agreement.py --build build [--subjects 24 --days 42 --seed 11]
     PYTHONPATH=. python scripts/baseline_agreement.py --no-model --window all
 
-Prints JSON (edgekit.data.baseline_eval.measure): per profile the baseline's words against the
+Prints JSON (edgekit.data.synth.baseline_eval.measure): per profile the baseline's words against the
 words of the latent recovery R, its day value against R (within-subject Spearman), its ``below``
 against the simulated state (not healthy), and the model's day labels on the same days. The
 figures in docs/baseline.md come from the first command with a model built by ``make ios-package``.
@@ -22,9 +22,9 @@ import numpy as np
 
 
 def main() -> int:
-    from edgekit.config import load_config
-    from edgekit.data import baseline_eval
-    from edgekit.data.baseline import DEFAULT_WINDOW, WINDOWS
+    from edgekit.config.load import load_config
+    from edgekit.data.synth import baseline_eval
+    from edgekit.data.signal.baseline import DEFAULT_WINDOW, WINDOWS
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--config", default="configs/hrv_reading.toml", help="strain classifier config (default %(default)s)")
@@ -43,7 +43,7 @@ def main() -> int:
     if not args.no_model:
         import torch
 
-        from edgekit.predict import load_runner
+        from edgekit.run.predict import load_runner
 
         torch.set_num_threads(1)
         cfg = load_config(args.config)

@@ -12,7 +12,7 @@ the run at once (its state carried window to window); a model without state (bef
 predicts 180-step windows each from zeros, the context only in the first. Scored: MAE (bpm) over
 the steps after the first 5 min with recorded HR, without context and with 5 min of context, per
 population: the model's held-out runners drawn from ``--old-sim REF``'s simulator
-(``edgekit/data/workout_synth.py`` of that git ref) and from this checkout's. Figures are **synthetic**.
+(``edgekit/data/synth/workouts.py`` of that git ref) and from this checkout's. Figures are **synthetic**.
 """
 
 from __future__ import annotations
@@ -31,9 +31,9 @@ CONTEXT_STEPS = 30
 
 
 def old_simulator(ref: str):
-    """``edgekit/data/workout_synth.py`` of git ``ref`` as a module (its own workout plans inline)."""
+    """``edgekit/data/synth/workouts.py`` of git ``ref`` as a module (its own workout plans inline)."""
     root = Path(__file__).resolve().parent.parent
-    text = subprocess.run(["git", "show", f"{ref}:edgekit/data/workout_synth.py"], cwd=root, check=True,
+    text = subprocess.run(["git", "show", f"{ref}:edgekit/data/synth/workouts.py"], cwd=root, check=True,
                           capture_output=True, text=True).stdout
     tmp = Path(tempfile.mkdtemp()) / "old_workout_synth.py"
     tmp.write_text(text)
@@ -48,7 +48,7 @@ def predictor(model_dir: Path):
     """(run(x (T, 3)) -> (T,), has_state) of a checkpoint, as its edgekit version predicted."""
     import torch
 
-    from edgekit.train import load_checkpoint
+    from edgekit.train.fit import load_checkpoint
 
     model, meta = load_checkpoint(model_dir / "train" / "model.pt")
     stateful = "calibration" in meta["model_config"]
@@ -68,7 +68,7 @@ def predictor(model_dir: Path):
 
 
 def score(run, workouts) -> dict:
-    from edgekit.data.workout_grid import to_grid
+    from edgekit.data.signal.workout_grid import to_grid
     from edgekit.tasks.activity import workout_input
 
     err = {0: [], CONTEXT_STEPS: []}
@@ -86,7 +86,7 @@ def score(run, workouts) -> dict:
 
 
 def main(argv=None) -> int:
-    from edgekit.data import workout_synth
+    from edgekit.data.synth import workouts as workout_synth
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", action="append", required=True, metavar="NAME=DIR")

@@ -8,7 +8,7 @@ repository>``, as the repositories of ``realdata/runs/manifest.toml`` hold them 
 there). FIT files are copied byte for byte. TCX and GPX files are rewritten compactly: one track
 point per line, only what edgekit reads (time, position, altitude, heart rate, device speed, the
 activity's sport and id); every value is the source's text, unchanged. The cut is checked: the
-workout grid edgekit resamples from the cut file (``edgekit.data.workout_grid.to_grid``: speed,
+workout grid edgekit resamples from the cut file (``edgekit.data.signal.workout_grid.to_grid``: speed,
 grade, heart rate per 10 s step) equals the grid of the source file exactly, or the script fails.
 
 Prints each file's SHA-256 for the manifest.
@@ -154,8 +154,8 @@ def cut_gpx(src: Path) -> str:
 def _same_grid(a: Path, b: Path) -> None:
     import numpy as np
 
-    from edgekit.data.workout_grid import to_grid
-    from edgekit.data.workout_readers import read_workout_file
+    from edgekit.data.signal.workout_grid import to_grid
+    from edgekit.data.readers.workouts import read_workout_file
 
     wa, wb = read_workout_file(a), read_workout_file(b)
     if len(wa) != len(wb):

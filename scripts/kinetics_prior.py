@@ -11,7 +11,7 @@ network on the same training runners with the same budget (epochs, learning rate
 both on the held-out synthetic runners and on the real runs' **tune** split (realdata/runs; the
 holdout runners are not used), per run without and with 5 min of context, as the evaluate stage.
 
-The prior (:func:`prior`): effort u = grade-adjusted speed (:mod:`edgekit.data.hr_kinetics`), its
+The prior (:func:`prior`): effort u = grade-adjusted speed (:mod:`edgekit.data.signal.hr_kinetics`), its
 first-order response s (τ = 60 s, from rest at the workout's start), ``hr = hr0 + G·s``. Without
 context: the population's (hr0, G), least squares over the training runners' workouts. With
 context: hr0 and G fitted to the context minutes by ridge regression towards the population's
@@ -37,7 +37,7 @@ RIDGE_HR0 = 0.05
 
 def response(speed: np.ndarray, grade: np.ndarray) -> np.ndarray:
     """First-order response s (…, T) of grade-adjusted speed, from rest (s = 0 before step 0)."""
-    from edgekit.data.hr_kinetics import effort
+    from edgekit.data.signal.hr_kinetics import effort
 
     u = effort(speed, grade)
     a = 1.0 - np.exp(-STEP_S / TAU_S)
@@ -122,9 +122,9 @@ def main(argv=None) -> int:
         with torch.no_grad():
             return pp + net(torch.from_numpy(f)).double().numpy()
 
-    from edgekit.data.realdata import load_set
+    from edgekit.data.real.manifest import load_set
     from edgekit.tasks import activity_real as ar
-    from edgekit.train import load_checkpoint
+    from edgekit.train.fit import load_checkpoint
 
     model, _ = load_checkpoint(args.model_dir / "train" / "model.pt")
 

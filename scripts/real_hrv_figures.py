@@ -13,9 +13,9 @@ from pathlib import Path
 
 
 def main() -> int:
-    from edgekit.config import load_config
-    from edgekit.data.realdata import load_set
-    from edgekit.predict import load_runner
+    from edgekit.config.load import load_config
+    from edgekit.data.real.manifest import load_set
+    from edgekit.run.predict import load_runner
     from edgekit.tasks.hrv_real import forecaster_evaluation, strain_evaluation
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -18,10 +18,10 @@ import numpy as np
 
 
 def main() -> int:
-    from edgekit.build import run_data_stage, run_stage
-    from edgekit.config import load_config
+    from edgekit.pipeline.build import run_data_stage, run_stage
+    from edgekit.config.load import load_config
     from edgekit.tasks import task_for
-    from edgekit.train import _predict, load_checkpoint, load_windows
+    from edgekit.train.fit import _predict, load_checkpoint, load_windows
 
     ap = argparse.ArgumentParser()
     ap.add_argument("config")

@@ -1,4 +1,4 @@
-"""The ``influxd`` fixture for tests: a throwaway server (edgekit/data/influxd.py), skipped without it.
+"""The ``influxd`` fixture for tests: a throwaway server (edgekit/data/influx/server.py), skipped without it.
 
 ``make setup`` / ``.ci/run`` install Debian's ``influxdb`` (1.6.7) where they can; without the
 ``influxd`` binary the tests that need it skip with a message saying so.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from edgekit.data.influxd import INFLUXD, InfluxServer  # noqa: F401 - re-exported for tests
+from edgekit.data.influx.server import INFLUXD, InfluxServer  # noqa: F401 - re-exported for tests
 
 SKIP_REASON = ("influxd not installed (apt-get install influxdb; 'make setup' does it when run as root "
                "with apt): InfluxDB tests skipped")

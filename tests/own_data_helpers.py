@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edgekit.cli import main
+from edgekit.cli.main import main
 
 _TAIL = """[data]
 source = "files"

@@ -7,10 +7,10 @@ import json
 import numpy as np
 import pytest
 
-from edgekit import person_eval
-from edgekit.build import run_stage
-from edgekit.config import load_config
-from edgekit.data import hr_kinetics
+from edgekit.train import person as person_eval
+from edgekit.pipeline.build import run_stage
+from edgekit.config.load import load_config
+from edgekit.data.signal import hr_kinetics
 from edgekit.data.workout_examples import with_context
 
 TINY = """
@@ -71,8 +71,8 @@ def test_the_build_leaves_the_person_scenario_to_edgekit_evaluate(built, capsys)
     """The train stage writes held-out figures per HR-sampling profile but not the person scenario;
     ``edgekit evaluate --person`` runs it, writes person/person.json with date and config fingerprint,
     and the report shows it; another run of the report stage re-runs no evaluator."""
-    from edgekit.build import is_up_to_date
-    from edgekit.cli import main
+    from edgekit.pipeline.build import is_up_to_date
+    from edgekit.cli.main import main
 
     cfg, model_dir = built
     m = json.loads((model_dir / "train" / "metrics.json").read_text())
@@ -103,8 +103,8 @@ def test_the_build_leaves_the_person_scenario_to_edgekit_evaluate(built, capsys)
 def test_the_report_reruns_no_evaluator(built, monkeypatch):
     """The report stage reads evaluate/ and person/; it never runs the real-set evaluation, the person
     scenario or a training again (each raises here)."""
-    import edgekit.evaluate
-    import edgekit.train
+    import edgekit.run.evaluate
+    import edgekit.train.fit
     from edgekit.tasks import task_for
 
     cfg, model_dir = built
@@ -112,15 +112,15 @@ def test_the_report_reruns_no_evaluator(built, monkeypatch):
     def refuse(*a, **k):
         raise AssertionError("the report ran an evaluator")
 
-    for owner, name in ((person_eval, "evaluate_person"), (person_eval, "run"), (edgekit.evaluate, "run"),
-                        (edgekit.train, "fit"), (type(task_for(cfg.model.type)), "evaluate_real")):
+    for owner, name in ((person_eval, "evaluate_person"), (person_eval, "run"), (edgekit.run.evaluate, "run"),
+                        (edgekit.train.fit, "fit"), (type(task_for(cfg.model.type)), "evaluate_real")):
         monkeypatch.setattr(owner, name, refuse)
     run_stage(cfg, "report", model_dir.parent)
     assert (model_dir / "report" / "report.md").is_file()
 
 
 def test_person_scenario_is_refused_for_a_model_without_one(tmp_path, capsys):
-    from edgekit.cli import main
+    from edgekit.cli.main import main
 
     (tmp_path / "configs").mkdir()
     p = tmp_path / "configs" / "slots.toml"
@@ -147,7 +147,7 @@ def test_the_program_takes_the_state_as_an_optional_input(built):
     """The saved ML program: input activity_sequence and an optional activity_state (zeros when not
     given), outputs hr_bpm and activity_state_out; metadata names them and the state size."""
     from edgekit.verify import ReferenceEvaluator
-    from edgekit.verify.program import load_spec
+    from edgekit.mil.program import load_spec
 
     _, model_dir = built
     pkg = model_dir / "coreml" / "fp32.mlpackage"
@@ -207,8 +207,8 @@ def _gpx(path, workout) -> None:
 
 @pytest.mark.parametrize("variant", ["torch", "int8"])
 def test_predict_a_gpx_workout(built, tmp_path, capsys, variant):
-    from edgekit.cli import main
-    from edgekit.data.workout_synth import generate_runner
+    from edgekit.cli.main import main
+    from edgekit.data.synth.workouts import generate_runner
 
     cfg, model_dir = built
     workout = generate_runner(3, seed=9, workouts_per_runner=1, route_step_s=5.0)[0]
@@ -230,7 +230,7 @@ def test_predict_a_gpx_workout(built, tmp_path, capsys, variant):
 
 
 def _predict(cfg, model_dir, *inputs, extra=()):
-    from edgekit.cli import main
+    from edgekit.cli.main import main
 
     return main(["predict", "--config", str(cfg.path), *map(str, inputs), "--build", str(model_dir.parent), *extra])
 
@@ -240,7 +240,7 @@ def test_predict_refuses_other_sports_in_one_line(built, tmp_path, capsys):
     stdout); walking is predicted with a warning; steps scored are printed."""
     from test_data_workouts import FIT_RECORDS, _fit_file
 
-    from edgekit.data.workout_synth import generate_runner
+    from edgekit.data.synth.workouts import generate_runner
 
     cfg, model_dir = built
     bike = tmp_path / "ride.fit"
@@ -336,7 +336,7 @@ def _two_hour_run(profile: dict, seed: int = 7):
     """A synthetic run of exactly two hours (a long workout cut to 7200 s) of a runner with ``profile``."""
     import dataclasses
 
-    from edgekit.data.workout_synth import generate_runner
+    from edgekit.data.synth.workouts import generate_runner
 
     for i in range(40):
         for w in generate_runner(i, seed=seed, workouts_per_runner=30, route_step_s=5.0, profile=profile):
@@ -357,8 +357,8 @@ def test_two_hour_run_carries_the_context_to_its_end(whole):
     window after window with the state carried) matches torch on the whole run."""
     import torch
 
-    from edgekit.data.workout_grid import to_grid
-    from edgekit.predict import load_runner
+    from edgekit.data.signal.workout_grid import to_grid
+    from edgekit.run.predict import load_runner
     from edgekit.tasks.activity import predict_grid, workout_input
 
     cfg, model_dir = whole
@@ -394,7 +394,7 @@ def test_two_hour_run_carries_the_context_to_its_end(whole):
     # the Core ML program, window after window, the state carried: the same run within 0.05 bpm
     ml = load_runner(cfg, model_dir.parent, "fp32") if (model_dir / "coreml" / "fp32.mlpackage").is_dir() else None
     if ml is None:
-        from edgekit.build import run_stage
+        from edgekit.pipeline.build import run_stage
 
         run_stage(cfg, "convert", model_dir.parent)
         ml = load_runner(cfg, model_dir.parent, "fp32")
@@ -407,9 +407,9 @@ def test_two_hour_run_carries_the_context_to_its_end(whole):
 def test_a_pause_is_predicted_with_hr_recovery(whole):
     """After a pause with the watch paused (no samples for minutes), the first step is predicted from
     the recovery the runner's HR makes, not from rest (issue 23: 75 bpm predicted, 114 recorded)."""
-    from edgekit.data.workout_grid import to_grid
-    from edgekit.data.workout_synth import generate_runner
-    from edgekit.predict import load_runner
+    from edgekit.data.signal.workout_grid import to_grid
+    from edgekit.data.synth.workouts import generate_runner
+    from edgekit.run.predict import load_runner
     from edgekit.tasks.activity import predict_grid
 
     cfg, model_dir = whole
@@ -438,8 +438,8 @@ def test_a_pause_is_predicted_with_hr_recovery(whole):
 
 def test_training_data_from_fitrec_json_lines(tmp_path):
     """[data] source = "files": FitRec-style JSON lines stream through the (non-strict) quality filter."""
-    from edgekit.build import run_data_stage
-    from edgekit.data import workout_synth
+    from edgekit.pipeline.build import run_data_stage
+    from edgekit.data.synth import workouts as workout_synth
 
     pop = tmp_path / "pop.jsonl"
     n = workout_synth.write_jsonl(pop, (w for ch in workout_synth.iter_population(4, 6, seed=4, hr_sampling="mixed")

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edgekit.data.realdata import load_set
+from edgekit.data.real.manifest import load_set
 from edgekit.data.workouts import WorkoutGrid
 from edgekit.report import plots
 from edgekit.tasks import activity_real as ar
@@ -72,7 +72,7 @@ def test_the_committed_runs_are_scored_with_a_stand_in_model():
     def constant(X):  # the whole run, (1, T, 3) -> (1, T)
         return np.full(X.shape[:2], 150.0)
 
-    from edgekit.config import load_config
+    from edgekit.config.load import load_config
 
     cfg = load_config(REPO / "configs" / "hr_activity.toml")
     assert cfg.real_set_paths() == [(REPO / "realdata" / "runs").resolve()]

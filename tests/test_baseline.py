@@ -1,4 +1,4 @@
-"""The wearer's own baseline (edgekit.data.baseline): hand-computed cases of every method (a 7-day
+"""The wearer's own baseline (edgekit.data.signal.baseline): hand-computed cases of every method (a 7-day
 ramp, a gap day, fewer days than required, the normal range and the trend words), readings cut
 from recordings, the night window, pandas' rolling statistics as an independent reference, and the
 verbs and report that show it."""
@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pytest
 
-from edgekit.data import baseline as bl
+from edgekit.data.signal import baseline as bl
 from edgekit.data.rr import Flag, RRTable
 
 DAY = 86400.0
@@ -176,8 +176,8 @@ def test_night_window_and_utc_offset_place_the_day():
 
 
 def test_personal_baseline_of_a_synthetic_watch_month_and_of_a_clockless_recording():
-    from edgekit.data import synth
-    from edgekit.data.clean import clean
+    from edgekit.data.synth import cohort as synth
+    from edgekit.data.signal.clean import clean
 
     cohort = synth.generate(subjects=1, days=20, seed=5, recordings=["watch"])
     res = bl.personal_baseline(clean(cohort.table, "kubios").table)
@@ -193,7 +193,7 @@ def test_personal_baseline_of_a_synthetic_watch_month_and_of_a_clockless_recordi
     assert only.days == () and "no clock time" in only.reason
     daytime = bl.personal_baseline(_recording(T0 + 12 * 3600, [800.0, 850.0] * 40))["p"]
     assert daytime.days == () and "00:00 and 06:00" in daytime.reason
-    from edgekit.data.baseline_text import text_lines
+    from edgekit.data.signal.baseline_text import text_lines
 
     assert text_lines(daytime)[1].startswith("  no daily value:")
 
@@ -201,7 +201,7 @@ def test_personal_baseline_of_a_synthetic_watch_month_and_of_a_clockless_recordi
 def test_agreement_measure_runs_per_profile_with_a_stand_in_model():
     """scripts/baseline_agreement.py's measurement on a tiny cohort (SYNTHETIC): every profile row,
     the truth words from the latent recovery, and a stand-in model's day labels on the same days."""
-    from edgekit.data import baseline_eval as be
+    from edgekit.data.synth import baseline_eval as be
 
     calls = []
 

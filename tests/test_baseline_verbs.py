@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from edgekit.cli import main
+from edgekit.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -53,9 +53,9 @@ def _tiny_reading_model(root: Path) -> Path:
     """configs/hrv_reading.toml with an untrained checkpoint under root/build (predict needs no more)."""
     import torch
 
-    from edgekit.config import load_config
+    from edgekit.config.load import load_config
     from edgekit.models import build_model
-    from edgekit.train import save_checkpoint
+    from edgekit.train.fit import save_checkpoint
 
     (root / "configs").mkdir(parents=True, exist_ok=True)
     cfg_path = root / "configs" / "hrv_reading.toml"
@@ -93,8 +93,8 @@ def test_predict_puts_the_baseline_next_to_every_answer(month, tmp_path, capsys)
 def test_build_from_files_records_and_reports_the_baseline_per_subject(tmp_path):
     import copy
 
-    from edgekit.build import run_data_stage
-    from edgekit.config import load_config
+    from edgekit.pipeline.build import run_data_stage
+    from edgekit.config.load import load_config
     from edgekit.report import run
     from test_report_fixtures import make_build
 

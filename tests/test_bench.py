@@ -80,7 +80,7 @@ def test_program_stats_counts_ops_and_macs_from_the_spec(tmp_path: Path) -> None
 
 
 def test_program_stats_refuses_a_broken_package(tmp_path: Path) -> None:
-    from edgekit.errors import EdgekitError
+    from edgekit.core.errors import EdgekitError
 
     bad = tmp_path / "bad.mlpackage"
     (bad / "Data" / "com.apple.CoreML").mkdir(parents=True)
@@ -183,9 +183,9 @@ def test_data_rows_normalise_result_dicts() -> None:
 @pytest.fixture(scope="module")
 def converted(tmp_path_factory) -> Path:
     """A fake build whose hrv_lstm has a real ONNX export and real fp32 / int8 Core ML programs."""
-    from edgekit.convert import coreml_kwargs, example_input, save_mlpackage, to_coreml, to_onnx
-    from edgekit.quantize import compress_weights
-    from edgekit.train import load_checkpoint
+    from edgekit.export.convert import coreml_kwargs, example_input, save_mlpackage, to_coreml, to_onnx
+    from edgekit.export.quantize import compress_weights
+    from edgekit.train.fit import load_checkpoint
 
     root = tmp_path_factory.mktemp("benchconv")
     make_build(root)

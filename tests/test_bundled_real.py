@@ -42,11 +42,11 @@ def test_bundled_model_meets_its_real_calibration_goals(model):
 
 def test_bundled_classifier_variant_keeps_the_calibrated_labels():
     model_dir = _build_or_skip("hrv_reading")
-    from edgekit.config import load_config
-    from edgekit.data.real_hrv import load_readings
-    from edgekit.data.realdata import load_set
+    from edgekit.config.load import load_config
+    from edgekit.data.real.hrv import load_readings
+    from edgekit.data.real.manifest import load_set
     from edgekit.package.variants import select_variant
-    from edgekit.predict import load_runner
+    from edgekit.run.predict import load_runner
 
     import tomllib
 

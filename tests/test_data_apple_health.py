@@ -10,8 +10,8 @@ import pytest
 
 from benchmarks import bench_data
 from benchmarks.bench_data import write_export
-from edgekit.data.apple_health import read_export
-from edgekit.errors import InputError
+from edgekit.data.readers.apple_health import read_export
+from edgekit.core.errors import InputError
 
 HEAD = ('<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE HealthData [\n<!ELEMENT HealthData ANY>\n]>\n'
         '<HealthData locale="en_US">\n')
@@ -208,8 +208,8 @@ _FORMS = ['<InstantaneousBeatsPerMinute bpm="{b}" time="{t}"/>', '<Instantaneous
 def test_plain_beats_match_the_regex_path_or_decline():
     """The byte-matrix parser (apple_beats.plain_beats) returns the regex path's exact numbers, or
     None where the regex path would use its general pattern or give up; plain exports never decline."""
-    from edgekit.data.apple_beats import plain_beats
-    from edgekit.data.apple_health import _Fallback, _regex_beats
+    from edgekit.data.readers.apple_beats import plain_beats
+    from edgekit.data.readers.apple_health import _Fallback, _regex_beats
 
     rng = np.random.default_rng(5)
     plain_ok = [b for b in _BPMS[:7]], [t for t in _TIMES[:8]]

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from benchmarks.bench_data import inject_artifacts, match_events
-from edgekit.data import clean as C
-from edgekit.data.features import frequency_domain, time_domain
+from edgekit.data.signal import clean as C
+from edgekit.data.signal.features import frequency_domain, time_domain
 from edgekit.data.rr import Flag, RRTable
 
 

@@ -6,14 +6,14 @@ import copy
 import numpy as np
 import pytest
 
-from edgekit.build import run_data_stage
-from edgekit.config import load_config
-from edgekit.data.labelled import load_labelled_files
-from edgekit.errors import InputError
+from edgekit.pipeline.build import run_data_stage
+from edgekit.config.load import load_config
+from edgekit.data.readers.labelled import load_labelled_files
+from edgekit.core.errors import InputError
 
 
 def _synth(path, *extra):
-    from edgekit.data import cli
+    from edgekit.cli import data as cli
 
     ap = argparse.ArgumentParser()
     cli.register(ap.add_subparsers())
@@ -130,11 +130,11 @@ def test_time_order_and_bad_labels(tmp_path):
 
 
 def test_atypical_profile_is_off_population():
-    from edgekit.data import synth
+    from edgekit.data.synth import cohort as synth
 
     pop = synth.generate(4, 2, 99)
     odd = synth.generate(1, 2, 99, profile="atypical")
     assert np.median(odd.table.rr_ms) < np.median(pop.table.rr_ms) - 100  # ~80 vs ~64 bpm
-    from edgekit.data.features import rmssd
+    from edgekit.data.signal.features import rmssd
 
     assert rmssd(odd.table.rr_ms, odd.table.segment) < 0.7 * rmssd(pop.table.rr_ms, pop.table.segment)

@@ -4,8 +4,8 @@ import json
 
 import numpy as np
 
-from edgekit.build import run_data_stage
-from edgekit.config import load_config
+from edgekit.pipeline.build import run_data_stage
+from edgekit.config.load import load_config
 
 
 def _cfg(tmp_path, kind):

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edgekit.cli import main
-from edgekit.config import ConfigError, load_config
-from edgekit.data import synth
+from edgekit.cli.main import main
+from edgekit.config.load import ConfigError, load_config
+from edgekit.data.synth import cohort as synth
 
 MIX = ["watch", "spot", "strap", "breathe"]
 
@@ -97,7 +97,7 @@ def test_cli_synth_profiles(tmp_path, capsys):
 
 
 def test_coverage_today_contracts_fail_on_watch():
-    from edgekit.data.coverage import measure
+    from edgekit.data.synth.coverage import measure
 
     r = measure(8, 4, 5, MIX, heldout=None)["all_subjects"]
     w, s = r["watch"], r["spot"]
@@ -120,7 +120,7 @@ def test_cli_coverage(capsys):
 
 def test_reading_windows_encoding():
     from edgekit.data.rr import RRTable
-    from edgekit.data.windows import reading_windows
+    from edgekit.data.signal.windows import reading_windows
 
     n = [50, 30, 200]
     rr = np.concatenate([np.full(k, 800.0 + i) for i, k in enumerate(n)])
@@ -141,7 +141,7 @@ def test_reading_windows_encoding():
 
 
 def test_crop_readings_cuts_shorter_readings():
-    from edgekit.data.windows import crop_readings
+    from edgekit.data.signal.windows import crop_readings
 
     rng = np.random.default_rng(3)
     X = np.zeros((400, 128), np.float32)
@@ -181,7 +181,7 @@ def test_crop_fraction_is_for_reading_windows_only(tmp_path):
 
 
 def test_hourly_slots_absent_is_zero():
-    from edgekit.data.windows import hourly_slots
+    from edgekit.data.signal.windows import hourly_slots
 
     hr = {"a": (100, np.array([30.0, np.nan, 40.0]))}
     x = hourly_slots(hr, "a", 104, 6)
@@ -219,7 +219,7 @@ def _real_paths(text: str) -> str:
 def test_watch_models_data_and_train_stage(tmp_path, name):
     import json
 
-    from edgekit.build import run_data_stage, run_stage
+    from edgekit.pipeline.build import run_data_stage, run_stage
 
     text = _real_paths(open(f"configs/{name}.toml").read())
     text = re.sub(r"(?m)^subjects = \d+", "subjects = 8", text)
@@ -251,8 +251,8 @@ def test_reading_crop_training_is_seeded(tmp_path):
 
     import torch
 
-    from edgekit import train
-    from edgekit.build import run_data_stage
+    from edgekit.train import fit as train
+    from edgekit.pipeline.build import run_data_stage
     from edgekit.tasks import task_for
 
     lines = [ln for ln in open("configs/hrv_reading.toml").readlines() if not ln.startswith("crop_fraction")]

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from benchmarks.bench_data import write_export
-from edgekit.data import readers
-from edgekit.data.apple_health import parse_time_of_day, read_export
+from edgekit.data.readers import formats as readers
+from edgekit.data.readers.apple_health import parse_time_of_day, read_export
 from edgekit.data.rr import read_csv, write_csv
-from edgekit.errors import InputError
+from edgekit.core.errors import InputError
 
 
 def _heartpy_data(name):
@@ -122,7 +122,7 @@ def test_apple_health_hostile_and_truncated(tmp_path):
 def test_cli_ingest_no_partial_output(tmp_path):
     import argparse
 
-    from edgekit.data import cli
+    from edgekit.cli import data as cli
 
     ap = argparse.ArgumentParser()
     cli.register(ap.add_subparsers())
@@ -141,7 +141,7 @@ def test_cli_ingest_no_partial_output(tmp_path):
 
 def test_detector_rejected_intervals_interpolated_counted_flagged():
     """HeartPy data2: intervals next to rejected peaks no longer feed the features (RMSSD was 213 ms)."""
-    from edgekit.data.cli import hrv_report
+    from edgekit.cli.data import hrv_report
     from edgekit.data.rr import Flag
 
     for name, kw, max_rmssd in (("data2.csv", {"column": "hr", "time_column": "timer"}, 120.0),
@@ -152,7 +152,7 @@ def test_detector_rejected_intervals_interpolated_counted_flagged():
         rep = hrv_report(t, "kubios")
         assert n_rej > 0 and rep["rmssd_ms"] < max_rmssd < raw["rmssd_ms"]
         # counted (minus rejected intervals the upper bound removed) and still flagged as artifacts
-        from edgekit.data.clean import clean
+        from edgekit.data.signal.clean import clean
 
         res = clean(t)
         assert 0 < res.counts["detector_rejected"] <= n_rej

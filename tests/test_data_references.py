@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edgekit.data import readers
-from edgekit.data.features import frequency_domain, time_domain
+from edgekit.data.readers import formats as readers
+from edgekit.data.signal.features import frequency_domain, time_domain
 
 REL = 5e-3  # 0.5 %
 

@@ -5,15 +5,17 @@ import hashlib
 import numpy as np
 import pytest
 
-from edgekit.build import run_data_stage
+from edgekit.pipeline.build import run_data_stage
 from benchmarks import bench_scale
 from benchmarks.bench_data import write_export
-from edgekit.cli import main
-from edgekit.config import load_config
-from edgekit.data import readers, rr, synth
-from edgekit.data.apple_health import stream_export
-from edgekit.data.stream import TableWriter, ingest_apple_health
-from edgekit.errors import InputError
+from edgekit.cli.main import main
+from edgekit.config.load import load_config
+from edgekit.data import rr
+from edgekit.data.readers import formats as readers
+from edgekit.data.synth import cohort as synth
+from edgekit.data.readers.apple_health import stream_export
+from edgekit.data.readers.stream import TableWriter, ingest_apple_health
+from edgekit.core.errors import InputError
 
 # windows.npz sha256 of the data stage on main before chunking (6 subjects x 3 days, seed 7)
 MAIN_WINDOWS_SHA = {
@@ -172,7 +174,7 @@ def test_bench_ingest_rows_side_by_side(tmp_path):
 
 def test_format_rows_matches_python_formatting():
     """The byte-matrix formatter gives '%d' / '%.6f' exactly, or hands over to Python's formatting."""
-    from edgekit.data.stream import _format_rows_numpy, format_rows
+    from edgekit.data.readers.stream import _format_rows_numpy, format_rows
 
     rng = np.random.default_rng(5)
 
@@ -194,7 +196,7 @@ def test_format_rows_matches_python_formatting():
 def test_parallel_body_check_same_rows_and_errors(exports, tmp_path, monkeypatch):
     """Large exports get their expat check in a second process: same bytes; a malformed body or a
     comment still sends the file to the strict path, which owns the error message."""
-    from edgekit.data import apple_health
+    from edgekit.data.readers import apple_health
 
     monkeypatch.setattr(apple_health, "PARALLEL_CHECK_BYTES", 0)
     ref = _whole(list(exports), tmp_path / "whole.csv")

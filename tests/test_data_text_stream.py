@@ -6,10 +6,12 @@ import random
 import numpy as np
 import pytest
 
-from edgekit.cli import main
-from edgekit.data import readers, rr, text_blocks
-from edgekit.data.stream import ingest_recordings
-from edgekit.errors import InputError
+from edgekit.cli.main import main
+from edgekit.data import rr
+from edgekit.data.readers import formats as readers
+from edgekit.data.readers import text_blocks
+from edgekit.data.readers.stream import ingest_recordings
+from edgekit.core.errors import InputError
 
 LINE_ENDS = ["\n", "\r\n", "\r", "\x0b", "\x0c", "\x1c", "\x85", "\u2028"]
 
@@ -170,7 +172,7 @@ def _utc_seconds(s):
 
 
 def test_iso_fast_path_gives_fromisoformat_seconds_or_declines():
-    from edgekit.data.text_numbers import iso_times_utc
+    from edgekit.data.readers.text_numbers import iso_times_utc
 
     rng = np.random.default_rng(9)
     taken = 0

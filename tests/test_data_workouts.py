@@ -10,11 +10,11 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 import pytest
 
-from edgekit.data import workout_readers as wr
-from edgekit.data.workout_filters import FILTERS, quality_filter
-from edgekit.data.workout_grid import EARTH_RADIUS_M, haversine_m, interp_gapped, to_grid, windows
+from edgekit.data.readers import workouts as wr
+from edgekit.data.signal.workout_filters import FILTERS, quality_filter
+from edgekit.data.signal.workout_grid import EARTH_RADIUS_M, haversine_m, interp_gapped, to_grid, windows
 from edgekit.data.workouts import Workout
-from edgekit.errors import InputError
+from edgekit.core.errors import InputError
 
 DEG_M = EARTH_RADIUS_M * math.pi / 180.0  # metres per degree of latitude on the haversine sphere
 LAT0, LON0 = 47.3769, 8.5417

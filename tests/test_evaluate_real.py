@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from edgekit.config import ConfigError, load_config
-from edgekit.errors import EdgekitError
+from edgekit.config.load import ConfigError, load_config
+from edgekit.core.errors import EdgekitError
 from edgekit.report import run, write_build_summary
 from edgekit.tasks.real import REAL_JSON, Goal, RealEvaluation, Table, load_real
 from test_report_fixtures import make_build

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from edgekit.build import run_stage
-from edgekit.config import load_config
-from edgekit.errors import EdgekitError
-from edgekit.finetune import chronological_split
+from edgekit.pipeline.build import run_stage
+from edgekit.config.load import load_config
+from edgekit.core.errors import EdgekitError
+from edgekit.train.finetune import chronological_split
 
 SMALL_LSTM = """
 [model]

@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edgekit.build import run_data_stage
-from edgekit.cli import main
-from edgekit.config import ConfigError, load_config
-from edgekit.data.influx import InfluxClient, ns_to_seconds, seconds_to_ns
-from edgekit.errors import EdgekitError
+from edgekit.pipeline.build import run_data_stage
+from edgekit.cli.main import main
+from edgekit.config.load import ConfigError, load_config
+from edgekit.data.influx.client import InfluxClient, ns_to_seconds, seconds_to_ns
+from edgekit.core.errors import EdgekitError
 from influx_server import InfluxServer, influx_server, require_influxd  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.integration
@@ -114,7 +114,7 @@ def test_hostile_subject_names_round_trip(influx_server, tmp_path):
     assert {s for s, _ in pts} == set(HOSTILE)
     assert all(sum(1 for s, _ in pts if s == n) == 200 for n in HOSTILE)
     # and edgekit's own reader finds each one by its exact name (InfluxQL escaping)
-    from edgekit.data.influx_io import load_influx
+    from edgekit.data.influx.tables import load_influx
 
     for name in HOSTILE:
         cfg = _cfg("lstm", influx_server.url, db, tmp_path)
@@ -142,7 +142,7 @@ def test_wrong_database_is_one_line(influx_server, cohort, capsys):
 
 
 def test_server_down_is_one_line_naming_it(tmp_path, cohort, capsys, monkeypatch):
-    from edgekit.data import influx
+    from edgekit.data.influx import client as influx
 
     monkeypatch.setattr(influx, "BACKOFF_S", 0.01)
     url = "http://127.0.0.1:9"  # discard port: nothing listens
@@ -220,7 +220,7 @@ def test_bad_credentials_never_show_the_password(tmp_path, cohort, capsys, monke
 
 def test_server_killed_mid_push_then_second_push_completes(tmp_path, cohort, capsys, monkeypatch):
     require_influxd()
-    from edgekit.data import influx
+    from edgekit.data.influx import client as influx
 
     monkeypatch.setattr(influx, "RETRIES", 3)
     monkeypatch.setattr(influx, "BACKOFF_S", 0.05)
@@ -277,7 +277,7 @@ def test_config_validation(tmp_path):
 
 
 def test_streamed_push_sends_what_the_in_memory_path_sends(cohort, monkeypatch, tmp_path):
-    from edgekit.data import influx_io
+    from edgekit.data.influx import tables as influx_io
 
     monkeypatch.setattr(influx_io, "CHUNK_BEATS", 700)  # many chunks, each ending at a segment boundary
     st = influx_io.TableStream([cohort], None)

@@ -12,8 +12,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from edgekit.convert import import_coremltools, quiet
-from edgekit.errors import EdgekitError
+from edgekit.export.convert import import_coremltools, quiet
+from edgekit.core.errors import EdgekitError
 from edgekit.verify import ReferenceEvaluator
 
 ct = import_coremltools()
@@ -603,8 +603,8 @@ def test_constexpr_affine_dequantize_per_tensor(tmp_path):
 def test_mixed_precision_palette_program(tmp_path):
     """compress_weights(palette4, keep_int8=input layer): a LUT and an int8 tensor in one program, as
     the convert stage emits them, evaluated like torch with the same decompressed weights."""
-    from edgekit.convert import save_mlpackage, to_coreml
-    from edgekit.quantize import compress_weights, select_layers
+    from edgekit.export.convert import save_mlpackage, to_coreml
+    from edgekit.export.quantize import compress_weights, select_layers
 
     torch.manual_seed(0)
     net = torch.nn.Sequential(torch.nn.Linear(8, 32), torch.nn.ReLU(), torch.nn.Linear(32, 3)).eval()
@@ -792,9 +792,9 @@ def test_input_shape_is_checked(tmp_path):
 def test_batched_op_rules_equal_one_item_at_a_time(op_type, params):
     """BatchedEvaluator's rule for an op (its axes shifted past the batch axis; an absent axis made
     explicit) gives, on a batch, the op's results on each item."""
-    from edgekit.verify.batched import _shift
-    from edgekit.verify.ops import OPS, Call
-    from edgekit.verify.program import Operation, TensorType
+    from edgekit.mil.batched import _shift
+    from edgekit.mil.ops import OPS, Call
+    from edgekit.mil.program import Operation, TensorType
 
     X = np.random.default_rng(0).standard_normal((5, 1, 4, 3))
     op = Operation(op_type, "o", {}, [("y", TensorType(1, None))])
@@ -806,8 +806,8 @@ def test_batched_op_rules_equal_one_item_at_a_time(op_type, params):
 
 
 def test_squeeze_without_axes_has_no_batch_rule():
-    from edgekit.verify.batched import Unbatchable, _shift
-    from edgekit.verify.program import Operation
+    from edgekit.mil.batched import Unbatchable, _shift
+    from edgekit.mil.program import Operation
 
     with pytest.raises(Unbatchable, match="squeeze"):
         _shift(Operation("squeeze", "o", {}, []), {"x": [np.zeros((2, 1, 3))]}, {"x": [True]}, 2)

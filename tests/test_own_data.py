@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edgekit.build import run_data_stage, run_stage
-from edgekit.cli import main
-from edgekit.config import load_config
-from edgekit.errors import InputError
+from edgekit.pipeline.build import run_data_stage, run_stage
+from edgekit.cli.main import main
+from edgekit.config.load import load_config
+from edgekit.core.errors import InputError
 
 from own_data_helpers import synth, tiny_config, write_apple_export
 
@@ -66,7 +66,7 @@ def test_reading_windows_from_the_table_equal_the_synthetic_source(watch, tmp_pa
 def test_wakeup_scores_file_gives_the_synthetic_slots_examples(watch, tmp_path):
     """Per wake-up scores (subject,time_s,fatigue_score at each wake-up) give exactly the synthetic
     source's slots inputs and targets."""
-    from edgekit.data import synth as sim
+    from edgekit.data.synth import cohort as sim
 
     co = sim.generate(3, 5, 3, recordings=["watch"])
     rows = ["subject,time_s,fatigue_score"]
@@ -91,8 +91,8 @@ def test_wakeup_scores_file_gives_the_synthetic_slots_examples(watch, tmp_path):
 def test_labels_per_reading_file(watch, tmp_path):
     """A labels file with one row per reading (subject,time_s,label) labels every beat of that
     reading; a row that names no reading is refused with its line."""
-    from edgekit.data.labelled import load_labelled_files
-    from edgekit.data.windows import reading_units
+    from edgekit.data.readers.labelled import load_labelled_files
+    from edgekit.data.signal.windows import reading_units
 
     lines = watch.read_text().splitlines()
     (tmp_path / "rr.csv").write_text("\n".join([",".join(r.split(",")[:5]) for r in lines[1:]]) + "\n")
@@ -114,8 +114,8 @@ def test_labels_per_reading_file(watch, tmp_path):
 def test_apple_export_keeps_one_reading_per_heartbeat_series(tmp_path):
     """An Apple export's HRV records are readings: a record split by a dropped beat is still one
     reading (one training window, one prediction)."""
-    from edgekit.data.labelled import load_labelled_files
-    from edgekit.data.windows import reading_units
+    from edgekit.data.readers.labelled import load_labelled_files
+    from edgekit.data.signal.windows import reading_units
 
     export = write_apple_export(tmp_path / "export.xml", readings=6, drop_beat_in=2)
     (tmp_path / "labels.csv").write_text("subject,time_s,label\n" + "\n".join(
@@ -172,7 +172,7 @@ def test_one_cycle_schedule_of_five_steps():
     """Was: ZeroDivisionError in OneCycleLR when epochs x batches = 5 (a one-batch person, 5 epochs)."""
     import torch
 
-    from edgekit.train import one_cycle_pct_start
+    from edgekit.train.fit import one_cycle_pct_start
 
     for total in range(1, 40):
         opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
@@ -301,8 +301,8 @@ def test_config_inputs_are_read_from_the_config_folder(tmp_path, monkeypatch, wa
     assert run_data_stage(load_config(cfg), tmp_path / "b")["n_windows"] > 0
     bad = tiny_config(tmp_path / "configs", "slots", ["w.csv"], name="bad")
     monkeypatch.chdir(tmp_path)  # w.csv is here, not beside the config
-    from edgekit.build import check_model_inputs
-    from edgekit.errors import EdgekitError
+    from edgekit.pipeline.build import check_model_inputs
+    from edgekit.core.errors import EdgekitError
 
     with pytest.raises(EdgekitError, match=r"relative paths are read from the config file's folder.*w.csv exists in "
                                            r"the working directory"):
@@ -369,7 +369,7 @@ def test_hrv_warns_on_input_implausible_for_its_format(capsys):
 
 def test_csv_reader_reads_edgekits_own_table(watch, capsys):
     """Was: 'cannot tell which column holds RR intervals' (the '#' first line was taken as the header)."""
-    from edgekit.data import readers
+    from edgekit.data.readers import formats as readers
 
     assert main(["hrv", str(watch), "--format", "csv", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["n_beats"] > 1000
@@ -398,7 +398,7 @@ def test_real_watch_ppg_log_is_read_and_agrees_with_the_watch(capsys):
 def test_ppg_set_evaluates_every_recording_by_split():
     """Every PPG recording of realdata/ppg is read against its reference; the figures carry their split
     (Welltory is holdout: reported, never tuned on, so no threshold here)."""
-    from edgekit.data.ppg_eval import evaluate_set, markdown
+    from edgekit.data.real.ppg_eval import evaluate_set, markdown
 
     rows = evaluate_set(PPG_SET)
     assert {r["split"] for r in rows} == {"tune", "holdout"} and len(rows) == 22
@@ -410,7 +410,7 @@ def test_ppg_set_evaluates_every_recording_by_split():
 def test_signal_sample_times_and_gaps(tmp_path):
     """Jittered and repeated sample times are resampled (with a count), a coarse clock's repeats are
     spread at the mean rate, NaN samples are filled or split, times going backwards are refused."""
-    from edgekit.data.signals import even_parts, finite_runs
+    from edgekit.data.readers.signals import even_parts, finite_runs
 
     rng = np.random.default_rng(0)
     t = np.cumsum(rng.uniform(0.045, 0.057, 2000))
@@ -428,8 +428,8 @@ def test_signal_sample_times_and_gaps(tmp_path):
     bad = tmp_path / "back.csv"
     bad.write_text("timestamp,ppg\n" + "\n".join(f"{1000 + (i if i != 50 else 10) * 50},{np.sin(i / 3):.3f}"
                                                  for i in range(400)) + "\n")
-    from edgekit.data import readers
-    from edgekit.errors import InputError
+    from edgekit.data.readers import formats as readers
+    from edgekit.core.errors import InputError
 
     with pytest.raises(InputError, match=r"back.csv: line 52: time column 'timestamp' goes backwards"):
         readers.read([bad], "ppg", column="ppg", time_column="timestamp")
@@ -445,7 +445,7 @@ def test_fit_hrv_messages_are_an_rr_source(tmp_path, capsys):
     assert main(["hrv", str(p), "--format", "fit", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["n_beats"] >= 295 and 70 < out["mean_hr_bpm"] < 80
-    from edgekit.data import readers
+    from edgekit.data.readers import formats as readers
 
     t = readers.read([p], "fit")
     assert len(np.unique(t.segment)) == 2 and t.time_s[0] == pytest.approx(1714541400.0 + 0.8)
@@ -469,7 +469,7 @@ def _help(*verb: str) -> str:
 def test_defaults_and_examples_name_the_bundled_configs():
     """Was: forecast defaulted to configs/hrv_lstm.toml and the examples of predict, forecast and the
     README's InfluxDB section named hrv_lstm / hrv_transformer, which the bundled build no longer makes."""
-    from edgekit.cli import build_parser
+    from edgekit.cli.main import build_parser
 
     forecast = build_parser().parse_args(["forecast", "--influx", "http://x:8086", "--database", "d"])
     assert forecast.config == "configs/hrv_slots.toml" and forecast.utc_offset is None
@@ -522,7 +522,7 @@ def test_config_keys_another_source_reads_are_warned_about(tmp_path, watch, caps
     shutil.copy(watch, tmp_path / "w.csv")
     p = tiny_config(tmp_path, "slots", ["w.csv"], name="keys")
     p.write_text(p.read_text().replace("[train]", "subjects = 64\nprofiles = [\"watch\"]\n[train]"))
-    from edgekit.config import ConfigError
+    from edgekit.config.load import ConfigError
 
     with pytest.raises(ConfigError, match="data.profiles is for data.source = 'synthetic'"):
         load_config(p)
@@ -564,8 +564,8 @@ def test_activity_model_refuses_a_format_it_does_not_read():
     """Was: 'predict --format csv' was silently ignored for the activity model."""
     import argparse
 
-    from edgekit.errors import InputError
-    from edgekit.run_cli import _predict_workouts
+    from edgekit.core.errors import InputError
+    from edgekit.cli.run import _predict_workouts
 
     cfg = argparse.Namespace(name="hr_activity")
     with pytest.raises(InputError, match="--format csv does not apply to hr_activity: it reads workouts"):

@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pytest
 
-from edgekit.cli import main
+from edgekit.cli.main import main
 from influx_server import influx_server  # noqa: F401 - fixture
 from own_data_helpers import tiny_config, write_apple_export
 
@@ -98,8 +98,8 @@ def test_own_data_trains_finetunes_and_forecast_equals_predict(labelled, influx_
     p, f = predicted["predictions"][0], forecast["forecasts"][0]
     assert f["subject"] == "alice" and f["score"] == p["fatigue_score"] and f["zone"] == p["zone"]
     assert f["time_ns"] == round(p["end_time_s"] * 1e9)
-    from edgekit.data.influx import InfluxClient
-    from edgekit.forecast import read_forecasts
+    from edgekit.data.influx.client import InfluxClient
+    from edgekit.run.forecast import read_forecasts
 
     with InfluxClient(url, db) as c:
         back = read_forecasts(c)
@@ -109,9 +109,9 @@ def test_own_data_trains_finetunes_and_forecast_equals_predict(labelled, influx_
 def test_bundled_types_train_from_influxdb_as_from_the_pushed_file(labelled, influx_server, tmp_path):
     """A labelled RR table (per-beat label and fatigue_score columns) pushed to InfluxDB gives the data
     stage the same examples as the file itself, for both bundled HRV model types."""
-    from edgekit.build import run_data_stage
-    from edgekit.config import load_config
-    from edgekit.data.labelled import load_labelled_files
+    from edgekit.pipeline.build import run_data_stage
+    from edgekit.config.load import load_config
+    from edgekit.data.readers.labelled import load_labelled_files
 
     root = labelled["root"]
     d = load_labelled_files(load_config(tiny_config(root, "reading", ["readings.csv", "labels.csv", "wake.csv"],

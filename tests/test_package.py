@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edgekit.errors import EdgekitError
-from edgekit.fileio import sha256_file, sha256_tree
+from edgekit.core.errors import EdgekitError
+from edgekit.core.fileio import sha256_file, sha256_tree
 from edgekit.package import (
     doc_text,
     load_package_config,

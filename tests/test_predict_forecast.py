@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edgekit.cli import main
-from edgekit.config import load_config
+from edgekit.cli.main import main
+from edgekit.config.load import load_config
 from influx_server import influx_server  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.integration
@@ -36,7 +36,7 @@ def _config(kind, url, db, tmp_path):
 @pytest.fixture(scope="module")
 def built(influx_server, tmp_path_factory):
     """A synthetic cohort pushed to InfluxDB, both models trained from InfluxDB and converted (fp32)."""
-    from edgekit.build import run_stage
+    from edgekit.pipeline.build import run_stage
 
     root = tmp_path_factory.mktemp("built")
     cohort = root / "cohort.csv"
@@ -97,12 +97,12 @@ def test_predict_unknown_variant_is_one_line(built, capsys):
 
 
 def test_forecast_writes_back_what_the_data_layer_would_compute(built, capsys):
-    from edgekit.data.clean import clean
-    from edgekit.data.influx import InfluxClient
-    from edgekit.data.labelled import read_table_csv
-    from edgekit.data.windows import complete_series, hourly_rmssd
-    from edgekit.forecast import read_forecasts
-    from edgekit.predict import load_runner
+    from edgekit.data.signal.clean import clean
+    from edgekit.data.influx.client import InfluxClient
+    from edgekit.data.readers.labelled import read_table_csv
+    from edgekit.data.signal.windows import complete_series, hourly_rmssd
+    from edgekit.run.forecast import read_forecasts
+    from edgekit.run.predict import load_runner
 
     cfg = built["cfg"]["lstm"]
     assert main(["forecast", "--config", str(cfg.path), "--influx", built["url"], "--database", built["db"],
@@ -169,7 +169,7 @@ def test_dashboard_validates_against_grafanas_schema(tmp_path):
 
 def test_dashboard_queries_run_on_the_real_server(built, tmp_path, influx_server):
     """Every panel query is valid InfluxQL on influxd (Grafana macros filled in) and finds data."""
-    from edgekit.dashboard import build_dashboard
+    from edgekit.run.dashboard import build_dashboard
 
     dash = build_dashboard("x")
     for p in dash["panels"]:
@@ -202,8 +202,8 @@ def test_dashboard_out_never_overwrites_a_foreign_directory(tmp_path, capsys):
 
 
 def test_utc_offset_parses_offsets_and_zones_and_refuses_the_rest():
-    from edgekit.errors import InputError
-    from edgekit.predict import utc_offset_seconds
+    from edgekit.core.errors import InputError
+    from edgekit.run.predict import utc_offset_seconds
 
     assert utc_offset_seconds(None) == utc_offset_seconds("UTC") == utc_offset_seconds("Z") == 0.0
     assert utc_offset_seconds("+05:30") == 19800.0 and utc_offset_seconds("-7") == -25200.0

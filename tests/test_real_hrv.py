@@ -1,4 +1,4 @@
-"""The real HRV set as the models see it (edgekit.data.real_hrv) and the evaluation of the HRV models on it
+"""The real HRV set as the models see it (edgekit.data.real.hrv) and the evaluation of the HRV models on it
 (edgekit.tasks.hrv_real), with stand-in models: calibration goals, stress ranking, red days."""
 
 from pathlib import Path
@@ -6,9 +6,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edgekit.config import load_config
-from edgekit.data.real_hrv import load_readings, reading_rmssd, split_readings, watch_days
-from edgekit.data.realdata import load_set
+from edgekit.config.load import load_config
+from edgekit.data.real.hrv import load_readings, reading_rmssd, split_readings, watch_days
+from edgekit.data.real.manifest import load_set
 from edgekit.data.rr import RRTable
 from edgekit.tasks import hrv_real
 from edgekit.tasks.real import RealEvaluation

@@ -1,11 +1,11 @@
-"""Real-set manifests: licences, listed files and hashes, person splits (edgekit.data.realdata)."""
+"""Real-set manifests: licences, listed files and hashes, person splits (edgekit.data.real.manifest)."""
 
 from pathlib import Path
 
 import pytest
 
-from edgekit.data.realdata import find_sets, load_set, sha256_file
-from edgekit.errors import InputError
+from edgekit.data.real.manifest import find_sets, load_set, sha256_file
+from edgekit.core.errors import InputError
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -1,9 +1,9 @@
-"""The realism measure (edgekit.data.realism): features checked against NeuroKit2, the grouped domain AUC."""
+"""The realism measure (edgekit.data.real.realism): features checked against NeuroKit2, the grouped domain AUC."""
 
 import numpy as np
 import pytest
 
-from edgekit.data.realism import (FEATURES, DFA_SCALES, dfa_alpha1, domain_auc, feature_matrix, reading_features,
+from edgekit.data.real.realism import (FEATURES, DFA_SCALES, dfa_alpha1, domain_auc, feature_matrix, reading_features,
                                   sample_entropy, simulated_readings)
 
 

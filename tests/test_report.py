@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from edgekit.config import load_config
-from edgekit.errors import EdgekitError
+from edgekit.config.load import load_config
+from edgekit.core.errors import EdgekitError
 from edgekit.report import REPORT_FILES, run, write_build_summary
 from edgekit.report.collect import resolve_source
 from test_report_fixtures import make_build
@@ -329,7 +329,7 @@ def test_build_summary_without_model_report_names_it(fresh: Path) -> None:
 
 
 def test_cli_report_prints_one_line_error(fresh: Path, capsys) -> None:
-    from edgekit.cli import main
+    from edgekit.cli.main import main
 
     (fresh / "build" / "hrv_lstm" / "verify" / "parity.json").unlink()
     rc = main(["report", "--config", str(fresh / "configs" / "hrv_lstm.toml"), "--out", str(fresh / "build")])

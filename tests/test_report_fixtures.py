@@ -75,10 +75,10 @@ def make_model(root: Path, name: str, *, failing: tuple[str, ...] = ("palette4",
     """build/<name>/ with every stage file of a finished verify stage."""
     import torch
 
-    from edgekit.config import load_config
-    from edgekit.fileio import sha256_tree
+    from edgekit.config.load import load_config
+    from edgekit.core.fileio import sha256_tree
     from edgekit.models import build_model
-    from edgekit.train import save_checkpoint
+    from edgekit.train.fit import save_checkpoint
 
     cfg = load_config(root / "configs" / f"{name}.toml")
     classifier = cfg.model.type == "strain_transformer"

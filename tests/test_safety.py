@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edgekit.errors import EdgekitError, InputError
+from edgekit.core.errors import EdgekitError, InputError
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -152,7 +152,7 @@ def test_build_out_foreign_directory_is_refused(tmp_path):
 
 
 def test_atomic_path_never_replaces_a_foreign_directory(tmp_path):
-    from edgekit.fileio import OutputError, atomic_path, claim_build_dir, write_text
+    from edgekit.core.fileio import OutputError, atomic_path, claim_build_dir, write_text
 
     foreign = tmp_path / "foreign"
     foreign.mkdir()
@@ -247,7 +247,7 @@ def test_bare_rr_column_needs_format(rec):
 
 
 def test_certain_formats_are_detected(rec, tmp_path):
-    from edgekit.data.readers import detect_format
+    from edgekit.data.readers.formats import detect_format
 
     table = tmp_path / "t.csv"
     assert _edgekit("data", "ingest", str(rec), "--format", "rr-text", "--out", str(table)).returncode == 0
@@ -286,7 +286,7 @@ def _centisecond_rr(n: int = 400, seed: int = 3) -> np.ndarray:
 
 
 def test_pnn50_ignores_rounding_noise():
-    from edgekit.data.features import time_domain
+    from edgekit.data.signal.features import time_domain
 
     rr = _centisecond_rr()
     d = np.diff(rr)
@@ -389,8 +389,8 @@ def test_duplicate_model_names_fail_before_any_stage(tmp_path):
 
 
 def test_copied_config_keeping_the_name_does_not_overwrite_another_model(tmp_path):
-    from edgekit.build import _record_owner, check_model_dir_owner
-    from edgekit.config import load_config
+    from edgekit.pipeline.build import _record_owner, check_model_dir_owner
+    from edgekit.config.load import load_config
 
     out = tmp_path / "build"
     original = load_config(REPO / "configs/hrv_lstm.toml")
@@ -408,7 +408,7 @@ def test_copied_config_keeping_the_name_does_not_overwrite_another_model(tmp_pat
     ("window_stride", 0, "data.window_stride must be >= 1"),
 ])
 def test_invalid_values_are_refused_at_load(tmp_path, key, value, needle):
-    from edgekit.config import ConfigError, load_config
+    from edgekit.config.load import ConfigError, load_config
 
     text = (REPO / "configs/hrv_lstm.toml").read_text()
     cfg = tmp_path / "c.toml"
@@ -432,7 +432,7 @@ def test_missing_data_input_fails_before_any_stage(tmp_path):
 
 
 def test_training_warnings_name_their_figures():
-    from edgekit.train import training_warnings
+    from edgekit.train.fit import training_warnings
 
     weak = {
         "n_subjects": {"train": 3, "val": 1, "test": 1},
@@ -469,7 +469,7 @@ def test_report_headline_shows_training_warnings():
 
 
 def test_third_party_noise_is_filtered_unless_verbose():
-    code = ("import sys; from edgekit import log; log.configure(int(sys.argv[1])); "
+    code = ("import sys; from edgekit.core import log; log.configure(int(sys.argv[1])); "
             "import coremltools; print('ok')")
     quiet = subprocess.run([sys.executable, "-c", code, "0"], capture_output=True, text=True, timeout=300)
     assert quiet.returncode == 0 and quiet.stdout.strip() == "ok"

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edgekit.build import run_data_stage, run_stage
-from edgekit.config import ConfigError, load_config
+from edgekit.pipeline.build import run_data_stage, run_stage
+from edgekit.config.load import ConfigError, load_config
 from edgekit.tasks import TASKS, task_for
 
 PKG = Path(__file__).resolve().parent.parent / "edgekit"
@@ -63,7 +63,7 @@ def test_every_task_declares_its_contract():
 
 
 def test_loading_a_config_does_not_import_torch():
-    code = ("import sys; from edgekit.config import load_config; load_config('configs/hrv_lstm.toml'); "
+    code = ("import sys; from edgekit.config.load import load_config; load_config('configs/hrv_lstm.toml'); "
             "load_config('configs/hrv_transformer.toml'); print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], cwd=PKG.parent, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-from edgekit.config import ConfigError, load_config
-from edgekit.errors import EdgekitError
-from edgekit.train import classification_metrics, load_checkpoint, run, split_by_subject
+from edgekit.config.load import ConfigError, load_config
+from edgekit.core.errors import EdgekitError
+from edgekit.train.fit import classification_metrics, load_checkpoint, run, split_by_subject
 
 TINY_TRANSFORMER = """
 [model]
@@ -228,8 +228,8 @@ def test_models_built_side_by_side_are_identical_to_one_after_another(tmp_path):
     """``edgekit build --jobs 2``: spawned workers, one model each; every output is the bytes of a serial
     build (each model trains with its own threads and seed in its own directory). The serial build runs
     first, so the parent has run torch before the workers start (a fork would hang there)."""
-    import edgekit.build as build_mod
-    from edgekit.fileio import sha256_tree
+    import edgekit.pipeline.build as build_mod
+    from edgekit.core.fileio import sha256_tree
 
     specs = [("tiny_tf", "strain_transformer", "window_beats = 32\npatch_beats = 4\nd_model = 16\nn_heads = 2\n"
               "n_layers = 1\nff_dim = 32", 3),
@@ -253,7 +253,7 @@ def test_build_jobs_bounds(monkeypatch):
     import os
     from types import SimpleNamespace
 
-    from edgekit.build import build_jobs
+    from edgekit.pipeline.build import build_jobs
 
     cfgs = [SimpleNamespace(train=SimpleNamespace(threads=2)) for _ in range(3)]
     assert build_jobs(1, cfgs) == 1 and build_jobs(8, cfgs) == 3
@@ -268,7 +268,7 @@ def test_build_jobs_bounds(monkeypatch):
 def test_a_changed_config_rebuilds_only_its_model(tmp_path, monkeypatch):
     """Two models built; one config's [train] changes: that model's train (and later) stages run again,
     its data stage and every stage of the other model are skipped."""
-    import edgekit.build as build_mod
+    import edgekit.pipeline.build as build_mod
 
     specs = [("tiny_a", "fatigue_lstm", "sequence_hours = 12\nhidden_size = 8", 4),
              ("tiny_b", "fatigue_lstm", "sequence_hours = 12\nhidden_size = 8", 5)]
@@ -297,7 +297,7 @@ def test_a_changed_config_rebuilds_only_its_model(tmp_path, monkeypatch):
 def test_side_by_side_models_start_largest_training_first(tmp_path):
     import numpy as np
 
-    import edgekit.build as build_mod
+    import edgekit.pipeline.build as build_mod
 
     cfgs = []
     for name, n, epochs in (("small", 10, 50), ("large", 1000, 2), ("none", 0, 9)):

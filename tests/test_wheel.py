@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from edgekit.verify.fixtures import fixtures_path, user_fixtures_path
-from edgekit.config import load_config
+from edgekit.config.load import load_config
 from edgekit.verify import fixtures
 
 REPO = Path(__file__).resolve().parent.parent
@@ -117,7 +117,7 @@ def _config(root: Path, name: str = "hrv_lstm", hours: int = 24):
 
 
 def test_project_fixtures_win_over_the_shipped_defaults(tmp_path: Path) -> None:
-    from edgekit.build import _stage_fingerprint
+    from edgekit.pipeline.build import _stage_fingerprint
     from edgekit.verify.parity import _fixtures
 
     cfg = _config(tmp_path)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy.optimize import curve_fit
 
-from edgekit.data import workout_synth as ws
+from edgekit.data.synth import workouts as ws
 
 ARRAYS = ("route_t_s", "lat_deg", "lon_deg", "altitude_m", "speed_mps", "hr_t_s", "hr_bpm")
 NO_DRIFT = replace(ws.HRParams(), drift_bpm_per_min=0.0)

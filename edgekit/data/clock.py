@@ -4,7 +4,7 @@ Times in an RR table are Unix seconds when the source has a clock (Apple export,
 signal with a time column); a bare list of intervals (``rr-text``, a CSV without ``--time-column``,
 a signal with ``--sample-rate``) has none, and its times are seconds from the first beat — shown as
 1970-01-01 by anything that reads them as dates. :func:`has_clock` tells them apart the way
-:func:`edgekit.predict.fmt_time` does; ``--start`` (:func:`parse_start`) places such a recording.
+:func:`edgekit.run.predict.fmt_time` does; ``--start`` (:func:`parse_start`) places such a recording.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 
 import numpy as np
 
-from edgekit.errors import InputError
+from edgekit.core.errors import InputError
 
 CLOCK_EPOCH_S = 1e8  # times below this (1973-03-03) are seconds from the first beat, not dates
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from edgekit import STRAIN_LABELS
-from edgekit.errors import EdgekitError
-from edgekit.fileio import atomic_path, write_json
+from edgekit.core.errors import EdgekitError
+from edgekit.core.fileio import atomic_path, write_json
 
 def write_npz_deterministic(path: str | Path, arrays: dict[str, np.ndarray]) -> str:
     """Write an .npz (readable by np.load) whose bytes depend only on the arrays; returns sha256.
@@ -46,12 +46,12 @@ def write_npz_deterministic(path: str | Path, arrays: dict[str, np.ndarray]) -> 
 def _load_source(cfg, examples: "Examples"):
     """Return (clean result, labels) for the configured data source.
 
-    ``labels`` is the synthetic :class:`~edgekit.data.synth.Cohort` or, for ``data.source =
-    "files"`` / ``"influxdb"``, the :class:`~edgekit.data.labelled.LabelledData` of the inputs.
+    ``labels`` is the synthetic :class:`~edgekit.data.synth.cohort.Cohort` or, for ``data.source =
+    "files"`` / ``"influxdb"``, the :class:`~edgekit.data.readers.labelled.LabelledData` of the inputs.
     """
-    from edgekit.data import synth
-    from edgekit.data.clean import clean
-    from edgekit.data.labelled import load_labelled_files
+    from edgekit.data.synth import cohort as synth
+    from edgekit.data.signal.clean import clean
+    from edgekit.data.readers.labelled import load_labelled_files
 
     d = cfg.data
     if d.source == "synthetic":
@@ -59,7 +59,7 @@ def _load_source(cfg, examples: "Examples"):
         res = clean(cohort.table, d.clean, d.min_rr_ms, d.max_rr_ms)
         return res, cohort
     if d.source == "influxdb":
-        from edgekit.data.influx_io import load_influx
+        from edgekit.data.influx.tables import load_influx
 
         data = load_influx(cfg)
     else:
@@ -129,7 +129,7 @@ class Examples:
 
     def require_target(self, data, where: str) -> None:
         """One-line :class:`InputError` when labelled ``data`` lacks this target."""
-        from edgekit.data.labelled import require_target
+        from edgekit.data.readers.labelled import require_target
 
         require_target(data, self.target, self.purpose, where)
 
@@ -168,7 +168,7 @@ class HourlySeries(Examples):
         self.hourly: dict = {}
 
     def add(self, res, labels) -> None:
-        from edgekit.data.windows import hourly_rmssd
+        from edgekit.data.signal.windows import hourly_rmssd
 
         self.hourly.update(hourly_rmssd(res.table, self.cfg.data.max_artifact_pct))
 
@@ -188,7 +188,7 @@ class ReadingWindows(Examples):
     purpose = "strain classifier (single readings)"
 
     def __init__(self, cfg, length: int, min_beats: int) -> None:
-        from edgekit.data.coverage import Coverage
+        from edgekit.data.synth.coverage import Coverage
 
         super().__init__(cfg)
         self.length, self.min_beats = length, min_beats
@@ -198,7 +198,7 @@ class ReadingWindows(Examples):
                             today_max_artifact_pct=5.0)
 
     def add(self, res, labels) -> None:
-        from edgekit.data.windows import reading_windows
+        from edgekit.data.signal.windows import reading_windows
 
         if self.cfg.data.source != "synthetic":
             self._add_recorded(res, labels)
@@ -220,10 +220,10 @@ class ReadingWindows(Examples):
         self.cov.add(res, labels)
 
     def _add_recorded(self, res, labels) -> None:
-        """Windows of recorded data (:class:`~edgekit.data.labelled.LabelledData`): a window's beats are
+        """Windows of recorded data (:class:`~edgekit.data.readers.labelled.LabelledData`): a window's beats are
         consecutive rows, so its label is the one its rows carry after cleaning."""
-        from edgekit.data.labelled import labels_after_cleaning
-        from edgekit.data.windows import reading_units, reading_windows
+        from edgekit.data.readers.labelled import labels_after_cleaning
+        from edgekit.data.signal.windows import reading_units, reading_windows
 
         d = self.cfg.data
         t = res.table
@@ -272,7 +272,7 @@ class ReadingWindows(Examples):
 
 def _per_profile(kind: np.ndarray) -> dict[str, int]:
     """Examples per recording profile: the simulator's kinds, or ``recorded`` (kind -1: files, InfluxDB)."""
-    from edgekit.data.synth import RECORDINGS
+    from edgekit.data.synth.cohort import RECORDINGS
 
     if len(kind) and (kind < 0).all():
         return {"recorded": int(len(kind))}
@@ -285,7 +285,7 @@ class HourlySlots(Examples):
     (``y_today``) and the one issued at that wake-up (``y``). Subjects recorded densely (more than
     12 present hours) also give ``AUGMENT_COPIES`` copies thinned to a watch-like ~30 % of hours
     (``aug`` = 1), so training sees realistic absence. From files or InfluxDB the wake-ups are the
-    issue times of the subject's scores (:meth:`~edgekit.data.labelled.LabelledData.score_events`) and the
+    issue times of the subject's scores (:meth:`~edgekit.data.readers.labelled.LabelledData.score_events`) and the
     hours are local clock hours at ``data.utc_offset``."""
 
     target = "fatigue_score"
@@ -294,7 +294,7 @@ class HourlySlots(Examples):
     AUGMENT_KEEP = 0.3
 
     def __init__(self, cfg, length: int, min_present: int) -> None:
-        from edgekit.data.coverage import Coverage
+        from edgekit.data.synth.coverage import Coverage
 
         super().__init__(cfg)
         self.length, self.min_present = length, min_present
@@ -321,8 +321,8 @@ class HourlySlots(Examples):
                 self.cols[k].append(v)
 
     def add(self, res, labels) -> None:
-        from edgekit.data.coverage import epoch_hour
-        from edgekit.data.windows import MIN_SLOT_DIFFS, hourly_rmssd, hourly_slots
+        from edgekit.data.synth.coverage import epoch_hour
+        from edgekit.data.signal.windows import MIN_SLOT_DIFFS, hourly_rmssd, hourly_slots
 
         if self.cfg.data.source != "synthetic":
             self._add_recorded(res, labels)
@@ -358,8 +358,8 @@ class HourlySlots(Examples):
         the wake-up hour, as the synthetic score is issued at its start), y = score k and y_today =
         score k-1 when it was issued at most 36 h earlier (still in force); others are counted."""
         from edgekit.data.clock import utc_offset_seconds
-        from edgekit.data.labelled import SCORE_HOLD_S
-        from edgekit.data.windows import MIN_SLOT_DIFFS, hourly_rmssd, hourly_slots, reading_units
+        from edgekit.data.readers.labelled import SCORE_HOLD_S
+        from edgekit.data.signal.windows import MIN_SLOT_DIFFS, hourly_rmssd, hourly_slots, reading_units
 
         d = self.cfg.data
         t = res.table
@@ -422,9 +422,9 @@ class HourlySlots(Examples):
 
 
 def _baseline_summary(cleaned) -> dict:
-    """Per subject of a build's files: the wearer's own baseline (edgekit.data.baseline; days and
+    """Per subject of a build's files: the wearer's own baseline (edgekit.data.signal.baseline; days and
     night hours in UTC), its latest day and the days per trend word, for the report."""
-    from edgekit.data.baseline import personal_baseline
+    from edgekit.data.signal.baseline import personal_baseline
 
     return {s: b.to_json(days=False) for s, b in personal_baseline(cleaned).items()}
 
@@ -456,7 +456,7 @@ def _exclusions(summary: dict) -> str:
 def _classifier_parts(cfg, res, labels, n: int):
     """Windows of one cleaned table: (X float32 (W, N), y (W,), subject name per window, n_excluded
     artifact, n_excluded label)."""
-    from edgekit.data.windows import beat_windows
+    from edgekit.data.signal.windows import beat_windows
 
     table = res.table
     X, seg_of, starts, n_excl = beat_windows(table, n, cfg.data.window_stride, cfg.data.max_artifact_pct)
@@ -466,7 +466,7 @@ def _classifier_parts(cfg, res, labels, n: int):
         seg_ids = res.segment_origin[table.segment[starts]] if len(starts) else np.zeros(0, np.int64)
         y = labels.seg_label[seg_ids] if len(seg_ids) else np.zeros(0, np.int64)
     else:
-        from edgekit.data.labelled import labels_after_cleaning
+        from edgekit.data.readers.labelled import labels_after_cleaning
 
         # per-beat labels follow the beats through cleaning; a window needs one label on all beats
         lab = labels_after_cleaning(labels.table, labels.beat_label, table)
@@ -506,7 +506,7 @@ def _classifier_arrays(cfg, parts, subjects, n: int):
 
 
 def _clean_stats(results) -> dict:
-    """Summary counts of one or more :class:`~edgekit.data.clean.CleanResult` (or of their
+    """Summary counts of one or more :class:`~edgekit.data.signal.clean.CleanResult` (or of their
     :func:`_clean_stats` dicts), summed."""
     counts: dict = {}
     out = {"n_beats_in": 0, "n_beats_clean": 0, "n_out_of_bounds": 0, "n_corrected": 0}
@@ -526,8 +526,8 @@ def _synthetic_chunked(cfg, examples: "Examples"):
     make the examples of each chunk, keep only those. Cleaning and windows never cross a segment,
     and segments never cross subjects, so the result is the one of the whole cohort at once (tests
     compare the bytes). Returns (clean stats, arrays, summary part)."""
-    from edgekit.data import synth
-    from edgekit.data.clean import clean
+    from edgekit.data.synth import cohort as synth
+    from edgekit.data.signal.clean import clean
 
     d = cfg.data
     stats = []
@@ -558,7 +558,7 @@ def readiness_days(end_hour_abs: int, wake_hour: int) -> tuple[int, int]:
     ``wake_hour`` of each day) and holds for the following 24 h. The last hour in the series is
     end-1; the score in force was issued at the last wake-up at or before that hour's start, the
     next one at the first wake-up after it."""
-    from edgekit.data.synth import EPOCH0
+    from edgekit.data.synth.cohort import EPOCH0
 
     h = end_hour_abs - int(EPOCH0 // 3600) - 1  # hour index of the last series hour
     d0 = (h - wake_hour) // 24
@@ -567,7 +567,7 @@ def readiness_days(end_hour_abs: int, wake_hour: int) -> tuple[int, int]:
 
 def _forecaster_from_hourly(cfg, hr, labels, hours: int):
     """``hours``-long series and targets from per-subject hourly RMSSD (windows.hourly_rmssd)."""
-    from edgekit.data.windows import hourly_series
+    from edgekit.data.signal.windows import hourly_series
 
     stride = int(getattr(cfg.data, "series_stride_hours", 4))
     X, subj, ends, n_incomplete = hourly_series(hr, hours, stride)
@@ -581,7 +581,7 @@ def _forecaster_from_hourly(cfg, hr, labels, hours: int):
                 return None
             return labels.readiness[si, d0], labels.readiness[si, d1]
     else:
-        from edgekit.data.labelled import hour_last_scores
+        from edgekit.data.readers.labelled import hour_last_scores
 
         # files: the score of the last beat in hour e-1 (today) and in hour e+23 (next 24 h)
         by_hour = hour_last_scores(labels.table, labels.beat_score)

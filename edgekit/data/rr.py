@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from edgekit.errors import InputError
-from edgekit.fileio import atomic_path
+from edgekit.core.errors import InputError
+from edgekit.core.fileio import atomic_path
 
 COLUMNS = ("subject", "segment", "time_s", "rr_ms", "flags")
 

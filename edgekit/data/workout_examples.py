@@ -1,8 +1,8 @@
 """Training examples of the heart-rate-from-activity model, from workouts.
 
-Each workout is resampled to the model's grid (``step_s``, :func:`edgekit.data.workout_grid.to_grid`),
+Each workout is resampled to the model's grid (``step_s``, :func:`edgekit.data.signal.workout_grid.to_grid`),
 cut into windows of ``window_steps`` steps (stride ``data.window_stride_steps``;
-:func:`edgekit.data.workout_grid.windows` and its mask convention: steps without a speed and
+:func:`edgekit.data.signal.workout_grid.windows` and its mask convention: steps without a speed and
 padding hold speed 0 and grade 0, and their HR is absent) — or, with ``data.train_steps = N``,
 taken whole from its first step as one window of N steps (a longer workout cut to its first N):
 the model then learns runs from their start, as ``edgekit predict`` reads them — and each window is
@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from edgekit.data.pipeline import Examples
-from edgekit.errors import EdgekitError
+from edgekit.core.errors import EdgekitError
 
 
 def is_dense(workout) -> bool:
@@ -67,7 +67,7 @@ class ActivityWindows(Examples):
         self.n_without_hr = 0  # windows without one observed HR step (not written)
 
     def add_workouts(self, workouts) -> None:
-        from edgekit.data.workout_grid import to_grid, windows
+        from edgekit.data.signal.workout_grid import to_grid, windows
 
         for w in workouts:
             grid = to_grid(w, step_s=self.step_s)
@@ -104,7 +104,7 @@ class ActivityWindows(Examples):
         """Workouts of one input: FitRec JSON lines (streamed; the runner is each line's userId), an
         Apple Health export (the runner is its folder's name) or a GPX/TCX/FIT file (the runner is the
         name of the folder holding it: one folder per person)."""
-        from edgekit.data.workout_readers import iter_fitrec, read_apple_health, read_workout_file
+        from edgekit.data.readers.workouts import iter_fitrec, read_apple_health, read_workout_file
 
         name = path.name.lower()
         if name.endswith((".json", ".jsonl", ".txt", ".json.gz")) and name not in ("export.xml",):
@@ -116,13 +116,13 @@ class ActivityWindows(Examples):
         return read_workout_file(path, runner=path.resolve().parent.name)
 
     def make(self):
-        from edgekit.data.workout_filters import filter_workouts
+        from edgekit.data.signal.workout_filters import filter_workouts
 
         d = self.cfg.data
         self.read_counts: dict = {}
         filter_counts: dict = {}
         if d.source == "synthetic":
-            from edgekit.data.workout_synth import iter_population
+            from edgekit.data.synth.workouts import iter_population
 
             for chunk in iter_population(d.subjects, d.workouts_per_runner, d.seed, hr_sampling=d.hr_sampling):
                 self.add_workouts(chunk)

@@ -2,7 +2,7 @@
 
 Input  ``rr_sequence`` float32 (1, 24, 1): hourly RMSSD in milliseconds, oldest first.
 Output ``fatigue_score`` float32 (1, 1) in [0, 100] for the next 24 h (100 = fully recovered).
-Zones: green ≥ 70, yellow 40–69, red < 40 (see ``edgekit.zones``).
+Zones: green ≥ 70, yellow 40–69, red < 40 (see ``edgekit.core.zones``).
 
 RMSSD is log-transformed (ln RMSSD, the customary scale for HRV trends; Plews et al. 2013)
 and standardized with training-set statistics stored as buffers.

@@ -44,7 +44,7 @@ from edgekit.models.params import HRActivityConfig
 
 N_CHANNELS = 3  # speed_mps, grade, hr_context_bpm
 CALIBRATIONS = ("none", "offset", "kinetics")
-MINETTI = (155.4, -30.4, -43.3, 46.3, 19.5, 3.6)  # C(i) J/kg/m, Minetti et al. 2002 (edgekit.data.hr_kinetics)
+MINETTI = (155.4, -30.4, -43.3, 46.3, 19.5, 3.6)  # C(i) J/kg/m, Minetti et al. 2002 (edgekit.data.signal.hr_kinetics)
 KINETICS_TAU_S = 60.0  # the prior's time constant (Hunt et al. 2015: nominal 57.6 s)
 RIDGE_HR0 = 0.05  # ridge weights of the prior's fit to the context (in squared-error steps, HR s.d. units)
 RIDGE_GAIN = 200.0

@@ -3,12 +3,12 @@
 Reads ``edgekit.toml`` (``[package]`` and its ``[[package.models]]``), and for every model its
 ``build/<model>/{train,coreml,verify}/`` files. For each model it bundles the *smallest* Core ML
 variant that passed every verification gate and fits the model's ``max_kb`` budget; when none does,
-the stage fails with a one-line :class:`~edgekit.errors.EdgekitError` and nothing is written.
+the stage fails with a one-line :class:`~edgekit.core.errors.EdgekitError` and nothing is written.
 
 The package is rendered from the Jinja2 templates edgekit ships as package data
 (``edgekit/swift_template/``, read through :mod:`importlib.resources`, so an installed wheel renders
 it too) into a temporary directory beside the target and renamed into place
-(:func:`edgekit.fileio.atomic_path`). Rendering is deterministic: the same inputs give byte-identical
+(:func:`edgekit.core.fileio.atomic_path`). Rendering is deterministic: the same inputs give byte-identical
 output (no dates, sorted keys, copied model bytes).
 
 Plain ``.swift`` files are copied as they are: they hold every Swift type and function, so the

@@ -9,7 +9,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from edgekit.errors import EdgekitError
+from edgekit.core.errors import EdgekitError
 from edgekit.package.swift_text import SWIFT_RESERVED
 
 #: Core ML compute units a model may ask for (``MLComputeUnits`` case names).

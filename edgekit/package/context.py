@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from edgekit.errors import EdgekitError
+from edgekit.core.errors import EdgekitError
 from edgekit.package.config import PackageModel
 from edgekit.package.swift_text import (
     SWIFT_RESERVED,
@@ -35,7 +35,7 @@ ROLE_TITLES = {"classifier": "strain classifier", "forecaster": "fatigue forecas
 SWIFT_ENCODINGS = {"beat_window": ("beatWindow", None), "reading": ("reading", "minBeats"),
                    "hourly_run": ("hourlyRun", None), "hourly_slots": ("hourlySlots", "minPresentHours"),
                    "activity": ("activity", None)}
-#: Recording profiles of the synthetic cohort (``edgekit.data.synth.RECORDINGS``, docs/synthetic_cohort.md)
+#: Recording profiles of the synthetic cohort (``edgekit.data.synth.cohort.RECORDINGS``, docs/synthetic_cohort.md)
 #: in plain words, in the order the package README lists them.
 PROFILE_TITLES = {"watch": "Apple Watch background readings (about a minute each, every 1–5 hours)",
                   "breathe": "Breathe/Reflect sessions (1–5 min at rest)",
@@ -266,7 +266,7 @@ def _accuracy_text(role: str, metrics: dict, parity_entry: dict, synthetic: bool
 
 
 def _model_context(entry: PackageModel, build_dir: Path, used: set[str]) -> tuple[ModelContext, Any]:
-    from edgekit.config import load_config  # noqa: PLC0415
+    from edgekit.config.load import load_config  # noqa: PLC0415
 
     cfg = load_config(entry.config)
     task = task_for(cfg.model.type)
@@ -395,7 +395,7 @@ def _labels(cfg, model_dir: Path, spec: dict, ud: dict, pkg: Path) -> list[str]:
     labels: list[str] = []
     ckpt = model_dir / "train" / "model.pt"
     if ckpt.is_file():
-        from edgekit.train import load_checkpoint  # noqa: PLC0415
+        from edgekit.train.fit import load_checkpoint  # noqa: PLC0415
 
         _, meta = load_checkpoint(ckpt)
         labels = [str(x) for x in meta.get("label_names") or []]

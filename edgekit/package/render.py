@@ -11,8 +11,8 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
-from edgekit.errors import EdgekitError
-from edgekit.fileio import atomic_path, claim_build_dir
+from edgekit.core.errors import EdgekitError
+from edgekit.core.fileio import atomic_path, claim_build_dir
 from edgekit.package.config import PackageConfig, load_package_config
 from edgekit.package.context import ROLE_TITLES, ModelContext, _model_context
 from edgekit.package.swift_text import (
@@ -106,7 +106,7 @@ def render_package(pkg: PackageConfig, models: list[ModelContext], fixtures: dic
     forecaster = next((m for m in models if m.role == "forecaster"), None)
     regressor = next((m for m in models if m.role == "regressor"), None)
     from edgekit import STRAIN_LABELS  # noqa: PLC0415
-    from edgekit.zones import GREEN_MIN, YELLOW_MIN  # noqa: PLC0415
+    from edgekit.core.zones import GREEN_MIN, YELLOW_MIN  # noqa: PLC0415
 
     labels = classifier.labels if classifier else list(STRAIN_LABELS)
     context = {
@@ -179,7 +179,7 @@ def run_package(package_config_path: Path, build_dir: Path) -> dict:
         models.append(ctx)
         extras.append((cfg, choice))
 
-    from edgekit.swift_fixtures import build_fixtures  # noqa: PLC0415
+    from edgekit.package.swift_fixtures import build_fixtures  # noqa: PLC0415
 
     fixtures = build_fixtures(models, [cfg for cfg, _ in extras], build_dir)
     fixtures["_mlpackages"] = [(m, choice.path) for m, (_, choice) in zip(models, extras)]

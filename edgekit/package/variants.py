@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edgekit.errors import EdgekitError
-from edgekit.fileio import sha256_file, sha256_tree
+from edgekit.core.errors import EdgekitError
+from edgekit.core.fileio import sha256_file, sha256_tree
 from edgekit.package.config import _one_line
 from edgekit.package.swift_text import doc_text
 

@@ -14,9 +14,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from edgekit.config import ModelConfig
-from edgekit.errors import EdgekitError
-from edgekit.fileio import atomic_path, claim_build_dir, write_text
+from edgekit.config.load import ModelConfig
+from edgekit.core.errors import EdgekitError
+from edgekit.core.fileio import atomic_path, claim_build_dir, write_text
 
 REPORT_FILES = ("report.json", "report.md", "report.html")
 

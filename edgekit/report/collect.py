@@ -17,8 +17,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from edgekit.config import ModelConfig
-from edgekit.errors import EdgekitError
+from edgekit.config.load import ModelConfig
+from edgekit.core.errors import EdgekitError
 from edgekit.tasks import task_for
 from edgekit.tasks.real import load_real
 
@@ -380,7 +380,7 @@ def packaging(cfg: ModelConfig, build_dir: Path, rows: list[dict]) -> dict[str, 
 
 def bundled_on_disk(build_dir: Path, package: str, model: str, rows: list[dict]) -> str | None:
     """Variant of ``model`` whose bytes are in ``build/ios/<package>``'s resources (by hash), if any."""
-    from edgekit.fileio import sha256_tree
+    from edgekit.core.fileio import sha256_tree
 
     res = build_dir / "ios" / package / "Sources" / package / "Resources"
     if not res.is_dir():
@@ -447,7 +447,7 @@ def person_section(model_dir: Path) -> dict[str, Any] | None:
     """The last ``edgekit evaluate --person`` run (``person/person.json``): its figures with the date
     and config fingerprint of the run, and ``stale`` when the checkpoint changed since; None when it
     was never run (the package build does not run it). An unreadable file is an error."""
-    from edgekit.fileio import sha256_file
+    from edgekit.core.fileio import sha256_file
 
     path = model_dir / "person" / "person.json"
     if not path.is_file():
@@ -485,7 +485,7 @@ def collect(cfg: ModelConfig, build_dir: Path) -> dict[str, Any]:
     if not isinstance(history.get("epochs"), list):
         raise EdgekitError(f"{model_dir / REQUIRED['history']}: missing 'epochs' list")
 
-    from edgekit.train import load_checkpoint
+    from edgekit.train.fit import load_checkpoint
 
     module, meta = load_checkpoint(model_dir / REQUIRED["checkpoint"])
     params = int(sum(p.numel() for p in module.parameters()))

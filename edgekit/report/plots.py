@@ -359,7 +359,7 @@ def real_realism(report: dict) -> bytes | None:
     _, s = found[0]
     import numpy as np
 
-    from edgekit.data.realism import FEATURE_TITLES
+    from edgekit.data.real.realism import FEATURE_TITLES
 
     feats = [f for f in s["features"] if f in s.get("real", {}) and f in s.get("sim", {})]
     if not feats:

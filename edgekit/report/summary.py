@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from edgekit.config import ModelConfig
-from edgekit.errors import EdgekitError
+from edgekit.config.load import ModelConfig
+from edgekit.core.errors import EdgekitError
 from edgekit.report.collect import STAGE_ORDER, bundled_on_disk, read_json
 from edgekit.report.render import backend_text, kb, md_table, num, pct, real_goal_text, yes_no
 

@@ -6,7 +6,7 @@ Adding a model type: a model module under ``edgekit/models/``, a spec module her
 
 from __future__ import annotations
 
-from edgekit.errors import EdgekitError
+from edgekit.core.errors import EdgekitError
 from edgekit.tasks.activity import ActivityTask
 from edgekit.tasks.base import TaskSpec
 from edgekit.tasks.fatigue import FatigueTask

@@ -181,7 +181,7 @@ class ActivityTask(TaskSpec):
         return activity_real.evaluation(real_set, runs, warnings, synthetic_band=band)
 
     def model_inputs(self, cfg, cleaned, where):
-        from edgekit.errors import InputError
+        from edgekit.core.errors import InputError
 
         raise InputError(f"{where}: the {self.title} predicts from workouts, not RR recordings")
 
@@ -192,7 +192,7 @@ def read_workouts(path, fmt: str | None = None) -> list:
     extension; every workout, whatever its sport: see :func:`sport_problem`)."""
     from pathlib import Path
 
-    from edgekit.data.workout_readers import read_apple_health, read_workout_file
+    from edgekit.data.readers.workouts import read_apple_health, read_workout_file
 
     path = Path(path)
     if fmt == "apple-health" or path.is_dir() or path.name.lower() in ("export.zip", "export.xml"):
@@ -225,7 +225,7 @@ def sport_problem(workout) -> tuple[str, str] | None:
 def workout_input(grid, context_steps: int) -> tuple[np.ndarray, np.ndarray]:
     """The model input of a whole workout grid, ``(T, 3)`` float32 — speed m/s, grade, context HR
     bpm (the recorded HR of the first ``context_steps`` steps where observed, else 0) — and ``valid``
-    (T,): steps with a speed. As :func:`edgekit.data.workout_grid.windows` makes them: an unknown
+    (T,): steps with a speed. As :func:`edgekit.data.signal.workout_grid.windows` makes them: an unknown
     grade reads 0; a step that is not valid holds speed 0 and grade 0."""
     from edgekit.data.workout_examples import with_context
 
@@ -250,11 +250,11 @@ def predict_grid(run, grid, context_steps: int) -> tuple[np.ndarray, np.ndarray]
 def predict_workout(runner, workout, window_steps: int, step_s: float, context_minutes: float) -> dict:
     """Predicted HR per step over a whole workout, as one run: the model reads the workout's grid
     from its first step to its last, its recurrent state carried from window to window (a model that
-    takes windows of ``window_steps`` steps: see :mod:`edgekit.predict`), with the first
+    takes windows of ``window_steps`` steps: see :mod:`edgekit.run.predict`), with the first
     ``context_minutes`` of recorded HR as calibration context (however long). With recorded HR,
     ``mae_bpm`` over the scored steps: predicted, recorded, after the context (the model saw those).
     ``n_steps`` grid steps, ``n_predicted_steps`` with a speed and a grade, ``n_scored_steps``."""
-    from edgekit.data.workout_grid import to_grid
+    from edgekit.data.signal.workout_grid import to_grid
 
     grid = to_grid(workout, step_s=step_s)
     T = len(grid)
@@ -277,7 +277,7 @@ def population_kinetics(speed: np.ndarray, grade: np.ndarray, hr: np.ndarray, st
     """The population's first-order kinetics (the activity model's prior, ``calibration = "kinetics"``):
     HR = hr0 + gain · s, s the response (τ = 60 s, from rest at each row's start) to grade-adjusted
     speed, least squares over the observed steps of the training rows (n, T)."""
-    from edgekit.data.hr_kinetics import effort
+    from edgekit.data.signal.hr_kinetics import effort
     from edgekit.models.hr_activity import KINETICS_TAU_S
 
     u = effort(speed, grade)

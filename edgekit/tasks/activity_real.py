@@ -6,7 +6,7 @@ with a warning) the model predicts the whole run twice, as ``edgekit predict`` d
 ``context_minutes`` (5) of recorded HR as context. Next to it, three baselines:
 
 - **context mean**: the mean recorded HR of the context minutes, held to the end of the run;
-- **kinetics on the context**: the first-order kinetics model (:mod:`edgekit.data.hr_kinetics`:
+- **kinetics on the context**: the first-order kinetics model (:mod:`edgekit.data.signal.hr_kinetics`:
   HR = hr0 + gain · first-order response to grade-adjusted speed) least-squares fitted to the
   context minutes of the run itself, then run to the end;
 - **population model without context**: the model's own no-context prediction.
@@ -70,7 +70,7 @@ def kinetics_on_context(speed: np.ndarray, grade: np.ndarray, hr: np.ndarray, co
                         step_s: float) -> np.ndarray | None:
     """The kinetics baseline: fitted to the observed HR of the first ``context_steps`` steps, run over
     the whole workout (None with fewer than 3 observed context steps or a failed fit)."""
-    from edgekit.data import hr_kinetics
+    from edgekit.data.signal import hr_kinetics
 
     k = min(context_steps, len(hr))
     ctx = hr[:k]
@@ -118,8 +118,8 @@ def score_run(rec_id: str, person: str, split: str, profile: str, grid, pred_non
 def score_set(real_set, predict_run: PredictRun, context_minutes: float = CONTEXT_MINUTES,
               step_s: float = 10.0) -> tuple[list[RunScore], list[str]]:
     """Every running workout of ``real_set`` scored (predictions from ``predict_run``), and warnings."""
-    from edgekit.data.workout_grid import to_grid
-    from edgekit.errors import InputError
+    from edgekit.data.signal.workout_grid import to_grid
+    from edgekit.core.errors import InputError
     from edgekit.tasks.activity import read_workouts, sport_problem, workout_input
 
     runs: list[RunScore] = []
@@ -182,8 +182,8 @@ def synthetic_hr_at_speed(data, n_runners: int = 40, workouts: int = 2, step_s: 
     """The 5th, 50th and 95th percentile of the SYNTHETIC workout population's HR per speed bin
     (each workout's bin medians, as :func:`speed_bin_medians` of the real runs), drawn with the
     model's data settings (``data.seed``, ``data.hr_sampling``)."""
-    from edgekit.data.workout_grid import to_grid
-    from edgekit.data.workout_synth import iter_population
+    from edgekit.data.signal.workout_grid import to_grid
+    from edgekit.data.synth.workouts import iter_population
 
     per_bin: list[list[float]] = [[] for _ in SPEED_BINS]
     for chunk in iter_population(n_runners, workouts, int(data.seed), hr_sampling=data.hr_sampling):

@@ -35,7 +35,7 @@ class TaskSpec:
     parity_scale: ClassVar[float] = 1.0  # output range the ONNX tolerance is relative to
     input_is_rr: ClassVar[bool] = False  # the input is raw RR (calibrate on the RR bounds)
     onnx_output: ClassVar[str]  # the ONNX export's output name
-    person_evaluation: ClassVar[bool] = False  # edgekit evaluate --person runs edgekit.person_eval (one person over years)
+    person_evaluation: ClassVar[bool] = False  # edgekit evaluate --person runs edgekit.train.person (one person over years)
     parity_test_windows: ClassVar[int | None] = None  # verify: held-out windows per variant (None = all)
     reads_workouts: ClassVar[bool] = False  # predict reads workout files (GPX/TCX/FIT, Apple export), not RR
     clock_hours: ClassVar[bool] = False  # the input is made of the wearer's local clock hours (predict --utc-offset)
@@ -60,7 +60,7 @@ class TaskSpec:
     swift_input: ClassVar[str]
     # The params field the encoding carries into Swift (its minimum), or None.
     swift_input_param: ClassVar[str | None] = None
-    # The metrics.json "coverage" key (edgekit.data.coverage.summarize) that says how often this
+    # The metrics.json "coverage" key (edgekit.data.synth.coverage.summarize) that says how often this
     # model's input can be made, per recording profile; None when the build does not measure it.
     coverage_key: ClassVar[str | None] = None
     # The metrics.json "coverage" key counting what the coverage is a fraction of ("readings", "wakeups").
@@ -222,7 +222,7 @@ class TaskSpec:
         return None
 
     def evaluate_real(self, cfg: Any, predict: Any, real_set: Any) -> Any:
-        """This model on one real set (:class:`edgekit.data.realdata.RealSet`): a
+        """This model on one real set (:class:`edgekit.data.real.manifest.RealSet`): a
         :class:`edgekit.tasks.real.RealEvaluation` (goals, tables per profile and recording, baselines),
         or None when the set is not one this model type can be judged on. ``predict(X)`` runs the
         trained model on inputs ``X`` (K, T[, C]) made as :meth:`model_inputs` makes them."""

@@ -9,7 +9,7 @@ from edgekit import INPUT_NAME
 from edgekit.tasks.base import TaskSpec
 from edgekit.tasks.metrics import forecast_metrics
 from edgekit.tasks.strain import FIXTURE_SEED
-from edgekit.zones import zone_of
+from edgekit.core.zones import zone_of
 
 SCORE_OUTPUT = "fatigue_score"
 
@@ -108,8 +108,8 @@ class FatigueTask(TaskSpec):
         return {"fatigue_score": score, "zone": zone_of(score)}
 
     def model_inputs(self, cfg, cleaned, where):
-        from edgekit.data.windows import MAX_MISSING_HOURS, hourly_rmssd, hourly_series
-        from edgekit.errors import InputError
+        from edgekit.data.signal.windows import MAX_MISSING_HOURS, hourly_rmssd, hourly_series
+        from edgekit.core.errors import InputError
 
         d = cfg.data
         hours = self.input_length(cfg.model.params)

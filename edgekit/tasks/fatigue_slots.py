@@ -71,8 +71,8 @@ class FatigueSlotsTask(FatigueTask):
     def model_inputs(self, cfg, cleaned, where, utc_offset_s: float = 0.0):
         """One input per subject: the ``hours`` local clock hours up to the hour of its last beat
         (``utc_offset_s``: the wearer's offset from UTC; start/end times are UTC epoch seconds)."""
-        from edgekit.data.windows import MIN_SLOT_DIFFS, hourly_rmssd, hourly_slots
-        from edgekit.errors import InputError
+        from edgekit.data.signal.windows import MIN_SLOT_DIFFS, hourly_rmssd, hourly_slots
+        from edgekit.core.errors import InputError
 
         hours = self.input_length(cfg.model.params)
         need = self.params(cfg.model.params).min_present_hours
@@ -98,8 +98,8 @@ class FatigueSlotsTask(FatigueTask):
         return forecaster_evaluation(cfg, predict, real_set) if is_rr_set(real_set) else None
 
     def heldout_report(self, predict, arrays, test_ids, labels) -> dict[str, Any]:
-        from edgekit.data.coverage import summarize
-        from edgekit.data.synth import RECORDINGS
+        from edgekit.data.synth.coverage import summarize
+        from edgekit.data.synth.cohort import RECORDINGS
 
         m = np.isin(arrays["subject"], test_ids) & (arrays["aug"] == 0)
         X, y, yt = arrays["X"][m].astype(np.float32), arrays["y"][m], arrays["y_today"][m]

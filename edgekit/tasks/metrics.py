@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from edgekit.zones import zone_of
+from edgekit.core.zones import zone_of
 
 
 def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, labels: list[str]) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from edgekit.errors import EdgekitError
+from edgekit.core.errors import EdgekitError
 
 SCHEMA = 1
 REAL_JSON = Path("evaluate") / "real.json"  # under build/<model>/

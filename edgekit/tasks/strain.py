@@ -8,7 +8,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from edgekit import INPUT_NAME, STRAIN_LABELS
-from edgekit.log import plural
+from edgekit.core.log import plural
 from edgekit.tasks.base import TaskSpec
 from edgekit.tasks.metrics import classification_metrics
 
@@ -130,8 +130,8 @@ class StrainTask(TaskSpec):
         return {"label": labels[int(np.argmax(p))], "probabilities": dict(zip(labels, p))}
 
     def model_inputs(self, cfg, cleaned, where):
-        from edgekit.data.windows import beat_windows
-        from edgekit.errors import InputError
+        from edgekit.data.signal.windows import beat_windows
+        from edgekit.core.errors import InputError
 
         d = cfg.data
         n = self.input_length(cfg.model.params)

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from edgekit import INPUT_NAME
-from edgekit.log import plural
+from edgekit.core.log import plural
 from edgekit.tasks.metrics import classification_metrics
 from edgekit.tasks.strain import FIXTURE_SEED, StrainTask, strain_cases
 
@@ -47,9 +47,9 @@ class StrainReadingTask(StrainTask):
 
     def augmenter(self, cfg):
         """``train.crop_fraction`` > 0: every epoch that fraction of the training windows is cut to
-        a random shorter reading (:func:`edgekit.data.windows.crop_readings`), so the long
+        a random shorter reading (:func:`edgekit.data.signal.windows.crop_readings`), so the long
         recordings (spot, strap, breathe) also teach watch-length readings."""
-        from edgekit.data.windows import crop_readings
+        from edgekit.data.signal.windows import crop_readings
 
         fraction, seed = float(cfg.train.crop_fraction), int(cfg.train.seed)
         if fraction <= 0:
@@ -93,8 +93,8 @@ class StrainReadingTask(StrainTask):
     def model_inputs(self, cfg, cleaned, where):
         """One input per reading (a heartbeat series; a longer recording cut into consecutive readings
         of N beats ending with its newest: ``reading_windows(every=True)``), oldest first."""
-        from edgekit.data.windows import reading_windows
-        from edgekit.errors import InputError
+        from edgekit.data.signal.windows import reading_windows
+        from edgekit.core.errors import InputError
 
         d = cfg.data
         n = self.input_length(cfg.model.params)
@@ -133,8 +133,8 @@ class StrainReadingTask(StrainTask):
 
     # held-out figures per recording profile (train stage, metrics.json)
     def heldout_report(self, predict, arrays, test_ids, labels) -> dict[str, Any]:
-        from edgekit.data.coverage import summarize
-        from edgekit.data.synth import RECORDINGS
+        from edgekit.data.synth.coverage import summarize
+        from edgekit.data.synth.cohort import RECORDINGS
 
         m = np.isin(arrays["subject"], test_ids)
         X, y = arrays["X"][m].astype(np.float32), arrays["y"][m]

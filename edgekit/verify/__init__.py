@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from edgekit.verify.evaluator import ReferenceEvaluator, run_mlprogram
+from edgekit.mil.evaluator import ReferenceEvaluator, run_mlprogram
 
 
 def run(cfg, build_dir):  # noqa: ANN001 - thin lazy wrapper (parity imports torch/onnxruntime)

@@ -12,7 +12,7 @@ compressed variants top-1 agreement ≥ ``min_top1_agreement``; every variant ac
 ``max_accuracy_drop``. Forecaster score (0–100 points) — fp32 ≤ ``fp32_score_tol`` points, fp16 ≤
 ``fp16_tol`` × 100 points, every variant mean |Δscore| vs fp32 torch (MAE drift) ≤ ``max_mae_drift``.
 ONNX vs torch ≤ ``fp32_onnx_tol`` (× 100 for scores). Writes ``verify/parity.json`` and raises
-:class:`~edgekit.errors.GateError` naming the variant and figure when a gate fails.
+:class:`~edgekit.core.errors.GateError` naming the variant and figure when a gate fails.
 """
 
 from __future__ import annotations
@@ -28,10 +28,10 @@ from typing import Any
 import numpy as np
 
 from edgekit import INPUT_NAME
-from edgekit.errors import EdgekitError, GateError
-from edgekit.fileio import sha256_file, sha256_tree, write_json
+from edgekit.core.errors import EdgekitError, GateError
+from edgekit.core.fileio import sha256_file, sha256_tree, write_json
 from edgekit.verify import fixtures as fixture_files
-from edgekit.log import get_logger
+from edgekit.core.log import get_logger
 from edgekit.tasks import task_for
 from edgekit.tasks.base import model_batch, model_input
 
@@ -126,10 +126,10 @@ def _onnx_outputs(path: Path, X: np.ndarray, classifier: bool, task: Any = None,
 def _evaluator_outputs(package: Path, X: np.ndarray, classifier: bool, task: Any = None,
                        batched: bool = False, length: int | None = None) -> Outputs:
     """The saved program's outputs for each row of ``X``: one input at a time, or (``batched``, for
-    held-out sets) many at once through :class:`~edgekit.verify.batched.BatchedEvaluator` when every
+    held-out sets) many at once through :class:`~edgekit.mil.batched.BatchedEvaluator` when every
     op of the program has a batch rule — same op implementations, same rounding."""
-    from edgekit.verify.batched import BatchedEvaluator, Unbatchable, batchable
-    from edgekit.verify.evaluator import ReferenceEvaluator
+    from edgekit.mil.batched import BatchedEvaluator, Unbatchable, batchable
+    from edgekit.mil.evaluator import ReferenceEvaluator
 
     ev = ReferenceEvaluator(package)
     vals, labels = [], []
@@ -205,7 +205,7 @@ def _evaluate_variants(model_dir: Path, variants: list[str], X_fix: np.ndarray, 
 
 def _runtime_outputs(package: Path, X: np.ndarray, classifier: bool, units: str, labels: list[str]) -> Outputs:
     """Predictions of the real Core ML runtime (macOS only)."""
-    from edgekit.convert import import_coremltools
+    from edgekit.export.convert import import_coremltools
 
     ct = import_coremltools()
     model = ct.models.MLModel(str(package), compute_units=getattr(ct.ComputeUnit, units))
@@ -361,7 +361,7 @@ def _fixtures(cfg: Any, model_type: str, length: int) -> tuple[list[str], np.nda
 
 def run(cfg: Any, build_dir: Path) -> dict:
     """Verify every converted variant of ``cfg``'s model; write ``verify/parity.json``."""
-    from edgekit.convert import torch_threads
+    from edgekit.export.convert import torch_threads
 
     with torch_threads(1):
         return _run(cfg, build_dir)
@@ -385,7 +385,7 @@ def _integrity_check(model_dir: Path, variant: str, sha256: str) -> Check | None
 
 
 def _run(cfg: Any, build_dir: Path) -> dict:
-    from edgekit.train import load_checkpoint
+    from edgekit.train.fit import load_checkpoint
 
     model_dir = Path(build_dir) / cfg.name
     module, meta = load_checkpoint(model_dir / "train" / "model.pt")

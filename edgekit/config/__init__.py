@@ -1,0 +1,1 @@
+"""Model configs: ``configs/<model>.toml`` read into typed, validated records."""

@@ -1,0 +1,1 @@
+"""InfluxDB: the client, RR tables to and from the server, and a local server helper for tests."""

@@ -1,0 +1,1 @@
+"""Signal processing on RR tables and workout grids: cleaning, features, windows, the personal baseline, HR kinetics."""

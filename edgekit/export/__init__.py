@@ -1,0 +1,1 @@
+"""Export: PyTorch to Core ML (and its compressed variants) and ONNX."""

@@ -1,0 +1,1 @@
+"""Running trained models: predict, forecast, evaluate on real sets, the Grafana dashboard."""

@@ -1,0 +1,1 @@
+"""Training: fit a model, fine-tune it to one person, the person scenario."""
