@@ -45,6 +45,8 @@ import numpy as np
 
 from edgekit.data.rr import Flag, RRTable, read_text_file
 from edgekit.core.errors import InputError
+from edgekit.data.readers.csv_column import _find_column, _read_table
+from edgekit.data.readers.rr_chunks import _number
 
 MAX_GAP_S = 1.0  # a pause between samples longer than this splits a recording into parts
 JITTER_SAMPLES = 0.5  # sample times off an even grid by more than this many intervals: resampled
@@ -73,15 +75,11 @@ def _sample(text: str, path: Path, lineno: int) -> float:
     s = text.strip().strip('"').strip()
     if s.lower() in ("", "nan", "na", "null"):
         return float("nan")
-    from edgekit.data.readers.formats import _number
-
     return _number(s, path, lineno, "sample")
 
 
 def _values(path: Path, column: str | None, time_column: str | None, hr_column: str | None):
     """(samples, (time column name, raw times, line numbers) or None, device HR or None)."""
-    from edgekit.data.readers.formats import _find_column, _number, _read_table
-
     text = read_text_file(path)
     first = text.splitlines()[0]
     if re.search(r"[A-Za-z]", first) is None:
