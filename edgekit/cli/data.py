@@ -467,7 +467,8 @@ def register_push(dsub) -> None:
 def cmd_push(args) -> int:
     from edgekit.data.readers import formats as readers
     from edgekit.data.influx.client import InfluxClient, check_url
-    from edgekit.data.influx.tables import TableStream, hourly_points, push, push_stream, read_inputs
+    from edgekit.data.influx.table_stream import TableStream, push_stream
+    from edgekit.data.influx.tables import hourly_points, push, read_inputs
 
     from edgekit.data.clock import has_clock, no_clock_warning
     from edgekit.core.log import warning

@@ -36,7 +36,7 @@ def read_inputs(client: InfluxClient, subjects: list[str] | None = None) -> tupl
     """([(subject, series end ns, x (24,) filled)], refusal lines for subjects without an input)."""
     from edgekit.data.signal.windows import MAX_MISSING_HOURS, complete_series
 
-    from edgekit.data.influx.tables import newest_by_subject
+    from edgekit.data.influx.read_back import newest_by_subject
 
     newest = newest_by_subject(client, HRV, "rmssd", subjects)
     out, refused = [], []
@@ -68,7 +68,7 @@ def beat_inputs(cfg, client: InfluxClient, subjects: list[str] | None, utc_offse
     segments: cleaning works per segment, so they clean as in the whole recording). Returns
     ([(subject, X (1, T), info)], refusal lines, warning lines)."""
     from edgekit.data.clock import has_clock, no_clock_warning
-    from edgekit.data.influx.tables import recent_beats
+    from edgekit.data.influx.read_back import recent_beats
     from edgekit.core.errors import InputError
     from edgekit.run.predict import model_inputs
     from edgekit.tasks import task_for
