@@ -1,4 +1,5 @@
-"""CLI verbs of the data layer: ``edgekit data synth|ingest`` and ``edgekit hrv``.
+"""CLI verbs of the data layer: ``edgekit data synth|ingest|coverage`` and ``edgekit hrv`` (``data push``:
+:mod:`edgekit.cli.push`; the reader options they share: :mod:`edgekit.cli.inputs`).
 
 ``register(subparsers)`` adds them to the main parser (edgekit/cli/main.py). Each handler returns an exit
 code; user errors raise :class:`edgekit.core.errors.InputError` (printed as ``edgekit: error: ...``).
@@ -7,49 +8,14 @@ code; user errors raise :class:`edgekit.core.errors.InputError` (printed as ``ed
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
-import numpy as np
-
 from edgekit.core.errors import InputError
 from edgekit.core.log import status
-
-_FMT_HELP = ("input format: ppg, ecg, polar, rr-text, csv, apple-health, fit (beat intervals of a FIT file's hrv "
-             "messages); default: detected when certain (edgekit's RR table, Apple export, Polar RR file). The "
-             "activity model (predict) reads workouts: GPX, TCX, FIT by extension, or apple-health")
-
-
-def _add_reader_options(p: argparse.ArgumentParser) -> None:
-    from edgekit.data.readers.formats import FORMATS
-
-    p.add_argument("--format", "-f", dest="fmt", choices=FORMATS, default=None, help=_FMT_HELP)
-    p.add_argument("--sample-rate", type=float, default=None,
-                   help="ppg/ecg: samples per second (default: derived from --time-column)")
-    p.add_argument("--column", default=None,
-                   help="csv/ppg/ecg: name of the column holding the values (default: csv rr_ms, rr, ibi, nni, ...; "
-                        "ppg/ecg ppg, ecg, signal, value)")
-    p.add_argument("--time-column", default=None,
-                   help="csv: beat timestamps (epoch s/ms/ns or ISO 8601); ppg/ecg: sample times (ms timer, epoch "
-                        "s/ms or ISO datetimes; repeated or jittered times are resampled to an even grid). "
-                        "Default: none")
-    p.add_argument("--hr-column", default=None, metavar="NAME",
-                   help="ppg/ecg: the device's own heart rate (bpm) in the same file, to check the derived HR "
-                        "against (default: a column named hr, heart_rate or bpm when there is one)")
-    p.add_argument("--unit", choices=("auto", "ms", "s"), default="auto",
-                   help="rr-text/csv: RR unit (default auto = seconds when the median value is below 10)")
-    p.add_argument("--gap-s", type=float, default=3.0,
-                   help="a timestamp jump longer than the beat's RR plus this many seconds ends a segment "
-                        "(default 3; polar adds 2 s for its batched phone timestamps)")
-    p.add_argument("--start", default=None, metavar="TIME",
-                   help="date and time the recording started, for a recording without a clock (rr-text, csv "
-                        "without --time-column, ppg/ecg with --sample-rate): ISO 8601, e.g. "
-                        "2024-05-01T07:30:00+02:00 (no offset = UTC). Default: none (times count from the "
-                        "first beat, shown as 1970-01-01)")
-    p.add_argument("--subject", action="append", default=None, metavar="NAME",
-                   help="subject id of an input (repeat once per input, in order); default: the file "
-                        "name without extension. Inputs that would share an id are refused")
+from edgekit.cli.inputs import (_add_reader_options, _check_inputs_differ_from_output, _read, _subjects,
+                                add_baseline_options, baseline_of)
+from edgekit.cli.push import register_push
 
 
 def register(subparsers):
@@ -167,51 +133,6 @@ def register(subparsers):
     return dsub
 
 
-def _subjects(args, n_inputs: int) -> list[str] | None:
-    subjects = getattr(args, "subject", None)
-    if subjects and len(subjects) != n_inputs:
-        raise InputError(f"--subject given {len(subjects)} times for {n_inputs} inputs; give one "
-                         f"--subject NAME per input, in order")
-    return subjects
-
-
-def _read(args, paths):
-    from edgekit.data.readers import formats as readers
-    from edgekit.data.readers.labelled import read_table_csv
-
-    from edgekit.data.readers.labelled import sniff_kind
-
-    subjects = _subjects(args, len(paths))
-    fmt = args.fmt
-    if fmt is None:
-        kinds = {p: readers.detect_format(p) for p in paths}
-        if len(set(kinds.values())) > 1:
-            raise InputError("inputs of different formats (" + ", ".join(f"{p}: {k}" for p, k in kinds.items())
-                             + "); read them separately or give --format")
-        fmt = kinds[paths[0]]
-    if fmt == "csv" and args.column is None and args.time_column is None and all(
-            p.is_file() and sniff_kind(p) == "table" for p in paths):
-        fmt = "table"  # edgekit's own RR table: its subjects, segments and times, not one column of numbers
-    if fmt == "table":
-        if getattr(args, "start", None) is not None:
-            raise InputError(f"{paths[0]}: an edgekit RR table has its own times; --start is for recordings without "
-                             f"a clock")
-        from edgekit.data import rr
-
-        readers.refuse_repeated_files(paths)
-        tables = [read_table_csv(p)[0] for p in paths]
-        if subjects:
-            for p, t, name in zip(paths, tables, subjects):
-                if len(set(t.subject.tolist())) > 1:
-                    raise InputError(f"{p}: holds several subjects; --subject can rename only a one-subject table")
-                t.subject = np.full(len(t), name)
-        readers.refuse_shared_subjects([set(t.subject.tolist()) for t in tables], paths)
-        return rr.RRTable.concat(tables)
-    return readers.read(paths, fmt, sample_rate=args.sample_rate, column=args.column,
-                        time_column=args.time_column, unit=args.unit, gap_s=args.gap_s, subjects=subjects,
-                        start=getattr(args, "start", None), hr_column=getattr(args, "hr_column", None))
-
-
 def cmd_ingest(args) -> int:
     from edgekit.data.readers import formats as readers
     from edgekit.data.rr import write_csv
@@ -247,18 +168,6 @@ def cmd_ingest(args) -> int:
     n_seg = len(set(zip(table.subject.tolist(), table.segment.tolist())))
     status(f"wrote {len(table)} RR intervals in {n_seg} segments to {out}")
     return 0
-
-
-def _check_inputs_differ_from_output(inputs, out: Path) -> None:
-    """--force must never replace one of the inputs being read."""
-    if not out.exists():
-        return
-    for p in inputs:
-        try:
-            if Path(p).exists() and os.path.samefile(p, out):
-                raise InputError(f"{out}: is also an input; write the output to another path")
-        except OSError:
-            continue
 
 
 HRV_MAX_ARTIFACT_PCT = 20.0  # edgekit hrv: more artifact beats than this (%) gives a warning
@@ -319,30 +228,6 @@ def cmd_hrv(args) -> int:
         for b in baselines.values():
             print("\n".join(text_lines(b)))
     return 0
-
-
-def baseline_of(cleaned, utc_offset: str | None, window: str, max_artifact_pct: float | None = None) -> dict:
-    """The personal baseline (edgekit.data.signal.baseline) of every subject of a cleaned table, its days
-    placed with the wearer's ``--utc-offset`` (a zone's offset at the last beat)."""
-    from edgekit.data.signal.baseline import MAX_ARTIFACT_PCT, personal_baseline
-    from edgekit.data.clock import utc_offset_seconds
-
-    last = float(np.nanmax(cleaned.time_s)) if len(cleaned) else 0.0
-    return personal_baseline(cleaned, utc_offset_seconds(utc_offset, last), window,
-                             MAX_ARTIFACT_PCT if max_artifact_pct is None else max_artifact_pct)
-
-
-def add_baseline_options(p: argparse.ArgumentParser, utc_offset: bool = True) -> None:
-    """``--baseline-window`` (and ``--utc-offset``) of the verbs that show the personal baseline."""
-    from edgekit.data.signal.baseline import DEFAULT_WINDOW, WINDOWS
-
-    if utc_offset:
-        p.add_argument("--utc-offset", default=None, metavar="TZ",
-                       help="the wearer's time zone, which places the baseline's days and night hours: "
-                            "+05:30, -7, UTC (default) or a zone name such as Europe/Berlin")
-    p.add_argument("--baseline-window", choices=tuple(WINDOWS), default=DEFAULT_WINDOW,
-                   help="readings that make the personal baseline's daily value: night (00:00-06:00 local, "
-                        "default), morning (06:00-10:00) or all")
 
 
 def cmd_synth(args) -> int:
@@ -431,90 +316,3 @@ def cmd_coverage(args) -> int:
     return 0
 
 
-def register_push(dsub) -> None:
-    """``edgekit data push``: RR tables, labels and hourly RMSSD into InfluxDB (docs/influxdb.md)."""
-    p = dsub.add_parser(
-        "push", help="write recordings to InfluxDB (rr, label and hourly hrv points)",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        description=("Write recordings to an InfluxDB database through the 1.x HTTP API (InfluxDB 1.x; 2.x\n"
-                     "and 3.x through their v1 API): one 'rr' point per beat, a 'label' point per labelled\n"
-                     "beat, one 'hrv' point (hourly RMSSD of the cleaned beats) per subject and hour; tag\n"
-                     "'subject'. Every input is read and checked before anything is sent; points are keyed\n"
-                     "by subject and time, so pushing again overwrites instead of duplicating. Credentials\n"
-                     "come from EDGEKIT_INFLUX_USER + EDGEKIT_INFLUX_PASSWORD (or _PASSWORD_FILE), or\n"
-                     "EDGEKIT_INFLUX_TOKEN; never put them in the URL. Schema: docs/influxdb.md."),
-        epilog=("examples:\n"
-                "  edgekit data push cohort.csv --influx http://localhost:8086 --database hrv\n"
-                "  edgekit data push rec.txt --format rr-text --subject alice --influx http://db:8086 --database hrv\n"
-                "  EDGEKIT_INFLUX_TOKEN=... edgekit data push export.xml --format apple-health \\\n"
-                "      --subject bob --influx https://influx.example.com --database hrv\n"
-                "\nWithout --format an input must be edgekit's RR table CSV (data ingest / data synth\n"
-                "output); its label and fatigue_score columns are pushed as 'label' points. --subject\n"
-                "(once per input, in order) names each input's subject; two inputs holding the same\n"
-                "subject are refused (push them one after the other to add to one subject)."))
-    p.add_argument("inputs", nargs="+", type=Path, metavar="INPUT")
-    _add_reader_options(p)
-    p.add_argument("--influx", required=True, metavar="URL", help="server, e.g. http://localhost:8086")
-    p.add_argument("--database", required=True, metavar="DB", help="database (must exist, or --create-database)")
-    p.add_argument("--create-database", action="store_true", help="create the database first (CREATE DATABASE)")
-    p.add_argument("--clean", choices=("kubios", "malik", "none"), default="kubios",
-                   help="cleaning before the hourly RMSSD (default kubios, as [data] clean)")
-    p.add_argument("--max-artifact-pct", type=float, default=5.0,
-                   help="hourly RMSSD: an hour with more artifact beats (%%) is not written (default 5)")
-    p.set_defaults(func=cmd_push)
-
-
-def cmd_push(args) -> int:
-    from edgekit.data.readers import formats as readers
-    from edgekit.data.influx.client import InfluxClient, check_url
-    from edgekit.data.influx.table_stream import TableStream, push_stream
-    from edgekit.data.influx.tables import hourly_points, push, read_inputs
-
-    from edgekit.data.clock import has_clock, no_clock_warning
-    from edgekit.core.log import warning
-
-    check_url(args.influx)
-    notes: list[str] = []
-
-    def read_other(path):
-        # subject = file stem here; read_inputs renames (InfluxDB escapes any name, so --subject
-        # may hold commas and quotes that the CSV writers refuse)
-        t = readers.read([path], args.fmt, sample_rate=args.sample_rate, column=args.column,
-                         time_column=args.time_column, unit=args.unit, gap_s=args.gap_s, start=args.start,
-                         hr_column=args.hr_column)
-        notes.extend(t.meta.get("warnings", []))
-        if not has_clock(t.time_s):
-            notes.append(no_clock_warning(str(path), "its points would sit at 1970-01-01, where the dashboard and "
-                                                     "'edgekit forecast' never look"))
-        return t
-
-    stream = data = None
-    if args.fmt is None and args.start is not None:
-        raise InputError(f"{args.inputs[0]}: --start is for recordings without a clock read with --format (rr-text, "
-                         f"csv, ppg, ecg); an edgekit RR table has its own times")
-    if args.fmt is None:
-        # edgekit's RR tables: streamed (bounded memory) when each subject's beats are in time order
-        from edgekit.data.readers.labelled import sniff_kind
-
-        if all(p.is_file() and sniff_kind(p) == "table" for p in args.inputs):
-            stream = TableStream(args.inputs, args.subject, args.clean, max_artifact_pct=args.max_artifact_pct)
-            if not stream.check():
-                stream = None
-    if stream is None:
-        data = read_inputs(args.inputs, args.fmt, args.subject, read_other)
-        hourly = hourly_points(data.table, args.clean, max_artifact_pct=args.max_artifact_pct)
-    if args.fmt is None and not has_clock([stream.newest_s] if stream is not None else data.table.time_s):
-        notes.append(no_clock_warning(", ".join(map(str, args.inputs)), "its points would sit at 1970-01-01, where "
-                                      "the dashboard and 'edgekit forecast' never look",
-                                      "ingest the recording again with --start, or push it with --format and --start"))
-    for line in notes:
-        warning(line)
-    with InfluxClient(args.influx, args.database) as client:
-        if args.create_database:
-            client.create_database()
-        n = push_stream(client, stream) if stream is not None else push(client, data, hourly)
-        where = client.where
-    n_subj = len(stream.subjects) if stream is not None else len(set(data.table.subject.tolist()))
-    status(f"wrote {n['points']} points to database {args.database!r} at {where}: {n['rr']} rr, {n['label']} "
-          f"label, {n['hrv']} hrv (hourly RMSSD) for {n_subj} subject(s)")
-    return 0

@@ -15,7 +15,7 @@ _RAW = argparse.RawDescriptionHelpFormatter
 
 
 def register(subparsers) -> None:
-    from edgekit.cli.data import _add_reader_options, add_baseline_options
+    from edgekit.cli.inputs import _add_reader_options, add_baseline_options
 
     p = subparsers.add_parser(
         "predict", help="run a built model on recordings or workouts (strain label, fatigue score, HR per step)",
@@ -195,7 +195,7 @@ def _predict_workouts(args, cfg, runner, warnings: list[str]) -> int:
 
 def cmd_predict(args) -> int:
     from edgekit.config.load import load_config
-    from edgekit.cli.data import _read
+    from edgekit.cli.inputs import _read
     from edgekit.data.clock import has_clock, no_clock_warning
     from edgekit.run.predict import fmt_time, input_warnings, load_runner, model_inputs, model_warnings, outputs
 
@@ -254,7 +254,7 @@ def _baselines(cfg, table, args) -> dict:
     """The personal baseline of each subject of one input (edgekit.data.signal.baseline), label-free, next
     to the model's answer: cleaned as the config cleans, the same limits for every model."""
     from edgekit.data.signal.clean import clean
-    from edgekit.cli.data import baseline_of
+    from edgekit.cli.inputs import baseline_of
 
     d = cfg.data
     return baseline_of(clean(table, d.clean, d.min_rr_ms, d.max_rr_ms).table, args.utc_offset, args.baseline_window)
