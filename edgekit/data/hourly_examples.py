@@ -110,7 +110,7 @@ class HourlySlots(Examples):
         the wake-up hour, as the synthetic score is issued at its start), y = score k and y_today =
         score k-1 when it was issued at most 36 h earlier (still in force); others are counted."""
         from edgekit.data.clock import utc_offset_seconds
-        from edgekit.data.readers.labelled import SCORE_HOLD_S
+        from edgekit.data.readers.label_files import SCORE_HOLD_S
         from edgekit.data.signal.windows import MIN_SLOT_DIFFS, hourly_rmssd, hourly_slots, reading_units
 
         d = self.cfg.data

@@ -26,7 +26,7 @@ def _table_chunks(path: Path, chunk: int | None = None) -> Iterator[PushData]:
     :func:`~edgekit.data.readers.labelled.read_table_csv` validates (same messages), read line by line."""
     import csv
 
-    from edgekit.data.readers.labelled import _label_index, _score
+    from edgekit.data.readers.label_files import _label_index, _score
     from edgekit.data.rr import COLUMNS
 
     chunk = chunk or CHUNK_BEATS
