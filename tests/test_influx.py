@@ -14,7 +14,8 @@ import pytest
 from edgekit.pipeline.build import run_data_stage
 from edgekit.cli.main import main
 from edgekit.config.load import ConfigError, load_config
-from edgekit.data.influx.client import InfluxClient, ns_to_seconds, seconds_to_ns
+from edgekit.data.influx.client import InfluxClient
+from edgekit.data.influx.protocol import ns_to_seconds, seconds_to_ns
 from edgekit.core.errors import EdgekitError
 from influx_server import InfluxServer, influx_server, require_influxd  # noqa: F401 - fixture
 

@@ -24,7 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from edgekit.data.influx.client import InfluxClient, lp_float, lp_key, ql_ident, ql_string
+from edgekit.data.influx.client import InfluxClient
+from edgekit.data.influx.protocol import lp_float, lp_key, ql_ident, ql_string
 from edgekit.data.influx.tables import FORECAST, HRV, NS
 from edgekit.core.errors import EdgekitError
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 import numpy as np
 
 from edgekit import STRAIN_LABELS
-from edgekit.data.influx.client import InfluxClient, ns_to_seconds, ql_ident, ql_string, ql_or_equal
+from edgekit.data.influx.client import InfluxClient
+from edgekit.data.influx.protocol import ns_to_seconds, ql_ident, ql_string, ql_or_equal
 from edgekit.data.influx.tables import LABEL, NS, RR
 from edgekit.data.readers.labelled import LabelledData
 from edgekit.data.rr import RRTable

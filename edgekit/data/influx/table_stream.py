@@ -11,7 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from edgekit.data.influx.client import InfluxClient, lp_key
+from edgekit.data.influx.client import InfluxClient
+from edgekit.data.influx.protocol import lp_key
 from edgekit.data.influx.tables import NS, PushData, _refuse_shared, hrv_lines, input_names, rr_lines
 from edgekit.data.rr import RRTable
 from edgekit.data.signal.windows import MIN_HOUR_DIFFS

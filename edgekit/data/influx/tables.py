@@ -17,7 +17,7 @@ Schema (docs/influxdb.md): every point carries the tag ``subject``; timestamps a
 
 Streaming a table file: :mod:`.table_stream`. Reading back (:func:`~.read_back.load_influx`) rebuilds the same :class:`~edgekit.data.readers.labelled.LabelledData`
 as :func:`~edgekit.data.readers.labelled.load_labelled_files` gives for the file that was pushed: floats are
-written with ``repr`` (exact), times through :func:`~edgekit.data.influx.client.seconds_to_ns` (exact to the
+written with ``repr`` (exact), times through :func:`~edgekit.data.influx.protocol.seconds_to_ns` (exact to the
 nanosecond).
 """
 
@@ -31,7 +31,8 @@ from pathlib import Path
 import numpy as np
 
 from edgekit import STRAIN_LABELS
-from edgekit.data.influx.client import InfluxClient, lp_float, lp_key, lp_string, seconds_to_ns
+from edgekit.data.influx.client import InfluxClient
+from edgekit.data.influx.protocol import lp_float, lp_key, lp_string, seconds_to_ns
 from edgekit.data.rr import RRTable
 from edgekit.core.errors import InputError
 
