@@ -11,11 +11,24 @@ import argparse
 import sys
 from pathlib import Path
 
+import numpy as np
+from tqdm import tqdm
+
 from edgekit.core.errors import InputError
-from edgekit.core.log import status
+from edgekit.core.log import status, warning, progress_disabled
 from edgekit.cli.inputs import (_add_reader_options, _check_inputs_differ_from_output, _read, _subjects,
                                 add_baseline_options, baseline_of)
 from edgekit.cli.push import register_push
+from edgekit.core.fileio import check_output_file, dumps_strict, atomic_path
+from edgekit.data.clock import utc_offset_seconds
+from edgekit.data.readers import formats as readers
+from edgekit.data.readers.stream import ingest_apple_health, ingest_recordings
+from edgekit.data.rr import write_csv
+from edgekit.data.signal.baseline_text import text_lines
+from edgekit.data.signal.clean import clean
+from edgekit.data.synth import cohort as synth
+from edgekit.data.synth.cohort import RECORDINGS
+from edgekit.data.synth.coverage import measure
 
 
 def register(subparsers):
@@ -134,10 +147,6 @@ def register(subparsers):
 
 
 def cmd_ingest(args) -> int:
-    from edgekit.data.readers import formats as readers
-    from edgekit.data.rr import write_csv
-    from edgekit.core.fileio import check_output_file
-
     out = check_output_file(args.out, force=args.force)
     if args.fmt is None:
         raise InputError("data ingest: --format is required (ppg, ecg, polar, rr-text, csv, apple-health, fit)")
@@ -146,21 +155,16 @@ def cmd_ingest(args) -> int:
         raise InputError(f"{args.inputs[0]}: an Apple Health export has its own clock; --start is for recordings "
                          f"without one")
     if args.fmt == "apple-health":  # streamed: written as it is parsed, memory independent of the export
-        from edgekit.data.readers.stream import ingest_apple_health
-
         r = ingest_apple_health(args.inputs, out)
         status(f"wrote {r['rows']} RR intervals in {r['segments']} segments to {out}")
         return 0
     if args.fmt in readers.STREAMED_FORMATS:  # streamed too: written chunk by chunk as it is read
-        from edgekit.data.readers.stream import ingest_recordings
-
         r = ingest_recordings(args.inputs, out, args.fmt, subjects=_subjects(args, len(args.inputs)),
                               column=args.column, time_column=args.time_column, unit=args.unit,
                               gap_s=args.gap_s, start=args.start)
         status(f"wrote {r['rows']} RR intervals in {r['segments']} segments to {out}")
         return 0
     table = _read(args, args.inputs)  # ppg / ecg: HeartPy finds the peaks of the whole signal
-    from edgekit.core.log import warning
 
     for line in table.meta.get("warnings", []):
         warning(line)
@@ -185,7 +189,7 @@ def hrv_warnings(table, feats: dict, where: str) -> list[str]:
 
 def hrv_report(table, method: str = "kubios", min_rr: float = 300.0, max_rr: float = 2000.0, res=None) -> dict:
     """HRV features of a recording; ``res``: its cleaning result when the caller already has it."""
-    from edgekit.data.signal.clean import clean
+    # deferred: the features import scipy.signal (about 1 s), which only this verb needs; 'edgekit --help' stays fast
     from edgekit.data.signal.features import all_features
 
     if res is None:
@@ -200,13 +204,6 @@ def hrv_report(table, method: str = "kubios", min_rr: float = 300.0, max_rr: flo
 
 
 def cmd_hrv(args) -> int:
-    from edgekit.data.signal.baseline_text import text_lines
-    from edgekit.data.signal.clean import clean
-    from edgekit.data.clock import utc_offset_seconds
-    from edgekit.core.fileio import dumps_strict
-
-    from edgekit.core.log import warning
-
     utc_offset_seconds(args.utc_offset)  # a bad value is refused before the file is read
     table = _read(args, [args.input])
     res = clean(table, args.clean, args.min_rr, args.max_rr)
@@ -231,12 +228,6 @@ def cmd_hrv(args) -> int:
 
 
 def cmd_synth(args) -> int:
-    import numpy as np
-
-    from edgekit.data.synth import cohort as synth
-    from edgekit.core.fileio import atomic_path, check_output_file
-    from edgekit.core.log import progress_disabled
-
     out = check_output_file(args.out, force=args.force)
     if args.subjects < 1 or args.days < 1:
         raise InputError("data synth: --subjects and --days must be >= 1")
@@ -247,7 +238,6 @@ def cmd_synth(args) -> int:
     for key, val in (("hr0", args.hr0), ("rmssd0", args.rmssd0), ("type", args.proneness)):
         if val is not None:
             profile[key] = val
-    from tqdm import tqdm
 
     desc = ", ".join(f"{k}={v}" for k, v in profile.items()) or "population"
     try:
@@ -290,8 +280,6 @@ def cmd_synth(args) -> int:
     status(f"wrote SYNTHETIC data (simulated, no real subjects; profile: {desc}): {args.subjects} subjects "
           f"x {args.days} days, {n_rows} labelled RR intervals to {args.out}")
     if stats:
-        from edgekit.data.synth.cohort import RECORDINGS
-
         print("recordings per profile: " + ", ".join(
             f"{k}: {stats[f'subjects_{k}']} subjects, {stats[f'recordings_{k}']} recordings" for k in RECORDINGS
             if stats[f"subjects_{k}"] or stats[f"recordings_{k}"]), file=sys.stderr)
@@ -299,10 +287,6 @@ def cmd_synth(args) -> int:
 
 
 def cmd_coverage(args) -> int:
-    from edgekit.data.synth import cohort as synth
-    from edgekit.data.synth.coverage import measure
-    from edgekit.core.fileio import dumps_strict
-
     if args.subjects < 3 or args.days < 2:
         raise InputError("data coverage: --subjects must be >= 3 and --days >= 2")
     profiles = [x.strip() for x in args.profiles.split(",") if x.strip()]

@@ -11,6 +11,12 @@ from pathlib import Path
 import numpy as np
 
 from edgekit.core.errors import InputError
+from edgekit.data import rr
+from edgekit.data.clock import utc_offset_seconds
+from edgekit.data.readers import formats as readers
+from edgekit.data.readers.formats import FORMATS
+from edgekit.data.readers.labelled import read_table_csv, sniff_kind
+from edgekit.data.signal.baseline import MAX_ARTIFACT_PCT, personal_baseline, DEFAULT_WINDOW, WINDOWS
 
 
 _FMT_HELP = ("input format: ppg, ecg, polar, rr-text, csv, apple-health, fit (beat intervals of a FIT file's hrv "
@@ -19,8 +25,6 @@ _FMT_HELP = ("input format: ppg, ecg, polar, rr-text, csv, apple-health, fit (be
 
 
 def _add_reader_options(p: argparse.ArgumentParser) -> None:
-    from edgekit.data.readers.formats import FORMATS
-
     p.add_argument("--format", "-f", dest="fmt", choices=FORMATS, default=None, help=_FMT_HELP)
     p.add_argument("--sample-rate", type=float, default=None,
                    help="ppg/ecg: samples per second (default: derived from --time-column)")
@@ -58,11 +62,6 @@ def _subjects(args, n_inputs: int) -> list[str] | None:
 
 
 def _read(args, paths):
-    from edgekit.data.readers import formats as readers
-    from edgekit.data.readers.labelled import read_table_csv
-
-    from edgekit.data.readers.labelled import sniff_kind
-
     subjects = _subjects(args, len(paths))
     fmt = args.fmt
     if fmt is None:
@@ -78,7 +77,6 @@ def _read(args, paths):
         if getattr(args, "start", None) is not None:
             raise InputError(f"{paths[0]}: an edgekit RR table has its own times; --start is for recordings without "
                              f"a clock")
-        from edgekit.data import rr
 
         readers.refuse_repeated_files(paths)
         tables = [read_table_csv(p)[0] for p in paths]
@@ -109,9 +107,6 @@ def _check_inputs_differ_from_output(inputs, out: Path) -> None:
 def baseline_of(cleaned, utc_offset: str | None, window: str, max_artifact_pct: float | None = None) -> dict:
     """The personal baseline (edgekit.data.signal.baseline) of every subject of a cleaned table, its days
     placed with the wearer's ``--utc-offset`` (a zone's offset at the last beat)."""
-    from edgekit.data.signal.baseline import MAX_ARTIFACT_PCT, personal_baseline
-    from edgekit.data.clock import utc_offset_seconds
-
     last = float(np.nanmax(cleaned.time_s)) if len(cleaned) else 0.0
     return personal_baseline(cleaned, utc_offset_seconds(utc_offset, last), window,
                              MAX_ARTIFACT_PCT if max_artifact_pct is None else max_artifact_pct)
@@ -119,8 +114,6 @@ def baseline_of(cleaned, utc_offset: str | None, window: str, max_artifact_pct: 
 
 def add_baseline_options(p: argparse.ArgumentParser, utc_offset: bool = True) -> None:
     """``--baseline-window`` (and ``--utc-offset``) of the verbs that show the personal baseline."""
-    from edgekit.data.signal.baseline import DEFAULT_WINDOW, WINDOWS
-
     if utc_offset:
         p.add_argument("--utc-offset", default=None, metavar="TZ",
                        help="the wearer's time zone, which places the baseline's days and night hours: "

@@ -5,11 +5,17 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+import os
 
 from edgekit import __version__
 from edgekit.core import log
 from edgekit.core.errors import EdgekitError
 from edgekit.core.fileio import check_build_dir, describe_os_error
+from edgekit.cli.data import register as register_data
+from edgekit.cli.run import register as register_run
+from edgekit.config.load import load_config
+from edgekit.pipeline.build import build, run_stage, run_package_stage
+from edgekit.train import person as person_eval
 
 DEFAULT_OUT = Path("build")
 
@@ -146,38 +152,27 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(p, "package config (default: edgekit.toml)", "edgekit.toml")
     p.set_defaults(func=_cmd_package)
 
-    try:
-        from edgekit.cli.data import register as register_data
-    except ImportError:  # data layer not installed in this tree
-        register_data = None
-    if register_data is not None:
-        dsub = register_data(sub)
-        w = dsub.add_parser(
-            "windows", help="the data stage alone: a model's training examples (build/<model>/data/)",
-            description=("Run a model's data stage alone: read its [data] source (the synthetic cohort, labelled "
-                         "files, InfluxDB), clean, and write build/<model>/data/windows.npz and summary.json, as "
-                         "'edgekit build' does before training."),
-            epilog="example:\n  edgekit data windows --config configs/hrv_slots.toml",
-            formatter_class=argparse.RawDescriptionHelpFormatter)
-        _add_common(w, model_help)
-        w.set_defaults(func=_cmd_stage, stage="data")
-    from edgekit.cli.run import register as register_run
+    dsub = register_data(sub)
+    w = dsub.add_parser(
+        "windows", help="the data stage alone: a model's training examples (build/<model>/data/)",
+        description=("Run a model's data stage alone: read its [data] source (the synthetic cohort, labelled "
+                     "files, InfluxDB), clean, and write build/<model>/data/windows.npz and summary.json, as "
+                     "'edgekit build' does before training."),
+        epilog="example:\n  edgekit data windows --config configs/hrv_slots.toml",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    _add_common(w, model_help)
+    w.set_defaults(func=_cmd_stage, stage="data")
 
     register_run(sub)
     return parser
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
-    from edgekit.pipeline.build import build
-
     build(Path(args.config), check_build_dir(args.out), force=args.force, jobs=args.jobs)
     return 0
 
 
 def _cmd_stage(args: argparse.Namespace) -> int:
-    from edgekit.pipeline.build import run_stage
-    from edgekit.config.load import load_config
-
     cfg = load_config(args.config)
     extra = {}
     if args.stage == "train":
@@ -193,9 +188,6 @@ def _cmd_stage(args: argparse.Namespace) -> int:
 def _cmd_person(cfg, out: Path) -> int:
     """``edgekit evaluate --person``: the person scenario, then the report again if one was rendered
     (its input person/ changed; every other stage stays as it is)."""
-    from edgekit.train import person as person_eval
-    from edgekit.pipeline.build import run_stage
-
     doc = person_eval.run(cfg, out)
     res = doc["result"]
     if "skipped" in res:
@@ -211,8 +203,6 @@ def _cmd_person(cfg, out: Path) -> int:
 
 
 def _cmd_package(args: argparse.Namespace) -> int:
-    from edgekit.pipeline.build import run_package_stage
-
     run_package_stage(Path(args.config), check_build_dir(args.out))
     return 0
 
@@ -241,8 +231,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"edgekit: error: {exc}", file=sys.stderr)
         return 1
     except BrokenPipeError:  # the reader of stdout closed it (edgekit ... | head): stop quietly
-        import os
-
         try:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
         except (OSError, ValueError):

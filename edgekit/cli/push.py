@@ -6,8 +6,14 @@ import argparse
 from pathlib import Path
 
 from edgekit.core.errors import InputError
-from edgekit.core.log import status
+from edgekit.core.log import status, warning
 from edgekit.cli.inputs import _add_reader_options
+from edgekit.data.clock import has_clock, no_clock_warning
+from edgekit.data.influx.client import InfluxClient, check_url
+from edgekit.data.influx.table_stream import TableStream, push_stream
+from edgekit.data.influx.tables import hourly_points, push, read_inputs
+from edgekit.data.readers import formats as readers
+from edgekit.data.readers.labelled import sniff_kind
 
 
 def register_push(dsub) -> None:
@@ -44,14 +50,6 @@ def register_push(dsub) -> None:
 
 
 def cmd_push(args) -> int:
-    from edgekit.data.readers import formats as readers
-    from edgekit.data.influx.client import InfluxClient, check_url
-    from edgekit.data.influx.table_stream import TableStream, push_stream
-    from edgekit.data.influx.tables import hourly_points, push, read_inputs
-
-    from edgekit.data.clock import has_clock, no_clock_warning
-    from edgekit.core.log import warning
-
     check_url(args.influx)
     notes: list[str] = []
 
@@ -73,7 +71,6 @@ def cmd_push(args) -> int:
                          f"csv, ppg, ecg); an edgekit RR table has its own times")
     if args.fmt is None:
         # edgekit's RR tables: streamed (bounded memory) when each subject's beats are in time order
-        from edgekit.data.readers.labelled import sniff_kind
 
         if all(p.is_file() and sniff_kind(p) == "table" for p in args.inputs):
             stream = TableStream(args.inputs, args.subject, args.clean, max_artifact_pct=args.max_artifact_pct)

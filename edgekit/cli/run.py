@@ -9,14 +9,24 @@ import argparse
 import json
 from pathlib import Path
 
-from edgekit.core.log import plural, status
+from edgekit.core.log import plural, status, warning
+from edgekit.cli.inputs import _add_reader_options, add_baseline_options, _read, baseline_of
+from edgekit.config.load import load_config
+from edgekit.core.errors import InputError
+from edgekit.data.clock import has_clock, no_clock_warning
+from edgekit.data.influx.client import check_url
+from edgekit.data.signal.baseline_text import text_lines
+from edgekit.data.signal.clean import clean
+from edgekit.run.dashboard import write
+from edgekit.run.forecast import forecast, print_rows
+from edgekit.run.predict import (fmt_time, input_warnings, load_runner, model_inputs, model_warnings, outputs,
+                                 utc_offset_seconds)
+from edgekit.tasks.activity import predict_workout, read_workouts, sport_problem
 
 _RAW = argparse.RawDescriptionHelpFormatter
 
 
 def register(subparsers) -> None:
-    from edgekit.cli.inputs import _add_reader_options, add_baseline_options
-
     p = subparsers.add_parser(
         "predict", help="run a built model on recordings or workouts (strain label, fatigue score, HR per step)",
         formatter_class=_RAW,
@@ -126,8 +136,6 @@ def _add_model_options(p) -> None:
 
 
 def _warn(lines: list[str]) -> None:
-    from edgekit.core.log import warning
-
     for line in lines:
         warning(line)
 
@@ -143,9 +151,6 @@ def _predict_workouts(args, cfg, runner, warnings: list[str]) -> int:
     one step with a speed (a one-point GPX, no route) is refused as too short. In a file of several
     workouts such a workout is left out with a warning; a file left with none is refused (one line,
     nothing printed)."""
-    from edgekit.core.errors import InputError
-    from edgekit.tasks.activity import predict_workout, read_workouts, sport_problem
-
     if args.fmt not in WORKOUT_FORMATS:
         raise InputError(f"--format {args.fmt} does not apply to {cfg.name}: it reads workouts (GPX, TCX, FIT by "
                          f"their extension, an Apple Health export with --format apple-health)")
@@ -194,15 +199,8 @@ def _predict_workouts(args, cfg, runner, warnings: list[str]) -> int:
 
 
 def cmd_predict(args) -> int:
-    from edgekit.config.load import load_config
-    from edgekit.cli.inputs import _read
-    from edgekit.data.clock import has_clock, no_clock_warning
-    from edgekit.run.predict import fmt_time, input_warnings, load_runner, model_inputs, model_warnings, outputs
-
     cfg = load_config(args.config)
     if args.utc_offset is not None:
-        from edgekit.run.predict import utc_offset_seconds
-
         utc_offset_seconds(args.utc_offset)  # a bad value is refused before any file is read
     runner = load_runner(cfg, args.build, args.variant)
     warnings = model_warnings(runner)
@@ -212,8 +210,6 @@ def cmd_predict(args) -> int:
     baselines: dict = {}
     subjects = args.subject or [None] * len(args.inputs)
     if len(subjects) != len(args.inputs):
-        from edgekit.core.errors import InputError
-
         raise InputError(f"--subject given {len(subjects)} times for {len(args.inputs)} inputs; give one "
                          f"--subject NAME per input, in order")
     for path, name in zip(args.inputs, subjects):
@@ -243,7 +239,6 @@ def cmd_predict(args) -> int:
             print(f"{r['input']}  {r['subject']}  {span}  {r['label']:12s}  {probs}")
         else:
             print(f"{r['input']}  {r['subject']}  {span}  score {r['fatigue_score']:5.1f}  {r['zone']}")
-    from edgekit.data.signal.baseline_text import text_lines
 
     for b in baselines.values():
         print("\n".join(text_lines(b)))
@@ -253,9 +248,6 @@ def cmd_predict(args) -> int:
 def _baselines(cfg, table, args) -> dict:
     """The personal baseline of each subject of one input (edgekit.data.signal.baseline), label-free, next
     to the model's answer: cleaned as the config cleans, the same limits for every model."""
-    from edgekit.data.signal.clean import clean
-    from edgekit.cli.inputs import baseline_of
-
     d = cfg.data
     return baseline_of(clean(table, d.clean, d.min_rr_ms, d.max_rr_ms).table, args.utc_offset, args.baseline_window)
 
@@ -272,13 +264,8 @@ def _baseline_of_row(baselines: dict, row: dict) -> dict | None:
 
 
 def cmd_forecast(args) -> int:
-    from edgekit.config.load import load_config
-    from edgekit.run.forecast import forecast, print_rows
-
     cfg = load_config(args.config)
     if args.utc_offset is not None:
-        from edgekit.run.predict import utc_offset_seconds
-
         utc_offset_seconds(args.utc_offset)  # a bad value is refused before the server is asked
     rows, warnings = forecast(cfg, args.build, args.influx, args.database, args.variant, args.subject,
                               utc_offset=args.utc_offset)
@@ -289,9 +276,6 @@ def cmd_forecast(args) -> int:
 
 
 def cmd_dashboard(args) -> int:
-    from edgekit.run.dashboard import write
-    from edgekit.data.influx.client import check_url
-
     if args.influx is not None:
         check_url(args.influx)
     files = write(args.out, args.influx_datasource, args.influx, args.database, args.dashboards_path)

@@ -9,6 +9,10 @@ import numpy as np
 
 from edgekit import STRAIN_LABELS
 from edgekit.data.pipeline import Examples
+from edgekit.data.readers.labelled import labels_after_cleaning
+from edgekit.data.signal.windows import beat_windows, reading_windows, reading_units
+from edgekit.data.synth.cohort import RECORDINGS
+from edgekit.data.synth.coverage import Coverage
 
 
 class BeatWindows(Examples):
@@ -44,8 +48,6 @@ class ReadingWindows(Examples):
     purpose = "strain classifier (single readings)"
 
     def __init__(self, cfg, length: int, min_beats: int) -> None:
-        from edgekit.data.synth.coverage import Coverage
-
         super().__init__(cfg)
         self.length, self.min_beats = length, min_beats
         self.cols: dict[str, list] = {k: [] for k in ("X", "y", "subject", "kind", "n_beats", "day", "reading")}
@@ -54,8 +56,6 @@ class ReadingWindows(Examples):
                             today_max_artifact_pct=5.0)
 
     def add(self, res, labels) -> None:
-        from edgekit.data.signal.windows import reading_windows
-
         if self.cfg.data.source != "synthetic":
             self._add_recorded(res, labels)
             return
@@ -78,9 +78,6 @@ class ReadingWindows(Examples):
     def _add_recorded(self, res, labels) -> None:
         """Windows of recorded data (:class:`~edgekit.data.readers.labelled.LabelledData`): a window's beats are
         consecutive rows, so its label is the one its rows carry after cleaning."""
-        from edgekit.data.readers.labelled import labels_after_cleaning
-        from edgekit.data.signal.windows import reading_units, reading_windows
-
         d = self.cfg.data
         t = res.table
         X, _, starts, lens, n_excl = reading_windows(t, self.length, self.min_beats, d.max_artifact_pct,
@@ -128,8 +125,6 @@ class ReadingWindows(Examples):
 
 def _per_profile(kind: np.ndarray) -> dict[str, int]:
     """Examples per recording profile: the simulator's kinds, or ``recorded`` (kind -1: files, InfluxDB)."""
-    from edgekit.data.synth.cohort import RECORDINGS
-
     if len(kind) and (kind < 0).all():
         return {"recorded": int(len(kind))}
     return {name: int((kind == k).sum()) for k, name in enumerate(RECORDINGS)}
@@ -138,8 +133,6 @@ def _per_profile(kind: np.ndarray) -> dict[str, int]:
 def _classifier_parts(cfg, res, labels, n: int):
     """Windows of one cleaned table: (X float32 (W, N), y (W,), subject name per window, n_excluded
     artifact, n_excluded label)."""
-    from edgekit.data.signal.windows import beat_windows
-
     table = res.table
     X, seg_of, starts, n_excl = beat_windows(table, n, cfg.data.window_stride, cfg.data.max_artifact_pct)
     n_excl_label = 0
@@ -148,8 +141,6 @@ def _classifier_parts(cfg, res, labels, n: int):
         seg_ids = res.segment_origin[table.segment[starts]] if len(starts) else np.zeros(0, np.int64)
         y = labels.seg_label[seg_ids] if len(seg_ids) else np.zeros(0, np.int64)
     else:
-        from edgekit.data.readers.labelled import labels_after_cleaning
-
         # per-beat labels follow the beats through cleaning; a window needs one label on all beats
         lab = labels_after_cleaning(labels.table, labels.beat_label, table)
         wl = lab[starts[:, None] + np.arange(n)[None, :]] if len(starts) else np.zeros((0, n), np.int64)

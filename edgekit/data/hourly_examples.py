@@ -6,7 +6,14 @@ each with the fatigue score of the next 24 h. docs/pipeline.md, "data/windows.np
 from __future__ import annotations
 
 import numpy as np
+
 from edgekit.data.pipeline import Examples
+from edgekit.data.clock import utc_offset_seconds
+from edgekit.data.readers.label_files import SCORE_HOLD_S
+from edgekit.data.readers.labelled import hour_last_scores
+from edgekit.data.signal.windows import hourly_series, hourly_rmssd, MIN_SLOT_DIFFS, hourly_slots, reading_units
+from edgekit.data.synth.cohort import EPOCH0
+from edgekit.data.synth.coverage import Coverage, epoch_hour
 
 
 
@@ -23,8 +30,6 @@ class HourlySeries(Examples):
         self.hourly: dict = {}
 
     def add(self, res, labels) -> None:
-        from edgekit.data.signal.windows import hourly_rmssd
-
         self.hourly.update(hourly_rmssd(res.table, self.cfg.data.max_artifact_pct))
 
     def finish(self, labels):
@@ -46,8 +51,6 @@ class HourlySlots(Examples):
     AUGMENT_KEEP = 0.3
 
     def __init__(self, cfg, length: int, min_present: int) -> None:
-        from edgekit.data.synth.coverage import Coverage
-
         super().__init__(cfg)
         self.length, self.min_present = length, min_present
         self.cols: dict[str, list] = {k: [] for k in ("X", "y", "y_today", "subject", "kind", "aug",
@@ -73,9 +76,6 @@ class HourlySlots(Examples):
                 self.cols[k].append(v)
 
     def add(self, res, labels) -> None:
-        from edgekit.data.synth.coverage import epoch_hour
-        from edgekit.data.signal.windows import MIN_SLOT_DIFFS, hourly_rmssd, hourly_slots
-
         if self.cfg.data.source != "synthetic":
             self._add_recorded(res, labels)
             return
@@ -109,10 +109,6 @@ class HourlySlots(Examples):
         the slots of the local hours [e-24, e), e = floor((tau_k + offset) / 3600) (the hours before
         the wake-up hour, as the synthetic score is issued at its start), y = score k and y_today =
         score k-1 when it was issued at most 36 h earlier (still in force); others are counted."""
-        from edgekit.data.clock import utc_offset_seconds
-        from edgekit.data.readers.label_files import SCORE_HOLD_S
-        from edgekit.data.signal.windows import MIN_SLOT_DIFFS, hourly_rmssd, hourly_slots, reading_units
-
         d = self.cfg.data
         t = res.table
         names = labels.subject_ids.tolist()
@@ -179,8 +175,6 @@ def readiness_days(end_hour_abs: int, wake_hour: int) -> tuple[int, int]:
     ``wake_hour`` of each day) and holds for the following 24 h. The last hour in the series is
     end-1; the score in force was issued at the last wake-up at or before that hour's start, the
     next one at the first wake-up after it."""
-    from edgekit.data.synth.cohort import EPOCH0
-
     h = end_hour_abs - int(EPOCH0 // 3600) - 1  # hour index of the last series hour
     d0 = (h - wake_hour) // 24
     return d0, d0 + 1
@@ -188,8 +182,6 @@ def readiness_days(end_hour_abs: int, wake_hour: int) -> tuple[int, int]:
 
 def _forecaster_from_hourly(cfg, hr, labels, hours: int):
     """``hours``-long series and targets from per-subject hourly RMSSD (windows.hourly_rmssd)."""
-    from edgekit.data.signal.windows import hourly_series
-
     stride = int(getattr(cfg.data, "series_stride_hours", 4))
     X, subj, ends, n_incomplete = hourly_series(hr, hours, stride)
     subj_index = {s: i for i, s in enumerate(labels.subject_ids.tolist())}
@@ -202,8 +194,6 @@ def _forecaster_from_hourly(cfg, hr, labels, hours: int):
                 return None
             return labels.readiness[si, d0], labels.readiness[si, d1]
     else:
-        from edgekit.data.readers.labelled import hour_last_scores
-
         # files: the score of the last beat in hour e-1 (today) and in hour e+23 (next 24 h)
         by_hour = hour_last_scores(labels.table, labels.beat_score)
 

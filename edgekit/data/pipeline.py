@@ -16,6 +16,11 @@ import numpy as np
 
 from edgekit.core.errors import EdgekitError
 from edgekit.core.fileio import atomic_path, write_json
+from edgekit.data.influx.read_back import load_influx
+from edgekit.data.readers.labelled import load_labelled_files, require_target
+from edgekit.data.signal.baseline import personal_baseline
+from edgekit.data.signal.clean import clean
+from edgekit.data.synth import cohort as synth
 
 def write_npz_deterministic(path: str | Path, arrays: dict[str, np.ndarray]) -> str:
     """Write an .npz (readable by np.load) whose bytes depend only on the arrays; returns sha256.
@@ -49,18 +54,12 @@ def _load_source(cfg, examples: "Examples"):
     ``labels`` is the synthetic :class:`~edgekit.data.synth.cohort.Cohort` or, for ``data.source =
     "files"`` / ``"influxdb"``, the :class:`~edgekit.data.readers.labelled.LabelledData` of the inputs.
     """
-    from edgekit.data.synth import cohort as synth
-    from edgekit.data.signal.clean import clean
-    from edgekit.data.readers.labelled import load_labelled_files
-
     d = cfg.data
     if d.source == "synthetic":
         cohort = synth.generate(d.subjects, d.days, d.seed, **_recordings_kw(d))
         res = clean(cohort.table, d.clean, d.min_rr_ms, d.max_rr_ms)
         return res, cohort
     if d.source == "influxdb":
-        from edgekit.data.influx.read_back import load_influx
-
         data = load_influx(cfg)
     else:
         data = load_labelled_files(cfg)
@@ -129,16 +128,12 @@ class Examples:
 
     def require_target(self, data, where: str) -> None:
         """One-line :class:`InputError` when labelled ``data`` lacks this target."""
-        from edgekit.data.readers.labelled import require_target
-
         require_target(data, self.target, self.purpose, where)
 
 
 def _baseline_summary(cleaned) -> dict:
     """Per subject of a build's files: the wearer's own baseline (edgekit.data.signal.baseline; days and
     night hours in UTC), its latest day and the days per trend word, for the report."""
-    from edgekit.data.signal.baseline import personal_baseline
-
     return {s: b.to_json(days=False) for s, b in personal_baseline(cleaned).items()}
 
 
@@ -187,9 +182,6 @@ def _synthetic_chunked(cfg, examples: "Examples"):
     make the examples of each chunk, keep only those. Cleaning and windows never cross a segment,
     and segments never cross subjects, so the result is the one of the whole cohort at once (tests
     compare the bytes). Returns (clean stats, arrays, summary part)."""
-    from edgekit.data.synth import cohort as synth
-    from edgekit.data.signal.clean import clean
-
     d = cfg.data
     stats = []
     labels = None

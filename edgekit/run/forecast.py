@@ -21,13 +21,20 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+import json
 
 import numpy as np
 
 from edgekit.data.influx.client import InfluxClient
 from edgekit.data.influx.protocol import lp_float, lp_key, ql_ident, ql_string
 from edgekit.data.influx.tables import FORECAST, HRV, NS
-from edgekit.core.errors import EdgekitError
+from edgekit.core.errors import EdgekitError, InputError
+from edgekit.core.zones import zone_of
+from edgekit.data.clock import has_clock, no_clock_warning
+from edgekit.data.influx.read_back import newest_by_subject, recent_beats
+from edgekit.data.signal.windows import MAX_MISSING_HOURS, complete_series
+from edgekit.run.predict import model_inputs, input_warnings, load_runner, model_warnings, fmt_time
+from edgekit.tasks import task_for
 
 HOUR_NS = 3600 * NS
 HOURS = 24
@@ -35,9 +42,6 @@ HOURS = 24
 
 def read_inputs(client: InfluxClient, subjects: list[str] | None = None) -> tuple[list, list[str]]:
     """([(subject, series end ns, x (24,) filled)], refusal lines for subjects without an input)."""
-    from edgekit.data.signal.windows import MAX_MISSING_HOURS, complete_series
-
-    from edgekit.data.influx.read_back import newest_by_subject
 
     newest = newest_by_subject(client, HRV, "rmssd", subjects)
     out, refused = [], []
@@ -68,12 +72,6 @@ def beat_inputs(cfg, client: InfluxClient, subjects: list[str] | None, utc_offse
     segments that reach into the last ``T + 1`` hours before the subject's newest beat (whole
     segments: cleaning works per segment, so they clean as in the whole recording). Returns
     ([(subject, X (1, T), info)], refusal lines, warning lines)."""
-    from edgekit.data.clock import has_clock, no_clock_warning
-    from edgekit.data.influx.read_back import recent_beats
-    from edgekit.core.errors import InputError
-    from edgekit.run.predict import model_inputs
-    from edgekit.tasks import task_for
-
     hours = task_for(cfg.model.type).input_length(cfg.model.params)
     tables = recent_beats(client, subjects, hours + 1)
     out, refused, warnings = [], [], []
@@ -99,10 +97,6 @@ def forecast(cfg, build_dir: Path, url: str, database: str, variant: str | None 
     wearer's local clock hours (``TaskSpec.clock_hours``: hourly slots) takes it from the beats, as
     ``edgekit predict`` does (UTC ``hrv`` points cannot give local hours or the slot rule); the
     window forecaster from the hourly ``hrv`` points."""
-    from edgekit.run.predict import input_warnings, load_runner, model_warnings
-    from edgekit.tasks import task_for
-    from edgekit.core.zones import zone_of
-
     task = task_for(cfg.model.type)
     if task.role != "forecaster":
         raise EdgekitError(f"{cfg.path}: forecast needs a fatigue forecaster config, got a "
@@ -146,10 +140,6 @@ def read_forecasts(client: InfluxClient) -> list[dict]:
 
 
 def print_rows(rows: list[dict], as_json: bool, warnings: list[str] | None = None) -> None:
-    import json
-
-    from edgekit.run.predict import fmt_time
-
     if as_json:
         print(json.dumps({"warnings": list(warnings or []),
                           "forecasts": [dict(r, time=fmt_time(r["time_ns"] / NS)) for r in rows]}, indent=2))

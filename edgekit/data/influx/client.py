@@ -27,6 +27,8 @@ import time
 from collections.abc import Iterable, Iterator
 from urllib.parse import urlsplit
 
+import requests
+
 from edgekit.core.errors import EdgekitError
 from edgekit.data.influx.protocol import _check_text, ql_ident
 
@@ -109,8 +111,6 @@ class InfluxClient:
 
     def __init__(self, url: str, database: str, *, retries: int | None = None, backoff_s: float | None = None,
                  timeout_s: float | None = None) -> None:
-        import requests
-
         self.url = check_url(url)
         self.where = display_url(self.url)
         self.database = _check_text("database", database)
@@ -167,8 +167,6 @@ class InfluxClient:
     # -- HTTP with retries --------------------------------------------------------------------
 
     def _request(self, method: str, path: str, what: str, **kw):
-        import requests
-
         delay = self.backoff_s
         last = ""
         for attempt in range(self.retries + 1):
@@ -254,8 +252,6 @@ class InfluxClient:
             resp.close()
 
     def _parse(self, resp) -> list[dict]:
-        import requests
-
         merged: dict[tuple, dict] = {}
         n = 0
         try:

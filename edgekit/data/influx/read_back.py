@@ -11,7 +11,7 @@ from edgekit import STRAIN_LABELS
 from edgekit.data.influx.client import InfluxClient
 from edgekit.data.influx.protocol import ns_to_seconds, ql_ident, ql_string, ql_or_equal
 from edgekit.data.influx.tables import LABEL, NS, RR
-from edgekit.data.readers.labelled import LabelledData
+from edgekit.data.readers.labelled import LabelledData, _renumber
 from edgekit.data.rr import RRTable
 from edgekit.core.errors import InputError
 
@@ -39,8 +39,6 @@ def load_influx(cfg) -> LabelledData:
     Returns the same structure as :func:`edgekit.data.readers.labelled.load_labelled_files`, rows ordered
     by subject then time, segments numbered through the table.
     """
-    from edgekit.data.readers.labelled import LabelledData, _renumber
-
     d = cfg.data
     subjects_cfg = d.subjects if isinstance(d.subjects, list) else None
     with InfluxClient(d.url, d.database) as client:
@@ -140,8 +138,6 @@ def recent_beats(client: InfluxClient, subjects: list[str] | None, hours: float)
     into the last ``hours`` before the subject's newest beat, whole (from the segment's first beat:
     cleaning works per segment, so these beats clean exactly as in the recording that was pushed).
     Segments from ``segment_start``, as :func:`load_influx` rebuilds them."""
-    from edgekit.data.readers.labelled import _renumber
-
     newest = newest_by_subject(client, RR, "rr_ms", subjects)
     fields = f"{ql_ident('rr_ms')}, {ql_ident('flags')}, {ql_ident('segment_start')}"
     out = {}

@@ -8,15 +8,20 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+import csv
 
 import numpy as np
+from tqdm import tqdm
 
 from edgekit.data.influx.client import InfluxClient
 from edgekit.data.influx.protocol import lp_key
 from edgekit.data.influx.tables import NS, PushData, _refuse_shared, hrv_lines, input_names, rr_lines
-from edgekit.data.rr import RRTable
+from edgekit.data.rr import RRTable, COLUMNS, ARTIFACT_MASK
 from edgekit.data.signal.windows import MIN_HOUR_DIFFS
 from edgekit.core.errors import InputError
+from edgekit.core.log import progress_disabled
+from edgekit.data.readers.label_files import _label_index, _score
+from edgekit.data.signal.clean import clean as clean_table
 
 
 CHUNK_BEATS = 20_000  # beats per chunk (a chunk ends at a segment boundary)
@@ -25,10 +30,6 @@ CHUNK_BEATS = 20_000  # beats per chunk (a chunk ends at a segment boundary)
 def _table_chunks(path: Path, chunk: int | None = None) -> Iterator[PushData]:
     """Chunks of whole segments of an RR table CSV, validated as
     :func:`~edgekit.data.readers.labelled.read_table_csv` validates (same messages), read line by line."""
-    import csv
-
-    from edgekit.data.readers.label_files import _label_index, _score
-    from edgekit.data.rr import COLUMNS
 
     chunk = chunk or CHUNK_BEATS
     try:
@@ -111,9 +112,6 @@ class TableStream:
         self.hourly: list[tuple[str, int, float]] = []
 
     def check(self) -> bool:
-        from edgekit.data.signal.clean import clean as clean_table
-        from edgekit.data.rr import ARTIFACT_MASK
-
         last_t: dict[str, float] = {}
         slot: dict[tuple[str, int], int] = {}
         acc = np.zeros((0, 4))  # per (subject, hour): sum d2, n diffs, n beats, n flagged
@@ -186,9 +184,6 @@ class TableStream:
 
 def push_stream(client: InfluxClient, stream: TableStream, *, progress: bool = True) -> dict:
     """Write a checked :class:`TableStream` (rr, label, then hrv points). Returns counts."""
-    from tqdm import tqdm
-
-    from edgekit.core.log import progress_disabled
 
     total = stream.n_beats + stream.n_label + len(stream.hourly)
     client.ping()

@@ -29,12 +29,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from edgekit import STRAIN_LABELS
 from edgekit.data.influx.client import InfluxClient
 from edgekit.data.influx.protocol import lp_float, lp_key, lp_string, seconds_to_ns
 from edgekit.data.rr import RRTable
 from edgekit.core.errors import InputError
+from edgekit.core.log import progress_disabled
+from edgekit.data.readers.formats import refuse_shared_subjects
+from edgekit.data.readers.labelled import read_table_csv, sniff_kind
+from edgekit.data.signal.clean import clean as clean_table
+from edgekit.data.signal.windows import hourly_rmssd
 
 RR, LABEL, HRV, FORECAST = "rr", "label", "hrv", "fatigue_forecast"
 NS = 1_000_000_000
@@ -74,8 +80,6 @@ def input_names(paths: list[Path], subjects: list[str] | None) -> list[str | Non
 
 
 def _refuse_shared(per_file: list[set], paths: list[Path]) -> None:
-    from edgekit.data.readers.formats import refuse_shared_subjects
-
     refuse_shared_subjects(per_file, paths, "rename one with --subject, or push them one after the other to "
                                             "add to one subject")
 
@@ -85,8 +89,6 @@ def read_inputs(paths: list[Path], fmt: str | None, subjects: list[str] | None, 
     table CSV (``data ingest``/``data synth`` output, labels kept); ``read_other(path)`` reads the
     rest (subject = file stem). ``subjects`` (one per input) renames each input's subject; two
     inputs holding the same subject are refused (never merged silently)."""
-    from edgekit.data.readers.labelled import read_table_csv, sniff_kind
-
     names = input_names(paths, subjects)
     tables, labs, scs, syns = [], [], [], []
     for p, subject in zip(paths, names):
@@ -159,9 +161,6 @@ def hourly_points(table: RRTable, clean: str = "kubios", min_rr_ms: float = 300.
                   max_artifact_pct: float = 5.0) -> list[tuple[str, int, float]]:
     """(subject, hour start ns, RMSSD ms) of every hour with an RMSSD, as the data layer computes
     it: clean, then :func:`~edgekit.data.signal.windows.hourly_rmssd`."""
-    from edgekit.data.signal.clean import clean as clean_table
-    from edgekit.data.signal.windows import hourly_rmssd
-
     res = clean_table(table, clean, min_rr_ms, max_rr_ms)
     out = []
     for s, (h0, r) in hourly_rmssd(res.table, max_artifact_pct).items():
@@ -177,9 +176,6 @@ def hrv_lines(points: list[tuple[str, int, float]]) -> Iterator[str]:
 
 def push(client: InfluxClient, data: PushData, hourly: list, *, progress: bool = True) -> dict:
     """Write the points of ``data`` (rr, label) and ``hourly`` (hrv). Returns counts."""
-    from tqdm import tqdm
-
-    from edgekit.core.log import progress_disabled
 
     n_label = int(((data.beat_label >= 0) | np.isfinite(data.beat_score)).sum())
     total = len(data.table) + n_label + len(hourly)

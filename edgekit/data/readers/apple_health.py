@@ -37,6 +37,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from xml.parsers import expat
+import subprocess
+import sys
 
 import numpy as np
 
@@ -295,9 +297,6 @@ def _body_checker(path: Path, chunk: int):
     """Start a process that runs the fast path's well-formedness check of ``path`` (the expat
     parsers, no scan) while this one scans: on 2+ cores the check costs no wall time. Its exit
     status: 0 = well-formed and fit for the fast path, anything else = not sure."""
-    import subprocess
-    import sys
-
     code = ("import sys\nfrom pathlib import Path\nfrom edgekit.data.readers import apple_health as a\n"
             "try:\n    a._read_fast(Path(sys.argv[1]), int(sys.argv[2]), scan=False)\n"
             "except BaseException:\n    sys.exit(3)\n")

@@ -25,6 +25,9 @@ from edgekit.data.readers.rr_chunks import GAP_S, RRChunk, _table, check_unit
 from edgekit.data.readers.rr_text import iter_polar, iter_rr_text
 from edgekit.data.readers.csv_column import iter_csv_column
 from edgekit.data.readers.signals import read_signal
+from edgekit.data.clock import has_clock, parse_start
+from edgekit.data.readers.apple_health import read_export
+from edgekit.data.readers.fit_rr import read_fit_rr
 
 FORMATS = ("ppg", "ecg", "polar", "rr-text", "csv", "apple-health", "fit")
 STREAMED_FORMATS = ("polar", "rr-text", "csv")  # read in chunks by iter_format (apple-health: stream_export)
@@ -45,7 +48,6 @@ def read(paths, fmt: str, *, sample_rate: float | None = None, column: str | Non
     if fmt not in FORMATS:
         raise InputError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
     check_unit(unit)
-    from edgekit.data.clock import has_clock, parse_start
 
     start_s = parse_start(start) if start is not None else None
     files = [Path(x) for x in ([paths] if isinstance(paths, (str, Path)) else paths)]
@@ -53,15 +55,11 @@ def read(paths, fmt: str, *, sample_rate: float | None = None, column: str | Non
     tables, notes, checks = [], [], {}
     for p, name in zip(files, names):
         if fmt == "apple-health":
-            from edgekit.data.readers.apple_health import read_export
-
             t = read_export(p)
         elif fmt in ("ppg", "ecg"):
             t = read_signal(p, fmt, sample_rate=sample_rate, column=column, time_column=time_column,
                             hr_column=hr_column)
         elif fmt == "fit":
-            from edgekit.data.readers.fit_rr import read_fit_rr
-
             t = read_fit_rr(p)
         else:
             t = _table(p, iter_format(p, fmt, column=column, time_column=time_column, unit=unit, gap_s=gap_s))

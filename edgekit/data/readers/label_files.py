@@ -15,6 +15,7 @@ import numpy as np
 from edgekit import STRAIN_LABELS
 from edgekit.data.rr import RRTable, read_text_file
 from edgekit.core.errors import InputError
+from edgekit.data.signal.windows import reading_units
 
 
 SCORE_COLUMNS = ("subject", "time_s", "fatigue_score")
@@ -119,8 +120,6 @@ def label_readings(table: RRTable, beat_label: np.ndarray, rows: list[tuple[floa
                    path: Path) -> None:
     """Give every beat of the reading each row names its label (in place; a beat's own label wins).
     A row that names no reading, or two rows giving one reading different labels, is refused."""
-    from edgekit.data.signal.windows import reading_units
-
     m = np.flatnonzero(table.subject == subject)
     if not len(m):
         raise InputError(f"{path}: line {rows[0][2]}: subject {subject!r} has no recording in data.inputs")

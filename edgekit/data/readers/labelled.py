@@ -41,6 +41,7 @@ from edgekit.core.errors import InputError
 from edgekit.data.readers.label_files import (READING_LABEL_COLUMNS, SCORE_COLUMNS, _label_index, _score,
                                               _text_lines, label_readings, read_reading_labels, read_scores,
                                               scores_at)
+from edgekit.data.readers import formats as readers
 
 
 @dataclass
@@ -173,8 +174,6 @@ def load_labelled_files(cfg) -> LabelledData:
     model type's labels are missing: ``label`` for the strain classifier, fatigue scores for the
     forecaster.
     """
-    from edgekit.data.readers import formats as readers
-
     d = cfg.data
     paths = [Path(p) for p in d.inputs]
     if not paths:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timezone
 from operator import itemgetter
 from pathlib import Path
 
@@ -110,8 +110,6 @@ def _parse_ts(s: str, path: Path, lineno: int) -> float:
         if dt is None:
             raise InputError(f"{path}: line {lineno}: unreadable timestamp {s[:40]!r}") from None
     if dt.tzinfo is None:
-        from datetime import timezone
-
         dt = dt.replace(tzinfo=timezone.utc)  # local wall time, treated as UTC (documented)
     return dt.timestamp()
 

@@ -66,6 +66,7 @@ DEVICE_HR_COLUMNS = ("hrm", "heart_rate", "heartrate", "hr_bpm", "bpm")  # the d
 def _heartpy():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # heartpy imports pkg_resources (deprecation warning)
+        # deferred: HeartPy takes seconds to import; only ppg/ecg need it
         import heartpy as hp
     return hp
 
@@ -260,6 +261,7 @@ def _filtered(hp, x: np.ndarray, fs: float, kind: str) -> tuple[np.ndarray, floa
         sig = hp.remove_baseline_wander(x, fs)
         sig = hp.enhance_ecg_peaks(hp.scale_data(sig), fs, aggregation="median", iterations=2)
     if fs < MIN_FS_HZ:
+        # deferred: scipy.signal takes a second to import; only this path needs it
         from scipy.signal import resample_poly
 
         k = int(np.ceil(UPSAMPLE_TO_HZ / fs))

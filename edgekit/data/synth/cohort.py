@@ -30,6 +30,7 @@ from edgekit.data.rr import RRTable
 from edgekit.data.synth.rr_model import Cohort, EPOCH0, L_BEATS, SEGMENT_S, _inject, _spectral_rr
 from edgekit.data.synth.recordings import RECORDINGS  # noqa: F401 - re-exported: the profiles iter_cohort accepts
 from edgekit.data.synth.recordings import _AMBULATORY_SEED, _iter_recordings, check_recordings
+from edgekit.data.synth import ambulatory
 
 
 # State parameters (index = STRAIN_LABELS): see docs/synthetic_cohort.md for sources.
@@ -199,8 +200,6 @@ def iter_cohort(subjects: int = 48, days: int = 14, seed: int = 7, artifacts: bo
         p = _apply_profile(_subject_params(rng, subjects), profile)
         day_state, r_hour, morning = _trajectories(rng, p, subjects, days)
     else:  # recording profiles: the all-day ambulatory physiology, from generators of its own
-        from edgekit.data.synth import ambulatory
-
         p = _apply_profile(ambulatory.subject_params(seed, subjects), profile)
         day_state, r_hour, morning = _trajectories(np.random.default_rng([seed, _AMBULATORY_SEED]), p, subjects, days)
     hours = days * 24

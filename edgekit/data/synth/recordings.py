@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from edgekit.data.rr import RRTable
+from edgekit.data.rr import RRTable, segment_bounds
 from edgekit.data.synth.rr_model import Cohort, EPOCH0, SEGMENT_S, _inject
+from edgekit.data.synth import ambulatory
 
 
 RECORDINGS = ("spot", "watch", "breathe", "strap")
@@ -124,8 +125,6 @@ def _record(rng, p, s, start, dur, kind, state_of_hour, r_hour, artifacts: bool)
     """Beats of one recording: (rr with artifacts, truth flags, clean rr). Long recordings are
     simulated hour block by hour block, each with its hour's physiology (:mod:`edgekit.data.synth.ambulatory`);
     the recording's nuisance factors (beat-level noise, device timing resolution) are drawn once."""
-    from edgekit.data.synth import ambulatory
-
     nz = ambulatory.recording_nuisance(rng)
     still = kind in (BREATHE, STRAP)  # paced breathing and seated strap sessions: no activity
     pieces = []
@@ -219,8 +218,6 @@ def _iter_recordings(names, p, day_state, r_hour, subjects, days, seed, artifact
 def reading_sdnn(table: RRTable) -> dict[int, float]:
     """Per segment (reading): SDNN (ms, ddof 1) of its beats as recorded — the value Apple Health
     stores with each background reading (HKQuantityTypeIdentifierHeartRateVariabilitySDNN)."""
-    from edgekit.data.rr import segment_bounds
-
     b = segment_bounds(table.segment)
     return {int(table.segment[a]): float(np.std(table.rr_ms[a:e], ddof=1)) if e - a > 1 else float("nan")
             for a, e in zip(b[:-1].tolist(), b[1:].tolist())}
