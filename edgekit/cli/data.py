@@ -15,7 +15,7 @@ import numpy as np
 from tqdm import tqdm
 
 from edgekit.core.errors import InputError
-from edgekit.core.log import status, warning, progress_disabled
+from edgekit.core.log import echo, echo_err, progress_disabled, status, warning
 from edgekit.cli.inputs import (_add_reader_options, _check_inputs_differ_from_output, _read, _subjects,
                                 add_baseline_options, baseline_of)
 from edgekit.cli.push import register_push
@@ -215,15 +215,15 @@ def cmd_hrv(args) -> int:
         feats["device_hr_check"] = next(iter(table.meta["hr_check"].values()))
     baselines = baseline_of(res.table, args.utc_offset, args.baseline_window)
     if args.json:
-        print(dumps_strict({**feats, "warnings": notes, "baseline": {s: b.to_json() for s, b in baselines.items()}},
+        echo(dumps_strict({**feats, "warnings": notes, "baseline": {s: b.to_json() for s, b in baselines.items()}},
                            indent=2))
     else:
         for k in ("n_beats", "mean_rr_ms", "mean_hr_bpm", "sdnn_ms", "rmssd_ms", "pnn50_pct", "sd1_ms",
                   "sd2_ms", "lf_ms2", "hf_ms2", "lf_hf", "lfnu", "hfnu", "n_corrected", "artifact_pct"):
             v = feats[k]
-            print(f"{k:14s} {v:.3f}" if isinstance(v, float) else f"{k:14s} {v}")
+            echo(f"{k:14s} {v:.3f}" if isinstance(v, float) else f"{k:14s} {v}")
         for b in baselines.values():
-            print("\n".join(text_lines(b)))
+            echo("\n".join(text_lines(b)))
     return 0
 
 
@@ -280,9 +280,9 @@ def cmd_synth(args) -> int:
     status(f"wrote SYNTHETIC data (simulated, no real subjects; profile: {desc}): {args.subjects} subjects "
           f"x {args.days} days, {n_rows} labelled RR intervals to {args.out}")
     if stats:
-        print("recordings per profile: " + ", ".join(
+        echo_err("recordings per profile: " + ", ".join(
             f"{k}: {stats[f'subjects_{k}']} subjects, {stats[f'recordings_{k}']} recordings" for k in RECORDINGS
-            if stats[f"subjects_{k}"] or stats[f"recordings_{k}"]), file=sys.stderr)
+            if stats[f"subjects_{k}"] or stats[f"recordings_{k}"]))
     return 0
 
 
@@ -294,7 +294,7 @@ def cmd_coverage(args) -> int:
         synth.check_recordings(profiles)
     except ValueError as exc:
         raise InputError(f"data coverage: --profiles: {exc}") from None
-    print(dumps_strict(measure(args.subjects, args.days, args.seed, profiles,
+    echo(dumps_strict(measure(args.subjects, args.days, args.seed, profiles,
                                max_artifact_pct=args.max_artifact_pct, min_beats=args.min_beats,
                                reading_max_artifact_pct=args.reading_max_artifact_pct), indent=2))
     return 0

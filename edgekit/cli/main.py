@@ -191,12 +191,12 @@ def _cmd_person(cfg, out: Path) -> int:
     doc = person_eval.run(cfg, out)
     res = doc["result"]
     if "skipped" in res:
-        print(f"{cfg.name}: person scenario skipped: {res['skipped']}")
+        log.echo(f"{cfg.name}: person scenario skipped: {res['skipped']}")
     else:
-        print(f"{cfg.name}: runner {res['person']}, newest year {res['test_year']} (synthetic):")
+        log.echo(f"{cfg.name}: runner {res['person']}, newest year {res['test_year']} (synthetic):")
         for name, v in res["results"].items():
-            print(f"  {name}: MAE {v['mae_bpm']:.2f} bpm")
-    print(f"wrote {out / cfg.name / person_eval.PERSON_JSON}")
+            log.echo(f"  {name}: MAE {v['mae_bpm']:.2f} bpm")
+    log.echo(f"wrote {out / cfg.name / person_eval.PERSON_JSON}")
     if (out / cfg.name / "report" / "report.json").is_file():
         run_stage(cfg, "report", out, skip_if_up_to_date=True)
     return 0
@@ -228,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except EdgekitError as exc:
-        print(f"edgekit: error: {exc}", file=sys.stderr)
+        log.echo_err(f"edgekit: error: {exc}")
         return 1
     except BrokenPipeError:  # the reader of stdout closed it (edgekit ... | head): stop quietly
         try:
@@ -238,10 +238,10 @@ def main(argv: list[str] | None = None) -> int:
         return 141  # 128 + SIGPIPE, as a tool killed by the signal
     except OSError as exc:  # an OS error no stage turned into its own line: still one line, no traceback
         where = exc.filename if exc.filename is not None else "edgekit"
-        print(f"edgekit: error: {where}: {describe_os_error(exc)}", file=sys.stderr)
+        log.echo_err(f"edgekit: error: {where}: {describe_os_error(exc)}")
         return 1
     except KeyboardInterrupt:
-        print("edgekit: interrupted", file=sys.stderr)
+        log.echo_err("edgekit: interrupted")
         return 130
 
 

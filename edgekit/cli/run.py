@@ -9,7 +9,7 @@ import argparse
 import json
 from pathlib import Path
 
-from edgekit.core.log import plural, status, warning
+from edgekit.core.log import echo, plural, status, warning
 from edgekit.cli.inputs import _add_reader_options, add_baseline_options, _read, baseline_of
 from edgekit.config.load import load_config
 from edgekit.core.errors import InputError
@@ -185,14 +185,14 @@ def _predict_workouts(args, cfg, runner, warnings: list[str]) -> int:
         results += kept
     _warn(warnings)
     if args.json:
-        print(json.dumps({"model": cfg.name, "variant": runner.variant, "warnings": warnings,
+        echo(json.dumps({"model": cfg.name, "variant": runner.variant, "warnings": warnings,
                           "predictions": results}, indent=2))
         return 0
-    print(f"{cfg.name} ({runner.variant}): {plural(len(results), 'workout')}, context {minutes:g} min")
+    echo(f"{cfg.name} ({runner.variant}): {plural(len(results), 'workout')}, context {minutes:g} min")
     for r in results:
         hr = [v for v in r["hr_bpm"] if v is not None]
         mae = f"MAE {r['mae_bpm']:.1f} bpm vs recorded" if r["mae_bpm"] is not None else "no recorded HR to score"
-        print(f"{r['input']}  {r['workout_id']}  {r['n_steps']} steps ({r['n_steps'] * r['step_s'] / 60:.1f} min), "
+        echo(f"{r['input']}  {r['workout_id']}  {r['n_steps']} steps ({r['n_steps'] * r['step_s'] / 60:.1f} min), "
               f"{r['n_predicted_steps']} predicted, {r['n_scored_steps']} scored  predicted mean "
               f"{sum(hr) / len(hr):.0f} bpm  {mae}")
     return 0
@@ -227,21 +227,21 @@ def cmd_predict(args) -> int:
             results.append({"input": str(path), **r, "baseline": _baseline_of_row(base, r)})
     _warn(warnings)
     if args.json:
-        print(json.dumps({"model": cfg.name, "variant": runner.variant, "warnings": warnings, "predictions": results,
+        echo(json.dumps({"model": cfg.name, "variant": runner.variant, "warnings": warnings, "predictions": results,
                           "baselines": {s: b.to_json() for s, b in baselines.items()}}, indent=2))
         return 0
     noun = runner.task.input_noun
-    print(f"{cfg.name} ({runner.variant}): {plural(len(results), noun, 'series' if noun == 'series' else None)}")
+    echo(f"{cfg.name} ({runner.variant}): {plural(len(results), noun, 'series' if noun == 'series' else None)}")
     for r in results:
         span = f"{fmt_time(r['start_time_s'])} .. {fmt_time(r['end_time_s'])}"
         if runner.classifier:
             probs = "  ".join(f"{k} {v:.3f}" for k, v in r["probabilities"].items())
-            print(f"{r['input']}  {r['subject']}  {span}  {r['label']:12s}  {probs}")
+            echo(f"{r['input']}  {r['subject']}  {span}  {r['label']:12s}  {probs}")
         else:
-            print(f"{r['input']}  {r['subject']}  {span}  score {r['fatigue_score']:5.1f}  {r['zone']}")
+            echo(f"{r['input']}  {r['subject']}  {span}  score {r['fatigue_score']:5.1f}  {r['zone']}")
 
     for b in baselines.values():
-        print("\n".join(text_lines(b)))
+        echo("\n".join(text_lines(b)))
     return 0
 
 

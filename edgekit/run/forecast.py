@@ -29,6 +29,7 @@ from edgekit.data.influx.client import InfluxClient
 from edgekit.data.influx.protocol import lp_float, lp_key, ql_ident, ql_string
 from edgekit.data.influx.tables import FORECAST, HRV, NS
 from edgekit.core.errors import EdgekitError, InputError
+from edgekit.core.log import echo
 from edgekit.core.zones import zone_of
 from edgekit.data.clock import has_clock, no_clock_warning
 from edgekit.data.influx.read_back import newest_by_subject, recent_beats
@@ -141,12 +142,12 @@ def read_forecasts(client: InfluxClient) -> list[dict]:
 
 def print_rows(rows: list[dict], as_json: bool, warnings: list[str] | None = None) -> None:
     if as_json:
-        print(json.dumps({"warnings": list(warnings or []),
+        echo(json.dumps({"warnings": list(warnings or []),
                           "forecasts": [dict(r, time=fmt_time(r["time_ns"] / NS)) for r in rows]}, indent=2))
         return
     w = max([len("subject")] + [len(r["subject"]) for r in rows])
-    print(f"{'subject':{w}s}  {'from (UTC)':20s}  {'score':>6s}  zone    model/variant")
+    echo(f"{'subject':{w}s}  {'from (UTC)':20s}  {'score':>6s}  zone    model/variant")
     for r in rows:
-        print(f"{r['subject']:{w}s}  {fmt_time(r['time_ns'] / NS):20s}  {r['score']:6.1f}  {r['zone']:6s}  "
+        echo(f"{r['subject']:{w}s}  {fmt_time(r['time_ns'] / NS):20s}  {r['score']:6.1f}  {r['zone']:6s}  "
               f"{r['model']}/{r['variant']}")
     sys.stdout.flush()
