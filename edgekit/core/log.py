@@ -101,7 +101,7 @@ def configure(verbosity: int = NORMAL) -> None:
 def warning(message: str) -> None:
     """A warning a user needs (weak input, unverified variant, SYNTHETIC training data): one line
     ``edgekit: warning: …`` on stderr, shown under ``--quiet`` too (verbs also put it in ``--json``)."""
-    print(f"edgekit: warning: {message}", file=sys.stderr)
+    echo_err(f"edgekit: warning: {message}")
 
 
 def plural(n: int, word: str, many: str | None = None) -> str:
