@@ -14,7 +14,6 @@ from edgekit.core.fileio import check_build_dir, describe_os_error
 from edgekit.cli.data import register as register_data
 from edgekit.cli.run import register as register_run
 from edgekit.config.load import load_config
-from edgekit.pipeline.build import build, run_stage, run_package_stage
 from edgekit.train import person as person_eval
 
 DEFAULT_OUT = Path("build")
@@ -167,8 +166,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _pipeline():
+    """The build layer (:mod:`edgekit.pipeline.build`)."""
+    # deferred: the build imports every stage (the reference evaluator and SciPy, about 0.6 s), which
+    # 'edgekit --help' and the verbs that do not build (hrv, data, predict) never need
+    from edgekit.pipeline import build as pipeline
+
+    return pipeline
+
+
 def _cmd_build(args: argparse.Namespace) -> int:
-    build(Path(args.config), check_build_dir(args.out), force=args.force, jobs=args.jobs)
+    _pipeline().build(Path(args.config), check_build_dir(args.out), force=args.force, jobs=args.jobs)
     return 0
 
 
@@ -181,7 +189,7 @@ def _cmd_stage(args: argparse.Namespace) -> int:
             raise EdgekitError("--data (fine-tuning) needs --init-from CKPT")
     if getattr(args, "person", False):
         return _cmd_person(cfg, check_build_dir(args.out))
-    run_stage(cfg, args.stage, check_build_dir(args.out), **extra)
+    _pipeline().run_stage(cfg, args.stage, check_build_dir(args.out), **extra)
     return 0
 
 
@@ -198,12 +206,12 @@ def _cmd_person(cfg, out: Path) -> int:
             log.echo(f"  {name}: MAE {v['mae_bpm']:.2f} bpm")
     log.echo(f"wrote {out / cfg.name / person_eval.PERSON_JSON}")
     if (out / cfg.name / "report" / "report.json").is_file():
-        run_stage(cfg, "report", out, skip_if_up_to_date=True)
+        _pipeline().run_stage(cfg, "report", out, skip_if_up_to_date=True)
     return 0
 
 
 def _cmd_package(args: argparse.Namespace) -> int:
-    run_package_stage(Path(args.config), check_build_dir(args.out))
+    _pipeline().run_package_stage(Path(args.config), check_build_dir(args.out))
     return 0
 
 
