@@ -55,9 +55,9 @@ class Role:
     # headroom added to twice a measured difference (:meth:`tolerance`).
     tolerance_floors: tuple[float, float, float] = (0.05, 0.5, 2.0)
     tolerance_headroom: float = 0.05
-    # The preprocessing HRVKit's Swift core falls back to when no model of this role is bundled: the
-    # input length and the declared encoding (the window model of the role); None: the role has none.
-    swift_default_input: tuple[int, str] | None = None
+    # The model type whose defaults (input length, declared encoding) HRVKit's Swift core falls back to
+    # when no model of this role is bundled (the role's window model); None: the role has no fallback.
+    swift_fallback_type: str | None = None
     # Where the package's prediction fixtures take model inputs: "beats" (cleaned RR of the core
     # recordings), "hours" (their latest hourly RMSSD run) or "workouts" (workout grids).
     fixture_inputs: str = "beats"
@@ -66,7 +66,6 @@ class Role:
     forecasts: bool = False  # gives a fatigue score per wearer (edgekit forecast writes them back)
     one_input_per_subject: bool = False  # predict answers once per subject (its latest series)
     workout_grid: bool = False  # the input is a workout grid (step seconds, calibration context)
-    coverage_noun: str = "readings"  # what the per-profile coverage counts
 
     @property
     def has_labels(self) -> bool:
@@ -98,11 +97,11 @@ class Role:
 
 CLASSIFIER = Role("classifier", "strain classifier", "strainClassifier", ("probabilities", "label"), "accuracy",
                   tolerance_floors=(1e-3, 2e-2, 5e-2), tolerance_headroom=1e-3,
-                  swift_default_input=(128, "beat_window"), fixture_inputs="beats", fixture_level=850.0)
+                  swift_fallback_type="strain_transformer", fixture_inputs="beats", fixture_level=850.0)
 FORECASTER = Role("forecaster", "fatigue forecaster", "fatigueForecaster", ("score",), "mae", unit="score points",
                   baseline_text="persistence baseline MAE {value:.2f}", score_output="fatigue_score",
-                  swift_default_input=(24, "hourly_run"), fixture_inputs="hours", fixture_level=45.0,
-                  forecasts=True, one_input_per_subject=True, coverage_noun="wake-ups")
+                  swift_fallback_type="fatigue_lstm", fixture_inputs="hours", fixture_level=45.0,
+                  forecasts=True, one_input_per_subject=True)
 REGRESSOR = Role("regressor", "heart rate from activity", "heartRatePredictor", ("score",), "mae", unit="bpm",
                  baseline_text="baseline MAE {value:.2f} bpm",
                  fixture_inputs="workouts", workout_grid=True)
