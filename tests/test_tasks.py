@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import edgekit.models
 from edgekit.pipeline.build import run_data_stage, run_stage
 from edgekit.config.load import ConfigError, load_config
 from edgekit.tasks import TASKS, task_for
@@ -90,8 +91,6 @@ def test_roles_are_objects_each_task_names():
 def test_one_registry_of_model_types():
     """edgekit.tasks.TASKS is the only list of model types: edgekit.models keeps none, and each spec
     builds its model (its module imported when asked)."""
-    import edgekit.models
-
     assert not hasattr(edgekit.models, "MODEL_TYPES") and not hasattr(edgekit.models, "build_model")
     for name, spec in TASKS.items():
         model = spec.build_model({})
