@@ -21,7 +21,8 @@ from edgekit.run.dashboard import write
 from edgekit.run.forecast import forecast, print_rows
 from edgekit.run.predict import (fmt_time, input_warnings, load_runner, model_inputs, model_warnings, outputs,
                                  utc_offset_seconds)
-from edgekit.tasks.activity import predict_workout, read_workouts, sport_problem
+from edgekit.data.readers.workouts.files import read_workouts, sport_problem
+from edgekit.models.workout_run import predict_workout
 
 _RAW = argparse.RawDescriptionHelpFormatter
 
@@ -234,11 +235,7 @@ def cmd_predict(args) -> int:
     echo(f"{cfg.name} ({runner.variant}): {plural(len(results), noun, 'series' if noun == 'series' else None)}")
     for r in results:
         span = f"{fmt_time(r['start_time_s'])} .. {fmt_time(r['end_time_s'])}"
-        if runner.classifier:
-            probs = "  ".join(f"{k} {v:.3f}" for k, v in r["probabilities"].items())
-            echo(f"{r['input']}  {r['subject']}  {span}  {r['label']:12s}  {probs}")
-        else:
-            echo(f"{r['input']}  {r['subject']}  {span}  score {r['fatigue_score']:5.1f}  {r['zone']}")
+        echo(f"{r['input']}  {r['subject']}  {span}  {runner.task.role.prediction_text(r)}")
 
     for b in baselines.values():
         echo("\n".join(text_lines(b)))

@@ -99,7 +99,7 @@ def forecast(cfg, build_dir: Path, url: str, database: str, variant: str | None 
     ``edgekit predict`` does (UTC ``hrv`` points cannot give local hours or the slot rule); the
     window forecaster from the hourly ``hrv`` points."""
     task = task_for(cfg.model.type)
-    if task.role != "forecaster":
+    if not task.role.forecasts:
         raise EdgekitError(f"{cfg.path}: forecast needs a fatigue forecaster config, got a "
                            f"{task.title} ({cfg.model.type!r})")
     runner = load_runner(cfg, build_dir, variant)
