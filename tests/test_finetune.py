@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -13,6 +11,7 @@ from edgekit.pipeline.build import run_stage
 from edgekit.config.load import load_config
 from edgekit.core.errors import EdgekitError
 from edgekit.train.finetune import chronological_split
+from helpers import run_edgekit as _edgekit
 
 SMALL_LSTM = """
 [model]
@@ -33,10 +32,6 @@ lr = 0.005
 patience = 6
 threads = 1
 """
-
-
-def _edgekit(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "edgekit", *args], cwd=cwd, capture_output=True, text=True, timeout=600)
 
 
 @pytest.fixture(scope="module")

@@ -16,14 +16,13 @@ from edgekit.cli.main import main
 from edgekit.config.load import load_config
 from edgekit.core.errors import InputError
 
-from own_data_helpers import synth, tiny_config, write_apple_export
+from helpers import synth, tiny_config, write_apple_export, write_fit_hrv
 
 
 @pytest.fixture(scope="module")
-def watch(tmp_path_factory):
+def watch(synth_cohort):
     """A labelled watch-profile table (3 subjects, 5 days: one ~1 min reading every few hours)."""
-    root = tmp_path_factory.mktemp("own")
-    return synth(root / "watch.csv", "--subjects", "3", "--days", "5", "--seed", "3", "--profiles", "watch")
+    return synth_cohort(subjects=3, days=5, seed=3, profiles="watch", name="watch.csv")
 
 
 # --- finding 1: the bundled model types train from files -------------------------------------------
@@ -437,8 +436,6 @@ def test_signal_sample_times_and_gaps(tmp_path):
 
 def test_fit_hrv_messages_are_an_rr_source(tmp_path, capsys):
     """Was: FIT files were not read as an RR source (their hrv messages hold the beat intervals)."""
-    from own_data_helpers import write_fit_hrv
-
     rr = [800.0 + 30 * np.sin(i / 4) for i in range(300)]
     rr[150] = None  # a dropout
     p = write_fit_hrv(tmp_path / "strap.fit", 1714541400.0, rr)
