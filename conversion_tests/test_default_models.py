@@ -16,6 +16,7 @@ from edgekit.verify import parity, run_mlprogram
 from edgekit.mil.program import load_spec
 
 MODELS = ["hrv_transformer", "hrv_lstm"]
+pytestmark = pytest.mark.slow  # every test reads the `built` fixture: both models trained and converted (~1 min)
 
 
 @pytest.mark.parametrize("name", MODELS)

@@ -59,6 +59,7 @@ def _finetune(population, seed: int, days: int = 24) -> tuple[subprocess.Complet
     return proc, metrics
 
 
+@pytest.mark.slow
 def test_personal_model_beats_population_on_held_out_days(population):
     proc, metrics = _finetune(population, seed=7)
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -73,6 +74,7 @@ def test_personal_model_beats_population_on_held_out_days(population):
     assert json.loads((build / "lstm_small/.stamps/train.json").read_text())["stage"] == "train"
 
 
+@pytest.mark.slow
 def test_personal_model_worse_than_persistence_is_not_written(population):
     """Round 1 printed 'population 8.6 → personal 6.5' and wrote a personal model that persistence
     (6.1) beat. This person (seed 99): fine-tuning beats the population model but not persistence."""

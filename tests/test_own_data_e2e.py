@@ -49,6 +49,7 @@ def labelled(tmp_path_factory):
     return {"root": root, "exports": exports}
 
 
+@pytest.mark.slow
 def test_own_data_trains_finetunes_and_forecast_equals_predict(labelled, influx_server, capsys, tmp_path):
     root = labelled["root"]
     inputs = ["readings.csv", "labels.csv", "wake.csv"]

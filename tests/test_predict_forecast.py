@@ -46,6 +46,7 @@ def built(influx_server, synth_cohort, tmp_path_factory):
             "build": root / "build"}
 
 
+@pytest.mark.slow
 @pytest.mark.integration
 def test_predict_strain_torch_and_coreml_agree(built, capsys):
     cfg = built["cfg"]["strain"]
@@ -65,6 +66,7 @@ def test_predict_strain_torch_and_coreml_agree(built, capsys):
         assert ra["label"] == max(ra["probabilities"], key=ra["probabilities"].get)
 
 
+@pytest.mark.slow
 @pytest.mark.integration
 def test_predict_refuses_a_recording_too_short_in_one_line(built, tmp_path, capsys):
     rec = tmp_path / "short.txt"
@@ -79,6 +81,7 @@ def test_predict_refuses_a_recording_too_short_in_one_line(built, tmp_path, caps
     assert "cannot make a 24-hour RMSSD series" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 @pytest.mark.integration
 def test_predict_unknown_variant_is_one_line(built, capsys):
     cfg = built["cfg"]["strain"]
@@ -87,6 +90,7 @@ def test_predict_unknown_variant_is_one_line(built, capsys):
     assert "not a variant" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 @pytest.mark.integration
 def test_forecast_writes_back_what_the_data_layer_would_compute(built, capsys):
     from edgekit.data.signal.clean import clean
@@ -126,6 +130,7 @@ def test_forecast_writes_back_what_the_data_layer_would_compute(built, capsys):
         assert abs(ml[r["subject"]]["score"] - r["score"]) < cfg.verify.fp32_score_tol
 
 
+@pytest.mark.slow
 @pytest.mark.integration
 def test_forecast_refuses_the_classifier_config(built, capsys):
     assert main(["forecast", "--config", str(built["cfg"]["strain"].path), "--influx", built["url"],
@@ -160,6 +165,7 @@ def test_dashboard_validates_against_grafanas_schema(tmp_path):
     assert y["name"] == 'My "Influx", 1' and y["uid"] == panels["Hourly RMSSD"]["datasource"]["uid"]
 
 
+@pytest.mark.slow
 @pytest.mark.integration
 def test_dashboard_queries_run_on_the_real_server(built, tmp_path, influx_server):
     """Every panel query is valid InfluxQL on influxd (Grafana macros filled in) and finds data."""

@@ -463,6 +463,7 @@ def test_report_headline_shows_training_warnings():
 # quiet by default
 
 
+@pytest.mark.slow
 def test_third_party_noise_is_filtered_unless_verbose():
     code = ("import sys; from edgekit.core import log; log.configure(int(sys.argv[1])); "
             "import coremltools; print('ok')")
