@@ -15,7 +15,8 @@ from edgekit.core.fileio import sha256_tree
 from edgekit.verify import parity
 from edgekit.mil.evaluator import ReferenceEvaluator
 
-pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")  # random weight bytes hold NaN/inf
+pytestmark = [pytest.mark.filterwarnings("ignore::RuntimeWarning"),  # random weight bytes hold NaN/inf
+              pytest.mark.slow]  # every test copies the `built` fixture: both models trained and converted (~1 min)
 
 
 def _weights(pkg):
