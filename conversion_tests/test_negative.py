@@ -9,11 +9,13 @@ import struct
 
 import numpy as np
 import pytest
+import torch
 
 from edgekit.core.errors import EdgekitError, GateError
 from edgekit.core.fileio import sha256_tree
-from edgekit.verify import parity
 from edgekit.mil.evaluator import ReferenceEvaluator
+from edgekit.train.fit import load_checkpoint, save_checkpoint
+from edgekit.verify import parity
 
 pytestmark = [pytest.mark.filterwarnings("ignore::RuntimeWarning"),  # random weight bytes hold NaN/inf
               pytest.mark.slow]  # every test copies the `built` fixture: both models trained and converted (~1 min)
@@ -122,10 +124,6 @@ def test_missing_variant_fails(copy_build):
 
 def test_drifted_model_fails_the_named_gate(copy_build):
     """A checkpoint that differs from what was converted: fp32 parity names the figure."""
-    import torch
-
-    from edgekit.train.fit import load_checkpoint, save_checkpoint
-
     cfg, dst = copy_build("hrv_transformer", ["fp32"])
     ckpt = dst / "hrv_transformer" / "train" / "model.pt"
     model, meta = load_checkpoint(ckpt)

@@ -475,7 +475,7 @@ def collect(cfg: ModelConfig, build_dir: Path) -> dict[str, Any]:
             raise EdgekitError(f"{model_dir / rel}: expected a JSON object, got {type(docs[k]).__name__}")
     metrics, history = docs["metrics"], docs["history"]
     task = task_for(cfg.model.type)
-    classifier = task.classifier
+    classifier = task.role.has_labels
     test = metrics.get("test")
     if not isinstance(test, dict):
         raise EdgekitError(f"{model_dir / REQUIRED['metrics']}: missing 'test' metrics object")
@@ -528,7 +528,7 @@ def collect(cfg: ModelConfig, build_dir: Path) -> dict[str, Any]:
         "schema": 1,
         "model": cfg.name,
         "model_type": cfg.model.type,
-        "role": task.role,
+        "role": task.role.name,
         "person": person_section(model_dir),
         "held_out_by_profile": metrics.get("held_out_by_profile"),
         "coverage": coverage_section(task, metrics, cfg.model.params),
