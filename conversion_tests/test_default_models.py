@@ -23,6 +23,7 @@ from edgekit.mil.program import load_spec
 from edgekit.verify import parity, run_mlprogram
 
 MODELS = ["hrv_transformer", "hrv_lstm"]
+pytestmark = pytest.mark.slow  # every test reads the `built` fixture: both models trained and converted (~1 min)
 
 
 @pytest.mark.parametrize("name", MODELS)

@@ -17,7 +17,8 @@ from edgekit.mil.evaluator import ReferenceEvaluator
 from edgekit.train.fit import load_checkpoint, save_checkpoint
 from edgekit.verify import parity
 
-pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")  # random weight bytes hold NaN/inf
+pytestmark = [pytest.mark.filterwarnings("ignore::RuntimeWarning"),  # random weight bytes hold NaN/inf
+              pytest.mark.slow]  # every test copies the `built` fixture: both models trained and converted (~1 min)
 
 
 def _weights(pkg):

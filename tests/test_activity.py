@@ -53,6 +53,7 @@ def built(tmp_path_factory):
     return cfg, build / "act_tiny"
 
 
+@pytest.mark.slow
 def test_windows_follow_the_input_contract(built):
     _, model_dir = built
     with np.load(model_dir / "data" / "windows.npz") as z:
@@ -67,6 +68,7 @@ def test_windows_follow_the_input_contract(built):
         assert {"subject", "year", "workout"} <= set(z.files)
 
 
+@pytest.mark.slow
 def test_the_build_leaves_the_person_scenario_to_edgekit_evaluate(built, capsys):
     """The train stage writes held-out figures per HR-sampling profile but not the person scenario;
     ``edgekit evaluate --person`` runs it, writes person/person.json with date and config fingerprint,
@@ -100,6 +102,7 @@ def test_the_build_leaves_the_person_scenario_to_edgekit_evaluate(built, capsys)
         assert is_up_to_date(cfg, stage, model_dir.parent), stage
 
 
+@pytest.mark.slow
 def test_the_report_reruns_no_evaluator(built, monkeypatch):
     """The report stage reads evaluate/ and person/; it never runs the real-set evaluation, the person
     scenario or a training again (each raises here)."""
@@ -130,6 +133,7 @@ def test_person_scenario_is_refused_for_a_model_without_one(tmp_path, capsys):
     assert err.startswith("edgekit: error:") and "person scenario" in err and len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_every_variant_passes_parity_on_the_saved_program(built):
     _, model_dir = built
     doc = json.loads((model_dir / "verify" / "parity.json").read_text())
@@ -143,6 +147,7 @@ def test_every_variant_passes_parity_on_the_saved_program(built):
     assert doc["variants"]["int8"]["figures"]["max_abs_diff_carried_state"] < 5.0
 
 
+@pytest.mark.slow
 def test_the_program_takes_the_state_as_an_optional_input(built):
     """The saved ML program: input activity_sequence and an optional activity_state (zeros when not
     given), outputs hr_bpm and activity_state_out; metadata names them and the state size."""
@@ -205,6 +210,7 @@ def _gpx(path, workout) -> None:
                     '<trk><type>running</type><trkseg>' + "".join(pts) + "</trkseg></trk></gpx>\n")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("variant", ["torch", "int8"])
 def test_predict_a_gpx_workout(built, tmp_path, capsys, variant):
     from edgekit.cli.main import main
@@ -235,6 +241,7 @@ def _predict(cfg, model_dir, *inputs, extra=()):
     return main(["predict", "--config", str(cfg.path), *map(str, inputs), "--build", str(model_dir.parent), *extra])
 
 
+@pytest.mark.slow
 def test_predict_refuses_other_sports_in_one_line(built, tmp_path, capsys):
     """A cycling FIT, TCX and GPX are refused (one line naming the file and the sport, nothing on
     stdout); walking is predicted with a warning; steps scored are printed."""
@@ -273,6 +280,7 @@ def test_predict_refuses_other_sports_in_one_line(built, tmp_path, capsys):
     assert "sport 'biking' is not running" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_predict_refuses_a_workout_too_short_for_one_step(built, tmp_path, capsys):
     """A one-point GPX (issue 24: it printed 'predicted mean nan bpm') is refused with one line."""
     cfg, model_dir = built
@@ -320,6 +328,7 @@ def whole(tmp_path_factory):
                   .replace("train_steps = 0", "train_steps = 360"), "act_whole")
 
 
+@pytest.mark.slow
 def test_temporal_shift_fine_tuning_and_context(shift):
     """The person's newest year (their fitness changed): fine-tuning on their older workouts beats the
     population model there, and calibration context helps further (synthetic, seeded)."""
@@ -350,6 +359,7 @@ def _two_hour_run(profile: dict, seed: int = 7):
     raise AssertionError("no two-hour run")
 
 
+@pytest.mark.slow
 def test_two_hour_run_carries_the_context_to_its_end(whole):
     """A two-hour run (12 windows of 10 min) is one run: what the model learned from the first 5 min
     of HR still lowers the error in the second hour. Windows started anew (the old predict) lose it
@@ -405,6 +415,7 @@ def test_two_hour_run_carries_the_context_to_its_end(whole):
     assert torch.get_num_threads() >= 1
 
 
+@pytest.mark.slow
 def test_a_pause_is_predicted_with_hr_recovery(whole):
     """After a pause with the watch paused (no samples for minutes), the first step is predicted from
     the recovery the runner's HR makes, not from rest (issue 23: 75 bpm predicted, 114 recorded)."""

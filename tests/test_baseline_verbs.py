@@ -15,12 +15,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def month(tmp_path_factory) -> Path:
+def month(synth_cohort) -> Path:
     """Three weeks of simulated Apple Watch background readings of one subject (edgekit's RR table)."""
-    out = tmp_path_factory.mktemp("month") / "watch.csv"
-    assert main(["-q", "data", "synth", "--out", str(out), "--subjects", "1", "--days", "21", "--seed", "5",
-                 "--profiles", "watch"]) == 0
-    return out
+    return synth_cohort(subjects=1, days=21, seed=5, profiles="watch", name="watch.csv")
 
 
 def test_hrv_json_and_text_show_the_baseline(month, capsys):

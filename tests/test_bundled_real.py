@@ -1,12 +1,11 @@
 """The bundled HRV models of a real build on the real HRV set (issue 21): their calibration goals are met.
 
-Reads the build that ``make test`` makes first (``EDGEKIT_TEST_BUILD``, set by the Makefile): the evaluate
+Reads the build that ``make test`` makes first (fixture ``bundled_build``: ``EDGEKIT_TEST_BUILD``): the evaluate
 stage ran each model on ``realdata/hrv`` and wrote ``build/<model>/evaluate/real.json``. Without a build
 these tests skip and say why. The bundled Core ML variant is also run on a sample of the real readings and
 must give the fp32 model's label on them, so the calibration holds for what ships.
 """
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -15,22 +14,19 @@ import pytest
 from edgekit.tasks.real import load_real
 
 REPO = Path(__file__).resolve().parent.parent
-BUILD = Path(os.environ["EDGEKIT_TEST_BUILD"]) if os.environ.get("EDGEKIT_TEST_BUILD") else None
 MODELS = ("hrv_reading", "hrv_slots")
 
 
-def _build_or_skip(model: str) -> Path:
-    if BUILD is None:
-        pytest.skip("needs the package build: `make test` builds it first and passes EDGEKIT_TEST_BUILD")
-    path = BUILD / model / "evaluate" / "real.json"
+def _build_or_skip(build: Path, model: str) -> Path:
+    path = build / model / "evaluate" / "real.json"
     if not path.is_file():
         pytest.skip(f"{path} is absent: the build has no real-data evaluation of {model}")
-    return BUILD / model
+    return build / model
 
 
 @pytest.mark.parametrize("model", MODELS)
-def test_bundled_model_meets_its_real_calibration_goals(model):
-    evals = load_real(_build_or_skip(model))
+def test_bundled_model_meets_its_real_calibration_goals(model, bundled_build):
+    evals = load_real(_build_or_skip(bundled_build, model))
     hrv = [e for e in evals if e.set == "hrv"]
     assert hrv, f"{model}: no evaluation on the real HRV set"
     calibration = [g for g in hrv[0].goals if "realism" not in g.name]  # the simulator's goal is measured, not asserted
@@ -40,8 +36,8 @@ def test_bundled_model_meets_its_real_calibration_goals(model):
     assert not missed, "real-data calibration goals missed:\n" + "\n".join(missed)
 
 
-def test_bundled_classifier_variant_keeps_the_calibrated_labels():
-    model_dir = _build_or_skip("hrv_reading")
+def test_bundled_classifier_variant_keeps_the_calibrated_labels(bundled_build):
+    model_dir = _build_or_skip(bundled_build, "hrv_reading")
     from edgekit.config.load import load_config
     from edgekit.data.real.hrv import load_readings
     from edgekit.data.real.manifest import load_set
@@ -58,6 +54,6 @@ def test_bundled_classifier_variant_keeps_the_calibrated_labels():
                       cfg.data.max_artifact_pct, cfg.data.clean, cfg.data.min_rr_ms, cfg.data.max_rr_ms)
     idx = np.random.default_rng(0).choice(len(r), 120, replace=False)
     X = r.X[np.sort(idx)]
-    ref = load_runner(cfg, BUILD).run(X).argmax(axis=1)
-    got = load_runner(cfg, BUILD, variant).run(X).argmax(axis=1)
+    ref = load_runner(cfg, bundled_build).run(X).argmax(axis=1)
+    got = load_runner(cfg, bundled_build, variant).run(X).argmax(axis=1)
     assert np.mean(ref == got) >= 0.97, f"bundled variant {variant} changes the label of {np.mean(ref != got):.1%} of real readings"

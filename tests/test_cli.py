@@ -4,19 +4,15 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from edgekit.pipeline.build import is_up_to_date, run_stage
 from edgekit.config.load import load_config
+from helpers import run_edgekit as _edgekit
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-def _edgekit(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "edgekit", *args], cwd=cwd, capture_output=True, text=True, timeout=300)
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,5 @@
 """Labelled files: `edgekit data synth` output and user CSVs as training data (data.source = "files")."""
 
-import argparse
 import copy
 
 import numpy as np
@@ -10,21 +9,12 @@ from edgekit.pipeline.build import run_data_stage
 from edgekit.config.load import load_config
 from edgekit.data.readers.labelled import load_labelled_files
 from edgekit.core.errors import InputError
-
-
-def _synth(path, *extra):
-    from edgekit.cli import data as cli
-
-    ap = argparse.ArgumentParser()
-    cli.register(ap.add_subparsers())
-    args = ap.parse_args(["data", "synth", "--out", str(path), *extra])
-    assert args.func(args) == 0
-    return path
+from helpers import synth as _synth
 
 
 @pytest.fixture(scope="module")
-def cohort_csv(tmp_path_factory):
-    return _synth(tmp_path_factory.mktemp("lab") / "c.csv", "--subjects", "3", "--days", "4", "--seed", "5")
+def cohort_csv(synth_cohort):
+    return synth_cohort(subjects=3, days=4, seed=5)
 
 
 def _cfgs(kind):

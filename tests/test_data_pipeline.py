@@ -6,14 +6,11 @@ import numpy as np
 
 from edgekit.pipeline.build import run_data_stage
 from edgekit.config.load import load_config
+from helpers import CONFIG_OF, SMALL_COHORT, bundled_config
 
 
 def _cfg(tmp_path, kind):
-    src = {"strain": "configs/hrv_transformer.toml", "lstm": "configs/hrv_lstm.toml"}[kind]
-    text = open(src).read().replace("subjects = 48", "subjects = 6").replace("days = 14", "days = 3")
-    p = tmp_path / f"{kind}.toml"
-    p.write_text(text)
-    return load_config(p)
+    return load_config(bundled_config(tmp_path, CONFIG_OF[kind], SMALL_COHORT, stem=kind))
 
 
 def test_classifier_windows_deterministic(tmp_path):

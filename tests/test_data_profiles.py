@@ -11,6 +11,7 @@ from edgekit.cli.main import main
 from edgekit.config.load import ConfigError, load_config
 from edgekit.data.synth import cohort as synth
 from edgekit.data.synth import recordings
+from helpers import bundled_config
 
 MIX = ["watch", "spot", "strap", "breathe"]
 
@@ -73,10 +74,7 @@ def test_spot_only_is_the_default_cohort():
 
 
 def _cfg(tmp_path, extra):
-    text = open("configs/hrv_transformer.toml").read().replace("window_stride = 64", "window_stride = 64\n" + extra)
-    p = tmp_path / "c.toml"
-    p.write_text(text)
-    return p
+    return bundled_config(tmp_path, "hrv_transformer", {"window_stride = 64": "window_stride = 64\n" + extra}, stem="c")
 
 
 def test_config_profiles_validated(tmp_path):

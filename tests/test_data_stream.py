@@ -16,6 +16,7 @@ from edgekit.data.synth import cohort as synth
 from edgekit.data.readers.apple_health import stream_export
 from edgekit.data.readers.stream import TableWriter, ingest_apple_health
 from edgekit.core.errors import InputError
+from helpers import SMALL_COHORT, bundled_config
 
 # windows.npz sha256 of the data stage on main before chunking (6 subjects x 3 days, seed 7)
 MAIN_WINDOWS_SHA = {
@@ -127,11 +128,7 @@ def test_chunked_cohort_equals_whole_cohort():
 
 
 def _small_cfg(tmp_path, name):
-    text = open(f"configs/{name}.toml").read().replace("subjects = 48", "subjects = 6").replace(
-        "days = 14", "days = 3")
-    p = tmp_path / f"{name}.toml"
-    p.write_text(text)
-    return load_config(p)
+    return load_config(bundled_config(tmp_path, name, SMALL_COHORT))
 
 
 @pytest.mark.parametrize("name", ["hrv_transformer", "hrv_lstm"])

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -13,6 +11,7 @@ from edgekit.pipeline.build import run_stage
 from edgekit.config.load import load_config
 from edgekit.core.errors import EdgekitError
 from edgekit.train.finetune import chronological_split
+from helpers import run_edgekit as _edgekit
 
 SMALL_LSTM = """
 [model]
@@ -33,10 +32,6 @@ lr = 0.005
 patience = 6
 threads = 1
 """
-
-
-def _edgekit(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "edgekit", *args], cwd=cwd, capture_output=True, text=True, timeout=600)
 
 
 @pytest.fixture(scope="module")
@@ -64,6 +59,7 @@ def _finetune(population, seed: int, days: int = 24) -> tuple[subprocess.Complet
     return proc, metrics
 
 
+@pytest.mark.slow
 def test_personal_model_beats_population_on_held_out_days(population):
     proc, metrics = _finetune(population, seed=7)
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -78,6 +74,7 @@ def test_personal_model_beats_population_on_held_out_days(population):
     assert json.loads((build / "lstm_small/.stamps/train.json").read_text())["stage"] == "train"
 
 
+@pytest.mark.slow
 def test_personal_model_worse_than_persistence_is_not_written(population):
     """Round 1 printed 'population 8.6 → personal 6.5' and wrote a personal model that persistence
     (6.1) beat. This person (seed 99): fine-tuning beats the population model but not persistence."""

@@ -17,9 +17,9 @@ from edgekit.config.load import ConfigError, load_config
 from edgekit.data.influx.client import InfluxClient
 from edgekit.data.influx.protocol import ns_to_seconds, seconds_to_ns
 from edgekit.core.errors import EdgekitError
-from influx_server import InfluxServer, influx_server, require_influxd  # noqa: F401 - fixture
+from edgekit.data.influx.server import InfluxServer
+from helpers import CONFIG_OF, bundled_config, influx_source, require_influxd
 
-pytestmark = pytest.mark.integration
 _db_ids = itertools.count()
 
 
@@ -41,10 +41,8 @@ def _points(server, db, measurement):
 
 
 @pytest.fixture(scope="module")
-def cohort(tmp_path_factory):
-    path = tmp_path_factory.mktemp("cohort") / "cohort.csv"
-    assert main(["data", "synth", "--out", str(path), "--subjects", "3", "--days", "4", "--seed", "5"]) == 0
-    return path
+def cohort(synth_cohort):
+    return synth_cohort(subjects=3, days=4, seed=5)
 
 
 def test_time_conversion_is_exact():
@@ -61,16 +59,10 @@ def _one_error(err):
 
 
 def _cfg(kind, url, db, tmp_path):
-    src = {"strain": "configs/hrv_transformer.toml", "lstm": "configs/hrv_lstm.toml"}[kind]
-    text = Path(src).read_text()
-    text = text.replace('source = "synthetic"', f'source = "influxdb"\nurl = "{url}"\ndatabase = "{db}"')
-    for key in ("subjects = 48\n", "seed = 7\n"):
-        text = text.replace(key, "", 1)
-    p = tmp_path / f"{kind}.toml"
-    p.write_text(text)
-    return load_config(p)
+    return load_config(bundled_config(tmp_path, CONFIG_OF[kind], influx_source(url, db), stem=kind))
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("kind", ["strain", "lstm"])
 def test_windows_from_influxdb_equal_windows_from_the_file(influx_server, cohort, tmp_path, kind):
     db = _db(influx_server)
@@ -89,6 +81,7 @@ def test_windows_from_influxdb_equal_windows_from_the_file(influx_server, cohort
     assert sa["synthetic"] and sa["source"] == "influxdb"
 
 
+@pytest.mark.integration
 def test_push_twice_leaves_identical_points(influx_server, cohort):
     db = _db(influx_server)
     args = ["data", "push", str(cohort), "--influx", influx_server.url, "--database", db]
@@ -104,6 +97,7 @@ def test_push_twice_leaves_identical_points(influx_server, cohort):
 HOSTILE = ['a" OR 1=1 --', "x,y z=w", "Zoë ☃ 名前", "back\\slash", "it's", "=", " lead, trail "]
 
 
+@pytest.mark.integration
 def test_hostile_subject_names_round_trip(influx_server, tmp_path):
     db = _db(influx_server)
     rec = tmp_path / "rec.txt"
@@ -126,6 +120,7 @@ def test_hostile_subject_names_round_trip(influx_server, tmp_path):
             run_data_stage(cfg, tmp_path / "b")
 
 
+@pytest.mark.integration
 def test_subject_with_newline_is_refused_before_sending(influx_server, tmp_path, capsys):
     db = _db(influx_server)
     rec = tmp_path / "rec.txt"
@@ -136,6 +131,7 @@ def test_subject_with_newline_is_refused_before_sending(influx_server, tmp_path,
     assert _points(influx_server, db, "rr") == {}
 
 
+@pytest.mark.integration
 def test_wrong_database_is_one_line(influx_server, cohort, capsys):
     assert main(["data", "push", str(cohort), "--influx", influx_server.url, "--database", "nope"]) == 1
     err = _one_error(capsys.readouterr().err)
@@ -184,6 +180,7 @@ def test_server_answering_garbage_is_one_line(tmp_path, capsys):
         srv.server_close()
 
 
+@pytest.mark.integration
 def test_bad_credentials_never_show_the_password(tmp_path, cohort, capsys, monkeypatch):
     require_influxd()
     srv = InfluxServer(tmp_path / "auth", auth=True).start()
@@ -219,6 +216,7 @@ def test_bad_credentials_never_show_the_password(tmp_path, cohort, capsys, monke
         srv.stop()
 
 
+@pytest.mark.integration
 def test_server_killed_mid_push_then_second_push_completes(tmp_path, cohort, capsys, monkeypatch):
     require_influxd()
     from edgekit.data.influx import client as influx
@@ -296,6 +294,7 @@ def test_streamed_push_sends_what_the_in_memory_path_sends(cohort, monkeypatch, 
     assert not table_stream.TableStream([swapped], None).check()
 
 
+@pytest.mark.integration
 def test_push_refuses_bad_rows_before_sending_anything(influx_server, cohort, tmp_path, capsys):
     db = _db(influx_server)
     lines = cohort.read_text().splitlines()
@@ -307,6 +306,7 @@ def test_push_refuses_bad_rows_before_sending_anything(influx_server, cohort, tm
     assert _points(influx_server, db, "rr") == {}
 
 
+@pytest.mark.integration
 def test_hostile_subject_names_train_like_the_file(influx_server, cohort, tmp_path):
     """A labelled table whose subjects have hostile names: the InfluxDB windows equal the file's."""
     import csv

@@ -16,14 +16,13 @@ from edgekit.cli.main import main
 from edgekit.config.load import load_config
 from edgekit.core.errors import InputError
 
-from own_data_helpers import synth, tiny_config, write_apple_export
+from helpers import synth, tiny_config, write_apple_export, write_fit_hrv
 
 
 @pytest.fixture(scope="module")
-def watch(tmp_path_factory):
+def watch(synth_cohort):
     """A labelled watch-profile table (3 subjects, 5 days: one ~1 min reading every few hours)."""
-    root = tmp_path_factory.mktemp("own")
-    return synth(root / "watch.csv", "--subjects", "3", "--days", "5", "--seed", "3", "--profiles", "watch")
+    return synth_cohort(subjects=3, days=5, seed=3, profiles="watch", name="watch.csv")
 
 
 # --- finding 1: the bundled model types train from files -------------------------------------------
@@ -267,6 +266,7 @@ def _predict(built, kind, *args) -> tuple[int, dict | None, str]:
     return code, (json.loads(text) if "--json" in args and code == 0 else None), err.getvalue()
 
 
+@pytest.mark.slow
 def test_predict_answers_every_reading_of_a_recording(built, tmp_path):
     """Was: one answer (the newest 128 beats) for a one-hour recording."""
     rec = _rr_text(tmp_path / "hour.txt", 64 + 2 * 128)
@@ -277,6 +277,7 @@ def test_predict_answers_every_reading_of_a_recording(built, tmp_path):
     assert p[0]["start_time_s"] < p[1]["start_time_s"] < p[2]["start_time_s"]
 
 
+@pytest.mark.slow
 def test_predict_without_the_build_says_how_to_find_it(built, tmp_path, capsys):
     """Was: 'checkpoint not found; run the train stage first' for a model built with --out DIR."""
     rec = _rr_text(tmp_path / "r.txt", 200)
@@ -309,6 +310,7 @@ def test_config_inputs_are_read_from_the_config_folder(tmp_path, monkeypatch, wa
         check_model_inputs(load_config(bad))
 
 
+@pytest.mark.slow
 def test_predict_warns_synthetic_thin_coverage_and_no_clock(built, tmp_path):
     """Was: the forecaster answered from 1 of 24 hours, from a file without a clock, silently."""
     rec = _rr_text(tmp_path / "one_reading.txt", 70)
@@ -327,6 +329,7 @@ def test_predict_warns_synthetic_thin_coverage_and_no_clock(built, tmp_path):
     assert out["predictions"][0]["end_time_s"] == 1714543200.0  # 05:30Z start: the UTC hour after it, 06:00Z
 
 
+@pytest.mark.slow
 def test_predict_variant_that_failed_its_gate_warns(built, tmp_path):
     """Was: 'predict --variant w8a8' ran a variant that failed its gate without a word."""
     parity = built["build"] / "slots_p" / "verify" / "parity.json"
@@ -437,8 +440,6 @@ def test_signal_sample_times_and_gaps(tmp_path):
 
 def test_fit_hrv_messages_are_an_rr_source(tmp_path, capsys):
     """Was: FIT files were not read as an RR source (their hrv messages hold the beat intervals)."""
-    from own_data_helpers import write_fit_hrv
-
     rr = [800.0 + 30 * np.sin(i / 4) for i in range(300)]
     rr[150] = None  # a dropout
     p = write_fit_hrv(tmp_path / "strap.fit", 1714541400.0, rr)
@@ -497,6 +498,7 @@ def test_help_says_every_default():
     assert "FIT" in predict and "apple-health" in predict
 
 
+@pytest.mark.slow
 def test_one_is_singular_and_a_closed_pipe_is_quiet(built, tmp_path, monkeypatch, capsys):
     """Was: '1 windows'; 'edgekit: error: edgekit: broken pipe' when piped to head."""
     import io

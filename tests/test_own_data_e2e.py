@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from edgekit.cli.main import main
-from influx_server import influx_server  # noqa: F401 - fixture
-from own_data_helpers import tiny_config, write_apple_export
+from helpers import out_json as _json
+from helpers import tiny_config, write_apple_export
 
 pytestmark = pytest.mark.integration
 
@@ -19,10 +19,6 @@ PEOPLE = ("alice", "bob", "carol")
 DAYS = 6
 PER_DAY = 8  # a background reading about every 3 h
 OFFSET = "+01:00"  # the exports' local time (startDate ... +0100)
-
-
-def _json(capsys) -> dict:
-    return json.loads(capsys.readouterr().out)
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +49,7 @@ def labelled(tmp_path_factory):
     return {"root": root, "exports": exports}
 
 
+@pytest.mark.slow
 def test_own_data_trains_finetunes_and_forecast_equals_predict(labelled, influx_server, capsys, tmp_path):
     root = labelled["root"]
     inputs = ["readings.csv", "labels.csv", "wake.csv"]

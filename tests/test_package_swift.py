@@ -24,7 +24,7 @@ from edgekit.package import run_package
 from test_package import HOSTILE_LABELS, make_project
 
 SWIFT = shutil.which("swift")
-pytestmark = pytest.mark.skipif(SWIFT is None, reason="swift toolchain not installed")
+pytestmark = [pytest.mark.swift, pytest.mark.slow, pytest.mark.skipif(SWIFT is None, reason="swift toolchain not installed")]
 
 
 def _swift(args: list[str], cwd: Path, timeout: int = 900) -> str:

@@ -11,36 +11,28 @@ import pytest
 
 from edgekit.cli.main import main
 from edgekit.config.load import load_config
-from influx_server import influx_server  # noqa: F401 - fixture
+from helpers import CONFIG_OF, bundled_config, influx_source
+from helpers import out_json as _json
 
-pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT.parent / "shared" / "grafana" / "dashboard.jsonschema.json"
 
 
 def _config(kind, url, db, tmp_path):
-    src = {"strain": "configs/hrv_transformer.toml", "lstm": "configs/hrv_lstm.toml"}[kind]
-    text = (ROOT / src).read_text()
-    text = text.replace('source = "synthetic"', f'source = "influxdb"\nurl = "{url}"\ndatabase = "{db}"')
-    text = text.replace("subjects = 48\n", "").replace("seed = 7\n", "")
-    text = text.replace("epochs = 40", "epochs = 2").replace("epochs = 60", "epochs = 2")
     # fp32 only, with the default compressed_base = "fp16" (once a KeyError: no fp16 program made)
-    text = text.replace('variants = ["fp32", "fp16", "int8", "palette6", "palette4", "w8a8"]',
-                        'variants = ["fp32"]')
-    p = tmp_path / f"{kind}.toml"
-    p.write_text(text)
-    return p
+    return bundled_config(tmp_path, CONFIG_OF[kind], {
+        **influx_source(url, db), "epochs = 40": "epochs = 2", "epochs = 60": "epochs = 2",
+        'variants = ["fp32", "fp16", "int8", "palette6", "palette4", "w8a8"]': 'variants = ["fp32"]'}, stem=kind)
 
 
 @pytest.fixture(scope="module")
-def built(influx_server, tmp_path_factory):
+def built(influx_server, synth_cohort, tmp_path_factory):
     """A synthetic cohort pushed to InfluxDB, both models trained from InfluxDB and converted (fp32)."""
     from edgekit.pipeline.build import run_stage
 
     root = tmp_path_factory.mktemp("built")
-    cohort = root / "cohort.csv"
-    assert main(["data", "synth", "--out", str(cohort), "--subjects", "6", "--days", "3", "--seed", "3"]) == 0
+    cohort = synth_cohort(subjects=6, days=3, seed=3)
     db = "models"
     assert main(["data", "push", str(cohort), "--influx", influx_server.url, "--database", db,
                  "--create-database"]) == 0
@@ -54,10 +46,8 @@ def built(influx_server, tmp_path_factory):
             "build": root / "build"}
 
 
-def _json(capsys):
-    return json.loads(capsys.readouterr().out)
-
-
+@pytest.mark.slow
+@pytest.mark.integration
 def test_predict_strain_torch_and_coreml_agree(built, capsys):
     cfg = built["cfg"]["strain"]
     args = ["predict", "--config", str(cfg.path), str(built["cohort"]), "--build", str(built["build"]), "--json"]
@@ -76,6 +66,8 @@ def test_predict_strain_torch_and_coreml_agree(built, capsys):
         assert ra["label"] == max(ra["probabilities"], key=ra["probabilities"].get)
 
 
+@pytest.mark.slow
+@pytest.mark.integration
 def test_predict_refuses_a_recording_too_short_in_one_line(built, tmp_path, capsys):
     rec = tmp_path / "short.txt"
     rec.write_text("\n".join(str(800 + i % 5) for i in range(60)) + "\n")
@@ -89,6 +81,8 @@ def test_predict_refuses_a_recording_too_short_in_one_line(built, tmp_path, caps
     assert "cannot make a 24-hour RMSSD series" in capsys.readouterr().err
 
 
+@pytest.mark.slow
+@pytest.mark.integration
 def test_predict_unknown_variant_is_one_line(built, capsys):
     cfg = built["cfg"]["strain"]
     assert main(["predict", "--config", str(cfg.path), str(built["cohort"]), "--build", str(built["build"]),
@@ -96,6 +90,8 @@ def test_predict_unknown_variant_is_one_line(built, capsys):
     assert "not a variant" in capsys.readouterr().err
 
 
+@pytest.mark.slow
+@pytest.mark.integration
 def test_forecast_writes_back_what_the_data_layer_would_compute(built, capsys):
     from edgekit.data.signal.clean import clean
     from edgekit.data.influx.client import InfluxClient
@@ -134,6 +130,8 @@ def test_forecast_writes_back_what_the_data_layer_would_compute(built, capsys):
         assert abs(ml[r["subject"]]["score"] - r["score"]) < cfg.verify.fp32_score_tol
 
 
+@pytest.mark.slow
+@pytest.mark.integration
 def test_forecast_refuses_the_classifier_config(built, capsys):
     assert main(["forecast", "--config", str(built["cfg"]["strain"].path), "--influx", built["url"],
                  "--database", built["db"], "--build", str(built["build"])]) == 1
@@ -167,6 +165,8 @@ def test_dashboard_validates_against_grafanas_schema(tmp_path):
     assert y["name"] == 'My "Influx", 1' and y["uid"] == panels["Hourly RMSSD"]["datasource"]["uid"]
 
 
+@pytest.mark.slow
+@pytest.mark.integration
 def test_dashboard_queries_run_on_the_real_server(built, tmp_path, influx_server):
     """Every panel query is valid InfluxQL on influxd (Grafana macros filled in) and finds data."""
     from edgekit.run.dashboard import build_dashboard

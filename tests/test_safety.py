@@ -18,14 +18,9 @@ import numpy as np
 import pytest
 
 from edgekit.core.errors import EdgekitError, InputError
+from helpers import run_edgekit as _edgekit
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-def _edgekit(*args: str, cwd: Path = REPO, env: dict | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
-    full_env = dict(os.environ, **(env or {}))
-    return subprocess.run([sys.executable, "-m", "edgekit", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout, env=full_env)
 
 
 def _one_line_error(proc: subprocess.CompletedProcess, needle: str) -> None:
@@ -468,6 +463,7 @@ def test_report_headline_shows_training_warnings():
 # quiet by default
 
 
+@pytest.mark.slow
 def test_third_party_noise_is_filtered_unless_verbose():
     code = ("import sys; from edgekit.core import log; log.configure(int(sys.argv[1])); "
             "import coremltools; print('ok')")

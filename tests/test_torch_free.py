@@ -20,7 +20,6 @@ from pathlib import Path
 
 import pytest
 
-from influx_server import influx_server  # noqa: F401 - fixture
 
 REPO = Path(__file__).resolve().parent.parent
 RR_CSV = REPO / "realdata/hrv/drivedb/drive17a_rest.csv"  # time_s,rr_ms of one real rest recording

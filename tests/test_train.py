@@ -182,6 +182,7 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_torchrun_two_processes_matches_one(tiny, tmp_path):
     """DistributedDataParallel (gloo, 2 ranks) trains a model as good as one process."""
     cfg, build_single = tiny(seed=4, out="single")
@@ -224,6 +225,7 @@ patience = 1
 """
 
 
+@pytest.mark.slow
 def test_models_built_side_by_side_are_identical_to_one_after_another(tmp_path):
     """``edgekit build --jobs 2``: spawned workers, one model each; every output is the bytes of a serial
     build (each model trains with its own threads and seed in its own directory). The serial build runs

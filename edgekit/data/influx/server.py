@@ -1,6 +1,6 @@
 """A throwaway ``influxd`` (InfluxDB 1.x) on 127.0.0.1: own free port, own directory, stopped after.
 
-Used by the tests (tests/influx_server.py) and ``make bench``; not by edgekit's verbs. The config
+Used by the tests (tests/conftest.py, fixture influx_server) and ``make bench``; not by edgekit's verbs. The config
 enables the HTTP API only (no reporting, no UDP/Graphite/CQ/monitor store), with the RPC bind
 address moved off 8088 to another free port so parallel servers never collide.
 """

@@ -1,14 +1,72 @@
-"""Helpers of the own-data tests (issue 24): tiny configs of the bundled model types, labelled
-synthetic tables, and small Apple Health exports shaped like a watch's background readings."""
+"""Helpers shared by the unit tests, as plain functions (the fixtures built on them are in conftest.py).
+
+- running edgekit: ``run_edgekit`` (a child process), ``out_json`` (what an in-process ``main`` printed);
+- writing inputs: ``bundled_config`` (a repository config with small edits), ``tiny_config`` (a bundled
+  HRV model type small enough to train in a second), ``synth`` (``edgekit data synth``),
+  ``write_apple_export`` (an Apple Health export shaped like a watch's background readings) and
+  ``write_fit_hrv`` (a FIT file of beat intervals);
+- ``require_influxd``: skip when the InfluxDB server is not installed.
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import struct
+import sys
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from edgekit.cli.main import main
+from edgekit.data.influx.server import INFLUXD
+
+REPO = Path(__file__).resolve().parent.parent
+
+INFLUXD_SKIP = ("influxd not installed (apt-get install influxdb; 'make setup' does it when run as root "
+                "with apt): InfluxDB tests skipped")
+
+
+def require_influxd() -> None:
+    """Skip the calling test when the ``influxd`` binary is absent (``make setup`` installs it as root)."""
+    if INFLUXD is None:
+        pytest.skip(INFLUXD_SKIP)
+
+
+def run_edgekit(*args: str, cwd: Path = REPO, env: dict | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
+    """``python -m edgekit ARGS`` in a child process (text output captured); ``env`` adds to os.environ."""
+    return subprocess.run([sys.executable, "-m", "edgekit", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout, env=dict(os.environ, **(env or {})))
+
+
+def out_json(capsys) -> dict:
+    """The JSON document an in-process ``main([...])`` wrote to stdout."""
+    return json.loads(capsys.readouterr().out)
+
+
+CONFIG_OF = {"strain": "hrv_transformer", "lstm": "hrv_lstm"}  # the tests' short names of the window models
+SMALL_COHORT = {"subjects = 48": "subjects = 6", "days = 14": "days = 3"}  # 6 subjects x 3 days: seconds
+
+
+def influx_source(url: str, database: str) -> dict[str, str]:
+    """``bundled_config`` edits that read the data from InfluxDB instead of the simulator."""
+    return {'source = "synthetic"': f'source = "influxdb"\nurl = "{url}"\ndatabase = "{database}"',
+            "subjects = 48\n": "", "seed = 7\n": ""}
+
+
+def bundled_config(folder: Path, name: str, edits: dict[str, str] | None = None, stem: str | None = None) -> Path:
+    """``configs/<name>.toml`` of the repository copied to ``folder/<stem or name>.toml`` with each
+    ``old: new`` text edit applied (an absent ``old`` is left alone: one edit list serves several configs)."""
+    text = (REPO / "configs" / f"{name}.toml").read_text()
+    for old, new in (edits or {}).items():
+        text = text.replace(old, new)
+    path = Path(folder) / f"{stem or name}.toml"
+    path.write_text(text)
+    return path
+
 
 _TAIL = """[data]
 source = "files"
@@ -60,6 +118,7 @@ def tiny_config(folder: Path, kind: str, inputs: list[str], name: str | None = N
 
 
 def synth(path: Path, *extra: str) -> Path:
+    """``edgekit -q data synth --out PATH --force EXTRA…`` in process; returns ``path``."""
     assert main(["-q", "data", "synth", "--out", str(path), "--force", *extra]) == 0
     return path
 
@@ -77,8 +136,6 @@ def write_apple_export(path: Path, readings: int, drop_beat_in: int | None = Non
     hours, each shaped by its state (``states``, default healthy); one beat left out of record
     ``drop_beat_in`` (a dropped beat: the record is split). Returns the path, each reading's time
     (Unix s, inside the reading) and state."""
-    from datetime import datetime, timedelta
-
     rng = np.random.default_rng(seed)
     t0 = datetime.strptime(start, "%Y-%m-%d %H:%M:%S %z")
     states = states or ["healthy"] * readings
@@ -110,8 +167,6 @@ FIT_EPOCH = 631065600  # 1989-12-31T00:00:00Z
 def write_fit_hrv(path: Path, start_s: float, rr_ms: list[float | None]) -> Path:
     """A minimal FIT activity file: file_id, one record (the start) and ``hrv`` messages of up to five
     beat intervals each (None = 0xFFFF, invalid), with the protocol's CRC."""
-    import struct
-
     from test_data_workouts import _fit_crc as crc
 
     body = bytearray()
