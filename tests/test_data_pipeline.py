@@ -14,8 +14,6 @@ def _cfg(tmp_path, kind):
 
 
 def test_classifier_windows_deterministic(tmp_path):
-    from edgekit.data import pipeline
-
     cfg = _cfg(tmp_path, "strain")
     s1 = run_data_stage(cfg, tmp_path / "b1")
     s2 = run_data_stage(cfg, tmp_path / "b2")
@@ -30,8 +28,6 @@ def test_classifier_windows_deterministic(tmp_path):
 
 
 def test_forecaster_series(tmp_path):
-    from edgekit.data import pipeline
-
     cfg = _cfg(tmp_path, "lstm")
     s = run_data_stage(cfg, tmp_path / "b")
     d = np.load(tmp_path / "b" / cfg.name / "data" / "windows.npz")

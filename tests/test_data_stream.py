@@ -133,8 +133,6 @@ def _small_cfg(tmp_path, name):
 
 @pytest.mark.parametrize("name", ["hrv_transformer", "hrv_lstm"])
 def test_chunked_data_stage_equals_whole_cohort(tmp_path, monkeypatch, name):
-    from edgekit.data import pipeline
-
     cfg = _small_cfg(tmp_path, name)
     whole = bench_scale.data_stage_whole_table(cfg, tmp_path / "whole.npz")
     for chunk in (1, 4):  # chunk size never shows in the output
