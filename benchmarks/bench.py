@@ -127,7 +127,7 @@ def program_stats(mlpackage: str | Path) -> dict[str, Any]:
     ``lstm``/``gru``/``rnn`` T × B × (elements of every weight matrix); ``scaled_dot_product_attention``
     2 × B × L × S × E. Element-wise and normalization ops count as 0 MACs.
     """
-    from edgekit.export.convert import import_coremltools
+    from edgekit.export.runtime import import_coremltools
 
     ct = import_coremltools()
     path = Path(mlpackage)
@@ -362,7 +362,7 @@ def inference_section(build: Path, models: list[str], quick: bool) -> tuple[list
     import onnxruntime as ort
     import torch
 
-    from edgekit.train.fit import load_checkpoint
+    from edgekit.models.checkpoint import load_checkpoint
     from edgekit.tasks import task_for
 
     rows, notes, detail = [], [], {}
@@ -476,7 +476,7 @@ def inference_section(build: Path, models: list[str], quick: bool) -> tuple[list
 
 
 def size_section(build: Path, models: list[str]) -> list[dict]:
-    from edgekit.train.fit import load_checkpoint
+    from edgekit.models.checkpoint import load_checkpoint
 
     rows = []
     for model in models:

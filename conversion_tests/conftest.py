@@ -72,7 +72,7 @@ def quick_train(model_type: str, model: torch.nn.Module, X: np.ndarray, y: np.nd
 
 def make_build(root: Path, name: str, n_test: int = 200) -> tuple:
     """Train ``name`` quickly and write the train/data stage files under ``root/name``."""
-    from edgekit.train.fit import save_checkpoint
+    from edgekit.models.checkpoint import save_checkpoint
 
     cfg = load_config(CONFIGS[name])
     torch.manual_seed(0)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from edgekit import INPUT_NAME
-from edgekit.export.convert import CLASS_LABEL_OUTPUT, CLASS_PROBS_OUTPUT, SCORE_OUTPUT
+from edgekit.export.coreml import CLASS_LABEL_OUTPUT, CLASS_PROBS_OUTPUT, SCORE_OUTPUT
 from edgekit.core.fileio import sha256_tree
 from edgekit.export.quantize import VARIANTS, uncompressed_weights
 from edgekit.verify import parity, run_mlprogram

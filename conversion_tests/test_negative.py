@@ -123,7 +123,7 @@ def test_drifted_model_fails_the_named_gate(copy_build):
     """A checkpoint that differs from what was converted: fp32 parity names the figure."""
     import torch
 
-    from edgekit.train.fit import load_checkpoint, save_checkpoint
+    from edgekit.models.checkpoint import load_checkpoint, save_checkpoint
 
     cfg, dst = copy_build("hrv_transformer", ["fp32"])
     ckpt = dst / "hrv_transformer" / "train" / "model.pt"

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from edgekit import INPUT_NAME
-from edgekit.export.convert import SCORE_OUTPUT, save_mlpackage, to_coreml
+from edgekit.export.coreml import SCORE_OUTPUT, save_mlpackage, to_coreml
 from edgekit.core.errors import EdgekitError
 from edgekit.models import build_model
 from edgekit.verify import ReferenceEvaluator

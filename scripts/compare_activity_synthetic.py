@@ -48,7 +48,7 @@ def predictor(model_dir: Path):
     """(run(x (T, 3)) -> (T,), has_state) of a checkpoint, as its edgekit version predicted."""
     import torch
 
-    from edgekit.train.fit import load_checkpoint
+    from edgekit.models.checkpoint import load_checkpoint
 
     model, meta = load_checkpoint(model_dir / "train" / "model.pt")
     stateful = "calibration" in meta["model_config"]

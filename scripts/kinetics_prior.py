@@ -124,7 +124,7 @@ def main(argv=None) -> int:
 
     from edgekit.data.real.manifest import load_set
     from edgekit.tasks import activity_real as ar
-    from edgekit.train.fit import load_checkpoint
+    from edgekit.models.checkpoint import load_checkpoint
 
     model, _ = load_checkpoint(args.model_dir / "train" / "model.pt")
 

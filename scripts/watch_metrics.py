@@ -21,7 +21,8 @@ def main() -> int:
     from edgekit.pipeline.build import run_data_stage, run_stage
     from edgekit.config.load import load_config
     from edgekit.tasks import task_for
-    from edgekit.train.fit import _predict, load_checkpoint, load_windows
+    from edgekit.models.checkpoint import load_checkpoint
+    from edgekit.train.fit import _predict, load_windows
 
     ap = argparse.ArgumentParser()
     ap.add_argument("config")

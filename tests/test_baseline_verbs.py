@@ -55,7 +55,7 @@ def _tiny_reading_model(root: Path) -> Path:
 
     from edgekit.config.load import load_config
     from edgekit.models import build_model
-    from edgekit.train.fit import save_checkpoint
+    from edgekit.models.checkpoint import save_checkpoint
 
     (root / "configs").mkdir(parents=True, exist_ok=True)
     cfg_path = root / "configs" / "hrv_reading.toml"

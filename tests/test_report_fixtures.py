@@ -78,7 +78,7 @@ def make_model(root: Path, name: str, *, failing: tuple[str, ...] = ("palette4",
     from edgekit.config.load import load_config
     from edgekit.core.fileio import sha256_tree
     from edgekit.models import build_model
-    from edgekit.train.fit import save_checkpoint
+    from edgekit.models.checkpoint import save_checkpoint
 
     cfg = load_config(root / "configs" / f"{name}.toml")
     classifier = cfg.model.type == "strain_transformer"

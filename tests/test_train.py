@@ -12,7 +12,8 @@ import torch
 
 from edgekit.config.load import ConfigError, load_config
 from edgekit.core.errors import EdgekitError
-from edgekit.train.fit import classification_metrics, load_checkpoint, run, split_by_subject
+from edgekit.models.checkpoint import load_checkpoint
+from edgekit.train.fit import classification_metrics, run, split_by_subject
 
 TINY_TRANSFORMER = """
 [model]

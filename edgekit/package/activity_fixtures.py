@@ -117,7 +117,7 @@ def activity_run_fixtures(models, cfgs, build_dir: Path, window_steps: int, step
 
     import torch
 
-    from edgekit.train.fit import load_checkpoint
+    from edgekit.models.checkpoint import load_checkpoint
 
     w = long_run()
     context = 5.0

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from edgekit.core.errors import EdgekitError
+from edgekit.models.checkpoint import load_checkpoint
 from edgekit.package.config import PackageModel
 from edgekit.package.swift_text import (
     SWIFT_RESERVED,
@@ -395,8 +396,6 @@ def _labels(cfg, model_dir: Path, spec: dict, ud: dict, pkg: Path) -> list[str]:
     labels: list[str] = []
     ckpt = model_dir / "train" / "model.pt"
     if ckpt.is_file():
-        from edgekit.train.fit import load_checkpoint  # noqa: PLC0415
-
         _, meta = load_checkpoint(ckpt)
         labels = [str(x) for x in meta.get("label_names") or []]
     if not labels:

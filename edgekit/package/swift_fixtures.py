@@ -651,7 +651,7 @@ def prediction_fixtures(models, cfgs, build_dir: Path, core: dict, workouts: dic
     """Model inputs and PyTorch outputs (``predictions.json``)."""
     import torch  # noqa: PLC0415
 
-    from edgekit.train.fit import load_checkpoint  # noqa: PLC0415
+    from edgekit.models.checkpoint import load_checkpoint  # noqa: PLC0415
 
     docs = []
     for m, cfg in zip(models, cfgs):

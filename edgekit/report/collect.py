@@ -19,6 +19,7 @@ from typing import Any
 
 from edgekit.config.load import ModelConfig
 from edgekit.core.errors import EdgekitError
+from edgekit.models.checkpoint import load_checkpoint
 from edgekit.tasks import task_for
 from edgekit.tasks.real import load_real
 
@@ -484,9 +485,6 @@ def collect(cfg: ModelConfig, build_dir: Path) -> dict[str, Any]:
             raise EdgekitError(f"{model_dir / REQUIRED['metrics']}: missing 'test.{key}'")
     if not isinstance(history.get("epochs"), list):
         raise EdgekitError(f"{model_dir / REQUIRED['history']}: missing 'epochs' list")
-
-    from edgekit.train.fit import load_checkpoint
-
     module, meta = load_checkpoint(model_dir / REQUIRED["checkpoint"])
     params = int(sum(p.numel() for p in module.parameters()))
     if _is_number(metrics.get("params")) and metrics["params"] != params:

@@ -74,7 +74,7 @@ def load_runner(cfg, build_dir: Path, variant: str | None = None) -> Runner:
     if variant == TORCH:
         import torch
 
-        from edgekit.train.fit import load_checkpoint
+        from edgekit.models.checkpoint import load_checkpoint
 
         if not ckpt.is_file():
             raise _not_built(ckpt, cfg, build_dir)
@@ -108,7 +108,7 @@ def load_runner(cfg, build_dir: Path, variant: str | None = None) -> Runner:
 
     meta = {}
     if ckpt.is_file():
-        from edgekit.train.fit import load_checkpoint
+        from edgekit.models.checkpoint import load_checkpoint
 
         meta = load_checkpoint(ckpt)[1]
     return Runner(cfg.name, cfg.model.type, variant, fn_ml, meta, model_dir)

@@ -21,22 +21,16 @@ from edgekit.config.load import ModelConfig
 from edgekit.core.errors import EdgekitError
 from edgekit.core.fileio import sha256_file, write_json
 from edgekit.core.log import get_logger, plural
+from edgekit.data.pipeline import run as build_windows
+from edgekit.models.checkpoint import load_checkpoint
 from edgekit.tasks import task_for
+from edgekit.train.fit import (Split, data_summary, evaluate, fit, load_windows, seed_everything,
+                               training_warnings, write_outputs)
 
 log = get_logger(__name__)
 
 TRAIN_SHARE, VAL_SHARE = 0.60, 0.15
 LR_FACTOR = 0.3  # fine-tuning learning rate = population lr × this
-
-
-def _summary(model_dir: Path) -> dict:
-    """The person's data summary (``data/summary.json``), or {}."""
-    import json
-
-    try:
-        return json.loads((model_dir / "data" / "summary.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
 
 
 def personal_config(cfg: ModelConfig, data: list[Path], data_format: str | None) -> ModelConfig:
@@ -83,10 +77,6 @@ def chronological_split(n: int, group: np.ndarray | None = None) -> dict[str, np
 
 
 def finetune(cfg: ModelConfig, build_dir: Path, init_from: Path, data: list[Path], data_format: str | None) -> dict[str, Any]:
-    from edgekit.data.pipeline import run as build_windows
-    from edgekit.train.fit import (Split, evaluate, fit, load_checkpoint, load_windows, seed_everything, training_warnings,
-                               write_outputs)
-
     person = personal_config(cfg, data, data_format)
     population, meta = load_checkpoint(init_from)
     if meta["model_type"] != cfg.model.type:
@@ -131,7 +121,7 @@ def finetune(cfg: ModelConfig, build_dir: Path, init_from: Path, data: list[Path
         "n_windows": {k: int(len(v)) for k, v in ids.items()},
         "best_epoch": best_epoch,
         "epochs_run": len(history),
-        "synthetic_data": bool(_summary(model_dir).get("synthetic")),
+        "synthetic_data": bool(data_summary(model_dir).get("synthetic")),
         "population_test": before,
         "test": after,
         key: after[key],

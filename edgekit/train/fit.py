@@ -11,7 +11,7 @@ equal share of every global batch, gradients are averaged, and rank 0 writes the
 
 from __future__ import annotations
 
-import io
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +19,10 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.distributed as dist
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+from tqdm import tqdm
 
 import edgekit
 from edgekit.config.load import ModelConfig
@@ -27,6 +30,7 @@ from edgekit.core.errors import EdgekitError
 from edgekit.core.fileio import atomic_path, sha256_file, write_json
 from edgekit.core.log import get_logger, plural, progress_disabled
 from edgekit.data.splits import split_by_subject  # noqa: F401  (re-exported)
+from edgekit.models.checkpoint import load_checkpoint, save_checkpoint
 from edgekit.tasks import TaskSpec, task_for
 from edgekit.tasks.base import model_batch
 from edgekit.tasks.metrics import classification_metrics, forecast_metrics  # noqa: F401  (re-exported)
@@ -85,49 +89,6 @@ def _take(arrays: dict[str, np.ndarray], subject_ids: np.ndarray) -> Split:
 
 
 # ---------------------------------------------------------------------------------------------
-# metrics
-
-
-# ---------------------------------------------------------------------------------------------
-# checkpoints
-
-
-def save_checkpoint(path: Path, model: nn.Module, meta: dict[str, Any]) -> None:
-    payload = dict(meta)
-    payload["state_dict"] = {k: v.detach().clone() for k, v in model.state_dict().items()}
-    buf = io.BytesIO()
-    torch.save(payload, buf)
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(buf.getvalue())
-
-
-def load_checkpoint(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
-    """Load ``train/model.pt`` → (model in eval mode, meta without the state dict)."""
-    path = Path(path)
-    if not path.is_file():
-        raise EdgekitError(f"{path}: checkpoint not found; run the train stage first")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises many types for corrupt files
-        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise EdgekitError(f"{path}: not a readable edgekit checkpoint: {reason}") from None
-    if not isinstance(payload, dict) or "state_dict" not in payload or "model_type" not in payload:
-        raise EdgekitError(f"{path}: not an edgekit checkpoint (missing model_type/state_dict)")
-    try:
-        model = task_for(payload["model_type"]).build_model(payload["model_config"])
-    except (ValueError, EdgekitError) as exc:
-        raise EdgekitError(f"{path}: {exc}") from None
-    try:
-        model.load_state_dict(payload["state_dict"])
-    except RuntimeError as exc:
-        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise EdgekitError(f"{path}: weights do not match the model config: {reason}") from None
-    model.eval()
-    meta = {k: v for k, v in payload.items() if k != "state_dict"}
-    return model, meta
-
-
-# ---------------------------------------------------------------------------------------------
 # training loop
 
 
@@ -174,8 +135,6 @@ def _distributed() -> tuple[int, int]:
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1:
         return 0, 1
-    import torch.distributed as dist
-
     if not dist.is_initialized():
         backend = "nccl" if torch.cuda.is_available() else "gloo"
         dist.init_process_group(backend=backend)
@@ -200,8 +159,6 @@ def _predict(model: nn.Module, X: np.ndarray, batch: int = 512) -> np.ndarray:
 
 def data_summary(model_dir: Path) -> dict[str, Any]:
     """``build/<model>/data/summary.json`` (what the model was trained on), or {} when absent."""
-    import json
-
     try:
         return json.loads((Path(model_dir) / "data" / "summary.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -269,8 +226,6 @@ def fit(
     desc: str = "train",
 ) -> tuple[list[dict[str, Any]], int]:
     """Train in place; restores the best validation state. Returns (history, best epoch)."""
-    from tqdm import tqdm
-
     t = cfg.train
     epochs = epochs or t.epochs
     lr = lr or t.lr
@@ -280,8 +235,6 @@ def fit(
     augment = task.augmenter(cfg)  # None: every epoch trains on X as it is
     train_module: nn.Module = model
     if world > 1:
-        from torch.nn.parallel import DistributedDataParallel
-
         train_module = DistributedDataParallel(model)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=t.weight_decay)
     steps_per_epoch = max(1, -(-len(X) // t.batch_size))

@@ -20,13 +20,23 @@ more models. The report shows its last run, with the run's date and config finge
 from __future__ import annotations
 
 import copy
+import datetime
+import hashlib
+import json
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from edgekit.data.signal import hr_kinetics
+import edgekit
+from edgekit.core.errors import EdgekitError
+from edgekit.core.fileio import sha256_file, write_json
 from edgekit.core.log import get_logger
+from edgekit.data.signal import hr_kinetics
+from edgekit.models.checkpoint import load_checkpoint
+from edgekit.tasks import task_for
 from edgekit.tasks.activity import regression_metrics
+from edgekit.train.fit import Split, _predict, fit, load_windows, seed_everything
 
 log = get_logger(__name__)
 
@@ -52,8 +62,6 @@ def choose_person(arrays: dict[str, np.ndarray], candidates: np.ndarray) -> tupl
 def evaluate_person(model: Any, task: Any, arrays: dict[str, np.ndarray], test_subjects: np.ndarray,
                     cfg: Any, labels: list[str]) -> dict[str, Any]:
     """The scenario above, for the population ``model`` (not modified). Returns its figures."""
-    from edgekit.train.fit import Split, _predict, fit
-
     choice = choose_person(arrays, test_subjects)
     if choice is None:
         return {"skipped": "no held-out runner has workouts both in and before their newest year"}
@@ -133,12 +141,6 @@ PERSON_JSON = "person/person.json"  # under build/<model>/: the last run of the 
 def config_fingerprint(cfg: Any, checkpoint: Any, windows: Any) -> str:
     """SHA-256 of what the scenario depends on: the model, data and train sections of ``cfg``, the
     checkpoint and windows file bytes, and the edgekit version (the report shows its first 12 digits)."""
-    import hashlib
-    import json
-
-    import edgekit
-    from edgekit.core.fileio import sha256_file
-
     parts = {"config": cfg.section_dict("model", "data", "train"), "checkpoint": sha256_file(checkpoint),
              "windows": sha256_file(windows), "edgekit": edgekit.__version__}
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
@@ -149,15 +151,6 @@ def run(cfg: Any, build_dir, now: Any = None) -> dict[str, Any]:
     ``build/<model>/person/person.json`` (the figures under ``result``, the UTC date of the run, the
     checkpoint's SHA-256 and the :func:`config_fingerprint`). Not part of ``edgekit build``: it trains
     two more models (a person-only LSTM and a fine-tuned copy), which cost the package build 20-40 s."""
-    import datetime
-    import json
-    from pathlib import Path
-
-    from edgekit.core.errors import EdgekitError
-    from edgekit.core.fileio import sha256_file, write_json
-    from edgekit.tasks import task_for
-    from edgekit.train.fit import load_checkpoint, load_windows, seed_everything
-
     task = task_for(cfg.model.type)
     if not task.person_evaluation:
         raise EdgekitError(f"{cfg.path}: a {task.title} has no person scenario (edgekit evaluate --person applies "

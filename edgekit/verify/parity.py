@@ -32,6 +32,7 @@ from edgekit.core.errors import EdgekitError, GateError
 from edgekit.core.fileio import sha256_file, sha256_tree, write_json
 from edgekit.verify import fixtures as fixture_files
 from edgekit.core.log import get_logger
+from edgekit.models.checkpoint import load_checkpoint
 from edgekit.tasks import task_for
 from edgekit.tasks.base import model_batch, model_input
 
@@ -205,7 +206,7 @@ def _evaluate_variants(model_dir: Path, variants: list[str], X_fix: np.ndarray, 
 
 def _runtime_outputs(package: Path, X: np.ndarray, classifier: bool, units: str, labels: list[str]) -> Outputs:
     """Predictions of the real Core ML runtime (macOS only)."""
-    from edgekit.export.convert import import_coremltools
+    from edgekit.export.runtime import import_coremltools
 
     ct = import_coremltools()
     model = ct.models.MLModel(str(package), compute_units=getattr(ct.ComputeUnit, units))
@@ -361,7 +362,7 @@ def _fixtures(cfg: Any, model_type: str, length: int) -> tuple[list[str], np.nda
 
 def run(cfg: Any, build_dir: Path) -> dict:
     """Verify every converted variant of ``cfg``'s model; write ``verify/parity.json``."""
-    from edgekit.export.convert import torch_threads
+    from edgekit.export.runtime import torch_threads
 
     with torch_threads(1):
         return _run(cfg, build_dir)
@@ -385,8 +386,6 @@ def _integrity_check(model_dir: Path, variant: str, sha256: str) -> Check | None
 
 
 def _run(cfg: Any, build_dir: Path) -> dict:
-    from edgekit.train.fit import load_checkpoint
-
     model_dir = Path(build_dir) / cfg.name
     module, meta = load_checkpoint(model_dir / "train" / "model.pt")
     model_type = meta.get("model_type", cfg.model.type)
