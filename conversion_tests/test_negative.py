@@ -124,10 +124,11 @@ def test_drifted_model_fails_the_named_gate(copy_build):
     import torch
 
     from edgekit.models.checkpoint import load_checkpoint, save_checkpoint
+    from edgekit.tasks import task_for
 
     cfg, dst = copy_build("hrv_transformer", ["fp32"])
     ckpt = dst / "hrv_transformer" / "train" / "model.pt"
-    model, meta = load_checkpoint(ckpt)
+    model, meta = load_checkpoint(ckpt, task_for)
     with torch.no_grad():
         model.head.bias.add_(torch.tensor([0.5, -0.5, 0.0]))
     save_checkpoint(ckpt, model, meta)

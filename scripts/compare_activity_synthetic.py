@@ -49,8 +49,9 @@ def predictor(model_dir: Path):
     import torch
 
     from edgekit.models.checkpoint import load_checkpoint
+    from edgekit.tasks import task_for
 
-    model, meta = load_checkpoint(model_dir / "train" / "model.pt")
+    model, meta = load_checkpoint(model_dir / "train" / "model.pt", task_for)
     stateful = "calibration" in meta["model_config"]
     T = int(meta["model_config"]["window_steps"])
 

@@ -44,7 +44,7 @@ def main() -> int:
         fresh.model.name = cfg.name + f"_fresh{args.fresh_seed}"
         run_data_stage(fresh, out)
         arrays = load_windows(out / fresh.model.name / "data" / "windows.npz")
-        model, meta = load_checkpoint(out / cfg.name / "train" / "model.pt")
+        model, meta = load_checkpoint(out / cfg.name / "train" / "model.pt", task_for)
         task = task_for(cfg.model.type)
         labels = task.labels(meta)
         ids = np.unique(arrays["subject"])

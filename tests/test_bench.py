@@ -189,11 +189,12 @@ def converted(tmp_path_factory) -> Path:
     from edgekit.export.variants import coreml_kwargs
     from edgekit.export.quantize import compress_weights
     from edgekit.models.checkpoint import load_checkpoint
+    from edgekit.tasks import task_for
 
     root = tmp_path_factory.mktemp("benchconv")
     make_build(root)
     md = root / "build" / "hrv_lstm"
-    module, meta = load_checkpoint(md / "train" / "model.pt")
+    module, meta = load_checkpoint(md / "train" / "model.pt", task_for)
     example = example_input("fatigue_lstm", module)
     to_onnx(module, example, md / "onnx" / "model.onnx")
     for p in (md / "coreml").glob("*.mlpackage"):

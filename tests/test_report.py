@@ -14,7 +14,7 @@ import pytest
 from edgekit.config.load import load_config
 from edgekit.core.errors import EdgekitError
 from edgekit.report import REPORT_FILES, run, write_build_summary
-from edgekit.report.collect import resolve_source
+from edgekit.report.sources import resolve_source
 from test_report_fixtures import make_build
 
 MODELS = ("hrv_transformer", "hrv_lstm")

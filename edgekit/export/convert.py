@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import edgekit
-from edgekit.core.fileio import claim_build_dir, sha256_file, write_json
+from edgekit.core.fileio import claim_build_dir, sha256_file
 from edgekit.core.log import get_logger
 from edgekit.export.onnx_export import ONNX_OPSET, to_onnx
+from edgekit.export.records import ConvertRecord, OnnxExport, write_convert_record
 from edgekit.export.runtime import torch_threads
 from edgekit.export.variants import build_variants
 from edgekit.models.checkpoint import load_checkpoint
@@ -66,7 +67,7 @@ def run(cfg: Any, build_dir: Path) -> dict:
 
 def _run(cfg: Any, build_dir: Path) -> dict:
     model_dir = claim_build_dir(build_dir) / cfg.name  # edgekit's build dir: its .mlpackages may be replaced
-    module, meta = load_checkpoint(model_dir / "train" / "model.pt")
+    module, meta = load_checkpoint(model_dir / "train" / "model.pt", task_for)
     model_type = meta.get("model_type", cfg.model.type)
     task = task_for(model_type)
     example = task.example_inputs(module)  # (input,) or, with recurrent state, (input, state)
@@ -80,20 +81,15 @@ def _run(cfg: Any, build_dir: Path) -> dict:
     for stale in coreml_dir.glob("*.mlpackage"):
         if stale.stem not in cfg.convert.variants:
             shutil.rmtree(stale)
-    built = build_variants(module, example if len(example) > 1 else example[0], model_type, cfg, meta, base_md,
+    variants, fp16_policy = build_variants(module, example if len(example) > 1 else example[0], model_type, cfg, meta, base_md,
                            coreml_dir)
-    summary = {
-        "model": cfg.name,
-        "model_type": model_type,
-        "minimum_deployment_target": cfg.convert.minimum_deployment_target,
-        "onnx": {"path": "onnx/model.onnx", "bytes": onnx_path.stat().st_size, "opset": ONNX_OPSET,
-                 "sha256": sha256_file(onnx_path)},
-        "checkpoint_sha256": sha256_file(model_dir / "train" / "model.pt"),
-        "variants": built["variants"],
-        "fp16_policy": built.get("fp16_policy"),
-    }
-    write_json(coreml_dir / "convert.json", summary)
-    for name, entry in built["variants"].items():
-        log.info(f"  {name:9s} {entry['bytes_total'] / 1024:8.1f} KB  weights {entry['weight_bytes'] / 1024:7.1f} KB  "
-              f"{entry['bits_per_param']:5.2f} bits/param")
-    return summary
+    record = ConvertRecord(
+        model=cfg.name, model_type=model_type, minimum_deployment_target=cfg.convert.minimum_deployment_target,
+        onnx=OnnxExport(path="onnx/model.onnx", bytes=onnx_path.stat().st_size, opset=ONNX_OPSET,
+                        sha256=sha256_file(onnx_path)),
+        checkpoint_sha256=sha256_file(model_dir / "train" / "model.pt"), variants=variants, fp16_policy=fp16_policy)
+    write_convert_record(model_dir, record)
+    for name, entry in variants.items():
+        log.info(f"  {name:9s} {entry.bytes_total / 1024:8.1f} KB  weights {entry.weight_bytes / 1024:7.1f} KB  "
+                 f"{entry.bits_per_param:5.2f} bits/param")
+    return record.to_json()

@@ -19,6 +19,7 @@ from edgekit import INPUT_NAME
 from edgekit.config.load import VARIANTS
 from edgekit.core.errors import EdgekitError
 from edgekit.export.coreml import Capture, package_stats, save_mlpackage, to_coreml
+from edgekit.export.records import VariantBuild
 from edgekit.export.quantize import (_ACT_QUANTIZED, activation_ranges, compress_weights, fp16_policy, fp32_ops_of,
                                      quantize_activations, select_layers, uncompressed_weights, weight_config)
 from edgekit.mil.evaluator import ReferenceEvaluator
@@ -54,11 +55,12 @@ def calibration_samples(windows: np.ndarray, count: int, input_name: str | None 
 
 
 def build_variants(module: Any, example: Any, model_type: str, cfg: Any, meta: Mapping[str, Any],
-                   metadata: Mapping[str, Any], out_dir: Path, calibration: np.ndarray | None = None) -> dict:
+                   metadata: Mapping[str, Any], out_dir: Path, calibration: np.ndarray | None = None,
+                   ) -> tuple[dict[str, VariantBuild], dict[str, Any]]:
     """Convert ``module`` and save ``out_dir/<variant>.mlpackage`` for every ``cfg.convert.variants``.
 
     ``calibration``: windows (W, T) in ms for fp16 range measurement and W8A8 calibration; read from
-    the model's training split when not given. Returns ``{"variants": {name: stats}, "fp16_policy": …}``.
+    the model's training split when not given. Returns (the variants in :data:`VARIANTS` order, the fp16 policy).
     """
     conv = cfg.convert
     if conv.compressed_base not in ("fp16", "fp32"):
@@ -72,14 +74,13 @@ def build_variants(module: Any, example: Any, model_type: str, cfg: Any, meta: M
     kwargs = dict(coreml_kwargs(model_type, meta), minimum_deployment_target=conv.minimum_deployment_target,
                   input_name=task_for(model_type).input_name)
     out_dir = Path(out_dir)
-    results: dict[str, dict] = {}
+    results: dict[str, VariantBuild] = {}
     models: dict[str, Any] = {}
 
     def save(name: str, mlmodel: Any, how: str, **extra: Any) -> None:
         path = out_dir / f"{name}.mlpackage"
         save_mlpackage(mlmodel, path, dict(metadata, **{"edgekit.variant": name}))
-        entry = {"path": f"coreml/{name}.mlpackage", "method": how, **extra}
-        entry.update(package_stats(path))
+        entry = VariantBuild(path=f"coreml/{name}.mlpackage", method=how, **package_stats(path), extra=extra)
         if name not in ("fp32", "fp16"):
             dense = uncompressed_weights(path)
             if dense:
@@ -105,7 +106,7 @@ def build_variants(module: Any, example: Any, model_type: str, cfg: Any, meta: M
                                                             capture)
     if not set(conv.variants) - {"fp32", "fp16"}:
         # no compressed variant: no base program to compress (and fp16 may not have been made)
-        return {"variants": {k: results[k] for k in VARIANTS if k in results}, "fp16_policy": policy}
+        return {k: results[k] for k in VARIANTS if k in results}, policy
     base = models[conv.compressed_base]
     keep = select_layers(base, list(conv.palette_keep_int8))
     kept = [{k: layer[k] for k in ("layer", "op", "weight", "shape", "params")} | {"stored_as": "int8 per-tensor linear"}
@@ -131,7 +132,7 @@ def build_variants(module: Any, example: Any, model_type: str, cfg: Any, meta: M
              "edgekit reference evaluator) + int8 per-channel weights"
              + "".join(f"; {f['layer']} layer {f['op']} input activation float" for f in float_in),
              float_activation_inputs=float_in)
-    return {"variants": {k: results[k] for k in VARIANTS if k in results}, "fp16_policy": policy}
+    return {k: results[k] for k in VARIANTS if k in results}, policy
 
 
 def _fp16_measurement(module: Any, example: Any, fp16_model: Any, samples: list, kwargs: dict,

@@ -118,6 +118,7 @@ def activity_run_fixtures(models, cfgs, build_dir: Path, window_steps: int, step
     import torch
 
     from edgekit.models.checkpoint import load_checkpoint
+    from edgekit.tasks import task_for
 
     w = long_run()
     context = 5.0
@@ -140,7 +141,7 @@ def activity_run_fixtures(models, cfgs, build_dir: Path, window_steps: int, step
     for m, cfg in zip(models, cfgs):
         if m.role != "regressor" or not getattr(m, "state_input", None):
             continue
-        module, _meta = load_checkpoint(Path(build_dir) / cfg.name / "train" / "model.pt")
+        module, _meta = load_checkpoint(Path(build_dir) / cfg.name / "train" / "model.pt", task_for)
 
         class Chained:
             """The checkpoint window after window, the state carried (as HRVKit runs the Core ML model)."""

@@ -656,7 +656,7 @@ def prediction_fixtures(models, cfgs, build_dir: Path, core: dict, workouts: dic
     docs = []
     for m, cfg in zip(models, cfgs):
         model_dir = build_dir / cfg.name
-        module, _meta = load_checkpoint(model_dir / "train" / "model.pt")
+        module, _meta = load_checkpoint(model_dir / "train" / "model.pt", task_for)
         inputs: list[np.ndarray] = []
         n = m.input_length
         # windows cut by the same data layer from the fixture recordings

@@ -23,6 +23,7 @@ from edgekit.config.load import ModelConfig, ignored_keys, load_config
 from edgekit.core.errors import EdgekitError, GateError
 from edgekit.core.fileio import claim_build_dir, sha256_tree, write_json
 from edgekit.core.log import get_logger
+from edgekit.package import PackageConfig, load_package_config, run_package
 from edgekit.tasks import task_for
 from edgekit.verify.fixtures import fixtures_path
 
@@ -321,13 +322,13 @@ def build_model(cfg: ModelConfig, out: Path, *, force: bool = False,
     return failure
 
 
-def run_package_stage(package_config: Path, out: Path) -> dict:
-    from edgekit.package import run_package
-
+def run_package_stage(package_config: Path, out: Path, package: PackageConfig | None = None,
+                      configs: list[ModelConfig] | None = None) -> dict:
+    """The package stage (``package``/``configs``: edgekit.toml and its models' configs, when loaded)."""
     out = claim_build_dir(out)
     start = time.perf_counter()
     cpu_start = _cpu_seconds()
-    summary = run_package(package_config, Path(out)) or {}
+    summary = run_package(package_config, Path(out), package=package, configs=configs) or {}
     seconds = time.perf_counter() - start
     write_json(Path(out) / "ios" / ".package-stamp.json",
                {"seconds": round(seconds, 3), "cpu_seconds": round(_cpu_seconds() - cpu_start, 3)})
@@ -414,13 +415,11 @@ def build(config: Path, out: Path, *, force: bool = False, jobs: int | None = No
 
 def _build(config: Path, out: Path, *, force: bool, jobs: int | None) -> None:
     if is_package_config(config):
-        from edgekit.package import load_package_config
-
         package = load_package_config(config)  # validate everything before any work
         cfgs = [load_config(m.config) for m in package.models]
         check_models(cfgs, config, out)
         failures = build_models(cfgs, out, force=force, jobs=build_jobs(jobs, cfgs))
-        run_package_stage(config, out)  # bundles only variants that passed every gate
+        run_package_stage(config, out, package, cfgs)  # bundles only variants that passed every gate; no re-parse
         _write_summary(cfgs, out)
     else:
         cfg = load_config(config)

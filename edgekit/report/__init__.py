@@ -47,7 +47,7 @@ def run(cfg: ModelConfig, build_dir: Path) -> dict[str, Any]:
 
 
 def load_report(build_dir: Path, model: str) -> dict[str, Any]:
-    from edgekit.report.collect import read_json
+    from edgekit.report.sources import read_json
 
     path = Path(build_dir) / model / "report" / "report.json"
     doc = read_json(path, "model report")

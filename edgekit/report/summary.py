@@ -7,7 +7,9 @@ from typing import Any
 
 from edgekit.config.load import ModelConfig
 from edgekit.core.errors import EdgekitError
-from edgekit.report.collect import STAGE_ORDER, bundled_on_disk, read_json
+from edgekit.report.environment import STAGE_ORDER
+from edgekit.report.packaging import bundled_on_disk
+from edgekit.report.sources import read_json
 from edgekit.report.render import backend_text, kb, md_table, num, pct, real_goal_text, yes_no
 
 
@@ -23,7 +25,7 @@ def _package_seconds(build_dir: Path) -> float | None:
 
 
 def _stage_seconds(build_dir: Path, model: str) -> dict[str, float | None]:
-    from edgekit.report.collect import stage_times
+    from edgekit.report.environment import stage_times
 
     return stage_times(build_dir / model)
 

@@ -78,7 +78,7 @@ def load_runner(cfg, build_dir: Path, variant: str | None = None) -> Runner:
 
         if not ckpt.is_file():
             raise _not_built(ckpt, cfg, build_dir)
-        model, meta = load_checkpoint(ckpt)
+        model, meta = load_checkpoint(ckpt, task_for)
         if meta.get("model_type") != cfg.model.type:
             raise EdgekitError(f"{model_dir / 'train' / 'model.pt'}: a {meta.get('model_type')} checkpoint, but "
                                f"{cfg.path} is a {cfg.model.type} config")
@@ -110,7 +110,7 @@ def load_runner(cfg, build_dir: Path, variant: str | None = None) -> Runner:
     if ckpt.is_file():
         from edgekit.models.checkpoint import load_checkpoint
 
-        meta = load_checkpoint(ckpt)[1]
+        meta = load_checkpoint(ckpt, task_for)[1]
     return Runner(cfg.name, cfg.model.type, variant, fn_ml, meta, model_dir)
 
 

@@ -34,6 +34,7 @@ from edgekit.models.checkpoint import load_checkpoint, save_checkpoint
 from edgekit.tasks import TaskSpec, task_for
 from edgekit.tasks.base import model_batch
 from edgekit.tasks.metrics import classification_metrics, forecast_metrics  # noqa: F401  (re-exported)
+from edgekit.train.records import HEADLINE_FIGURES, TrainHistory, TrainRecord, write_train_records
 
 log = get_logger(__name__)
 
@@ -92,14 +93,11 @@ def _take(arrays: dict[str, np.ndarray], subject_ids: np.ndarray) -> Split:
 # training loop
 
 
-def write_outputs(
-    out: Path, model: nn.Module, meta: dict[str, Any], metrics: dict[str, Any],
-    history: list[dict[str, Any]], best_epoch: int, test: Split,
-) -> None:
+def write_outputs(out: Path, model: nn.Module, meta: dict[str, Any], record: TrainRecord, history: list[dict[str, Any]],
+                  test: Split) -> None:
     """Write a training run's files: model.pt, metrics.json, history.json, test_set.npz."""
     save_checkpoint(out / "model.pt", model, meta)
-    write_json(out / "metrics.json", metrics)
-    write_json(out / "history.json", {"model": meta["model_name"], "best_epoch": best_epoch, "epochs": history})
+    write_train_records(out, record, TrainHistory(meta["model_name"], record.best_epoch, history))
     test_arrays = {"X": test.X, "y": test.y, "subject": test.subjects}
     if test.y_today is not None:
         test_arrays["y_today"] = test.y_today
@@ -176,7 +174,7 @@ def input_presence(task: TaskSpec, X: np.ndarray) -> dict[str, Any] | None:
             "median": float(np.median(p))}
 
 
-def training_warnings(metrics: dict[str, Any]) -> list[str]:
+def training_warnings(record: TrainRecord) -> list[str]:
     """Plain-language warnings that a training result is weak or uncertain, each naming its figure.
 
     Raised when the held-out test set is tiny (< 3 subjects or < 100 windows), the best validation
@@ -185,14 +183,14 @@ def training_warnings(metrics: dict[str, Any]) -> list[str]:
     better than persistence.
     """
     out: list[str] = []
-    test = metrics.get("test", {})
-    n_subj = (metrics.get("n_subjects") or {}).get("test")
-    n_win = (metrics.get("n_windows") or {}).get("test", test.get("n"))
+    test = record.test
+    n_subj = (record.n_subjects or {}).get("test")
+    n_win = (record.n_windows or {}).get("test", test.get("n"))
     if n_subj is not None and n_subj < WARN_MIN_TEST_SUBJECTS:
         out.append(f"the held-out test set has only {n_subj} subject(s): its metrics say little about new people")
     if n_win is not None and n_win < WARN_MIN_TEST_WINDOWS:
         out.append(f"the held-out test set has only {plural(n_win, 'window')}: its metrics are uncertain")
-    best, run_ = metrics.get("best_epoch"), metrics.get("epochs_run")
+    best, run_ = record.best_epoch, record.epochs_run
     if best and run_ and run_ > best and best <= max(1, WARN_EARLY_EPOCH_FRACTION * run_):
         out.append(f"the best validation epoch was {best} of {run_}: the model stopped improving early "
                    f"(too little data, or a learning rate too high)")
@@ -310,7 +308,7 @@ def run(cfg: ModelConfig, build_dir: Path, init_from: Path | None = None) -> dic
         )
 
     if init_from is not None:
-        model, init_meta = load_checkpoint(init_from)
+        model, init_meta = load_checkpoint(init_from, task_for)
         if init_meta["model_type"] != model_type:
             raise EdgekitError(f"{init_from}: a {init_meta['model_type']} checkpoint, config wants {model_type}")
         normalization = init_meta["normalization"]
@@ -321,29 +319,22 @@ def run(cfg: ModelConfig, build_dir: Path, init_from: Path | None = None) -> dic
     calibration = task.calibrate(cfg, model, lambda X: _predict(model, np.asarray(X, np.float32)), val, labels)
 
     rank, _ = _distributed()
-    metrics = {
-        "model": cfg.name,
-        "model_type": model_type,
-        "split": "test (held-out subjects)",
-        "n_subjects": {k: int(len(v)) for k, v in splits_ids.items()},
-        "n_windows": {"train": len(train.X), "val": len(val.X), "test": len(test.X)},
-        "best_epoch": best_epoch,
-        "epochs_run": len(history),
-        "params": int(sum(p.numel() for p in model.parameters())),
-        "test": evaluate(model, task, test, labels),
-        "val": evaluate(model, task, val, labels),
-    }
-    metrics.update({k: v for k, v in metrics["test"].items() if k in ("accuracy", "macro_f1", "mae", "baseline_mae", "zone_accuracy")})
-    metrics.update(task.heldout_report(lambda X: _predict(model, X.astype(np.float32)), arrays, splits_ids["test"],
-                                       labels))
-    if calibration is not None:
-        metrics["calibration"] = calibration
+    test_figures = evaluate(model, task, test, labels)
+    val_figures = evaluate(model, task, val, labels)
+    extra = {k: v for k, v in test_figures.items() if k in HEADLINE_FIGURES}
+    extra.update(task.heldout_report(lambda X: _predict(model, X.astype(np.float32)), arrays, splits_ids["test"],
+                                     labels))
     summary = data_summary(model_dir)
-    metrics["synthetic_data"] = bool(summary.get("synthetic"))
-    metrics["data_source"] = summary.get("source", cfg.data.source)
-    metrics["warnings"] = training_warnings(metrics)
+    record = TrainRecord(
+        model=cfg.name, model_type=model_type, split="test (held-out subjects)",
+        n_subjects={k: int(len(v)) for k, v in splits_ids.items()},
+        n_windows={"train": len(train.X), "val": len(val.X), "test": len(test.X)},
+        best_epoch=best_epoch, epochs_run=len(history), params=int(sum(p.numel() for p in model.parameters())),
+        test=test_figures, val=val_figures, calibration=calibration, synthetic_data=bool(summary.get("synthetic")),
+        data_source=summary.get("source", cfg.data.source), extra=extra)
+    record.warnings = training_warnings(record)
     if rank == 0:
-        for w in metrics["warnings"]:
+        for w in record.warnings:
             log.warning(f"[{cfg.name}] warning: {w}")
     if rank == 0:
         meta = {
@@ -355,14 +346,13 @@ def run(cfg: ModelConfig, build_dir: Path, init_from: Path | None = None) -> dic
             "edgekit_version": edgekit.__version__,
             "seed": t.seed,
             "model_name": cfg.name,
-            "synthetic_data": metrics["synthetic_data"],
-            "data_source": metrics["data_source"],
+            "synthetic_data": record.synthetic_data,
+            "data_source": record.data_source,
         }
         presence = input_presence(task, train.X)
         if presence is not None:
             meta["input_presence"] = presence
-        write_outputs(model_dir / "train", model, meta, metrics, history, best_epoch, test)
+        write_outputs(model_dir / "train", model, meta, record, history, test)
         write_json(model_dir / "train" / "split.json", {k: v.tolist() for k, v in splits_ids.items()})
-    return {k: metrics[k] for k in ("params", "best_epoch") } | {
-        k: metrics[k] for k in ("accuracy", "macro_f1", "mae", "baseline_mae") if k in metrics
-    }
+    return {"params": record.params, "best_epoch": record.best_epoch} | {
+        k: extra[k] for k in ("accuracy", "macro_f1", "mae", "baseline_mae") if k in extra}

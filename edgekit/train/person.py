@@ -158,7 +158,7 @@ def run(cfg: Any, build_dir, now: Any = None) -> dict[str, Any]:
     model_dir = Path(build_dir) / cfg.name
     ckpt, windows, split_path = (model_dir / "train" / "model.pt", model_dir / "data" / "windows.npz",
                                  model_dir / "train" / "split.json")
-    model, meta = load_checkpoint(ckpt)
+    model, meta = load_checkpoint(ckpt, task_for)
     arrays = load_windows(windows)
     try:
         split = json.loads(split_path.read_text(encoding="utf-8"))

@@ -17,24 +17,33 @@ ONNX vs torch ≤ ``fp32_onnx_tol`` (× 100 for scores). Writes ``verify/parity.
 
 from __future__ import annotations
 
-import json
-
+import importlib
+import multiprocessing
+import os
 import sys
-from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import onnxruntime as ort
+import torch
 
 from edgekit import INPUT_NAME
 from edgekit.core.errors import EdgekitError, GateError
-from edgekit.core.fileio import sha256_file, sha256_tree, write_json
-from edgekit.verify import fixtures as fixture_files
+from edgekit.core.fileio import sha256_file, sha256_tree
 from edgekit.core.log import get_logger
+from edgekit.export.records import CONVERT_RECORD, read_convert_record
+from edgekit.export.runtime import import_coremltools, torch_threads
+from edgekit.mil.batched import BatchedEvaluator, Unbatchable, batchable
+from edgekit.mil.evaluator import ReferenceEvaluator
 from edgekit.models.checkpoint import load_checkpoint
 from edgekit.tasks import task_for
-from edgekit.tasks.base import model_batch, model_input
+from edgekit.tasks.base import chain_windows, model_batch, model_input, program_run
+from edgekit.tasks.metrics import classification_metrics
+from edgekit.verify import fixtures as fixture_files
+from edgekit.verify.records import CheckRecord, OnnxParity, ParityRecord, VariantParity, write_parity_record
 
 log = get_logger(__name__)
 
@@ -61,10 +70,11 @@ class Check:
             return False
         return self.value <= self.tolerance if self.direction == "max" else self.value >= self.tolerance
 
-    def as_dict(self) -> dict:
-        return {"name": self.name, "figure": self.figure, "value": float(self.value), "tolerance": self.tolerance,
-                "comparison": "<=" if self.direction == "max" else ">=", "backend": self.backend,
-                "passed": self.passed}
+    def record(self) -> CheckRecord:
+        """The gate as verify/parity.json holds it."""
+        return CheckRecord(name=self.name, figure=self.figure, value=float(self.value), tolerance=self.tolerance,
+                           comparison="<=" if self.direction == "max" else ">=", backend=self.backend,
+                           passed=self.passed)
 
     def line(self, model: str, variant: str) -> str:
         op = "≤" if self.direction == "max" else "≥"
@@ -87,8 +97,6 @@ def _values(task: Any, classifier: bool, y: np.ndarray) -> np.ndarray:
 
 
 def _torch_outputs(module: Any, X: np.ndarray, classifier: bool, batch: int = 256, task: Any = None) -> Outputs:
-    import torch
-
     outs = []
     with torch.no_grad():
         for i in range(0, len(X), batch):
@@ -101,10 +109,6 @@ def _torch_outputs(module: Any, X: np.ndarray, classifier: bool, batch: int = 25
 def _onnx_outputs(path: Path, X: np.ndarray, classifier: bool, task: Any = None, length: int | None = None) -> Outputs:
     """onnxruntime's outputs for each row of ``X``; a row longer than the model's ``length`` (a whole
     run of a model with state) goes window after window, the state carried."""
-    import onnxruntime as ort
-
-    from edgekit.tasks.base import chain_windows
-
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = 1
     sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
@@ -129,9 +133,6 @@ def _evaluator_outputs(package: Path, X: np.ndarray, classifier: bool, task: Any
     """The saved program's outputs for each row of ``X``: one input at a time, or (``batched``, for
     held-out sets) many at once through :class:`~edgekit.mil.batched.BatchedEvaluator` when every
     op of the program has a batch rule — same op implementations, same rounding."""
-    from edgekit.mil.batched import BatchedEvaluator, Unbatchable, batchable
-    from edgekit.mil.evaluator import ReferenceEvaluator
-
     ev = ReferenceEvaluator(package)
     vals, labels = [], []
     name = task.input_name if task is not None else INPUT_NAME
@@ -144,8 +145,6 @@ def _evaluator_outputs(package: Path, X: np.ndarray, classifier: bool, task: Any
         except Unbatchable:
             outs = None
     if outs is None and task is not None and length is not None and any(len(x) != length for x in X):
-        from edgekit.tasks.base import program_run
-
         # whole runs longer than the program's window: window after window, the state carried
         rows = [program_run(ev, task, np.asarray(x, np.float32), length) for x in X]
         return Outputs(task.torch_outputs(np.asarray(rows, np.float64).reshape(len(X), -1)))
@@ -186,8 +185,6 @@ def _evaluate_variants(model_dir: Path, variants: list[str], X_fix: np.ndarray, 
     """:func:`_variant_outputs` of every variant, side by side in ``workers`` processes (0: one per CPU
     core, at most one per variant). Each variant's figures are computed alone, so they do not depend on
     how many run at once."""
-    import os
-
     n = min(len(variants), workers or os.cpu_count() or 1)
     packages = {v: model_dir / "coreml" / f"{v}.mlpackage" for v in variants}
     # forked workers on Linux only: they run NumPy alone (no torch, whose OpenMP pool a fork does not
@@ -195,9 +192,6 @@ def _evaluate_variants(model_dir: Path, variants: list[str], X_fix: np.ndarray, 
     # systems evaluate one variant after another; spawn would re-run a caller's unguarded main script.
     if n <= 1 or not sys.platform.startswith("linux"):
         return {v: _variant_outputs(packages[v], X_fix, X_test, classifier, model_type) for v in variants}
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
     with ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("fork")) as pool:
         futures = {v: pool.submit(_variant_outputs, packages[v], X_fix, X_test, classifier, model_type)
                    for v in variants}
@@ -206,8 +200,6 @@ def _evaluate_variants(model_dir: Path, variants: list[str], X_fix: np.ndarray, 
 
 def _runtime_outputs(package: Path, X: np.ndarray, classifier: bool, units: str, labels: list[str]) -> Outputs:
     """Predictions of the real Core ML runtime (macOS only)."""
-    from edgekit.export.runtime import import_coremltools
-
     ct = import_coremltools()
     model = ct.models.MLModel(str(package), compute_units=getattr(ct.ComputeUnit, units))
     vals, top = [], []
@@ -226,9 +218,7 @@ def runtime_available() -> bool:
     """True where coremltools can predict (macOS with coremltools' native Core ML bindings)."""
     if sys.platform != "darwin":
         return False
-    try:
-        import importlib
-
+    try:  # a probe: coremltools' native bindings exist only where Core ML does
         importlib.import_module("coremltools.libcoremlpython")
         return True
     except ImportError:
@@ -253,8 +243,6 @@ def _mean_observed(a: np.ndarray) -> float:
 
 
 def _macro_f1(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> float:
-    from edgekit.tasks.metrics import classification_metrics
-
     labels = [str(k) for k in range(n_classes)]  # only their count matters
     return classification_metrics(np.asarray(y_true), np.asarray(y_pred), labels)["macro_f1"]
 
@@ -362,8 +350,6 @@ def _fixtures(cfg: Any, model_type: str, length: int) -> tuple[list[str], np.nda
 
 def run(cfg: Any, build_dir: Path) -> dict:
     """Verify every converted variant of ``cfg``'s model; write ``verify/parity.json``."""
-    from edgekit.export.runtime import torch_threads
-
     with torch_threads(1):
         return _run(cfg, build_dir)
 
@@ -374,12 +360,11 @@ def _integrity_check(model_dir: Path, variant: str, sha256: str) -> Check | None
     A package edited after conversion fails here even where its altered weights happen to stay
     within the numeric gates. ``None`` when there is no convert.json (a hand-made build tree).
     """
-    record = model_dir / "coreml" / "convert.json"
-    if not record.is_file():
+    if not (model_dir / CONVERT_RECORD).is_file():
         return None
     try:
-        expected = json.loads(record.read_text())["variants"][variant]["sha256"]
-    except (KeyError, TypeError, ValueError):
+        expected = read_convert_record(model_dir).variants[variant].sha256
+    except (EdgekitError, KeyError):  # unreadable, or without this variant: not what convert wrote
         expected = None
     return Check("package_integrity", "package bytes equal what convert wrote (sha256 vs convert.json)",
                  1.0 if expected == sha256 else 0.0, 1.0, "min", backend="sha256")
@@ -387,7 +372,7 @@ def _integrity_check(model_dir: Path, variant: str, sha256: str) -> Check | None
 
 def _run(cfg: Any, build_dir: Path) -> dict:
     model_dir = Path(build_dir) / cfg.name
-    module, meta = load_checkpoint(model_dir / "train" / "model.pt")
+    module, meta = load_checkpoint(model_dir / "train" / "model.pt", task_for)
     model_type = meta.get("model_type", cfg.model.type)
     task = task_for(model_type)
     classifier = task.classifier
@@ -413,14 +398,6 @@ def _run(cfg: Any, build_dir: Path) -> dict:
     ref_fix.labels = labels
     ref_test = _torch_outputs(module, X_test, classifier, task=task) if X_test is not None else None
 
-    model_lines: list[str] = []
-    report: dict[str, Any] = {
-        "model": cfg.name, "model_type": model_type, "fixtures": source, "fixture_count": len(names),
-        "test_set": "train/test_set.npz" if X_test is not None else None,
-        "test_windows": int(len(X_test)) if X_test is not None else 0,
-        "checkpoint_sha256": sha256_file(model_dir / "train" / "model.pt"),
-        "backends": ["torch", "onnxruntime", "reference-evaluator"], "variants": {},
-    }
     failures: list[str] = []
 
     # ONNX
@@ -431,11 +408,17 @@ def _run(cfg: Any, build_dir: Path) -> dict:
         d = _max_abs(ref_fix.values, onnx_out.values) / scale
         chk = Check("onnx", "max |Δ| onnxruntime vs torch (fixtures" + (")" if classifier else ", score/100)"),
                     d, gates.fp32_onnx_tol, backend="onnxruntime")
-        report["onnx"] = {"sha256": sha256_file(onnx_path), "checks": [chk.as_dict()], "passed": chk.passed,
-                          "max_abs_diff": d * scale}
+        onnx = OnnxParity(passed=chk.passed, checks=[chk.record()], sha256=sha256_file(onnx_path),
+                          max_abs_diff=d * scale)
     else:
         chk = Check("onnx", "onnx/model.onnx present", 0.0, 1.0, "min", backend="onnxruntime")
-        report["onnx"] = {"checks": [chk.as_dict()], "passed": False, "error": "onnx/model.onnx missing"}
+        onnx = OnnxParity(passed=False, checks=[chk.record()], error="onnx/model.onnx missing")
+    report = ParityRecord(
+        model=cfg.name, model_type=model_type, fixtures=source, fixture_count=len(names),
+        test_set="train/test_set.npz" if X_test is not None else None,
+        test_windows=int(len(X_test)) if X_test is not None else 0,
+        checkpoint_sha256=sha256_file(model_dir / "train" / "model.pt"),
+        backends=["torch", "onnxruntime", "reference-evaluator"], onnx=onnx)
     if onnx_path.is_file() and task.state_input and X_test is not None and X_test.shape[1] > length:
         # the recurrent state carried across windows: whole held-out runs, window after window
         runs = X_test[:8]
@@ -443,8 +426,8 @@ def _run(cfg: Any, build_dir: Path) -> dict:
                           _onnx_outputs(onnx_path, runs, classifier, task, length).values) / scale
         state_chk = Check("onnx_state", "max |Δ| onnxruntime vs torch, whole held-out runs with the state carried "
                           "across windows (score/100)", d_runs, gates.fp32_onnx_tol, backend="onnxruntime")
-        report["onnx"]["checks"].append(state_chk.as_dict())
-        report["onnx"]["passed"] = report["onnx"]["passed"] and state_chk.passed
+        onnx.checks.append(state_chk.record())
+        onnx.passed = onnx.passed and state_chk.passed
         log.info(state_chk.line(cfg.name, "onnx"))
         if not state_chk.passed:
             failures.append(f"onnx {state_chk.figure} = {state_chk.value:.4g}")
@@ -454,45 +437,43 @@ def _run(cfg: Any, build_dir: Path) -> dict:
 
     runtime = runtime_available()
     if runtime:
-        report["backends"].append("coreml-runtime")
+        report.backends.append("coreml-runtime")
     present = [v for v in cfg.convert.variants if (model_dir / "coreml" / f"{v}.mlpackage").is_dir()]
     evaluated = _evaluate_variants(model_dir, present, X_fix, X_test, classifier, model_type, gates.workers)
     for variant in cfg.convert.variants:
         package = model_dir / "coreml" / f"{variant}.mlpackage"
-        entry: dict[str, Any] = {"path": f"coreml/{variant}.mlpackage", "backend": "reference-evaluator"}
+        entry = VariantParity(path=f"coreml/{variant}.mlpackage", backend="reference-evaluator", passed=False,
+                              checks=[])
+        report.variants[variant] = entry
         if not package.is_dir():
-            entry.update(passed=False, error=f"{package.name} missing; run convert", checks=[])
+            entry.error = f"{package.name} missing; run convert"
             failures.append(f"{variant} package missing")
             log.info(f"✗ {cfg.name} {variant}: {package.name} missing")
-            report["variants"][variant] = entry
             continue
-        entry["sha256"] = sha256_tree(package)
-        entry["bytes"] = sum(f.stat().st_size for f in package.rglob("*") if f.is_file())
+        entry.sha256 = sha256_tree(package)
+        entry.bytes = sum(f.stat().st_size for f in package.rglob("*") if f.is_file())
         try:
             got = evaluated[variant]
             if isinstance(got, EdgekitError):
                 raise got
             got_fix, got_test = got
         except EdgekitError as exc:
-            entry.update(passed=False, error=str(exc), checks=[])
+            entry.error = str(exc)
             failures.append(f"{variant}: {exc}")
             log.info(f"✗ {cfg.name} {variant}: {exc}")
-            report["variants"][variant] = entry
             continue
         checks, figures = variant_checks(variant, classifier, gates, ref_fix, got_fix, ref_test, got_test, y_test)
         if task.state_input and got_test is not None and X_test is not None and X_test.shape[1] > length:
             checks += _state_checks(variant, gates, scale, ref_test, got_test, figures)
-        integrity = _integrity_check(model_dir, variant, entry["sha256"])
+        integrity = _integrity_check(model_dir, variant, entry.sha256)
         if integrity is not None:
             checks.insert(0, integrity)
-        entry["figures"] = figures
-        entry.update({k: v for k, v in figures.items() if k in ("max_abs_diff", "accuracy", "accuracy_drop",
-                                                               "macro_f1", "top1_agreement", "mae", "mae_drift")})
-        entry["per_fixture_max_abs_diff"] = {
+        entry.figures = figures
+        entry.per_fixture_max_abs_diff = {
             n: float(np.max(np.abs(np.atleast_1d(got_fix.values[i] - ref_fix.values[i])))) for i, n in enumerate(names)
         }
         if runtime:
-            entry["coreml_runtime"] = {}
+            entry.coreml_runtime = {}
             for units in ("CPU_ONLY", "ALL"):
                 try:
                     rt = _runtime_outputs(package, X_fix, classifier, units, labels)
@@ -500,28 +481,27 @@ def _run(cfg: Any, build_dir: Path) -> dict:
                     rt_checks, rt_fig = variant_checks(variant, classifier, gates, ref_fix, rt, ref_test, rt_test,
                                                        y_test, backend=f"coreml-runtime:{units}")
                     checks += rt_checks
-                    entry["coreml_runtime"][units] = rt_fig
+                    entry.coreml_runtime[units] = rt_fig
                 except Exception as exc:  # runtime failures: record, fail the variant
                     checks.append(Check(f"coreml_runtime_{units}", f"Core ML runtime ({units}) predicts", 0.0, 1.0,
                                         "min", backend=f"coreml-runtime:{units}"))
-                    entry.setdefault("errors", []).append(f"{units}: {exc}")
-        entry["checks"] = [c.as_dict() for c in checks]
-        entry["passed"] = all(c.passed for c in checks)
+                    entry.errors = (entry.errors or []) + [f"{units}: {exc}"]
+        entry.checks = [c.record() for c in checks]
+        entry.passed = all(c.passed for c in checks)
         for c in checks:
             log.info(c.line(cfg.name, variant))
             if not c.passed:
                 failures.append(f"{variant} {c.figure} = {c.value:.4g} (tolerance {c.tolerance:g})")
-        report["variants"][variant] = entry
-    report["passed"] = not failures
-    report["failures"] = failures
-    write_json(model_dir / "verify" / "parity.json", report)
+    report.passed = not failures
+    report.failures = failures
+    write_parity_record(model_dir, report)
     if failures:
         raise GateError(f"{cfg.name}: verification failed: " + "; ".join(failures)
                         + f" — to change it: remove the variant from convert.variants in {cfg.path}, keep more "
                           "layers at higher precision (convert.palette_keep_int8, convert.w8a8_float_inputs, "
                           "convert.fp16_keep_fp32), or, only if that drift is acceptable for your use, widen the "
                           "tolerance in [verify]; the other variants are still packaged")
-    return {"passed": True, "variants": {v: e.get("max_abs_diff") for v, e in report["variants"].items()}}
+    return {"passed": True, "variants": {v: e.figure("max_abs_diff") for v, e in report.variants.items()}}
 
 
 
