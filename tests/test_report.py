@@ -139,7 +139,8 @@ def _verify_figures(cfg, variant: str, seed: int) -> dict:
     synthetic torch / Core ML outputs on a synthetic held-out test set."""
     import numpy as np
 
-    from edgekit.verify.parity import Outputs, variant_checks
+    from edgekit.verify.backends import Outputs
+    from edgekit.verify.gates import variant_checks
 
     rng = np.random.default_rng(seed)
     classifier = cfg.model.type == "strain_transformer"

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from edgekit.config.load import ModelConfig
+from edgekit.config.package import load_package_config
 from edgekit.core.errors import EdgekitError
 from edgekit.core.fileio import sha256_tree
 from edgekit.verify.selection import select_variant
@@ -23,8 +24,6 @@ def packaging(cfg: ModelConfig, build_dir: Path, rows: list[dict]) -> dict[str, 
     stage uses — with the model's ``max_kb`` from ``edgekit.toml``. When ``build/ios/<Package>`` exists,
     the bundled ``.mlpackage`` is also identified on disk by content hash.
     """
-    from edgekit.package import load_package_config  # noqa: PLC0415  (TODO: edgekit.toml's reader moves below report)
-
     out: dict[str, Any] = {"variant": None, "why": None, "max_kb": None, "candidates": [],
                            "bundled_on_disk": None, "package": None, "source": None}
     pc = package_config_for(cfg)
@@ -38,7 +37,7 @@ def packaging(cfg: ModelConfig, build_dir: Path, rows: list[dict]) -> dict[str, 
         out["why"] = f"not listed in {pc.name}: not packaged"
         return out
     out["max_kb"] = entry.max_kb
-    out["source"] = f"edgekit.package.select_variant with max_kb={entry.max_kb:g} from {pc.name}"
+    out["source"] = f"edgekit.verify.selection.select_variant with max_kb={entry.max_kb:g} from {pc.name}"
     try:
         choice = select_variant(cfg.name, Path(build_dir) / cfg.name, entry.max_kb)
     except EdgekitError as exc:

@@ -24,6 +24,7 @@ from edgekit.data.clock import utc_offset_seconds  # noqa: F401  (re-exported: e
 from edgekit.core.errors import EdgekitError
 from edgekit.tasks import TaskSpec, task_for
 from edgekit.tasks.base import model_batch, model_input, program_run
+from edgekit.verify.records import read_parity_record
 
 TORCH = "torch"
 
@@ -135,14 +136,16 @@ def model_warnings(runner: Runner) -> list[str]:
         out.append(f"{runner.name} was trained on SYNTHETIC data (simulated RR, no real people): its answers "
                    f"demonstrate the pipeline and are not a health assessment")
     if runner.variant != TORCH and runner.model_dir is not None:
-        parity = _read_json(runner.model_dir / "verify" / "parity.json")
-        entry = ((parity or {}).get("variants") or {}).get(runner.variant)
+        try:
+            entry = read_parity_record(runner.model_dir).variants.get(runner.variant)
+        except EdgekitError:  # missing or unreadable: not verified
+            entry = None
         if entry is None:
             out.append(f"variant {runner.variant} of {runner.name} has not been verified (no entry in "
                        f"{runner.model_dir / 'verify' / 'parity.json'}; run 'edgekit verify'): its answers are "
                        f"unchecked against the torch model")
-        elif not entry.get("passed", False):
-            failed = [c.get("name", "?") for c in entry.get("checks", []) if not c.get("passed", True)]
+        elif not entry.passed:
+            failed = [c.name for c in entry.checks if not c.passed]
             out.append(f"variant {runner.variant} of {runner.name} FAILED its parity gate"
                        + (f" ({', '.join(failed)})" if failed else "") + ": it is not packaged, and its answers may "
                        "differ from the verified model's")
