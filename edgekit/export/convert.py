@@ -19,6 +19,7 @@ from typing import Any
 
 import edgekit
 from edgekit.core.fileio import claim_build_dir, sha256_file
+from edgekit.core.layout import ModelLayout
 from edgekit.core.log import get_logger
 from edgekit.export.onnx_export import ONNX_OPSET, to_onnx
 from edgekit.export.records import ConvertRecord, OnnxExport, write_convert_record
@@ -67,13 +68,14 @@ def run(cfg: Any, build_dir: Path) -> dict:
 
 def _run(cfg: Any, build_dir: Path) -> dict:
     model_dir = claim_build_dir(build_dir) / cfg.name  # edgekit's build dir: its .mlpackages may be replaced
-    module, meta = load_checkpoint(model_dir / "train" / "model.pt", task_for)
+    layout = ModelLayout(model_dir)
+    module, meta = load_checkpoint(layout.checkpoint, task_for)
     model_type = meta.get("model_type", cfg.model.type)
     task = task_for(model_type)
     example = task.example_inputs(module)  # (input,) or, with recurrent state, (input, state)
     module = task.export_module(module)
     state_names = (task.state_input, task.state_output) if task.state_input else None
-    onnx_path = to_onnx(module, example if len(example) > 1 else example[0], model_dir / "onnx" / "model.onnx",
+    onnx_path = to_onnx(module, example if len(example) > 1 else example[0], layout.onnx,
                         output_name=task.onnx_output, input_name=task.input_name, state_names=state_names)
     base_md = describe(model_type, cfg, meta)
     coreml_dir = model_dir / "coreml"
@@ -85,9 +87,9 @@ def _run(cfg: Any, build_dir: Path) -> dict:
                            coreml_dir)
     record = ConvertRecord(
         model=cfg.name, model_type=model_type, minimum_deployment_target=cfg.convert.minimum_deployment_target,
-        onnx=OnnxExport(path="onnx/model.onnx", bytes=onnx_path.stat().st_size, opset=ONNX_OPSET,
+        onnx=OnnxExport(path=layout.relative(layout.onnx), bytes=onnx_path.stat().st_size, opset=ONNX_OPSET,
                         sha256=sha256_file(onnx_path)),
-        checkpoint_sha256=sha256_file(model_dir / "train" / "model.pt"), variants=variants, fp16_policy=fp16_policy)
+        checkpoint_sha256=sha256_file(layout.checkpoint), variants=variants, fp16_policy=fp16_policy)
     write_convert_record(model_dir, record)
     for name, entry in variants.items():
         log.info(f"  {name:9s} {entry.bytes_total / 1024:8.1f} KB  weights {entry.weight_bytes / 1024:7.1f} KB  "

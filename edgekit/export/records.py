@@ -10,8 +10,9 @@ from typing import Any
 
 from edgekit.core.errors import EdgekitError
 from edgekit.core.fileio import read_json_object, write_json
+from edgekit.core.layout import RELATIVE
 
-CONVERT_RECORD = Path("coreml") / "convert.json"  # under build/<model>/
+CONVERT_RECORD = RELATIVE.convert_record  # under build/<model>/
 
 
 @dataclass

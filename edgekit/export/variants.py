@@ -18,6 +18,7 @@ import torch
 from edgekit import INPUT_NAME
 from edgekit.config.load import VARIANTS
 from edgekit.core.errors import EdgekitError
+from edgekit.core.layout import ModelLayout
 from edgekit.export.coreml import Capture, package_stats, save_mlpackage, to_coreml
 from edgekit.export.records import VariantBuild
 from edgekit.export.quantize import (_ACT_QUANTIZED, activation_ranges, compress_weights, fp16_policy, fp32_ops_of,
@@ -157,12 +158,13 @@ def _fp16_measurement(module: Any, example: Any, fp16_model: Any, samples: list,
 
 def training_windows(cfg: Any, model_dir: Path) -> np.ndarray:
     """Windows (W, T) ms of the training subjects (``data/windows.npz`` + ``train/split.json``)."""
-    windows = model_dir / "data" / "windows.npz"
+    layout = ModelLayout(Path(model_dir))
+    windows = layout.windows
     if not windows.is_file():
         raise EdgekitError(f"{windows}: training windows not found (needed to calibrate fp16/W8A8); run data")
     with np.load(windows, allow_pickle=False) as z:
         X, subjects = z["X"], z["subject"]
-    split = model_dir / "train" / "split.json"
+    split = layout.split
     if split.is_file():
         train_ids = json.loads(split.read_text(encoding="utf-8")).get("train")
         if train_ids:

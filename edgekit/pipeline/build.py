@@ -20,6 +20,7 @@ from edgekit.config.load import ModelConfig, load_config
 from edgekit.config.package import PackageConfig
 from edgekit.core.errors import EdgekitError, GateError
 from edgekit.core.fileio import claim_build_dir, write_json
+from edgekit.core.layout import ModelLayout
 from edgekit.core.log import configure, current_verbosity, get_logger
 from edgekit.data import pipeline
 from edgekit.pipeline.owner import (_record_owner, _remove_if_bookkeeping_only, check_model_dir_owner,
@@ -170,7 +171,7 @@ def _init_worker(verbosity: int | None) -> None:
 def training_work(cfg: ModelConfig, out: Path) -> float:
     """A proxy of a model's training work, for scheduling: bytes of its examples (``data/windows.npz``)
     × ``train.epochs``; 0 when the data stage has not run."""
-    windows = Path(out) / cfg.name / "data" / "windows.npz"
+    windows = ModelLayout.of(out, cfg.name).windows
     return windows.stat().st_size * cfg.train.epochs if windows.is_file() else 0.0
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import edgekit
 from edgekit.config.load import ModelConfig
 from edgekit.core.fileio import sha256_tree, write_json
+from edgekit.core.layout import ModelLayout
 from edgekit.verify.fixtures import fixtures_path
 
 
@@ -89,7 +90,7 @@ def _outputs_hash(stage: str, model_dir: Path) -> str:
 
 
 def _stamp_path(model_dir: Path, stage: str) -> Path:
-    return model_dir / ".stamps" / f"{stage}.json"
+    return ModelLayout(model_dir).stamp(stage)
 
 
 @dataclass(frozen=True)

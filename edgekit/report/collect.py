@@ -22,6 +22,7 @@ from typing import Any
 import edgekit
 from edgekit.config.load import ModelConfig
 from edgekit.core.errors import EdgekitError
+from edgekit.core.layout import RELATIVE, ModelLayout
 from edgekit.export.records import CONVERT_RECORD, read_convert_record
 from edgekit.models.checkpoint import load_checkpoint
 from edgekit.report.environment import environment, person_section, stage_times
@@ -33,7 +34,7 @@ from edgekit.tasks.real import load_real
 from edgekit.train.records import TRAIN_RECORD, read_train_history, read_train_record
 from edgekit.verify.records import PARITY_RECORD, read_parity_record
 
-DATA_SUMMARY = Path("data") / "summary.json"  # under build/<model>/ (the data stage's)
+DATA_SUMMARY = RELATIVE.data_summary  # under build/<model>/ (the data stage's)
 
 
 def collect(cfg: ModelConfig, build_dir: Path) -> dict[str, Any]:
@@ -51,7 +52,7 @@ def collect(cfg: ModelConfig, build_dir: Path) -> dict[str, Any]:
     for key in task.required_test_metrics:
         if key not in test:
             raise EdgekitError(f"{model_dir / TRAIN_RECORD}: missing 'test.{key}'")
-    module, meta = load_checkpoint(model_dir / "train" / "model.pt", task_for)
+    module, meta = load_checkpoint(ModelLayout(model_dir).checkpoint, task_for)
     params = int(sum(p.numel() for p in module.parameters()))
     if is_number(record.params) and record.params != params:
         raise EdgekitError(f"{model_dir / TRAIN_RECORD}: params {record.params} differ from "

@@ -11,6 +11,7 @@ from typing import Any
 import edgekit
 from edgekit.core.errors import EdgekitError
 from edgekit.core.fileio import sha256_file
+from edgekit.core.layout import ModelLayout
 from edgekit.report.sources import is_number, read_json
 
 STAGE_ORDER = ("data", "train", "convert", "verify", "evaluate", "report")
@@ -20,7 +21,7 @@ def stage_times(model_dir: Path) -> dict[str, float | None]:
     """Wall time of each stage's last successful run (``.stamps/<stage>.json`` "seconds")."""
     out: dict[str, float | None] = {}
     for stage in STAGE_ORDER:
-        p = model_dir / ".stamps" / f"{stage}.json"
+        p = ModelLayout(model_dir).stamp(stage)
         if not p.is_file():
             out[stage] = None
             continue
@@ -62,13 +63,13 @@ def person_section(model_dir: Path) -> dict[str, Any] | None:
     """The last ``edgekit evaluate --person`` run (``person/person.json``): its figures with the date
     and config fingerprint of the run, and ``stale`` when the checkpoint changed since; None when it
     was never run (the package build does not run it). An unreadable file is an error."""
-    path = model_dir / "person" / "person.json"
+    path = ModelLayout(model_dir).person_record
     if not path.is_file():
         return None
     doc = read_json(path, "person scenario")
     if not isinstance(doc.get("result"), dict):
         raise EdgekitError(f"{path}: expected a JSON object with a 'result' object (edgekit evaluate --person)")
-    ckpt = model_dir / "train" / "model.pt"
+    ckpt = ModelLayout(model_dir).checkpoint
     current = sha256_file(ckpt) if ckpt.is_file() else None
     return {**doc["result"], "date": doc.get("date"), "config_fingerprint": doc.get("config_fingerprint"),
             "stale": current != doc.get("checkpoint_sha256")}

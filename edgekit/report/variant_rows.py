@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from edgekit.core.errors import EdgekitError
+from edgekit.core.layout import ModelLayout
 from edgekit.export.records import CONVERT_RECORD, VariantBuild
 from edgekit.report.sources import is_number, source
 from edgekit.verify.records import HEADLINE_FIGURES, PARITY_RECORD, CheckRecord, ParityRecord, VariantParity
@@ -54,7 +55,7 @@ def gate_rows(checks: list[CheckRecord], *keys: str) -> list[dict]:
 def variant_row(name: str, model_dir: Path, conv: VariantBuild | None, par: VariantParity | None,
                 parity: ParityRecord, params: int, classifier: bool) -> dict[str, Any]:
     """The row of variant ``name`` (``conv``/``par``: its convert and verify entries, None when absent)."""
-    pkg = model_dir / "coreml" / f"{name}.mlpackage"
+    pkg = ModelLayout(model_dir).mlpackage(name)
     row: dict[str, Any] = {"name": name, "sources": {}, "derived": []}
     src = row["sources"]
 

@@ -20,6 +20,7 @@ import edgekit
 from edgekit.config.load import ModelConfig
 from edgekit.core.errors import EdgekitError
 from edgekit.core.fileio import sha256_file
+from edgekit.core.layout import ModelLayout
 from edgekit.core.log import get_logger, plural
 from edgekit.data.pipeline import run as build_windows
 from edgekit.models.checkpoint import load_checkpoint
@@ -85,7 +86,7 @@ def finetune(cfg: ModelConfig, build_dir: Path, init_from: Path, data: list[Path
     task = task_for(cfg.model.type)
     build_windows(person, build_dir, task.examples(person))
     model_dir = Path(build_dir) / person.name
-    windows_path = model_dir / "data" / "windows.npz"
+    windows_path = ModelLayout(model_dir).windows
     arrays = load_windows(windows_path)
     if "y" not in arrays or len(arrays["y"]) != len(arrays["X"]):
         raise EdgekitError(f"{windows_path}: the person's data has no labels to fine-tune on")

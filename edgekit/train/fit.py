@@ -28,6 +28,7 @@ import edgekit
 from edgekit.config.load import ModelConfig
 from edgekit.core.errors import EdgekitError
 from edgekit.core.fileio import atomic_path, sha256_file, write_json
+from edgekit.core.layout import ModelLayout
 from edgekit.core.log import get_logger, plural, progress_disabled
 from edgekit.data.splits import split_by_subject  # noqa: F401  (re-exported)
 from edgekit.models.checkpoint import load_checkpoint, save_checkpoint
@@ -158,7 +159,7 @@ def _predict(model: nn.Module, X: np.ndarray, batch: int = 512) -> np.ndarray:
 def data_summary(model_dir: Path) -> dict[str, Any]:
     """``build/<model>/data/summary.json`` (what the model was trained on), or {} when absent."""
     try:
-        return json.loads((Path(model_dir) / "data" / "summary.json").read_text(encoding="utf-8"))
+        return json.loads(ModelLayout(Path(model_dir)).data_summary.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
 
@@ -285,8 +286,8 @@ def fit(
 def run(cfg: ModelConfig, build_dir: Path, init_from: Path | None = None) -> dict[str, Any]:
     """The train stage (from ``init_from``'s weights when given; fine-tuning on one person's files
     is :func:`edgekit.train.finetune.finetune`)."""
-    model_dir = Path(build_dir) / cfg.name
-    windows_path = model_dir / "data" / "windows.npz"
+    layout = ModelLayout.of(build_dir, cfg.name)
+    model_dir, windows_path = layout.root, layout.windows
     if not windows_path.is_file():
         raise EdgekitError(f"{windows_path}: windows not found; run the data stage first: edgekit data windows "
                            f"--config {cfg.path} (or edgekit build --config {cfg.path}: every stage)"
@@ -352,7 +353,7 @@ def run(cfg: ModelConfig, build_dir: Path, init_from: Path | None = None) -> dic
         presence = input_presence(task, train.X)
         if presence is not None:
             meta["input_presence"] = presence
-        write_outputs(model_dir / "train", model, meta, record, history, test)
-        write_json(model_dir / "train" / "split.json", {k: v.tolist() for k, v in splits_ids.items()})
+        write_outputs(layout.train_dir, model, meta, record, history, test)
+        write_json(layout.split, {k: v.tolist() for k, v in splits_ids.items()})
     return {"params": record.params, "best_epoch": record.best_epoch} | {
         k: extra[k] for k in ("accuracy", "macro_f1", "mae", "baseline_mae") if k in extra}

@@ -31,6 +31,7 @@ import numpy as np
 import edgekit
 from edgekit.core.errors import EdgekitError
 from edgekit.core.fileio import sha256_file, write_json
+from edgekit.core.layout import ModelLayout
 from edgekit.core.log import get_logger
 from edgekit.data.signal import hr_kinetics
 from edgekit.models.checkpoint import load_checkpoint
@@ -156,8 +157,8 @@ def run(cfg: Any, build_dir, now: Any = None) -> dict[str, Any]:
         raise EdgekitError(f"{cfg.path}: a {task.title} has no person scenario (edgekit evaluate --person applies "
                            f"to the activity model)")
     model_dir = Path(build_dir) / cfg.name
-    ckpt, windows, split_path = (model_dir / "train" / "model.pt", model_dir / "data" / "windows.npz",
-                                 model_dir / "train" / "split.json")
+    layout = ModelLayout(model_dir)
+    ckpt, windows, split_path = layout.checkpoint, layout.windows, layout.split
     model, meta = load_checkpoint(ckpt, task_for)
     arrays = load_windows(windows)
     try:

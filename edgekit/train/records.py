@@ -12,9 +12,10 @@ from typing import Any
 
 from edgekit.core.errors import EdgekitError
 from edgekit.core.fileio import read_json_object, write_json
+from edgekit.core.layout import RELATIVE
 
-TRAIN_RECORD = Path("train") / "metrics.json"  # under build/<model>/
-HISTORY_RECORD = Path("train") / "history.json"
+TRAIN_RECORD = RELATIVE.train_record  # under build/<model>/
+HISTORY_RECORD = RELATIVE.history
 
 #: Held-out figures also written at the top of metrics.json (copies of ``test``'s).
 HEADLINE_FIGURES = ("accuracy", "macro_f1", "mae", "baseline_mae", "zone_accuracy")

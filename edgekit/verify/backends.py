@@ -20,6 +20,7 @@ import torch
 
 from edgekit import INPUT_NAME
 from edgekit.core.errors import EdgekitError
+from edgekit.core.layout import ModelLayout
 from edgekit.export.runtime import import_coremltools
 from edgekit.mil.batched import BatchedEvaluator, Unbatchable, batchable
 from edgekit.mil.evaluator import ReferenceEvaluator
@@ -136,7 +137,7 @@ def evaluate_variants(model_dir: Path, variants: list[str], X_fix: np.ndarray, X
     core, at most one per variant). Each variant's figures are computed alone, so they do not depend on
     how many run at once."""
     n = min(len(variants), workers or os.cpu_count() or 1)
-    packages = {v: model_dir / "coreml" / f"{v}.mlpackage" for v in variants}
+    packages = {v: ModelLayout(model_dir).mlpackage(v) for v in variants}
     # forked workers on Linux only: they run NumPy alone (no torch, whose OpenMP pool a fork does not
     # carry over; OpenBLAS re-initialises after fork). macOS (Core ML, Objective-C runtime) and other
     # systems evaluate one variant after another; spawn would re-run a caller's unguarded main script.

@@ -29,6 +29,7 @@ import numpy as np
 
 from edgekit.core.errors import EdgekitError, GateError
 from edgekit.core.fileio import sha256_file, sha256_tree
+from edgekit.core.layout import ModelLayout
 from edgekit.core.log import get_logger
 from edgekit.export.records import CONVERT_RECORD, read_convert_record
 from edgekit.export.runtime import torch_threads
@@ -90,7 +91,8 @@ def _integrity_check(model_dir: Path, variant: str, sha256: str) -> Check | None
 
 def _run(cfg: Any, build_dir: Path) -> dict:
     model_dir = Path(build_dir) / cfg.name
-    module, meta = load_checkpoint(model_dir / "train" / "model.pt", task_for)
+    layout = ModelLayout(model_dir)
+    module, meta = load_checkpoint(layout.checkpoint, task_for)
     model_type = meta.get("model_type", cfg.model.type)
     task = task_for(model_type)
     classifier = task.classifier
@@ -99,7 +101,7 @@ def _run(cfg: Any, build_dir: Path) -> dict:
     labels = task.labels(meta)
     gates = cfg.verify
 
-    test_path = model_dir / "train" / "test_set.npz"
+    test_path = layout.test_set
     X_test = y_test = None
     if test_path.is_file():
         with np.load(test_path, allow_pickle=False) as z:
@@ -119,7 +121,7 @@ def _run(cfg: Any, build_dir: Path) -> dict:
     failures: list[str] = []
 
     # ONNX
-    onnx_path = model_dir / "onnx" / "model.onnx"
+    onnx_path = layout.onnx
     scale = task.parity_scale
     if onnx_path.is_file():
         onnx_out = onnx_outputs(onnx_path, X_fix, classifier, task, length)
@@ -135,7 +137,7 @@ def _run(cfg: Any, build_dir: Path) -> dict:
         model=cfg.name, model_type=model_type, fixtures=source, fixture_count=len(names),
         test_set="train/test_set.npz" if X_test is not None else None,
         test_windows=int(len(X_test)) if X_test is not None else 0,
-        checkpoint_sha256=sha256_file(model_dir / "train" / "model.pt"),
+        checkpoint_sha256=sha256_file(layout.checkpoint),
         backends=["torch", "onnxruntime", "reference-evaluator"], onnx=onnx)
     if onnx_path.is_file() and task.state_input and X_test is not None and X_test.shape[1] > length:
         # the recurrent state carried across windows: whole held-out runs, window after window
@@ -156,10 +158,10 @@ def _run(cfg: Any, build_dir: Path) -> dict:
     runtime = runtime_available()
     if runtime:
         report.backends.append("coreml-runtime")
-    present = [v for v in cfg.convert.variants if (model_dir / "coreml" / f"{v}.mlpackage").is_dir()]
+    present = [v for v in cfg.convert.variants if layout.mlpackage(v).is_dir()]
     evaluated = evaluate_variants(model_dir, present, X_fix, X_test, classifier, model_type, gates.workers)
     for variant in cfg.convert.variants:
-        package = model_dir / "coreml" / f"{variant}.mlpackage"
+        package = layout.mlpackage(variant)
         entry = VariantParity(path=f"coreml/{variant}.mlpackage", backend="reference-evaluator", passed=False,
                               checks=[])
         report.variants[variant] = entry

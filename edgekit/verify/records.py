@@ -11,8 +11,9 @@ from typing import Any
 
 from edgekit.core.errors import EdgekitError
 from edgekit.core.fileio import read_json_object, write_json
+from edgekit.core.layout import RELATIVE
 
-PARITY_RECORD = Path("verify") / "parity.json"  # under build/<model>/
+PARITY_RECORD = RELATIVE.parity_record  # under build/<model>/
 
 #: Figures of a variant also written at the top of its entry (copies of ``figures``).
 HEADLINE_FIGURES = ("max_abs_diff", "accuracy", "accuracy_drop", "macro_f1", "top1_agreement", "mae", "mae_drift")

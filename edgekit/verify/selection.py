@@ -13,6 +13,7 @@ from typing import Any
 
 from edgekit.core.errors import EdgekitError
 from edgekit.core.fileio import sha256_file, sha256_tree
+from edgekit.core.layout import ModelLayout
 from edgekit.export.records import CONVERT_RECORD, read_convert_record
 from edgekit.export.runtime import import_coremltools
 from edgekit.verify.records import PARITY_RECORD, VariantParity, read_parity_record
@@ -66,7 +67,7 @@ def select_variant(name: str, model_dir: Path, max_kb: float) -> VariantChoice:
     verified = parity.variants
     if not verified:
         raise EdgekitError(f"{parity_path}: no per-variant results; re-run verify")
-    checkpoint = model_dir / "train" / "model.pt"
+    checkpoint = ModelLayout(model_dir).checkpoint
     if checkpoint.is_file() and sha256_file(checkpoint) != parity.checkpoint_sha256:
         raise EdgekitError(f"{parity_path}: verified a different checkpoint than {checkpoint.name} (retrained "
                            "since); re-run verify")
