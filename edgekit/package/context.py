@@ -208,8 +208,9 @@ def real_rows(model_dir: Path) -> list[dict]:
 def trained_on_text(record: TrainRecord | None, model_dir: Path) -> str:
     """What the model was trained on: metrics.json ``synthetic_data``/``data_source`` (the train stage
     writes them), else the data stage's summary.json."""
-    synthetic, source = (record.synthetic_data, record.data_source) if record is not None else (None, None)
-    if record is None:
+    if record is not None:
+        synthetic, source = record.synthetic_data, record.data_source
+    else:
         p = model_dir / "data" / "summary.json"
         summary = read_json_object(p, "data summary") if p.is_file() else {}
         synthetic, source = summary.get("synthetic"), summary.get("source")
