@@ -18,8 +18,10 @@ import torch
 import edgekit
 from edgekit import STRAIN_LABELS
 from edgekit.config.load import load_config
-from edgekit.models import build_model
+from edgekit.export import convert
+from edgekit.tasks import task_for
 from edgekit.tasks.strain import _beats
+from edgekit.models.checkpoint import save_checkpoint
 
 REPO = Path(__file__).resolve().parent.parent
 torch.set_num_threads(1)  # batch-1 graphs; two OpenMP threads spin (10× slower) on a loaded 2-core box
@@ -51,19 +53,18 @@ def fatigue_sequences(n: int, hours: int, seed: int) -> tuple[np.ndarray, np.nda
     return X.astype(np.float32), y.astype(np.float32), y_today.astype(np.float32)
 
 
-def quick_train(model_type: str, model: torch.nn.Module, X: np.ndarray, y: np.ndarray, steps: int = 400) -> None:
-    """A few hundred seeded Adam steps: enough for confident, realistic-looking weights."""
+def quick_train(task, model: torch.nn.Module, X: np.ndarray, y: np.ndarray, labels: list[str],
+                steps: int = 400) -> None:
+    """A few hundred seeded Adam steps on the task spec's own loss (``TaskSpec.loss`` and
+    ``batch_loss``, as the train stage uses them): enough for confident, realistic-looking weights."""
     torch.manual_seed(0)
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
     rng = np.random.default_rng(0)
+    loss_fn, target = task.loss(y, labels, class_weighting=False)
     model.train()
     for _ in range(steps):
         idx = rng.integers(0, len(X), size=32)
-        x = torch.as_tensor(X[idx, :, None])
-        if model_type == "strain_transformer":
-            loss = torch.nn.functional.cross_entropy(model.logits(x), torch.as_tensor(y[idx]))
-        else:
-            loss = torch.nn.functional.mse_loss(model(x).reshape(-1), torch.as_tensor(y[idx])) / 100.0
+        loss = task.batch_loss(loss_fn, model(torch.as_tensor(X[idx, :, None])), target[idx])
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -72,26 +73,22 @@ def quick_train(model_type: str, model: torch.nn.Module, X: np.ndarray, y: np.nd
 
 def make_build(root: Path, name: str, n_test: int = 200) -> tuple:
     """Train ``name`` quickly and write the train/data stage files under ``root/name``."""
-    from edgekit.models.checkpoint import save_checkpoint
-
     cfg = load_config(CONFIGS[name])
+    task = task_for(cfg.model.type)
     torch.manual_seed(0)
-    model = build_model(cfg.model.type, cfg.model.params)
-    if cfg.model.type == "strain_transformer":
-        n = model.config.window_beats
+    model = task.build_model(cfg.model.params)
+    n = task.input_length(cfg.model.params)
+    if task.role.has_labels:  # RR windows whose class follows heart rate and variability
         X, y = strain_windows(1200, n, seed=1)
         Xt, yt = strain_windows(n_test, n, seed=2)
-        d = np.diff(X, axis=1)
-        model.set_normalization(float(X.mean()), float(X.std()), float(d.std()))
         extra, labels = {}, list(STRAIN_LABELS)
-    else:
-        n = model.config.sequence_hours
+    else:  # hourly RMSSD sequences and a fatigue score
         X, y, _ = fatigue_sequences(1200, n, seed=1)
         Xt, yt, yt_today = fatigue_sequences(n_test, n, seed=2)
-        logs = np.log(np.clip(X, 1.0, None))
-        model.set_normalization(float(logs.mean()), float(logs.std()))
         extra, labels = {"y_today": yt_today}, []
-    quick_train(cfg.model.type, model, X, y)
+    normalization = task.normalization(X, y)
+    model.set_normalization(**normalization)
+    quick_train(task, model, X, y, labels)
     model_dir = root / name
     (model_dir / "train").mkdir(parents=True, exist_ok=True)
     (model_dir / "data").mkdir(parents=True, exist_ok=True)
@@ -100,8 +97,8 @@ def make_build(root: Path, name: str, n_test: int = 200) -> tuple:
     (model_dir / "train" / "split.json").write_text(json.dumps({"train": list(range(10)), "val": [10], "test": [11]}))
     np.savez(model_dir / "train" / "test_set.npz", X=Xt, y=yt, **extra)
     meta = {"model_type": cfg.model.type, "model_config": model.config.to_dict(), "label_names": labels,
-            "normalization": {}, "data_fingerprint": "0" * 64, "edgekit_version": edgekit.__version__, "seed": 0,
-            "model_name": name}
+            "normalization": normalization, "data_fingerprint": "0" * 64, "edgekit_version": edgekit.__version__,
+            "seed": 0, "model_name": name}
     save_checkpoint(model_dir / "train" / "model.pt", model, meta)
     return cfg, model
 
@@ -109,8 +106,6 @@ def make_build(root: Path, name: str, n_test: int = 200) -> tuple:
 @pytest.fixture(scope="session")
 def built(tmp_path_factory) -> dict:
     """Both default models trained, then converted by the real convert stage: name → (cfg, module, dir)."""
-    from edgekit.export import convert
-
     root = tmp_path_factory.mktemp("build")
     out = {}
     for name in CONFIGS:

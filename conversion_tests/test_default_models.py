@@ -3,25 +3,30 @@ the verify stage's gates, metadata, and byte determinism."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import shutil
 
 import numpy as np
 import pytest
+import torch
 
 from edgekit import INPUT_NAME
-from edgekit.export.coreml import CLASS_LABEL_OUTPUT, CLASS_PROBS_OUTPUT, SCORE_OUTPUT
 from edgekit.core.fileio import sha256_tree
+from edgekit.core.log import configure
+from edgekit.export import convert
+from edgekit.export.coreml import CLASS_LABEL_OUTPUT, CLASS_PROBS_OUTPUT, SCORE_OUTPUT
 from edgekit.export.quantize import VARIANTS, uncompressed_weights
-from edgekit.verify import parity, run_mlprogram
+from edgekit.mil.batched import BatchedEvaluator, Unbatchable, batchable
+from edgekit.mil.evaluator import ReferenceEvaluator
 from edgekit.mil.program import load_spec
+from edgekit.verify import parity, run_mlprogram
 
 MODELS = ["hrv_transformer", "hrv_lstm"]
 
 
 @pytest.mark.parametrize("name", MODELS)
 def test_verify_stage_passes_every_gate(built, name, capsys):
-    from edgekit.core.log import configure
-
     configure()  # the CLI's handler: the ✓/✗ lines go to stdout (as when the suite runs a CLI test first)
     cfg, _, root = built[name]
     summary = parity.run(cfg, root)
@@ -90,7 +95,6 @@ def test_run_mlprogram_interface(built):
     assert set(out) == {CLASS_LABEL_OUTPUT, CLASS_PROBS_OUTPUT}
     assert out[CLASS_PROBS_OUTPUT].shape == (3,) and abs(out[CLASS_PROBS_OUTPUT].sum() - 1) < 1e-6
     assert str(out[CLASS_LABEL_OUTPUT]) in ("healthy", "strained", "burnout_risk")
-    import torch
 
     ref = module(torch.as_tensor(x)).detach().numpy()[0]
     np.testing.assert_allclose(out[CLASS_PROBS_OUTPUT], ref, atol=1e-5)
@@ -98,8 +102,6 @@ def test_run_mlprogram_interface(built):
 
 def test_same_checkpoint_same_bytes(built, tmp_path):
     """Re-running convert on the same checkpoint reproduces every package and the ONNX bit for bit."""
-    from edgekit.export import convert
-
     cfg, _, root = built["hrv_lstm"]
     first = json.loads((root / "hrv_lstm" / "coreml" / "convert.json").read_text())
     convert.run(cfg, root)
@@ -114,8 +116,6 @@ def test_input_layer_kept_at_higher_precision(built, name):
     """Palette variants store the input layer's weights int8 (per tensor) and W8A8 leaves the input
     layer's activation float (convert.palette_keep_int8 / w8a8_float_inputs = ["input"]); convert.json
     records both and bits per parameter count the int8 tensor at 8 bits."""
-    from edgekit.mil.evaluator import ReferenceEvaluator
-
     cfg, _, root = built[name]
     assert cfg.convert.palette_keep_int8 == ["input"] and cfg.convert.w8a8_float_inputs == ["input"]
     doc = json.loads((root / name / "coreml" / "convert.json").read_text())["variants"]
@@ -151,9 +151,6 @@ def test_input_layer_kept_at_higher_precision(built, name):
 def test_batched_evaluator_equals_one_at_a_time(built, name):
     """The held-out set is scored through BatchedEvaluator: every variant's outputs are those of the
     one-input-at-a-time evaluator (same ops, same rounding), for the batchable programs."""
-    from edgekit.mil.batched import BatchedEvaluator, Unbatchable, batchable
-    from edgekit.mil.evaluator import ReferenceEvaluator
-
     cfg, _, root = built[name]
     with np.load(root / name / "train" / "test_set.npz") as z:
         X = np.asarray(z["X"], np.float32)[:40]
@@ -181,9 +178,6 @@ def test_batched_evaluator_equals_one_at_a_time(built, name):
 
 def test_verify_figures_do_not_depend_on_workers(built, tmp_path):
     """Variants evaluated side by side in worker processes give the parity.json of a serial run."""
-    import dataclasses
-    import shutil
-
     cfg, _, root = built["hrv_transformer"]
     docs = {}
     for workers in (1, 2):

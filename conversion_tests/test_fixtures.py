@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 
 from edgekit.config.load import load_config
+from edgekit.core.errors import EdgekitError
+from edgekit.tasks import task_for
 from edgekit.verify import fixtures
 
 from conftest import CONFIGS
@@ -19,7 +21,6 @@ def test_fixture_file_matches_generator_and_model(name):
     path = fixtures.shipped(name)  # what verify reads (package data)
     doc = json.loads(path.read_text())
     length = doc["shape"][1]
-    from edgekit.tasks import task_for
 
     expected = task_for(cfg.model.type).input_length(cfg.model.params)
     assert length == expected and doc["units"] == "ms" and doc["input_name"] == "rr_sequence"
@@ -37,7 +38,5 @@ def test_fixture_file_matches_generator_and_model(name):
 
 
 def test_wrong_length_is_refused(tmp_path):
-    from edgekit.core.errors import EdgekitError
-
     with pytest.raises(EdgekitError, match="windows of 64"):
         fixtures.load(fixtures.shipped("hrv_transformer"), 64)

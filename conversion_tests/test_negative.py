@@ -9,11 +9,14 @@ import struct
 
 import numpy as np
 import pytest
+import torch
 
 from edgekit.core.errors import EdgekitError, GateError
 from edgekit.core.fileio import sha256_tree
-from edgekit.verify import parity
 from edgekit.mil.evaluator import ReferenceEvaluator
+from edgekit.models.checkpoint import load_checkpoint, save_checkpoint
+from edgekit.tasks import task_for
+from edgekit.verify import parity
 
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")  # random weight bytes hold NaN/inf
 
@@ -121,11 +124,6 @@ def test_missing_variant_fails(copy_build):
 
 def test_drifted_model_fails_the_named_gate(copy_build):
     """A checkpoint that differs from what was converted: fp32 parity names the figure."""
-    import torch
-
-    from edgekit.models.checkpoint import load_checkpoint, save_checkpoint
-    from edgekit.tasks import task_for
-
     cfg, dst = copy_build("hrv_transformer", ["fp32"])
     ckpt = dst / "hrv_transformer" / "train" / "model.pt"
     model, meta = load_checkpoint(ckpt, task_for)

@@ -8,11 +8,12 @@ import torch
 from torch import nn
 
 from edgekit import INPUT_NAME
-from edgekit.export.coreml import SCORE_OUTPUT, save_mlpackage, to_coreml
 from edgekit.core.errors import EdgekitError
-from edgekit.models import build_model
-from edgekit.verify import ReferenceEvaluator
+from edgekit.export.coreml import SCORE_OUTPUT, save_mlpackage, to_coreml
+from edgekit.mil.batched import BatchedEvaluator, Unbatchable, batchable
+from edgekit.tasks import task_for
 from edgekit.tasks.strain import _beats
+from edgekit.verify import ReferenceEvaluator
 
 TOL = 1e-5
 
@@ -64,14 +65,14 @@ class ConvNet(nn.Module):
 
 
 def _zoo():
-    yield "transformer_w64_d32_h2_l1", build_model("strain_transformer", dict(
+    yield "transformer_w64_d32_h2_l1", task_for("strain_transformer").build_model(dict(
         window_beats=64, d_model=32, n_heads=2, n_layers=1, ff_dim=64)), 64
-    yield "transformer_w96_d48_h3_l3_p8", build_model("strain_transformer", dict(
+    yield "transformer_w96_d48_h3_l3_p8", task_for("strain_transformer").build_model(dict(
         window_beats=96, patch_beats=8, d_model=48, n_heads=3, n_layers=3, ff_dim=96)), 96
-    yield "transformer_w128_d16_h4_l2_p2", build_model("strain_transformer", dict(
+    yield "transformer_w128_d16_h4_l2_p2", task_for("strain_transformer").build_model(dict(
         window_beats=128, patch_beats=2, d_model=16, n_heads=4, n_layers=2, ff_dim=32)), 128
-    yield "lstm_h32_l1_t12", build_model("fatigue_lstm", dict(sequence_hours=12, hidden_size=32, n_layers=1)), 12
-    yield "lstm_h16_l3_t48", build_model("fatigue_lstm", dict(sequence_hours=48, hidden_size=16, n_layers=3)), 48
+    yield "lstm_h32_l1_t12", task_for("fatigue_lstm").build_model(dict(sequence_hours=12, hidden_size=32, n_layers=1)), 12
+    yield "lstm_h16_l3_t48", task_for("fatigue_lstm").build_model(dict(sequence_hours=48, hidden_size=16, n_layers=3)), 48
     yield "gru_h24_l2_t32", GRURegressor(), 32
     yield "bilstm_h16_l2_t40", BiLSTMRegressor(), 40
     yield "conv1d_t64", ConvNet(), 64
@@ -119,8 +120,6 @@ def test_unconvertible_module_names_the_op():
 def test_zoo_batched_evaluation_equals_single(tmp_path, name, module, length):
     """Every zoo program either has a batch rule for all its ops and then gives, batched, the outputs of
     one-at-a-time runs, or is refused as unbatchable (recurrent and convolution ops)."""
-    from edgekit.mil.batched import BatchedEvaluator, Unbatchable, batchable
-
     torch.manual_seed(0)
     for p in module.parameters():
         nn.init.normal_(p, std=0.3)

@@ -45,7 +45,7 @@ def main(argv=None) -> int:
     from compare_activity_synthetic import predictor
 
     from edgekit.data.real.manifest import load_set
-    from edgekit.tasks.activity import workout_input
+    from edgekit.data.workout_examples import workout_input
     from edgekit.tasks.activity_real import evaluation, score_set
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])

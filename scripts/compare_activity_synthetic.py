@@ -70,7 +70,7 @@ def predictor(model_dir: Path):
 
 def score(run, workouts) -> dict:
     from edgekit.data.signal.workout_grid import to_grid
-    from edgekit.tasks.activity import workout_input
+    from edgekit.data.workout_examples import workout_input
 
     err = {0: [], CONTEXT_STEPS: []}
     for w in workouts:

@@ -359,7 +359,8 @@ def test_two_hour_run_carries_the_context_to_its_end(whole):
 
     from edgekit.data.signal.workout_grid import to_grid
     from edgekit.run.predict import load_runner
-    from edgekit.tasks.activity import predict_grid, workout_input
+    from edgekit.data.workout_examples import workout_input
+    from edgekit.models.workout_run import predict_grid
 
     cfg, model_dir = whole
     runner = load_runner(cfg, model_dir.parent)
@@ -410,7 +411,7 @@ def test_a_pause_is_predicted_with_hr_recovery(whole):
     from edgekit.data.signal.workout_grid import to_grid
     from edgekit.data.synth.workouts import generate_runner
     from edgekit.run.predict import load_runner
-    from edgekit.tasks.activity import predict_grid
+    from edgekit.models.workout_run import predict_grid
 
     cfg, model_dir = whole
     runner = load_runner(cfg, model_dir.parent)

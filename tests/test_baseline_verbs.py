@@ -54,8 +54,8 @@ def _tiny_reading_model(root: Path) -> Path:
     import torch
 
     from edgekit.config.load import load_config
-    from edgekit.models import build_model
     from edgekit.models.checkpoint import save_checkpoint
+    from edgekit.tasks import task_for
 
     (root / "configs").mkdir(parents=True, exist_ok=True)
     cfg_path = root / "configs" / "hrv_reading.toml"
@@ -64,7 +64,7 @@ def _tiny_reading_model(root: Path) -> Path:
         '"../realdata/hrv"', f'"{(ROOT / "realdata" / "hrv").as_posix()}"'))
     cfg = load_config(cfg_path)
     torch.manual_seed(0)
-    model = build_model(cfg.model.type, cfg.model.params)
+    model = task_for(cfg.model.type).build_model(cfg.model.params)
     save_checkpoint(root / "build" / cfg.name / "train" / "model.pt", model, {
         "model_type": cfg.model.type, "model_config": model.config.to_dict(),
         "label_names": ["healthy", "strained", "burnout_risk"], "normalization": {}, "data_fingerprint": "ab" * 32,

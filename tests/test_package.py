@@ -120,10 +120,10 @@ def _cached_mlpackage(cache_dir: Path, role: str, length: int, labels: list[str]
 def _write_checkpoint(path: Path, model_type: str, params: dict, labels: list[str]) -> None:
     import torch
 
-    from edgekit.models import build_model
+    from edgekit.tasks import task_for
 
     torch.manual_seed(1)
-    model = build_model(model_type, params)
+    model = task_for(model_type).build_model(params)
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save({"model_type": model_type, "model_config": model.config.to_dict(), "state_dict": model.state_dict(),
                 "label_names": labels, "normalization": {}, "data_fingerprint": "0" * 64,
@@ -403,7 +403,7 @@ def make_watch_project(tmp: Path, **kw) -> tuple[Path, Path]:
 
 
 def test_task_specs_declare_their_swift_input():
-    from edgekit.package import SWIFT_ENCODINGS, swift_encoding
+    from edgekit.tasks.roles import SWIFT_ENCODINGS, swift_encoding
     from edgekit.tasks import TASKS
 
     for spec in TASKS.values():

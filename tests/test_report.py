@@ -408,10 +408,10 @@ def test_watch_models_report_coverage_per_profile_and_the_beats_curve(model_type
 
     task = task_for(model_type)
     section = coverage_section(task, WATCH_METRICS, {} if model_type == "fatigue_slots" else {"min_beats": 45})
-    report = {"role": task.role, "coverage": section}
+    report = {"role": task.role.name, "coverage": section}
     head, rows = _coverage_rows(report)
     assert [r[0].split(" (")[0] for r in rows] == ["Apple Watch background readings", "chest-strap recordings"]
-    if task.classifier:
+    if task.role.has_labels:
         assert head[2:] == ["input available", "macro-F1 per reading", "macro-F1 per day"]
         assert rows[0][1:] == ["566", "99.3 %", "0.8258", "0.9062"]
         assert section["min_beats"] == 45 and accuracy_vs_beats(report).startswith(b"\x89PNG")

@@ -77,14 +77,14 @@ def make_model(root: Path, name: str, *, failing: tuple[str, ...] = ("palette4",
 
     from edgekit.config.load import load_config
     from edgekit.core.fileio import sha256_file, sha256_tree
-    from edgekit.models import build_model
     from edgekit.models.checkpoint import save_checkpoint
+    from edgekit.tasks import task_for
 
     cfg = load_config(root / "configs" / f"{name}.toml")
     classifier = cfg.model.type == "strain_transformer"
     md = root / "build" / name
     torch.manual_seed(0)
-    model = build_model(cfg.model.type, cfg.model.params)
+    model = task_for(cfg.model.type).build_model(cfg.model.params)
     params = int(sum(p.numel() for p in model.parameters()))
     labels = ["healthy", "strained", "burnout_risk"]
     save_checkpoint(md / "train" / "model.pt", model, {

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from edgekit.package.swift_fixtures import workout_fixtures
+from edgekit.package.fixtures.workouts import workout_fixtures
 
 
 def test_workout_fixtures_cover_the_cases_and_are_deterministic():

@@ -144,7 +144,8 @@ def _predict_workouts(args, cfg, runner, warnings: list[str]) -> int:
     workouts such a workout is left out with a warning; a file left with none is refused (one line,
     nothing printed)."""
     from edgekit.core.errors import InputError
-    from edgekit.tasks.activity import predict_workout, read_workouts, sport_problem
+    from edgekit.data.readers.workouts.files import read_workouts, sport_problem
+    from edgekit.models.workout_run import predict_workout
 
     if args.fmt not in WORKOUT_FORMATS:
         raise InputError(f"--format {args.fmt} does not apply to {cfg.name}: it reads workouts (GPX, TCX, FIT by "
@@ -238,11 +239,7 @@ def cmd_predict(args) -> int:
     print(f"{cfg.name} ({runner.variant}): {plural(len(results), noun, 'series' if noun == 'series' else None)}")
     for r in results:
         span = f"{fmt_time(r['start_time_s'])} .. {fmt_time(r['end_time_s'])}"
-        if runner.classifier:
-            probs = "  ".join(f"{k} {v:.3f}" for k, v in r["probabilities"].items())
-            print(f"{r['input']}  {r['subject']}  {span}  {r['label']:12s}  {probs}")
-        else:
-            print(f"{r['input']}  {r['subject']}  {span}  score {r['fatigue_score']:5.1f}  {r['zone']}")
+        print(f"{r['input']}  {r['subject']}  {span}  {runner.task.role.prediction_text(r)}")
     from edgekit.data.signal.baseline_text import text_lines
 
     for b in baselines.values():

@@ -159,3 +159,17 @@ class ActivityWindows(Examples):
                   "coverage_by_profile": {k: {**v, "coverage": v["with_hr"] / v["windows"] if v["windows"] else None}
                                           for k, v in sorted(self.profile_counts.items())}}
         return head, arrays, counts
+
+
+def workout_input(grid, context_steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """The model input of a whole workout grid, ``(T, 3)`` float32 — speed m/s, grade, context HR
+    bpm (the recorded HR of the first ``context_steps`` steps where observed, else 0) — and ``valid``
+    (T,): steps with a speed. As :func:`edgekit.data.signal.workout_grid.windows` makes them: an unknown
+    grade reads 0; a step that is not valid holds speed 0 and grade 0."""
+    speed = np.asarray(grid.speed_mps, np.float32)
+    grade = np.asarray(grid.grade, np.float32)
+    valid = np.isfinite(speed)
+    hr = np.where(valid, np.asarray(grid.hr_bpm, np.float32), np.nan)
+    x = np.stack([np.where(valid, speed, 0.0), np.where(valid & np.isfinite(grade), grade, 0.0),
+                  with_context(hr, context_steps)], axis=1)
+    return x.astype(np.float32), valid

@@ -24,8 +24,10 @@ Swift only through the escaping filters of :mod:`edgekit.package.swift_text` (:f
 Modules, one concern each (imports go down this list): :mod:`~edgekit.package.swift_text` (Swift and
 Markdown literals), :mod:`~edgekit.package.config` (``edgekit.toml``), :mod:`~edgekit.verify.selection`
 (the verified variant to ship), :mod:`~edgekit.package.context` (what the templates know about each
-model), :mod:`~edgekit.package.render` (templates, rendering, the stage). The names other code uses
-are re-exported here.
+model; each model's role is its task spec's, :mod:`edgekit.tasks.roles`) and, independent of it,
+:mod:`~edgekit.package.fixtures` (the test fixtures, one module per document),
+:mod:`~edgekit.package.render` (templates, rendering, the stage). The names other code uses are
+re-exported here.
 """
 
 from edgekit.package.config import (
@@ -36,13 +38,9 @@ from edgekit.package.config import (
 )
 from edgekit.package.context import (
     PROFILE_TITLES,
-    ROLE_TITLES,
-    SWIFT_ENCODINGS,
-    SWIFT_ROLES,
     ModelContext,
     coverage_rows,
     resource_name,
-    swift_encoding,
 )
 from edgekit.package.render import (
     TEMPLATE_DIR,
@@ -76,10 +74,9 @@ from edgekit.package.context import _model_context  # noqa: F401
 from edgekit.package.render import _environment, _template_files, _template_source  # noqa: F401
 
 __all__ = [
-    "COMPUTE_UNITS", "PROFILE_TITLES", "ROLE_TITLES", "SWIFT_ENCODINGS", "SWIFT_KEYWORDS", "SWIFT_MEMBER_NAMES",
-    "SWIFT_RESERVED", "SWIFT_ROLES", "TEMPLATE_DIR", "VARIANT_ORDER", "ModelContext", "PackageConfig",
+    "COMPUTE_UNITS", "PROFILE_TITLES", "SWIFT_KEYWORDS", "SWIFT_MEMBER_NAMES", "SWIFT_RESERVED", "TEMPLATE_DIR", "VARIANT_ORDER", "ModelContext", "PackageConfig",
     "PackageModel", "VariantChoice", "coverage_rows", "doc_text", "load_package_config", "md_code", "md_text",
     "percent", "read_model_spec", "render_package", "resource_name", "run_package", "select_variant",
-    "swift_double", "swift_encoding", "swift_identifier", "swift_string", "template_root", "tree_bytes",
+    "swift_double", "swift_identifier", "swift_string", "template_root", "tree_bytes",
     "unique_identifiers",
 ]

@@ -14,7 +14,6 @@ from typing import Any
 from edgekit.config.load import ModelConfig
 from edgekit.core.errors import EdgekitError
 from edgekit.core.fileio import read_json_object
-from edgekit.models.checkpoint import load_checkpoint
 from edgekit.package.config import PackageModel
 from edgekit.package.swift_text import (
     SWIFT_RESERVED,
@@ -25,21 +24,12 @@ from edgekit.package.swift_text import (
     unique_identifiers,
 )
 from edgekit.tasks import task_for
+from edgekit.tasks.real import load_real
+from edgekit.tasks.roles import ROLES, Role, role_named, swift_encoding
 from edgekit.train.records import TRAIN_RECORD, TrainRecord, read_train_record
 from edgekit.verify.records import VariantParity
 from edgekit.verify.selection import read_model_spec, select_variant
 
-#: Swift ``ModelRole`` case of each task role (``edgekit.tasks``).
-SWIFT_ROLES = {"classifier": "strainClassifier", "forecaster": "fatigueForecaster", "regressor": "heartRatePredictor"}
-#: What each role does, for the package README.
-ROLE_TITLES = {"classifier": "strain classifier", "forecaster": "fatigue forecaster",
-               "regressor": "heart rate from activity"}
-
-#: Swift ``InputEncoding`` of each task's declared input (``TaskSpec.swift_input``): the case and
-#: the argument label of the value it carries (``TaskSpec.swift_input_param``), if any.
-SWIFT_ENCODINGS = {"beat_window": ("beatWindow", None), "reading": ("reading", "minBeats"),
-                   "hourly_run": ("hourlyRun", None), "hourly_slots": ("hourlySlots", "minPresentHours"),
-                   "activity": ("activity", None)}
 #: Recording profiles of the synthetic cohort (``edgekit.data.synth.cohort.RECORDINGS``, docs/synthetic_cohort.md)
 #: in plain words, in the order the package README lists them.
 PROFILE_TITLES = {"watch": "Apple Watch background readings (about a minute each, every 1–5 hours)",
@@ -92,27 +82,19 @@ class ModelContext:
     trained_on: str = ""  # "SYNTHETIC data", "recorded data (files)", ... (trained_on_text)
 
     @property
+    def role_spec(self) -> Role:
+        """This model's role (:mod:`edgekit.tasks.roles`); ``role`` is its name."""
+        return role_named(self.role)
+
+    @property
     def swift_role(self) -> str:
         """The ``ModelRole`` case of this model's role."""
-        return SWIFT_ROLES[self.role]
+        return self.role_spec.swift_case
 
     @property
     def swift_encoding(self) -> str:
         """The Swift ``InputEncoding`` value of this model (``.reading(minBeats: 45)``)."""
         return swift_encoding(self.encoding, self.encoding_value)
-
-
-def swift_encoding(encoding: str, value: int | None) -> str:
-    """The Swift ``InputEncoding`` expression of a declared encoding and its value."""
-    try:
-        case, label = SWIFT_ENCODINGS[encoding]
-    except KeyError:
-        raise EdgekitError(f"unknown input encoding {encoding!r}; known: {sorted(SWIFT_ENCODINGS)}") from None
-    if label is None:
-        return f".{case}"
-    if value is None:
-        raise EdgekitError(f"input encoding {encoding!r} needs a value ({label})")
-    return f".{case}({label}: {int(value)})"
 
 
 def _fraction(v: Any) -> float | None:
@@ -146,7 +128,7 @@ def coverage_rows(task: Any, metrics: dict) -> list[dict]:
         for k in ("macro_f1_per_reading", "macro_f1_per_day", "mae", "persistence_mae", "mae_vs_persistence"):
             if _fraction(p.get(k)) is not None:
                 row[k] = _fraction(p.get(k))
-        if task.role == "classifier":
+        if task.role.has_labels:
             text = f"strain can be assessed from {percent(frac)} of readings"
             if row["count"] is not None:
                 text += f" ({row['count']} readings)"
@@ -174,27 +156,15 @@ def coverage_rows(task: Any, metrics: dict) -> list[dict]:
     return rows
 
 
-def _tolerance(variant: str, parity_entry: VariantParity, role: str) -> float:
-    """Tolerance of device predictions vs torch for the bundled variant.
-
-    The measured difference of the verified program (when verify recorded it) with headroom for the
-    real Core ML runtime, never below the variant family's floor.
-    """
-    measured = parity_entry.figure("max_abs_diff")
-    if role == "classifier":
-        floor = {"fp32": 1e-3, "fp16": 2e-2}.get(variant, 5e-2)
-    else:
-        floor = {"fp32": 0.05, "fp16": 0.5}.get(variant, 2.0)
-    if measured is None:
-        return floor
-    return max(floor, 2.0 * measured + (1e-3 if role == "classifier" else 0.05))
+def _tolerance(variant: str, parity_entry: VariantParity, role: Role) -> float:
+    """Tolerance of device predictions vs torch for the bundled variant (:meth:`Role.tolerance` of the
+    measured difference of the verified program, when verify recorded it)."""
+    return role.tolerance(variant, parity_entry.figure("max_abs_diff"))
 
 
 def real_rows(model_dir: Path) -> list[dict]:
     """The REAL figures of a built model (``evaluate/real.json``): per set its title, one line per goal
     (value, target, split, met) and the goals it misses (the README says so in one line)."""
-    from edgekit.tasks.real import load_real
-
     out = []
     for ev in load_real(model_dir):
         lines = [f"{'met' if g.met else 'MISSED'}: {g.name}: {'—' if g.value is None else f'{g.value:.3g}'} "
@@ -220,13 +190,14 @@ def trained_on_text(record: TrainRecord | None, model_dir: Path) -> str:
     return names.get(source, str(source or "unknown"))
 
 
-def _accuracy_text(role: str, record: TrainRecord | None, parity_entry: VariantParity, synthetic: bool = False) -> str:
+def _accuracy_text(role: Role, record: TrainRecord | None, parity_entry: VariantParity,
+                   synthetic: bool = False) -> str:
     held = "held-out SYNTHETIC test subjects" if synthetic else "held-out test subjects"
 
     def trained(name: str) -> float | None:  # a held-out figure of the fp32 model (train/metrics.json)
         return record.figure(name) if record is not None else None
 
-    if role == "classifier":
+    if role.has_labels:
         acc = parity_entry.figure("accuracy")
         src = f"bundled variant, {held}"
         if acc is None:
@@ -242,7 +213,7 @@ def _accuracy_text(role: str, record: TrainRecord | None, parity_entry: VariantP
         if agree is not None:
             parts.append(f"top-1 agreement with fp32 {agree * 100:.1f} %")
         return "; ".join(parts) or "not measured"
-    unit = "bpm" if role == "regressor" else "score points"
+    unit = role.unit
     mae = parity_entry.figure("mae")
     src = "bundled variant"
     if mae is None:
@@ -254,7 +225,7 @@ def _accuracy_text(role: str, record: TrainRecord | None, parity_entry: VariantP
     if mae is not None:
         parts.append(f"MAE {mae:.2f} {unit} ({src}, {held})")
     if base is not None:
-        parts.append(f"baseline MAE {base:.2f} {unit}" if role == "regressor" else f"persistence baseline MAE {base:.2f}")
+        parts.append(role.baseline_text.format(value=base))
     if zone is not None:
         parts.append(f"zone accuracy {zone * 100:.1f} %" if zone <= 1 else f"zone accuracy {zone:.1f} %")
     return "; ".join(parts) or "not measured"
@@ -287,15 +258,15 @@ def _model_context(entry: PackageModel, cfg: ModelConfig, build_dir: Path, used:
     if len(shape) != 3 or shape[0] != 1 or shape[2] != channels or shape[1] < 1:
         raise EdgekitError(f"{choice.path}: input {inputs[0]['name']!r} must have shape (1, T, {channels}), "
                            f"got {tuple(shape)}")
-    if role not in SWIFT_ROLES:
-        raise EdgekitError(f"{cfg.name}: role {role!r} has no Swift API (known: {sorted(SWIFT_ROLES)})")
+    if ROLES.get(role.name) is not role:
+        raise EdgekitError(f"{cfg.name}: role {role.name!r} has no Swift API (known: {sorted(ROLES)})")
     ud = spec["user_defined"]
     meta_name = ud.get("edgekit.model_name")
     if isinstance(meta_name, str) and meta_name != cfg.name:
         raise EdgekitError(f"{choice.path}: holds model {meta_name!r}, expected {cfg.name!r}")
     labels: list[str] = []
     prob_out = label_out = score_out = ""
-    if role == "classifier":
+    if role.has_labels:
         labels = _labels(cfg, model_dir, spec, ud, choice.path)
         prob_out = spec["probabilities_feature"] or next(
             (o["name"] for o in spec["outputs"] if o["kind"] == "dictionaryType"), "")
@@ -305,10 +276,10 @@ def _model_context(entry: PackageModel, cfg: ModelConfig, build_dir: Path, used:
             raise EdgekitError(f"{choice.path}: classifier has no probabilities output (not a Core ML classifier)")
     else:
         arrays = [o["name"] for o in spec["outputs"] if o["kind"] == "multiArrayType"]
-        preferred = getattr(task, "onnx_output", "") if role == "regressor" else "fatigue_score"
+        preferred = role.score_output or getattr(task, "onnx_output", "")
         score_out = preferred if preferred in arrays else (arrays[0] if arrays else "")
         if not score_out:
-            raise EdgekitError(f"{choice.path}: {role} has no multi-array output")
+            raise EdgekitError(f"{choice.path}: {role.name} has no multi-array output")
     ident = swift_identifier(cfg.name, fallback="model")
     base, n = ident, 2
     while ident in used:
@@ -321,7 +292,7 @@ def _model_context(entry: PackageModel, cfg: ModelConfig, build_dir: Path, used:
     ctx = ModelContext(
         name=cfg.name,
         type=cfg.model.type,
-        role=role,
+        role=role.name,
         ident=ident,
         resource=resource,
         description=cfg.model.description or spec["description"],
@@ -348,8 +319,8 @@ def _model_context(entry: PackageModel, cfg: ModelConfig, build_dir: Path, used:
         data_fingerprint=str(ud.get("edgekit.training_data_fingerprint", ud.get("training_data_fingerprint", ""))),
         candidates=choice.candidates,
         input_channels=channels,
-        step_s=float(task.params(cfg.model.params).step_s) if role == "regressor" else None,
-        context_minutes=float(cfg.data.context_minutes) if role == "regressor" else None,
+        step_s=float(task.params(cfg.model.params).step_s) if role.workout_grid else None,
+        context_minutes=float(cfg.data.context_minutes) if role.workout_grid else None,
         encoding=task.swift_input,
         encoding_value=task.swift_input_value(cfg.model.params),
         coverage=coverage_rows(task, metrics),
@@ -387,6 +358,9 @@ def _labels(cfg, model_dir: Path, spec: dict, ud: dict, pkg: Path) -> list[str]:
     labels: list[str] = []
     ckpt = model_dir / "train" / "model.pt"
     if ckpt.is_file():
+        # the checkpoint reader imports torch: deferred on purpose (the package layer imports without it)
+        from edgekit.models.checkpoint import load_checkpoint  # noqa: PLC0415
+
         _, meta = load_checkpoint(ckpt, task_for)
         labels = [str(x) for x in meta.get("label_names") or []]
     if not labels:

@@ -11,11 +11,17 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
+import jinja2
+
+import edgekit
+from edgekit import STRAIN_LABELS
 from edgekit.config.load import ModelConfig, load_config
 from edgekit.core.errors import EdgekitError
 from edgekit.core.fileio import atomic_path, claim_build_dir
+from edgekit.core.zones import GREEN_MIN, YELLOW_MIN
 from edgekit.package.config import PackageConfig, load_package_config
-from edgekit.package.context import ROLE_TITLES, ModelContext, _model_context
+from edgekit.package.context import ModelContext, _model_context
+from edgekit.package.fixtures import build_fixtures
 from edgekit.package.swift_text import (
     doc_text,
     md_code,
@@ -25,14 +31,13 @@ from edgekit.package.swift_text import (
     swift_string,
     unique_identifiers,
 )
+from edgekit.tasks.roles import ROLES
 
 #: Package-data directory of the Swift package templates (inside the edgekit package).
 TEMPLATE_DIR = "swift_template"
 
 
 def _environment():
-    import jinja2  # noqa: PLC0415
-
     env = jinja2.Environment(
         loader=jinja2.FunctionLoader(_template_source),
         undefined=jinja2.StrictUndefined,
@@ -103,28 +108,22 @@ def _out_relpath(rel: Path, pkg: PackageConfig) -> Path:
 def render_package(pkg: PackageConfig, models: list[ModelContext], fixtures: dict[str, Any], out: Path) -> None:
     """Render the templates and copy the models into ``out`` (an empty or new directory)."""
     env = _environment()
-    classifier = next((m for m in models if m.role == "classifier"), None)
-    forecaster = next((m for m in models if m.role == "forecaster"), None)
-    regressor = next((m for m in models if m.role == "regressor"), None)
-    from edgekit import STRAIN_LABELS  # noqa: PLC0415
-    from edgekit.core.zones import GREEN_MIN, YELLOW_MIN  # noqa: PLC0415
-
+    by_role = {m.role: m for m in models}  # at most one of each (run_package)
+    classifier = next((m for m in models if m.role_spec.has_labels), None)
     labels = classifier.labels if classifier else list(STRAIN_LABELS)
     context = {
         "package": pkg,
         "name": pkg.name,
         "core": pkg.core_name,
         "models": models,
-        "classifier": classifier,
-        "forecaster": forecaster,
-        "regressor": regressor,
+        **{name: by_role.get(name) for name in ROLES},  # the templates' model of each role, by its name
         "workout": fixtures["_workout_constants"],
         "activity": fixtures["_activity"],
         "labels": labels,
         "label_idents": classifier.label_idents if classifier else unique_identifiers(labels, fallback="label"),
         "constants": fixtures["_constants"],
         "prep": fixtures["_preprocessing"],
-        "role_titles": ROLE_TITLES,
+        "role_titles": {r.name: r.title for r in ROLES.values()},
         "green_min": GREEN_MIN,
         "yellow_min": YELLOW_MIN,
         "edgekit_version": _edgekit_version(),
@@ -151,8 +150,6 @@ def render_package(pkg: PackageConfig, models: list[ModelContext], fixtures: dic
 
 
 def _edgekit_version() -> str:
-    import edgekit  # noqa: PLC0415
-
     return edgekit.__version__
 
 
@@ -170,21 +167,19 @@ def run_package(package_config_path: Path, build_dir: Path, *, package: PackageC
     used: set[str] = set()
     models: list[ModelContext] = []
     extras = []
-    seen_roles: dict[str, str] = {}
+    by_role: dict[str, str] = {}
     seen_names: set[str] = set()
     for entry, model_cfg in zip(pkg.models, cfgs, strict=True):
         ctx, (cfg, choice) = _model_context(entry, model_cfg, build_dir, used)
         if ctx.name in seen_names:
             raise EdgekitError(f"{pkg.path}: model {ctx.name!r} listed twice")
         seen_names.add(ctx.name)
-        if ctx.role in seen_roles:
-            raise EdgekitError(f"{pkg.path}: two {ctx.role} models ({seen_roles[ctx.role]}, {ctx.name}); "
+        other = by_role.setdefault(ctx.role, ctx.name)
+        if other != ctx.name:
+            raise EdgekitError(f"{pkg.path}: two {ctx.role} models ({other}, {ctx.name}); "
                                "the package bundles at most one of each")
-        seen_roles[ctx.role] = ctx.name
         models.append(ctx)
         extras.append((cfg, choice))
-
-    from edgekit.package.swift_fixtures import build_fixtures  # noqa: PLC0415
 
     fixtures = build_fixtures(models, [cfg for cfg, _ in extras], build_dir)
     fixtures["_mlpackages"] = [(m, choice.path) for m, (_, choice) in zip(models, extras)]

@@ -47,7 +47,7 @@ def collect(cfg: ModelConfig, build_dir: Path) -> dict[str, Any]:
     convert = read_convert_record(model_dir)
     parity = read_parity_record(model_dir)
     task = task_for(cfg.model.type)
-    classifier = task.classifier
+    classifier = task.role.has_labels
     test = record.test
     for key in task.required_test_metrics:
         if key not in test:
@@ -84,7 +84,7 @@ def collect(cfg: ModelConfig, build_dir: Path) -> dict[str, Any]:
         "schema": 1,
         "model": cfg.name,
         "model_type": cfg.model.type,
-        "role": task.role,
+        "role": task.role.name,
         "person": person_section(model_dir),
         "held_out_by_profile": record.extra.get("held_out_by_profile"),
         "coverage": coverage_section(task, record.to_json(), cfg.model.params),

@@ -7,10 +7,11 @@ from typing import Any
 
 from edgekit.config.load import ModelConfig
 from edgekit.core.errors import EdgekitError
-from edgekit.report.environment import STAGE_ORDER
+from edgekit.report.environment import STAGE_ORDER, stage_times
 from edgekit.report.packaging import bundled_on_disk
 from edgekit.report.sources import read_json
-from edgekit.report.render import backend_text, kb, md_table, num, pct, real_goal_text, yes_no
+from edgekit.report.text import backend_text, kb, md_table, num, pct, real_goal_text, yes_no
+from edgekit.tasks.roles import role_named
 
 
 def _package_seconds(build_dir: Path) -> float | None:
@@ -25,8 +26,6 @@ def _package_seconds(build_dir: Path) -> float | None:
 
 
 def _stage_seconds(build_dir: Path, model: str) -> dict[str, float | None]:
-    from edgekit.report.environment import stage_times
-
     return stage_times(build_dir / model)
 
 
@@ -39,7 +38,7 @@ def summary_markdown(cfgs: list[ModelConfig], reports: list[dict[str, Any]], bui
         by_name = {v["name"]: v for v in rep["variants"]}
         chosen = by_name.get(pack.get("variant") or "", {})
         on_disk = bundled_on_disk(build_dir, package, rep["model"], rep["variants"]) if package else None
-        if rep["role"] == "classifier":
+        if role_named(rep["role"]).has_labels:
             metric = (f"accuracy {pct(chosen.get('accuracy'))}, macro-F1 {num(chosen.get('macro_f1'), 3)}"
                       if chosen else "—")
             ref = f"accuracy {pct(rep['fp32_torch'].get('accuracy'))}, macro-F1 {num(rep['fp32_torch'].get('macro_f1'), 3)}"
@@ -86,7 +85,7 @@ def summary_markdown(cfgs: list[ModelConfig], reports: list[dict[str, Any]], bui
         pack = rep["packaging"]
         if pack.get("why"):
             out += [f"**Why {pack.get('variant') or 'nothing'}:** {pack['why']}", ""]
-        metric = "accuracy" if rep["role"] == "classifier" else "mae"
+        metric = role_named(rep["role"]).metric
         vrows = []
         for v in rep["variants"]:
             val = pct(v.get(metric)) if metric == "accuracy" else num(v.get(metric), 3)

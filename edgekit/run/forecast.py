@@ -103,7 +103,7 @@ def forecast(cfg, build_dir: Path, url: str, database: str, variant: str | None 
     from edgekit.core.zones import zone_of
 
     task = task_for(cfg.model.type)
-    if task.role != "forecaster":
+    if not task.role.forecasts:
         raise EdgekitError(f"{cfg.path}: forecast needs a fatigue forecaster config, got a "
                            f"{task.title} ({cfg.model.type!r})")
     runner = load_runner(cfg, build_dir, variant)

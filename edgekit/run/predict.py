@@ -47,10 +47,6 @@ class Runner:
         return task_for(self.model_type)
 
     @property
-    def classifier(self) -> bool:
-        return self.task.classifier
-
-    @property
     def labels(self) -> list[str]:
         return self.task.labels({})
 
@@ -186,7 +182,7 @@ def input_warnings(runner: Runner, X: np.ndarray, info: list[dict], where: str) 
         return []
     unit, length = pres["unit"], pres["length"]
     median = f"median {pres['median']:g}"
-    if runner.task.classifier:
+    if not runner.task.role.one_input_per_subject:
         return [f"{where}: {len(low)} of {len(X)} input(s) hold fewer than {pres['p10']:g} {unit} (the fewest 10 % "
                 f"of the training inputs; {median} of {length}): their answers rest on little data"]
     return [f"{where}: subject {info[i].get('subject', '?')!r}: the input holds {int(n[i])} of {length} {unit} "

@@ -10,7 +10,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from edgekit.core.errors import InputError
+from edgekit.models.params import HRActivityConfig
 from edgekit.tasks.base import TaskSpec
+from edgekit.tasks.roles import REGRESSOR
+
+# Deferred on purpose: torch, scikit-learn, the torch model modules and the data layer's modules are
+# imported inside the methods that use them. Config loading imports every task spec; with these at
+# module level `import edgekit.config.load` loads 970 modules (scipy among them) instead of 225.
 
 ACTIVITY_INPUT = "activity_sequence"
 HR_OUTPUT = "hr_bpm"
@@ -21,7 +28,7 @@ FIXTURE_SEED = 20261205
 
 class ActivityTask(TaskSpec):
     type = "hr_activity"
-    role = "regressor"
+    role = REGRESSOR
     title = "heart-rate-from-activity model"
     length_param = "window_steps"
     length_unit = "steps"
@@ -45,8 +52,6 @@ class ActivityTask(TaskSpec):
 
     @staticmethod
     def params_class() -> type:
-        from edgekit.models.params import HRActivityConfig
-
         return HRActivityConfig
 
     def build_model(self, raw):
@@ -181,96 +186,7 @@ class ActivityTask(TaskSpec):
         return activity_real.evaluation(real_set, runs, warnings, synthetic_band=band)
 
     def model_inputs(self, cfg, cleaned, where):
-        from edgekit.core.errors import InputError
-
         raise InputError(f"{where}: the {self.title} predicts from workouts, not RR recordings")
-
-
-def read_workouts(path, fmt: str | None = None) -> list:
-    """Workouts of one file: an Apple Health export (folder, ``export.zip`` or ``export.xml``;
-    ``fmt='apple-health'`` or by name; its running workouts) or a GPX, TCX or FIT file (by
-    extension; every workout, whatever its sport: see :func:`sport_problem`)."""
-    from pathlib import Path
-
-    from edgekit.data.readers.workouts import read_apple_health, read_workout_file
-
-    path = Path(path)
-    if fmt == "apple-health" or path.is_dir() or path.name.lower() in ("export.zip", "export.xml"):
-        return list(read_apple_health(path).workouts)
-    return read_workout_file(path)
-
-
-# Sports as GPX ``type``, TCX ``Sport``, FIT ``sport`` and FitRec name them (lower case). Strava's GPX
-# export writes its activity type number: 9 = run, 1 = ride.
-RUNNING_SPORTS = frozenset({"run", "running", "trail_running", "trail running", "treadmill_running",
-                            "street_running", "track_running", "indoor_running", "virtual_run", "9"})
-WALKING_SPORTS = frozenset({"walk", "walking", "hike", "hiking", "speed_walking", "mountaineering"})
-UNSTATED_SPORTS = frozenset({"", "unknown", "other", "generic", "all"})
-
-
-def sport_problem(workout) -> tuple[str, str] | None:
-    """Whether the activity model may predict ``workout`` by its recorded sport: None for a run (or no
-    sport given: most GPX files), ``("warn", why)`` for walking or hiking (predicted as a run/walk),
-    ``("refuse", why)`` for any other sport (cycling, swimming, …: the model knows running HR only)."""
-    sport = str(workout.sport or "").strip().lower()
-    if sport in RUNNING_SPORTS or sport in UNSTATED_SPORTS:
-        return None
-    if sport in WALKING_SPORTS:
-        return ("warn", f"workout {workout.workout_id}: sport {sport!r}: predicted as a run/walk (the model learned "
-                        "running HR, walking breaks included)")
-    return ("refuse", f"workout {workout.workout_id}: sport {sport!r} is not running: the activity model predicts "
-                      "a runner's HR from pace and grade")
-
-
-def workout_input(grid, context_steps: int) -> tuple[np.ndarray, np.ndarray]:
-    """The model input of a whole workout grid, ``(T, 3)`` float32 — speed m/s, grade, context HR
-    bpm (the recorded HR of the first ``context_steps`` steps where observed, else 0) — and ``valid``
-    (T,): steps with a speed. As :func:`edgekit.data.signal.workout_grid.windows` makes them: an unknown
-    grade reads 0; a step that is not valid holds speed 0 and grade 0."""
-    from edgekit.data.workout_examples import with_context
-
-    speed = np.asarray(grid.speed_mps, np.float32)
-    grade = np.asarray(grid.grade, np.float32)
-    valid = np.isfinite(speed)
-    hr = np.where(valid, np.asarray(grid.hr_bpm, np.float32), np.nan)
-    x = np.stack([np.where(valid, speed, 0.0), np.where(valid & np.isfinite(grade), grade, 0.0),
-                  with_context(hr, context_steps)], axis=1)
-    return x.astype(np.float32), valid
-
-
-def predict_grid(run, grid, context_steps: int) -> tuple[np.ndarray, np.ndarray]:
-    """HR per step (T,) of a workout grid as one run, NaN where a step has no speed, and the
-    ``valid`` mask: ``run`` (a runner's ``run``) takes the whole run's input ``(1, T, 3)``
-    (:func:`workout_input`) and carries the model's recurrent state through it."""
-    x, valid = workout_input(grid, context_steps)
-    pred = np.asarray(run(x[None]), np.float64).reshape(-1)[:len(grid)]
-    return np.where(valid, pred, np.nan), valid
-
-
-def predict_workout(runner, workout, window_steps: int, step_s: float, context_minutes: float) -> dict:
-    """Predicted HR per step over a whole workout, as one run: the model reads the workout's grid
-    from its first step to its last, its recurrent state carried from window to window (a model that
-    takes windows of ``window_steps`` steps: see :mod:`edgekit.run.predict`), with the first
-    ``context_minutes`` of recorded HR as calibration context (however long). With recorded HR,
-    ``mae_bpm`` over the scored steps: predicted, recorded, after the context (the model saw those).
-    ``n_steps`` grid steps, ``n_predicted_steps`` with a speed and a grade, ``n_scored_steps``."""
-    from edgekit.data.signal.workout_grid import to_grid
-
-    grid = to_grid(workout, step_s=step_s)
-    T = len(grid)
-    ctx_steps = int(round(context_minutes * 60.0 / step_s))
-    hr_pred, valid = predict_grid(runner.run, grid, ctx_steps)
-    recorded = np.asarray(grid.hr_bpm, np.float64)
-    scored = np.isfinite(recorded) & np.isfinite(hr_pred) & (np.arange(T) >= ctx_steps)
-    return {
-        "workout_id": workout.workout_id, "sport": workout.sport, "start_time_s": float(grid.start_s),
-        "end_time_s": float(grid.start_s + (T - 1) * step_s), "step_s": step_s, "context_minutes": context_minutes,
-        "context_steps": min(ctx_steps, T),
-        "hr_bpm": [None if not np.isfinite(v) else round(float(v), 2) for v in hr_pred],
-        "recorded_hr_bpm": [None if not np.isfinite(v) else round(float(v), 2) for v in recorded],
-        "mae_bpm": float(np.mean(np.abs(hr_pred[scored] - recorded[scored]))) if scored.any() else None,
-        "n_steps": T, "n_predicted_steps": int(valid.sum()), "n_scored_steps": int(scored.sum()),
-    }
 
 
 def population_kinetics(speed: np.ndarray, grade: np.ndarray, hr: np.ndarray, step_s: float = 10.0) -> dict:

@@ -2,7 +2,7 @@
 
 For every running workout of a real set (GPX, TCX, FIT; a workout of another sport is left out
 with a warning) the model predicts the whole run twice, as ``edgekit predict`` does
-(:func:`edgekit.tasks.activity.predict_workout`): without calibration context, and with the first
+(:func:`edgekit.models.workout_run.predict_workout`): without calibration context, and with the first
 ``context_minutes`` (5) of recorded HR as context. Next to it, three baselines:
 
 - **context mean**: the mean recorded HR of the context minutes, held to the end of the run;
@@ -24,7 +24,15 @@ from typing import Any, Callable
 
 import numpy as np
 
+from edgekit.core.errors import InputError
+from edgekit.data.readers.workouts.files import read_workouts, sport_problem
+from edgekit.data.signal import hr_kinetics
+from edgekit.data.signal.workout_grid import to_grid
+from edgekit.data.synth.workouts import iter_population
+from edgekit.data.workout_examples import workout_input
+from edgekit.models.workout_run import predict_grid
 from edgekit.tasks.real import Goal, RealEvaluation, Table
+
 
 CONTEXT_MINUTES = 5.0
 GOAL_MAE_NO_CONTEXT = 12.0
@@ -38,8 +46,6 @@ PredictRun = Callable[[Any, Any, int], np.ndarray]
 
 def model_predict_run(run) -> PredictRun:
     """A :data:`PredictRun` of a runner's ``run`` (the whole run as one input: ``predict_grid``)."""
-    from edgekit.tasks.activity import predict_grid
-
     return lambda workout, grid, context_steps: predict_grid(run, grid, context_steps)[0]
 
 
@@ -70,8 +76,6 @@ def kinetics_on_context(speed: np.ndarray, grade: np.ndarray, hr: np.ndarray, co
                         step_s: float) -> np.ndarray | None:
     """The kinetics baseline: fitted to the observed HR of the first ``context_steps`` steps, run over
     the whole workout (None with fewer than 3 observed context steps or a failed fit)."""
-    from edgekit.data.signal import hr_kinetics
-
     k = min(context_steps, len(hr))
     ctx = hr[:k]
     if np.isfinite(ctx).sum() < 3:
@@ -118,10 +122,6 @@ def score_run(rec_id: str, person: str, split: str, profile: str, grid, pred_non
 def score_set(real_set, predict_run: PredictRun, context_minutes: float = CONTEXT_MINUTES,
               step_s: float = 10.0) -> tuple[list[RunScore], list[str]]:
     """Every running workout of ``real_set`` scored (predictions from ``predict_run``), and warnings."""
-    from edgekit.data.signal.workout_grid import to_grid
-    from edgekit.core.errors import InputError
-    from edgekit.tasks.activity import read_workouts, sport_problem, workout_input
-
     runs: list[RunScore] = []
     warnings: list[str] = []
     context_steps = int(round(context_minutes * 60.0 / step_s))
@@ -182,9 +182,6 @@ def synthetic_hr_at_speed(data, n_runners: int = 40, workouts: int = 2, step_s: 
     """The 5th, 50th and 95th percentile of the SYNTHETIC workout population's HR per speed bin
     (each workout's bin medians, as :func:`speed_bin_medians` of the real runs), drawn with the
     model's data settings (``data.seed``, ``data.hr_sampling``)."""
-    from edgekit.data.signal.workout_grid import to_grid
-    from edgekit.data.synth.workouts import iter_population
-
     per_bin: list[list[float]] = [[] for _ in SPEED_BINS]
     for chunk in iter_population(n_runners, workouts, int(data.seed), hr_sampling=data.hr_sampling):
         for w in chunk:

@@ -15,13 +15,14 @@ from typing import Any, ClassVar, Mapping
 import numpy as np
 
 from edgekit import INPUT_NAME
+from edgekit.tasks.roles import Role
 
 
 class TaskSpec:
     """One model type. Class attributes are data; methods are the per-model steps of each stage."""
 
     type: ClassVar[str]  # model.type in configs, "model_type" in checkpoints and metadata
-    role: ClassVar[str]  # "classifier" or "forecaster": the Core ML outputs and HRVKit's API
+    role: ClassVar[Role]  # what the model does (edgekit.tasks.roles): its outputs, Swift role, tolerance
     title: ClassVar[str]  # plain words for messages: "strain classifier"
     length_param: ClassVar[str]  # the params field that sets the input length T
     length_unit: ClassVar[str]  # what one step of the input is: "beats", "hours"
@@ -77,10 +78,6 @@ class TaskSpec:
         if self.swift_input_param is None:
             return None
         return int(getattr(self.params(raw), self.swift_input_param))
-
-    @property
-    def classifier(self) -> bool:
-        return self.role == "classifier"
 
     # --- params and model --------------------------------------------------------------------
 
@@ -204,7 +201,7 @@ class TaskSpec:
 
     def torch_outputs(self, out: np.ndarray) -> np.ndarray:
         """Model outputs (K, C) as the task's values: (K, C) probabilities or (K,) scores."""
-        return out if self.classifier else out.reshape(-1)
+        return out if self.role.has_labels else out.reshape(-1)
 
     def program_outputs(self, out: Mapping[str, Any]) -> np.ndarray:
         """One input's values from a Core ML program's named outputs."""

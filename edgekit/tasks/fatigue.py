@@ -6,17 +6,24 @@ from __future__ import annotations
 import numpy as np
 
 from edgekit import INPUT_NAME
+from edgekit.core.errors import InputError
+from edgekit.core.zones import zone_of
+from edgekit.models.params import FatigueLSTMConfig
 from edgekit.tasks.base import TaskSpec
 from edgekit.tasks.metrics import forecast_metrics
+from edgekit.tasks.roles import FORECASTER
 from edgekit.tasks.strain import FIXTURE_SEED
-from edgekit.core.zones import zone_of
+
+# Deferred on purpose: torch, scikit-learn, the torch model modules and the data layer's modules are
+# imported inside the methods that use them. Config loading imports every task spec; with these at
+# module level `import edgekit.config.load` loads 970 modules (scipy among them) instead of 225.
 
 SCORE_OUTPUT = "fatigue_score"
 
 
 class FatigueTask(TaskSpec):
     type = "fatigue_lstm"
-    role = "forecaster"
+    role = FORECASTER
     title = "fatigue forecaster"
     length_param = "sequence_hours"
     length_unit = "hours"
@@ -37,8 +44,6 @@ class FatigueTask(TaskSpec):
 
     @staticmethod
     def params_class() -> type:
-        from edgekit.models.params import FatigueLSTMConfig
-
         return FatigueLSTMConfig
 
     def build_model(self, raw):
@@ -109,7 +114,6 @@ class FatigueTask(TaskSpec):
 
     def model_inputs(self, cfg, cleaned, where):
         from edgekit.data.signal.windows import MAX_MISSING_HOURS, hourly_rmssd, hourly_series
-        from edgekit.core.errors import InputError
 
         d = cfg.data
         hours = self.input_length(cfg.model.params)

@@ -23,6 +23,18 @@ from typing import Any
 import numpy as np
 
 from edgekit import STRAIN_LABELS
+from edgekit.core.zones import GREEN_MIN, YELLOW_MIN
+from edgekit.data.real.hrv import load_readings, reading_rmssd, watch_days
+from edgekit.data.real.manifest import load_set
+from edgekit.data.real.realism import (
+    FEATURE_TITLES,
+    FEATURES,
+    REALISM_GOAL_AUC,
+    domain_auc,
+    feature_matrix,
+    simulated_readings,
+)
+from edgekit.data.signal.windows import MIN_SLOT_DIFFS
 from edgekit.tasks.real import Goal, RealEvaluation, Table
 
 BURNOUT_MAX = 0.10
@@ -64,8 +76,6 @@ def _goal_profile(profiles: tuple[str, ...]) -> str:
 
 def strain_figures(p: np.ndarray, r: Any) -> dict[str, Any]:
     """Label shares per slice and the stress ranking of class probabilities ``p`` (K, 3) on readings ``r``."""
-    from edgekit.data.real.hrv import reading_rmssd
-
     top = p.argmax(axis=1)
     healthy, burnout = top == 0, top == 2
     adult_day = r.where(profile="holter_day") & r.adult
@@ -112,8 +122,6 @@ def realism_figures(cfg: Any, r: Any, profiles: tuple[str, ...] | None = None, s
     ``data.profiles``, vs the real all-day readings): all real persons, and per split (holdout, tune) for the
     goal's profile (for every profile with ``splits``); and the feature values the report plots. The
     simulated cohort: REALISM_SUBJECTS per profile x REALISM_DAYS days, seed REALISM_SEED."""
-    from edgekit.data.real.realism import FEATURES, domain_auc, feature_matrix, simulated_readings
-
     d = cfg.data
     mb = int(cfg.model.params.get("min_beats", 45))
     real = r.where(profile="holter_day")
@@ -149,8 +157,6 @@ def realism_figures(cfg: Any, r: Any, profiles: tuple[str, ...] | None = None, s
 
 def strain_evaluation(cfg: Any, predict: Any, real_set: Any, realism: bool = True) -> RealEvaluation:
     """The strain classifier on one-minute readings of ``real_set`` (see the module docstring)."""
-    from edgekit.data.real.hrv import load_readings
-
     params = cfg.model.params
     n = int(params.get("window_beats", 128))
     mb = int(params.get("min_beats", 45))
@@ -202,8 +208,6 @@ def strain_evaluation(cfg: Any, predict: Any, real_set: Any, realism: bool = Tru
 
 def _add_realism(ev: RealEvaluation, rf: dict[str, Any]) -> None:
     """The realism goal (per split), table and plot series of :func:`realism_figures` in ``ev``."""
-    from edgekit.data.real.realism import FEATURE_TITLES, REALISM_GOAL_AUC
-
     gp = rf["sim_goal_profile"]
     if rf["skipped"]:
         ev.warnings.append(f"realism: too few simulated persons with readings of {', '.join(rf['skipped'])}")
@@ -235,8 +239,6 @@ def _add_realism(ev: RealEvaluation, rf: dict[str, Any]) -> None:
 
 
 def forecaster_figures(scores: np.ndarray, info: list[dict]) -> dict[str, Any]:
-    from edgekit.core.zones import GREEN_MIN, YELLOW_MIN
-
     red = scores < YELLOW_MIN
     green = scores >= GREEN_MIN
     out: dict[str, Any] = {}
@@ -256,9 +258,6 @@ def forecaster_figures(scores: np.ndarray, info: list[dict]) -> dict[str, Any]:
 
 def forecaster_evaluation(cfg: Any, predict: Any, real_set: Any) -> RealEvaluation:
     """The fatigue forecaster on watch-like days of the 24 h recordings of ``real_set``."""
-    from edgekit.data.real.hrv import load_readings, watch_days
-    from edgekit.data.signal.windows import MIN_SLOT_DIFFS
-
     hours = int(cfg.model.params.get("sequence_hours", 24))
     d = cfg.data
     r = load_readings(real_set, 128, MIN_SLOT_DIFFS + 1, d.max_artifact_pct, d.clean, d.min_rr_ms, d.max_rr_ms)
@@ -311,9 +310,6 @@ def calibrate_classifier(cfg: Any, predict: Any, val_X: np.ndarray, val_y: np.nd
 
     Returns the record (``offsets`` in STRAIN_LABELS order, shares and validation macro-F1 before and
     after, whether the targets were met); the caller adds the offsets to the model's output bias."""
-    from edgekit.data.real.hrv import load_readings
-    from edgekit.data.real.manifest import load_set
-
     params, d = cfg.model.params, cfg.data
     n, mb = int(params.get("window_beats", 128)), int(params.get("min_beats", 45))
     slices: dict[str, np.ndarray] = {}

@@ -12,6 +12,9 @@ import numpy as np
 
 from edgekit.core.zones import zone_of
 
+# Deferred on purpose: scikit-learn (heavy) loads inside classification_metrics; config loading imports
+# this module through the task specs.
+
 
 def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, labels: list[str]) -> dict[str, Any]:
     """accuracy, macro-F1 (over classes present in ``y_true``), per-class recall/precision and the

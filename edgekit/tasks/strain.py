@@ -8,9 +8,16 @@ from typing import Any, Mapping
 import numpy as np
 
 from edgekit import INPUT_NAME, STRAIN_LABELS
+from edgekit.core.errors import InputError
 from edgekit.core.log import plural
+from edgekit.models.params import StrainTransformerConfig
 from edgekit.tasks.base import TaskSpec
 from edgekit.tasks.metrics import classification_metrics
+from edgekit.tasks.roles import CLASSIFIER
+
+# Deferred on purpose: torch, scikit-learn, the torch model modules and the data layer's modules are
+# imported inside the methods that use them. Config loading imports every task spec; with these at
+# module level `import edgekit.config.load` loads 970 modules (scipy among them) instead of 225.
 
 FIXTURE_SEED = 20240521
 CLASS_LABEL_OUTPUT = "classLabel"
@@ -19,7 +26,7 @@ CLASS_PROBS_OUTPUT = "classLabel_probs"
 
 class StrainTask(TaskSpec):
     type = "strain_transformer"
-    role = "classifier"
+    role = CLASSIFIER
     title = "strain classifier"
     length_param = "window_beats"
     length_unit = "beats"
@@ -37,8 +44,6 @@ class StrainTask(TaskSpec):
 
     @staticmethod
     def params_class() -> type:
-        from edgekit.models.params import StrainTransformerConfig
-
         return StrainTransformerConfig
 
     def build_model(self, raw):
@@ -131,7 +136,6 @@ class StrainTask(TaskSpec):
 
     def model_inputs(self, cfg, cleaned, where):
         from edgekit.data.signal.windows import beat_windows
-        from edgekit.core.errors import InputError
 
         d = cfg.data
         n = self.input_length(cfg.model.params)

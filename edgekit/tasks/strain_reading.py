@@ -9,9 +9,15 @@ from typing import Any
 import numpy as np
 
 from edgekit import INPUT_NAME
+from edgekit.core.errors import InputError
 from edgekit.core.log import plural
+from edgekit.models.params import StrainReadingConfig
 from edgekit.tasks.metrics import classification_metrics
 from edgekit.tasks.strain import FIXTURE_SEED, StrainTask, strain_cases
+
+# Deferred on purpose: torch, scikit-learn, the torch model modules and the data layer's modules are
+# imported inside the methods that use them. Config loading imports every task spec; with these at
+# module level `import edgekit.config.load` loads 970 modules (scipy among them) instead of 225.
 
 CURVE_BEATS = (16, 24, 32, 40, 45, 55, 64, 80, 96, 128)
 CROP_STREAM = 0xC209  # train.crop_fraction: generator default_rng([train.seed, CROP_STREAM, epoch])
@@ -31,8 +37,6 @@ class StrainReadingTask(StrainTask):
 
     @staticmethod
     def params_class() -> type:
-        from edgekit.models.params import StrainReadingConfig
-
         return StrainReadingConfig
 
     def build_model(self, raw):
@@ -94,7 +98,6 @@ class StrainReadingTask(StrainTask):
         """One input per reading (a heartbeat series; a longer recording cut into consecutive readings
         of N beats ending with its newest: ``reading_windows(every=True)``), oldest first."""
         from edgekit.data.signal.windows import reading_windows
-        from edgekit.core.errors import InputError
 
         d = cfg.data
         n = self.input_length(cfg.model.params)

@@ -341,7 +341,7 @@ def run(cfg: ModelConfig, build_dir: Path, init_from: Path | None = None) -> dic
         meta = {
             "model_type": model_type,
             "model_config": model.config.to_dict(),
-            "label_names": labels if task.classifier else [],
+            "label_names": labels if task.role.has_labels else [],
             "normalization": normalization,
             "data_fingerprint": sha256_file(windows_path),
             "edgekit_version": edgekit.__version__,

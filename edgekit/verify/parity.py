@@ -95,7 +95,7 @@ def _run(cfg: Any, build_dir: Path) -> dict:
     module, meta = load_checkpoint(layout.checkpoint, task_for)
     model_type = meta.get("model_type", cfg.model.type)
     task = task_for(model_type)
-    classifier = task.classifier
+    classifier = task.role.has_labels
     length = task.input_length(module.config.to_dict())
     names, X_fix, source = _fixtures(cfg, model_type, length)
     labels = task.labels(meta)
