@@ -154,10 +154,10 @@ def make_model(root: Path, build: Path, name: str, model_type: str, *, labels: l
     mdir = build / name
     _write_checkpoint(mdir / "train" / "model.pt", model_type, params, labels)
     headline = {"accuracy": 0.912, "macro_f1": 0.897} if role == "classifier" else {"mae": 6.3, "baseline_mae": 9.1}
-    write_train_records(mdir / "train", TrainRecord(
-        model=name, model_type=model_type, split="test (held-out subjects)", n_windows={"test": 5}, best_epoch=1,
-        epochs_run=1, test=dict(headline), synthetic_data=False, data_source="files",
-        extra={**headline, **(metrics or {})}))
+    write_train_records(mdir / "train", TrainRecord.from_json({
+        "model": name, "model_type": model_type, "split": "test (held-out subjects)", "n_windows": {"test": 5},
+        "best_epoch": 1, "epochs_run": 1, "test": dict(headline), "synthetic_data": False, "data_source": "files",
+        **headline, **(metrics or {})}))
     rng = np.random.default_rng(0)
     if role == "regressor":
         X = np.stack([3 + rng.normal(0, 0.3, (5, length)), rng.normal(0, 0.02, (5, length)),
