@@ -52,7 +52,8 @@ def influx_section(quick: bool) -> tuple[list[dict], list[str]]:
     except ImportError:
         return [], ["influx: the 'influxdb' package (baseline client) is not installed; push benchmarks not run"]
     from edgekit.data.synth import cohort as synth
-    from edgekit.data.influx.client import InfluxClient, seconds_to_ns
+    from edgekit.data.influx.client import InfluxClient
+    from edgekit.data.influx.protocol import seconds_to_ns
     from edgekit.data.influx.tables import PushData, rr_lines
 
     rows, notes = [], []

@@ -441,9 +441,10 @@ def test_training_data_from_fitrec_json_lines(tmp_path):
     """[data] source = "files": FitRec-style JSON lines stream through the (non-strict) quality filter."""
     from edgekit.pipeline.build import run_data_stage
     from edgekit.data.synth import workouts as workout_synth
+    from edgekit.data.synth.workout_jsonl import write_jsonl
 
     pop = tmp_path / "pop.jsonl"
-    n = workout_synth.write_jsonl(pop, (w for ch in workout_synth.iter_population(4, 6, seed=4, hr_sampling="mixed")
+    n = write_jsonl(pop, (w for ch in workout_synth.iter_population(4, 6, seed=4, hr_sampling="mixed")
                                         for w in ch))
     (tmp_path / "configs").mkdir()
     cfg_path = tmp_path / "configs" / "from_files.toml"

@@ -10,6 +10,7 @@ import pytest
 from edgekit.cli.main import main
 from edgekit.config.load import ConfigError, load_config
 from edgekit.data.synth import cohort as synth
+from edgekit.data.synth import recordings
 
 MIX = ["watch", "spot", "strap", "breathe"]
 
@@ -20,11 +21,11 @@ def mixed():
 
 
 def test_assignment_balanced_and_deterministic():
-    a = synth.assign_recordings(MIX, 10, 3)
-    assert np.array_equal(a, synth.assign_recordings(MIX, 10, 3))
+    a = recordings.assign_recordings(MIX, 10, 3)
+    assert np.array_equal(a, recordings.assign_recordings(MIX, 10, 3))
     counts = np.bincount(a, minlength=4)
     assert counts.max() - counts.min() <= 1
-    assert not np.array_equal(a, synth.assign_recordings(MIX, 10, 4))
+    assert not np.array_equal(a, recordings.assign_recordings(MIX, 10, 4))
     assert synth.check_recordings(["spot"]) is None and synth.check_recordings(None) is None
     with pytest.raises(ValueError, match="unknown recording profile"):
         synth.check_recordings(["fitbit"])
@@ -36,23 +37,23 @@ def test_profiles_schedule_and_lengths(mixed):
     beats = np.bincount(seg, minlength=len(kinds))
     sub_kind = mixed.subject_recordings()
     # each segment belongs to a subject of a profile that records that kind
-    assert all(sub_kind[s] == k or (sub_kind[s] == synth.BREATHE and k == synth.WATCH)
+    assert all(sub_kind[s] == k or (sub_kind[s] == recordings.BREATHE and k == recordings.WATCH)
                for s, k in zip(mixed.seg_subject.tolist(), kinds.tolist()))
-    w = beats[kinds == synth.WATCH]
+    w = beats[kinds == recordings.WATCH]
     assert 35 <= np.percentile(w, 5) and np.percentile(w, 95) <= 100 and 55 <= np.median(w) <= 80
     # watch: a few readings a day, denser at night, none during blocked periods
-    n_watch_subj = int(((sub_kind == synth.WATCH) | (sub_kind == synth.BREATHE)).sum())
-    per_day = (kinds == synth.WATCH).sum() / (n_watch_subj * 4)
+    n_watch_subj = int(((sub_kind == recordings.WATCH) | (sub_kind == recordings.BREATHE)).sum())
+    per_day = (kinds == recordings.WATCH).sum() / (n_watch_subj * 4)
     assert 5 <= per_day <= 11
     st = mixed.recording_stats
     assert st["watch_lost_motion"] > 0 and st["subjects_watch"] == 2
     # spot: one 150 s measurement every hour; strap: long recordings
-    assert (kinds == synth.SPOT).sum() == 2 * 4 * 24
-    assert beats[kinds == synth.STRAP].min() > 1500
-    b = beats[kinds == synth.BREATHE]
+    assert (kinds == recordings.SPOT).sum() == 2 * 4 * 24
+    assert beats[kinds == recordings.STRAP].min() > 1500
+    b = beats[kinds == recordings.BREATHE]
     assert len(b) == 0 or (b.min() >= 40 and b.max() <= 450)
     # Apple's SDNN value of each reading, from its beats
-    sd = synth.reading_sdnn(mixed.table)
+    sd = recordings.reading_sdnn(mixed.table)
     assert len(sd) == len(np.unique(seg)) and all(v > 0 for v in sd.values())
 
 

@@ -8,7 +8,8 @@ import pytest
 
 from benchmarks.bench_data import write_export
 from edgekit.data.readers import formats as readers
-from edgekit.data.readers.apple_health import parse_time_of_day, read_export
+from edgekit.data.readers.apple_health import read_export
+from edgekit.data.readers.apple_records import parse_time_of_day
 from edgekit.data.rr import read_csv, write_csv
 from edgekit.core.errors import InputError
 

@@ -9,7 +9,7 @@ import pytest
 from edgekit.cli.main import main
 from edgekit.data import rr
 from edgekit.data.readers import formats as readers
-from edgekit.data.readers import text_blocks
+from edgekit.data.readers import csv_column, rr_chunks, text_blocks
 from edgekit.data.readers.stream import ingest_recordings
 from edgekit.core.errors import InputError
 
@@ -64,7 +64,7 @@ def test_streamed_unit_rule_is_the_median_rule():
             v = rng.uniform(0.0, 20.0, size=n)
         cuts = sorted(rng.integers(0, n + 1, size=int(rng.integers(0, 4))))
         chunks = [c for c in np.split(v, cuts) if len(c)]
-        assert readers._detect_unit_streamed(iter(chunks), "auto") == readers._detect_unit(v, "auto"), v
+        assert rr_chunks._detect_unit_streamed(iter(chunks), "auto") == rr_chunks._detect_unit(v, "auto"), v
 
 
 def _recordings(tmp_path):
@@ -123,7 +123,7 @@ def test_streamed_ingest_same_bytes_as_whole_table(tmp_path, monkeypatch):
         ref = tmp_path / f"whole_{fmt}.csv"
         rr.write_csv(readers.read(paths, fmt, subjects=[f"s{i}" for i in range(len(paths))]), ref)
         monkeypatch.setattr(text_blocks, "BLOCK_BYTES", 211)
-        monkeypatch.setattr(readers, "ROWS_PER_CHUNK", 50)
+        monkeypatch.setattr(csv_column, "ROWS_PER_CHUNK", 50)
         out = tmp_path / f"stream_{fmt}.csv"
         r = ingest_recordings(paths, out, fmt, subjects=[f"s{i}" for i in range(len(paths))])
         monkeypatch.undo()

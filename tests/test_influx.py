@@ -14,7 +14,8 @@ import pytest
 from edgekit.pipeline.build import run_data_stage
 from edgekit.cli.main import main
 from edgekit.config.load import ConfigError, load_config
-from edgekit.data.influx.client import InfluxClient, ns_to_seconds, seconds_to_ns
+from edgekit.data.influx.client import InfluxClient
+from edgekit.data.influx.protocol import ns_to_seconds, seconds_to_ns
 from edgekit.core.errors import EdgekitError
 from influx_server import InfluxServer, influx_server, require_influxd  # noqa: F401 - fixture
 
@@ -114,7 +115,7 @@ def test_hostile_subject_names_round_trip(influx_server, tmp_path):
     assert {s for s, _ in pts} == set(HOSTILE)
     assert all(sum(1 for s, _ in pts if s == n) == 200 for n in HOSTILE)
     # and edgekit's own reader finds each one by its exact name (InfluxQL escaping)
-    from edgekit.data.influx.tables import load_influx
+    from edgekit.data.influx.read_back import load_influx
 
     for name in HOSTILE:
         cfg = _cfg("lstm", influx_server.url, db, tmp_path)
@@ -277,10 +278,11 @@ def test_config_validation(tmp_path):
 
 
 def test_streamed_push_sends_what_the_in_memory_path_sends(cohort, monkeypatch, tmp_path):
+    from edgekit.data.influx import table_stream
     from edgekit.data.influx import tables as influx_io
 
-    monkeypatch.setattr(influx_io, "CHUNK_BEATS", 700)  # many chunks, each ending at a segment boundary
-    st = influx_io.TableStream([cohort], None)
+    monkeypatch.setattr(table_stream, "CHUNK_BEATS", 700)  # many chunks, each ending at a segment boundary
+    st = table_stream.TableStream([cohort], None)
     assert st.check()
     data = influx_io.read_inputs([cohort], None, None, None)
     assert st.hourly == influx_io.hourly_points(data.table)  # bit-identical hourly RMSSD
@@ -291,7 +293,7 @@ def test_streamed_push_sends_what_the_in_memory_path_sends(cohort, monkeypatch, 
     body = lines[2:]
     swapped = tmp_path / "swapped.csv"
     swapped.write_text("\n".join(lines[:2] + body[len(body) // 2:] + body[:len(body) // 2]) + "\n")
-    assert not influx_io.TableStream([swapped], None).check()
+    assert not table_stream.TableStream([swapped], None).check()
 
 
 def test_push_refuses_bad_rows_before_sending_anything(influx_server, cohort, tmp_path, capsys):

@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 from scipy.optimize import curve_fit
 
+from edgekit.data.synth import heart_response, workout_jsonl
 from edgekit.data.synth import workouts as ws
 
 ARRAYS = ("route_t_s", "lat_deg", "lon_deg", "altitude_m", "speed_mps", "hr_t_s", "hr_bpm")
-NO_DRIFT = replace(ws.HRParams(), drift_bpm_per_min=0.0)
+NO_DRIFT = replace(heart_response.HRParams(), drift_bpm_per_min=0.0)
 
 
 def _same(a, b):
@@ -63,30 +64,30 @@ def test_speed_step_on_flat_gives_documented_gain_and_time_constants():
     t = np.arange(post, dtype=float)
     rise = hr[pre:pre + post] - hr[pre - 1]
     (a1, tau1, a2, tau2, d), _ = curve_fit(_two_exp, t, rise, p0=(15, 40, 5, 200, 4))
-    assert (a1 + a2) / (v2 - v1) == pytest.approx(ws.GAIN_BPM_PER_MPS, rel=0.02)
-    assert tau1 == pytest.approx(ws.TAU_RISE_S, rel=0.05)
-    assert tau2 == pytest.approx(ws.TAU_SLOW_S, rel=0.1)
-    assert a2 / (a1 + a2) == pytest.approx(ws.SLOW_FRACTION, abs=0.02)
-    assert d == pytest.approx(ws.DEAD_TIME_S, abs=1.5)
+    assert (a1 + a2) / (v2 - v1) == pytest.approx(heart_response.GAIN_BPM_PER_MPS, rel=0.02)
+    assert tau1 == pytest.approx(heart_response.TAU_RISE_S, rel=0.05)
+    assert tau2 == pytest.approx(heart_response.TAU_SLOW_S, rel=0.1)
+    assert a2 / (a1 + a2) == pytest.approx(heart_response.SLOW_FRACTION, abs=0.02)
+    assert d == pytest.approx(heart_response.DEAD_TIME_S, abs=1.5)
     # fall: slower than the rise
     fall = hr[pre + post - 1] - hr[pre + post:]
     (b1, tau_f, b2, _, _), _ = curve_fit(_two_exp, t, fall, p0=(15, 60, 5, 300, 4))
     assert tau_f == pytest.approx(p.tau_fall_s, rel=0.05) and tau_f > tau1 * 1.15
-    assert (b1 + b2) / (v2 - v1) == pytest.approx(ws.GAIN_BPM_PER_MPS, rel=0.02)
+    assert (b1 + b2) / (v2 - v1) == pytest.approx(heart_response.GAIN_BPM_PER_MPS, rel=0.02)
     # from a chest-strap-like measurement (1 bpm noise, whole bpm, a sample every 5 s), with the
     # documented slower component's share and time constant: gain, time constant and dead time
     rng = np.random.default_rng(0)
     idx = np.arange(0, post, 5)
     noisy = np.round(hr[pre + idx] + rng.normal(0, 1.0, len(idx))) - hr[pre - 1]
-    w = ws.SLOW_FRACTION
+    w = heart_response.SLOW_FRACTION
 
     def model(t, k, tau, d):
-        return _two_exp(t, (1 - w) * k * (v2 - v1), tau, w * k * (v2 - v1), ws.TAU_SLOW_S, d)
+        return _two_exp(t, (1 - w) * k * (v2 - v1), tau, w * k * (v2 - v1), heart_response.TAU_SLOW_S, d)
 
     (k, tau1, d), _ = curve_fit(model, idx.astype(float), noisy, p0=(15, 30, 2))
-    assert k == pytest.approx(ws.GAIN_BPM_PER_MPS, rel=0.05)
-    assert tau1 == pytest.approx(ws.TAU_RISE_S, rel=0.15)
-    assert d == pytest.approx(ws.DEAD_TIME_S, abs=4)
+    assert k == pytest.approx(heart_response.GAIN_BPM_PER_MPS, rel=0.05)
+    assert tau1 == pytest.approx(heart_response.TAU_RISE_S, rel=0.15)
+    assert d == pytest.approx(heart_response.DEAD_TIME_S, abs=4)
 
 
 def test_minetti_cost_and_uphill_raises_hr_at_the_same_speed():
@@ -104,7 +105,7 @@ def test_minetti_cost_and_uphill_raises_hr_at_the_same_speed():
 
 
 def test_cardiac_drift_and_slow_component():
-    p = ws.HRParams()
+    p = heart_response.HRParams()
     hr = ws.true_hr(np.full(5400, 3.0), 0.0, p)
     rise = hr[3600] - hr[900]  # minute 15 -> 60 at ~60 % of the heart-rate reserve
     assert 4.0 < rise < 15.0
@@ -255,7 +256,7 @@ def test_write_jsonl_fitrec_style(tmp_path):
     out = tmp_path / "workouts.jsonl"
     out.write_text("old\n")
     gen = (w for chunk in ws.iter_population(2, 4, seed=8, hr_sampling="sparse") for w in chunk)
-    assert ws.write_jsonl(out, gen) == 8
+    assert workout_jsonl.write_jsonl(out, gen) == 8
     assert [p.name for p in tmp_path.iterdir()] == ["workouts.jsonl"]  # replaced, no temporary left
     work = _flat(ws.iter_population(2, 4, seed=8, hr_sampling="sparse"))
     lines = out.read_text().splitlines()
@@ -283,7 +284,7 @@ def test_write_jsonl_fitrec_style(tmp_path):
     w = work[0]
     w.workout_id, w.runner = "a-1", "007"
     w.altitude_m = np.full(len(w.route_t_s), np.nan)
-    rec = ws.fitrec_record(w)
+    rec = workout_jsonl.fitrec_record(w)
     assert rec["id"] == "a-1" and rec["userId"] == "007" and set(rec["altitude"]) == {None}
     assert not math.isnan(json.loads(json.dumps(rec, allow_nan=False))["timestamp"][0])
 

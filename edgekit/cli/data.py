@@ -1,4 +1,5 @@
-"""CLI verbs of the data layer: ``edgekit data synth|ingest`` and ``edgekit hrv``.
+"""CLI verbs of the data layer: ``edgekit data synth|ingest|coverage`` and ``edgekit hrv`` (``data push``:
+:mod:`edgekit.cli.push`; the reader options they share: :mod:`edgekit.cli.inputs`).
 
 ``register(subparsers)`` adds them to the main parser (edgekit/cli/main.py). Each handler returns an exit
 code; user errors raise :class:`edgekit.core.errors.InputError` (printed as ``edgekit: error: ...``).
@@ -7,49 +8,27 @@ code; user errors raise :class:`edgekit.core.errors.InputError` (printed as ``ed
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from edgekit.core.errors import InputError
-from edgekit.core.log import status
-
-_FMT_HELP = ("input format: ppg, ecg, polar, rr-text, csv, apple-health, fit (beat intervals of a FIT file's hrv "
-             "messages); default: detected when certain (edgekit's RR table, Apple export, Polar RR file). The "
-             "activity model (predict) reads workouts: GPX, TCX, FIT by extension, or apple-health")
-
-
-def _add_reader_options(p: argparse.ArgumentParser) -> None:
-    from edgekit.data.readers.formats import FORMATS
-
-    p.add_argument("--format", "-f", dest="fmt", choices=FORMATS, default=None, help=_FMT_HELP)
-    p.add_argument("--sample-rate", type=float, default=None,
-                   help="ppg/ecg: samples per second (default: derived from --time-column)")
-    p.add_argument("--column", default=None,
-                   help="csv/ppg/ecg: name of the column holding the values (default: csv rr_ms, rr, ibi, nni, ...; "
-                        "ppg/ecg ppg, ecg, signal, value)")
-    p.add_argument("--time-column", default=None,
-                   help="csv: beat timestamps (epoch s/ms/ns or ISO 8601); ppg/ecg: sample times (ms timer, epoch "
-                        "s/ms or ISO datetimes; repeated or jittered times are resampled to an even grid). "
-                        "Default: none")
-    p.add_argument("--hr-column", default=None, metavar="NAME",
-                   help="ppg/ecg: the device's own heart rate (bpm) in the same file, to check the derived HR "
-                        "against (default: a column named hr, heart_rate or bpm when there is one)")
-    p.add_argument("--unit", choices=("auto", "ms", "s"), default="auto",
-                   help="rr-text/csv: RR unit (default auto = seconds when the median value is below 10)")
-    p.add_argument("--gap-s", type=float, default=3.0,
-                   help="a timestamp jump longer than the beat's RR plus this many seconds ends a segment "
-                        "(default 3; polar adds 2 s for its batched phone timestamps)")
-    p.add_argument("--start", default=None, metavar="TIME",
-                   help="date and time the recording started, for a recording without a clock (rr-text, csv "
-                        "without --time-column, ppg/ecg with --sample-rate): ISO 8601, e.g. "
-                        "2024-05-01T07:30:00+02:00 (no offset = UTC). Default: none (times count from the "
-                        "first beat, shown as 1970-01-01)")
-    p.add_argument("--subject", action="append", default=None, metavar="NAME",
-                   help="subject id of an input (repeat once per input, in order); default: the file "
-                        "name without extension. Inputs that would share an id are refused")
+from edgekit.core.log import echo, echo_err, progress_disabled, status, warning
+from edgekit.cli.inputs import (_add_reader_options, _check_inputs_differ_from_output, _read, _subjects,
+                                add_baseline_options, baseline_of)
+from edgekit.cli.push import register_push
+from edgekit.core.fileio import check_output_file, dumps_strict, atomic_path
+from edgekit.data.clock import utc_offset_seconds
+from edgekit.data.readers import formats as readers
+from edgekit.data.readers.stream import ingest_apple_health, ingest_recordings
+from edgekit.data.rr import write_csv
+from edgekit.data.signal.baseline_text import text_lines
+from edgekit.data.signal.clean import clean
+from edgekit.data.synth import cohort as synth
+from edgekit.data.synth.cohort import RECORDINGS
+from edgekit.data.synth.coverage import measure
 
 
 def register(subparsers):
@@ -167,56 +146,7 @@ def register(subparsers):
     return dsub
 
 
-def _subjects(args, n_inputs: int) -> list[str] | None:
-    subjects = getattr(args, "subject", None)
-    if subjects and len(subjects) != n_inputs:
-        raise InputError(f"--subject given {len(subjects)} times for {n_inputs} inputs; give one "
-                         f"--subject NAME per input, in order")
-    return subjects
-
-
-def _read(args, paths):
-    from edgekit.data.readers import formats as readers
-    from edgekit.data.readers.labelled import read_table_csv
-
-    from edgekit.data.readers.labelled import sniff_kind
-
-    subjects = _subjects(args, len(paths))
-    fmt = args.fmt
-    if fmt is None:
-        kinds = {p: readers.detect_format(p) for p in paths}
-        if len(set(kinds.values())) > 1:
-            raise InputError("inputs of different formats (" + ", ".join(f"{p}: {k}" for p, k in kinds.items())
-                             + "); read them separately or give --format")
-        fmt = kinds[paths[0]]
-    if fmt == "csv" and args.column is None and args.time_column is None and all(
-            p.is_file() and sniff_kind(p) == "table" for p in paths):
-        fmt = "table"  # edgekit's own RR table: its subjects, segments and times, not one column of numbers
-    if fmt == "table":
-        if getattr(args, "start", None) is not None:
-            raise InputError(f"{paths[0]}: an edgekit RR table has its own times; --start is for recordings without "
-                             f"a clock")
-        from edgekit.data import rr
-
-        readers.refuse_repeated_files(paths)
-        tables = [read_table_csv(p)[0] for p in paths]
-        if subjects:
-            for p, t, name in zip(paths, tables, subjects):
-                if len(set(t.subject.tolist())) > 1:
-                    raise InputError(f"{p}: holds several subjects; --subject can rename only a one-subject table")
-                t.subject = np.full(len(t), name)
-        readers.refuse_shared_subjects([set(t.subject.tolist()) for t in tables], paths)
-        return rr.RRTable.concat(tables)
-    return readers.read(paths, fmt, sample_rate=args.sample_rate, column=args.column,
-                        time_column=args.time_column, unit=args.unit, gap_s=args.gap_s, subjects=subjects,
-                        start=getattr(args, "start", None), hr_column=getattr(args, "hr_column", None))
-
-
 def cmd_ingest(args) -> int:
-    from edgekit.data.readers import formats as readers
-    from edgekit.data.rr import write_csv
-    from edgekit.core.fileio import check_output_file
-
     out = check_output_file(args.out, force=args.force)
     if args.fmt is None:
         raise InputError("data ingest: --format is required (ppg, ecg, polar, rr-text, csv, apple-health, fit)")
@@ -225,21 +155,16 @@ def cmd_ingest(args) -> int:
         raise InputError(f"{args.inputs[0]}: an Apple Health export has its own clock; --start is for recordings "
                          f"without one")
     if args.fmt == "apple-health":  # streamed: written as it is parsed, memory independent of the export
-        from edgekit.data.readers.stream import ingest_apple_health
-
         r = ingest_apple_health(args.inputs, out)
         status(f"wrote {r['rows']} RR intervals in {r['segments']} segments to {out}")
         return 0
     if args.fmt in readers.STREAMED_FORMATS:  # streamed too: written chunk by chunk as it is read
-        from edgekit.data.readers.stream import ingest_recordings
-
         r = ingest_recordings(args.inputs, out, args.fmt, subjects=_subjects(args, len(args.inputs)),
                               column=args.column, time_column=args.time_column, unit=args.unit,
                               gap_s=args.gap_s, start=args.start)
         status(f"wrote {r['rows']} RR intervals in {r['segments']} segments to {out}")
         return 0
     table = _read(args, args.inputs)  # ppg / ecg: HeartPy finds the peaks of the whole signal
-    from edgekit.core.log import warning
 
     for line in table.meta.get("warnings", []):
         warning(line)
@@ -247,18 +172,6 @@ def cmd_ingest(args) -> int:
     n_seg = len(set(zip(table.subject.tolist(), table.segment.tolist())))
     status(f"wrote {len(table)} RR intervals in {n_seg} segments to {out}")
     return 0
-
-
-def _check_inputs_differ_from_output(inputs, out: Path) -> None:
-    """--force must never replace one of the inputs being read."""
-    if not out.exists():
-        return
-    for p in inputs:
-        try:
-            if Path(p).exists() and os.path.samefile(p, out):
-                raise InputError(f"{out}: is also an input; write the output to another path")
-        except OSError:
-            continue
 
 
 HRV_MAX_ARTIFACT_PCT = 20.0  # edgekit hrv: more artifact beats than this (%) gives a warning
@@ -276,7 +189,7 @@ def hrv_warnings(table, feats: dict, where: str) -> list[str]:
 
 def hrv_report(table, method: str = "kubios", min_rr: float = 300.0, max_rr: float = 2000.0, res=None) -> dict:
     """HRV features of a recording; ``res``: its cleaning result when the caller already has it."""
-    from edgekit.data.signal.clean import clean
+    # deferred: the features import scipy.signal (about 1 s), which only this verb needs; 'edgekit --help' stays fast
     from edgekit.data.signal.features import all_features
 
     if res is None:
@@ -291,13 +204,6 @@ def hrv_report(table, method: str = "kubios", min_rr: float = 300.0, max_rr: flo
 
 
 def cmd_hrv(args) -> int:
-    from edgekit.data.signal.baseline_text import text_lines
-    from edgekit.data.signal.clean import clean
-    from edgekit.data.clock import utc_offset_seconds
-    from edgekit.core.fileio import dumps_strict
-
-    from edgekit.core.log import warning
-
     utc_offset_seconds(args.utc_offset)  # a bad value is refused before the file is read
     table = _read(args, [args.input])
     res = clean(table, args.clean, args.min_rr, args.max_rr)
@@ -309,49 +215,19 @@ def cmd_hrv(args) -> int:
         feats["device_hr_check"] = next(iter(table.meta["hr_check"].values()))
     baselines = baseline_of(res.table, args.utc_offset, args.baseline_window)
     if args.json:
-        print(dumps_strict({**feats, "warnings": notes, "baseline": {s: b.to_json() for s, b in baselines.items()}},
+        echo(dumps_strict({**feats, "warnings": notes, "baseline": {s: b.to_json() for s, b in baselines.items()}},
                            indent=2))
     else:
         for k in ("n_beats", "mean_rr_ms", "mean_hr_bpm", "sdnn_ms", "rmssd_ms", "pnn50_pct", "sd1_ms",
                   "sd2_ms", "lf_ms2", "hf_ms2", "lf_hf", "lfnu", "hfnu", "n_corrected", "artifact_pct"):
             v = feats[k]
-            print(f"{k:14s} {v:.3f}" if isinstance(v, float) else f"{k:14s} {v}")
+            echo(f"{k:14s} {v:.3f}" if isinstance(v, float) else f"{k:14s} {v}")
         for b in baselines.values():
-            print("\n".join(text_lines(b)))
+            echo("\n".join(text_lines(b)))
     return 0
 
 
-def baseline_of(cleaned, utc_offset: str | None, window: str, max_artifact_pct: float | None = None) -> dict:
-    """The personal baseline (edgekit.data.signal.baseline) of every subject of a cleaned table, its days
-    placed with the wearer's ``--utc-offset`` (a zone's offset at the last beat)."""
-    from edgekit.data.signal.baseline import MAX_ARTIFACT_PCT, personal_baseline
-    from edgekit.data.clock import utc_offset_seconds
-
-    last = float(np.nanmax(cleaned.time_s)) if len(cleaned) else 0.0
-    return personal_baseline(cleaned, utc_offset_seconds(utc_offset, last), window,
-                             MAX_ARTIFACT_PCT if max_artifact_pct is None else max_artifact_pct)
-
-
-def add_baseline_options(p: argparse.ArgumentParser, utc_offset: bool = True) -> None:
-    """``--baseline-window`` (and ``--utc-offset``) of the verbs that show the personal baseline."""
-    from edgekit.data.signal.baseline import DEFAULT_WINDOW, WINDOWS
-
-    if utc_offset:
-        p.add_argument("--utc-offset", default=None, metavar="TZ",
-                       help="the wearer's time zone, which places the baseline's days and night hours: "
-                            "+05:30, -7, UTC (default) or a zone name such as Europe/Berlin")
-    p.add_argument("--baseline-window", choices=tuple(WINDOWS), default=DEFAULT_WINDOW,
-                   help="readings that make the personal baseline's daily value: night (00:00-06:00 local, "
-                        "default), morning (06:00-10:00) or all")
-
-
 def cmd_synth(args) -> int:
-    import numpy as np
-
-    from edgekit.data.synth import cohort as synth
-    from edgekit.core.fileio import atomic_path, check_output_file
-    from edgekit.core.log import progress_disabled
-
     out = check_output_file(args.out, force=args.force)
     if args.subjects < 1 or args.days < 1:
         raise InputError("data synth: --subjects and --days must be >= 1")
@@ -362,7 +238,6 @@ def cmd_synth(args) -> int:
     for key, val in (("hr0", args.hr0), ("rmssd0", args.rmssd0), ("type", args.proneness)):
         if val is not None:
             profile[key] = val
-    from tqdm import tqdm
 
     desc = ", ".join(f"{k}={v}" for k, v in profile.items()) or "population"
     try:
@@ -405,19 +280,13 @@ def cmd_synth(args) -> int:
     status(f"wrote SYNTHETIC data (simulated, no real subjects; profile: {desc}): {args.subjects} subjects "
           f"x {args.days} days, {n_rows} labelled RR intervals to {args.out}")
     if stats:
-        from edgekit.data.synth.cohort import RECORDINGS
-
-        print("recordings per profile: " + ", ".join(
+        echo_err("recordings per profile: " + ", ".join(
             f"{k}: {stats[f'subjects_{k}']} subjects, {stats[f'recordings_{k}']} recordings" for k in RECORDINGS
-            if stats[f"subjects_{k}"] or stats[f"recordings_{k}"]), file=sys.stderr)
+            if stats[f"subjects_{k}"] or stats[f"recordings_{k}"]))
     return 0
 
 
 def cmd_coverage(args) -> int:
-    from edgekit.data.synth import cohort as synth
-    from edgekit.data.synth.coverage import measure
-    from edgekit.core.fileio import dumps_strict
-
     if args.subjects < 3 or args.days < 2:
         raise InputError("data coverage: --subjects must be >= 3 and --days >= 2")
     profiles = [x.strip() for x in args.profiles.split(",") if x.strip()]
@@ -425,95 +294,9 @@ def cmd_coverage(args) -> int:
         synth.check_recordings(profiles)
     except ValueError as exc:
         raise InputError(f"data coverage: --profiles: {exc}") from None
-    print(dumps_strict(measure(args.subjects, args.days, args.seed, profiles,
+    echo(dumps_strict(measure(args.subjects, args.days, args.seed, profiles,
                                max_artifact_pct=args.max_artifact_pct, min_beats=args.min_beats,
                                reading_max_artifact_pct=args.reading_max_artifact_pct), indent=2))
     return 0
 
 
-def register_push(dsub) -> None:
-    """``edgekit data push``: RR tables, labels and hourly RMSSD into InfluxDB (docs/influxdb.md)."""
-    p = dsub.add_parser(
-        "push", help="write recordings to InfluxDB (rr, label and hourly hrv points)",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        description=("Write recordings to an InfluxDB database through the 1.x HTTP API (InfluxDB 1.x; 2.x\n"
-                     "and 3.x through their v1 API): one 'rr' point per beat, a 'label' point per labelled\n"
-                     "beat, one 'hrv' point (hourly RMSSD of the cleaned beats) per subject and hour; tag\n"
-                     "'subject'. Every input is read and checked before anything is sent; points are keyed\n"
-                     "by subject and time, so pushing again overwrites instead of duplicating. Credentials\n"
-                     "come from EDGEKIT_INFLUX_USER + EDGEKIT_INFLUX_PASSWORD (or _PASSWORD_FILE), or\n"
-                     "EDGEKIT_INFLUX_TOKEN; never put them in the URL. Schema: docs/influxdb.md."),
-        epilog=("examples:\n"
-                "  edgekit data push cohort.csv --influx http://localhost:8086 --database hrv\n"
-                "  edgekit data push rec.txt --format rr-text --subject alice --influx http://db:8086 --database hrv\n"
-                "  EDGEKIT_INFLUX_TOKEN=... edgekit data push export.xml --format apple-health \\\n"
-                "      --subject bob --influx https://influx.example.com --database hrv\n"
-                "\nWithout --format an input must be edgekit's RR table CSV (data ingest / data synth\n"
-                "output); its label and fatigue_score columns are pushed as 'label' points. --subject\n"
-                "(once per input, in order) names each input's subject; two inputs holding the same\n"
-                "subject are refused (push them one after the other to add to one subject)."))
-    p.add_argument("inputs", nargs="+", type=Path, metavar="INPUT")
-    _add_reader_options(p)
-    p.add_argument("--influx", required=True, metavar="URL", help="server, e.g. http://localhost:8086")
-    p.add_argument("--database", required=True, metavar="DB", help="database (must exist, or --create-database)")
-    p.add_argument("--create-database", action="store_true", help="create the database first (CREATE DATABASE)")
-    p.add_argument("--clean", choices=("kubios", "malik", "none"), default="kubios",
-                   help="cleaning before the hourly RMSSD (default kubios, as [data] clean)")
-    p.add_argument("--max-artifact-pct", type=float, default=5.0,
-                   help="hourly RMSSD: an hour with more artifact beats (%%) is not written (default 5)")
-    p.set_defaults(func=cmd_push)
-
-
-def cmd_push(args) -> int:
-    from edgekit.data.readers import formats as readers
-    from edgekit.data.influx.client import InfluxClient, check_url
-    from edgekit.data.influx.tables import TableStream, hourly_points, push, push_stream, read_inputs
-
-    from edgekit.data.clock import has_clock, no_clock_warning
-    from edgekit.core.log import warning
-
-    check_url(args.influx)
-    notes: list[str] = []
-
-    def read_other(path):
-        # subject = file stem here; read_inputs renames (InfluxDB escapes any name, so --subject
-        # may hold commas and quotes that the CSV writers refuse)
-        t = readers.read([path], args.fmt, sample_rate=args.sample_rate, column=args.column,
-                         time_column=args.time_column, unit=args.unit, gap_s=args.gap_s, start=args.start,
-                         hr_column=args.hr_column)
-        notes.extend(t.meta.get("warnings", []))
-        if not has_clock(t.time_s):
-            notes.append(no_clock_warning(str(path), "its points would sit at 1970-01-01, where the dashboard and "
-                                                     "'edgekit forecast' never look"))
-        return t
-
-    stream = data = None
-    if args.fmt is None and args.start is not None:
-        raise InputError(f"{args.inputs[0]}: --start is for recordings without a clock read with --format (rr-text, "
-                         f"csv, ppg, ecg); an edgekit RR table has its own times")
-    if args.fmt is None:
-        # edgekit's RR tables: streamed (bounded memory) when each subject's beats are in time order
-        from edgekit.data.readers.labelled import sniff_kind
-
-        if all(p.is_file() and sniff_kind(p) == "table" for p in args.inputs):
-            stream = TableStream(args.inputs, args.subject, args.clean, max_artifact_pct=args.max_artifact_pct)
-            if not stream.check():
-                stream = None
-    if stream is None:
-        data = read_inputs(args.inputs, args.fmt, args.subject, read_other)
-        hourly = hourly_points(data.table, args.clean, max_artifact_pct=args.max_artifact_pct)
-    if args.fmt is None and not has_clock([stream.newest_s] if stream is not None else data.table.time_s):
-        notes.append(no_clock_warning(", ".join(map(str, args.inputs)), "its points would sit at 1970-01-01, where "
-                                      "the dashboard and 'edgekit forecast' never look",
-                                      "ingest the recording again with --start, or push it with --format and --start"))
-    for line in notes:
-        warning(line)
-    with InfluxClient(args.influx, args.database) as client:
-        if args.create_database:
-            client.create_database()
-        n = push_stream(client, stream) if stream is not None else push(client, data, hourly)
-        where = client.where
-    n_subj = len(stream.subjects) if stream is not None else len(set(data.table.subject.tolist()))
-    status(f"wrote {n['points']} points to database {args.database!r} at {where}: {n['rr']} rr, {n['label']} "
-          f"label, {n['hrv']} hrv (hourly RMSSD) for {n_subj} subject(s)")
-    return 0

@@ -5,11 +5,16 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+import os
 
 from edgekit import __version__
 from edgekit.core import log
 from edgekit.core.errors import EdgekitError
 from edgekit.core.fileio import check_build_dir, describe_os_error
+from edgekit.cli.data import register as register_data
+from edgekit.cli.run import register as register_run
+from edgekit.config.load import load_config
+from edgekit.train import person as person_eval
 
 DEFAULT_OUT = Path("build")
 
@@ -146,38 +151,36 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(p, "package config (default: edgekit.toml)", "edgekit.toml")
     p.set_defaults(func=_cmd_package)
 
-    try:
-        from edgekit.cli.data import register as register_data
-    except ImportError:  # data layer not installed in this tree
-        register_data = None
-    if register_data is not None:
-        dsub = register_data(sub)
-        w = dsub.add_parser(
-            "windows", help="the data stage alone: a model's training examples (build/<model>/data/)",
-            description=("Run a model's data stage alone: read its [data] source (the synthetic cohort, labelled "
-                         "files, InfluxDB), clean, and write build/<model>/data/windows.npz and summary.json, as "
-                         "'edgekit build' does before training."),
-            epilog="example:\n  edgekit data windows --config configs/hrv_slots.toml",
-            formatter_class=argparse.RawDescriptionHelpFormatter)
-        _add_common(w, model_help)
-        w.set_defaults(func=_cmd_stage, stage="data")
-    from edgekit.cli.run import register as register_run
+    dsub = register_data(sub)
+    w = dsub.add_parser(
+        "windows", help="the data stage alone: a model's training examples (build/<model>/data/)",
+        description=("Run a model's data stage alone: read its [data] source (the synthetic cohort, labelled "
+                     "files, InfluxDB), clean, and write build/<model>/data/windows.npz and summary.json, as "
+                     "'edgekit build' does before training."),
+        epilog="example:\n  edgekit data windows --config configs/hrv_slots.toml",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    _add_common(w, model_help)
+    w.set_defaults(func=_cmd_stage, stage="data")
 
     register_run(sub)
     return parser
 
 
-def _cmd_build(args: argparse.Namespace) -> int:
-    from edgekit.pipeline.build import build
+def _pipeline():
+    """The build layer (:mod:`edgekit.pipeline.build`)."""
+    # deferred: the build imports every stage (the reference evaluator and SciPy, about 0.6 s), which
+    # 'edgekit --help' and the verbs that do not build (hrv, data, predict) never need
+    from edgekit.pipeline import build as pipeline
 
-    build(Path(args.config), check_build_dir(args.out), force=args.force, jobs=args.jobs)
+    return pipeline
+
+
+def _cmd_build(args: argparse.Namespace) -> int:
+    _pipeline().build(Path(args.config), check_build_dir(args.out), force=args.force, jobs=args.jobs)
     return 0
 
 
 def _cmd_stage(args: argparse.Namespace) -> int:
-    from edgekit.pipeline.build import run_stage
-    from edgekit.config.load import load_config
-
     cfg = load_config(args.config)
     extra = {}
     if args.stage == "train":
@@ -186,34 +189,29 @@ def _cmd_stage(args: argparse.Namespace) -> int:
             raise EdgekitError("--data (fine-tuning) needs --init-from CKPT")
     if getattr(args, "person", False):
         return _cmd_person(cfg, check_build_dir(args.out))
-    run_stage(cfg, args.stage, check_build_dir(args.out), **extra)
+    _pipeline().run_stage(cfg, args.stage, check_build_dir(args.out), **extra)
     return 0
 
 
 def _cmd_person(cfg, out: Path) -> int:
     """``edgekit evaluate --person``: the person scenario, then the report again if one was rendered
     (its input person/ changed; every other stage stays as it is)."""
-    from edgekit.train import person as person_eval
-    from edgekit.pipeline.build import run_stage
-
     doc = person_eval.run(cfg, out)
     res = doc["result"]
     if "skipped" in res:
-        print(f"{cfg.name}: person scenario skipped: {res['skipped']}")
+        log.echo(f"{cfg.name}: person scenario skipped: {res['skipped']}")
     else:
-        print(f"{cfg.name}: runner {res['person']}, newest year {res['test_year']} (synthetic):")
+        log.echo(f"{cfg.name}: runner {res['person']}, newest year {res['test_year']} (synthetic):")
         for name, v in res["results"].items():
-            print(f"  {name}: MAE {v['mae_bpm']:.2f} bpm")
-    print(f"wrote {out / cfg.name / person_eval.PERSON_JSON}")
+            log.echo(f"  {name}: MAE {v['mae_bpm']:.2f} bpm")
+    log.echo(f"wrote {out / cfg.name / person_eval.PERSON_JSON}")
     if (out / cfg.name / "report" / "report.json").is_file():
-        run_stage(cfg, "report", out, skip_if_up_to_date=True)
+        _pipeline().run_stage(cfg, "report", out, skip_if_up_to_date=True)
     return 0
 
 
 def _cmd_package(args: argparse.Namespace) -> int:
-    from edgekit.pipeline.build import run_package_stage
-
-    run_package_stage(Path(args.config), check_build_dir(args.out))
+    _pipeline().run_package_stage(Path(args.config), check_build_dir(args.out))
     return 0
 
 
@@ -238,11 +236,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except EdgekitError as exc:
-        print(f"edgekit: error: {exc}", file=sys.stderr)
+        log.echo_err(f"edgekit: error: {exc}")
         return 1
     except BrokenPipeError:  # the reader of stdout closed it (edgekit ... | head): stop quietly
-        import os
-
         try:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
         except (OSError, ValueError):
@@ -250,10 +246,10 @@ def main(argv: list[str] | None = None) -> int:
         return 141  # 128 + SIGPIPE, as a tool killed by the signal
     except OSError as exc:  # an OS error no stage turned into its own line: still one line, no traceback
         where = exc.filename if exc.filename is not None else "edgekit"
-        print(f"edgekit: error: {where}: {describe_os_error(exc)}", file=sys.stderr)
+        log.echo_err(f"edgekit: error: {where}: {describe_os_error(exc)}")
         return 1
     except KeyboardInterrupt:
-        print("edgekit: interrupted", file=sys.stderr)
+        log.echo_err("edgekit: interrupted")
         return 130
 
 

@@ -9,14 +9,25 @@ import argparse
 import json
 from pathlib import Path
 
-from edgekit.core.log import plural, status
+from edgekit.core.log import echo, plural, status, warning
+from edgekit.cli.inputs import _add_reader_options, add_baseline_options, _read, baseline_of
+from edgekit.config.load import load_config
+from edgekit.core.errors import InputError
+from edgekit.data.clock import has_clock, no_clock_warning
+from edgekit.data.influx.client import check_url
+from edgekit.data.signal.baseline_text import text_lines
+from edgekit.data.signal.clean import clean
+from edgekit.run.dashboard import write
+from edgekit.run.forecast import forecast, print_rows
+from edgekit.run.predict import (fmt_time, input_warnings, load_runner, model_inputs, model_warnings, outputs,
+                                 utc_offset_seconds)
+from edgekit.data.readers.workouts.files import read_workouts, sport_problem
+from edgekit.models.workout_run import predict_workout
 
 _RAW = argparse.RawDescriptionHelpFormatter
 
 
 def register(subparsers) -> None:
-    from edgekit.cli.data import _add_reader_options, add_baseline_options
-
     p = subparsers.add_parser(
         "predict", help="run a built model on recordings or workouts (strain label, fatigue score, HR per step)",
         formatter_class=_RAW,
@@ -126,8 +137,6 @@ def _add_model_options(p) -> None:
 
 
 def _warn(lines: list[str]) -> None:
-    from edgekit.core.log import warning
-
     for line in lines:
         warning(line)
 
@@ -143,10 +152,6 @@ def _predict_workouts(args, cfg, runner, warnings: list[str]) -> int:
     one step with a speed (a one-point GPX, no route) is refused as too short. In a file of several
     workouts such a workout is left out with a warning; a file left with none is refused (one line,
     nothing printed)."""
-    from edgekit.core.errors import InputError
-    from edgekit.data.readers.workouts.files import read_workouts, sport_problem
-    from edgekit.models.workout_run import predict_workout
-
     if args.fmt not in WORKOUT_FORMATS:
         raise InputError(f"--format {args.fmt} does not apply to {cfg.name}: it reads workouts (GPX, TCX, FIT by "
                          f"their extension, an Apple Health export with --format apple-health)")
@@ -181,29 +186,22 @@ def _predict_workouts(args, cfg, runner, warnings: list[str]) -> int:
         results += kept
     _warn(warnings)
     if args.json:
-        print(json.dumps({"model": cfg.name, "variant": runner.variant, "warnings": warnings,
+        echo(json.dumps({"model": cfg.name, "variant": runner.variant, "warnings": warnings,
                           "predictions": results}, indent=2))
         return 0
-    print(f"{cfg.name} ({runner.variant}): {plural(len(results), 'workout')}, context {minutes:g} min")
+    echo(f"{cfg.name} ({runner.variant}): {plural(len(results), 'workout')}, context {minutes:g} min")
     for r in results:
         hr = [v for v in r["hr_bpm"] if v is not None]
         mae = f"MAE {r['mae_bpm']:.1f} bpm vs recorded" if r["mae_bpm"] is not None else "no recorded HR to score"
-        print(f"{r['input']}  {r['workout_id']}  {r['n_steps']} steps ({r['n_steps'] * r['step_s'] / 60:.1f} min), "
+        echo(f"{r['input']}  {r['workout_id']}  {r['n_steps']} steps ({r['n_steps'] * r['step_s'] / 60:.1f} min), "
               f"{r['n_predicted_steps']} predicted, {r['n_scored_steps']} scored  predicted mean "
               f"{sum(hr) / len(hr):.0f} bpm  {mae}")
     return 0
 
 
 def cmd_predict(args) -> int:
-    from edgekit.config.load import load_config
-    from edgekit.cli.data import _read
-    from edgekit.data.clock import has_clock, no_clock_warning
-    from edgekit.run.predict import fmt_time, input_warnings, load_runner, model_inputs, model_warnings, outputs
-
     cfg = load_config(args.config)
     if args.utc_offset is not None:
-        from edgekit.run.predict import utc_offset_seconds
-
         utc_offset_seconds(args.utc_offset)  # a bad value is refused before any file is read
     runner = load_runner(cfg, args.build, args.variant)
     warnings = model_warnings(runner)
@@ -213,8 +211,6 @@ def cmd_predict(args) -> int:
     baselines: dict = {}
     subjects = args.subject or [None] * len(args.inputs)
     if len(subjects) != len(args.inputs):
-        from edgekit.core.errors import InputError
-
         raise InputError(f"--subject given {len(subjects)} times for {len(args.inputs)} inputs; give one "
                          f"--subject NAME per input, in order")
     for path, name in zip(args.inputs, subjects):
@@ -232,27 +228,23 @@ def cmd_predict(args) -> int:
             results.append({"input": str(path), **r, "baseline": _baseline_of_row(base, r)})
     _warn(warnings)
     if args.json:
-        print(json.dumps({"model": cfg.name, "variant": runner.variant, "warnings": warnings, "predictions": results,
+        echo(json.dumps({"model": cfg.name, "variant": runner.variant, "warnings": warnings, "predictions": results,
                           "baselines": {s: b.to_json() for s, b in baselines.items()}}, indent=2))
         return 0
     noun = runner.task.input_noun
-    print(f"{cfg.name} ({runner.variant}): {plural(len(results), noun, 'series' if noun == 'series' else None)}")
+    echo(f"{cfg.name} ({runner.variant}): {plural(len(results), noun, 'series' if noun == 'series' else None)}")
     for r in results:
         span = f"{fmt_time(r['start_time_s'])} .. {fmt_time(r['end_time_s'])}"
-        print(f"{r['input']}  {r['subject']}  {span}  {runner.task.role.prediction_text(r)}")
-    from edgekit.data.signal.baseline_text import text_lines
+        echo(f"{r['input']}  {r['subject']}  {span}  {runner.task.role.prediction_text(r)}")
 
     for b in baselines.values():
-        print("\n".join(text_lines(b)))
+        echo("\n".join(text_lines(b)))
     return 0
 
 
 def _baselines(cfg, table, args) -> dict:
     """The personal baseline of each subject of one input (edgekit.data.signal.baseline), label-free, next
     to the model's answer: cleaned as the config cleans, the same limits for every model."""
-    from edgekit.data.signal.clean import clean
-    from edgekit.cli.data import baseline_of
-
     d = cfg.data
     return baseline_of(clean(table, d.clean, d.min_rr_ms, d.max_rr_ms).table, args.utc_offset, args.baseline_window)
 
@@ -269,13 +261,8 @@ def _baseline_of_row(baselines: dict, row: dict) -> dict | None:
 
 
 def cmd_forecast(args) -> int:
-    from edgekit.config.load import load_config
-    from edgekit.run.forecast import forecast, print_rows
-
     cfg = load_config(args.config)
     if args.utc_offset is not None:
-        from edgekit.run.predict import utc_offset_seconds
-
         utc_offset_seconds(args.utc_offset)  # a bad value is refused before the server is asked
     rows, warnings = forecast(cfg, args.build, args.influx, args.database, args.variant, args.subject,
                               utc_offset=args.utc_offset)
@@ -286,9 +273,6 @@ def cmd_forecast(args) -> int:
 
 
 def cmd_dashboard(args) -> int:
-    from edgekit.run.dashboard import write
-    from edgekit.data.influx.client import check_url
-
     if args.influx is not None:
         check_url(args.influx)
     files = write(args.out, args.influx_datasource, args.influx, args.database, args.dashboards_path)

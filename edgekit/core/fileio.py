@@ -29,6 +29,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from edgekit.core.errors import EdgekitError
 
 OWNER_MARK = ".edgekit-owned"  # file in every directory edgekit creates and may later replace
@@ -311,8 +313,6 @@ def _finite(obj: Any) -> Any:
         return [_finite(v) for v in obj]
     mod = type(obj).__module__
     if mod == "numpy":
-        import numpy as np
-
         if isinstance(obj, np.ndarray):
             return _finite(obj.tolist())
         if isinstance(obj, np.generic):
@@ -321,8 +321,6 @@ def _finite(obj: Any) -> Any:
 
 
 def _json_default(obj: Any) -> Any:
-    import numpy as np
-
     if isinstance(obj, np.generic):
         return obj.item()
     if isinstance(obj, np.ndarray):

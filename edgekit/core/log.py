@@ -48,11 +48,22 @@ def progress_disabled() -> bool:
     return logging.getLogger(ROOT).getEffectiveLevel() > logging.INFO or bool(os.environ.get("TQDM_DISABLE"))
 
 
+def echo(text: str) -> None:
+    """A verb's answer on stdout (its table, its JSON), one line or several: shown under ``--quiet`` too
+    (it is the output, not progress). The command-line modules write through this, never ``print``."""
+    sys.stdout.write(f"{text}\n")
+
+
+def echo_err(text: str) -> None:
+    """A line on stderr that is not a log record (``edgekit: error: …``, a verb's closing status)."""
+    sys.stderr.write(f"{text}\n")
+
+
 def status(message: str) -> None:
     """A verb's closing status line ("wrote 4,366,000 RR intervals to …"): on stderr, so stdout stays
     the verb's data (``--out -``, ``--json``); not shown under ``--quiet``."""
     if logging.getLogger(ROOT).getEffectiveLevel() <= logging.INFO:
-        print(message, file=sys.stderr)
+        echo_err(message)
 
 
 def current_verbosity() -> int | None:
@@ -90,7 +101,7 @@ def configure(verbosity: int = NORMAL) -> None:
 def warning(message: str) -> None:
     """A warning a user needs (weak input, unverified variant, SYNTHETIC training data): one line
     ``edgekit: warning: …`` on stderr, shown under ``--quiet`` too (verbs also put it in ``--json``)."""
-    print(f"edgekit: warning: {message}", file=sys.stderr)
+    echo_err(f"edgekit: warning: {message}")
 
 
 def plural(n: int, word: str, many: str | None = None) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 
@@ -58,8 +59,6 @@ def utc_offset_seconds(text: str | None, at_epoch_s: float = 0.0, what: str = "-
             raise InputError(f"{what} {text!r}: offsets run from -14:00 to +14:00")
         return (1 if m.group(1) == "+" else -1) * (hours * 3600.0 + minutes * 60.0)
     try:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
         zone = ZoneInfo(text.strip())
     except (ZoneInfoNotFoundError, ValueError, OSError):
         raise InputError(f"{what} {text!r}: not an offset (+05:30, -7) or a time-zone name "

@@ -29,6 +29,9 @@ import numpy as np
 
 from edgekit.data.pipeline import Examples
 from edgekit.core.errors import EdgekitError
+from edgekit.data.readers.workouts import iter_fitrec, read_apple_health, read_workout_file
+from edgekit.data.signal.workout_filters import filter_workouts
+from edgekit.data.signal.workout_grid import to_grid, windows
 
 
 def is_dense(workout) -> bool:
@@ -67,8 +70,6 @@ class ActivityWindows(Examples):
         self.n_without_hr = 0  # windows without one observed HR step (not written)
 
     def add_workouts(self, workouts) -> None:
-        from edgekit.data.signal.workout_grid import to_grid, windows
-
         for w in workouts:
             grid = to_grid(w, step_s=self.step_s)
             if len(grid) < 2:
@@ -104,8 +105,6 @@ class ActivityWindows(Examples):
         """Workouts of one input: FitRec JSON lines (streamed; the runner is each line's userId), an
         Apple Health export (the runner is its folder's name) or a GPX/TCX/FIT file (the runner is the
         name of the folder holding it: one folder per person)."""
-        from edgekit.data.readers.workouts import iter_fitrec, read_apple_health, read_workout_file
-
         name = path.name.lower()
         if name.endswith((".json", ".jsonl", ".txt", ".json.gz")) and name not in ("export.xml",):
             return iter_fitrec(path, counts=self.read_counts.setdefault(str(path), {}), workers=2)
@@ -116,12 +115,11 @@ class ActivityWindows(Examples):
         return read_workout_file(path, runner=path.resolve().parent.name)
 
     def make(self):
-        from edgekit.data.signal.workout_filters import filter_workouts
-
         d = self.cfg.data
         self.read_counts: dict = {}
         filter_counts: dict = {}
         if d.source == "synthetic":
+            # deferred: the workout simulator imports scipy.signal (about 1 s); a build from files never needs it
             from edgekit.data.synth.workouts import iter_population
 
             for chunk in iter_population(d.subjects, d.workouts_per_runner, d.seed, hr_sampling=d.hr_sampling):

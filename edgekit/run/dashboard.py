@@ -7,7 +7,6 @@ InfluxDB query builder in the pinned release, so the InfluxQL targets are a tiny
 datasource plugin).
 
 ``DIR`` gets::
-
     dashboards/edgekit-fatigue.json          the dashboard (schema v1, Grafana 10-11 provisioning)
     dashboards/edgekit.yaml                  dashboard provider (points Grafana at dashboards/)
     datasources/edgekit-influxdb.yaml        the InfluxDB datasource (InfluxQL); URL, database and
@@ -25,6 +24,12 @@ import re
 import shutil
 import tempfile
 from pathlib import Path
+import hashlib
+
+from grafana_foundation_sdk.builders import common as cb, dashboard as db, stat, timeseries
+from grafana_foundation_sdk.cog import builder as cogbuilder, variants as cogvariants
+from grafana_foundation_sdk.cog.encoder import JSONEncoder
+from grafana_foundation_sdk.models import common as cm, dashboard as dm
 
 from edgekit.core.errors import EdgekitError
 from edgekit.core.zones import GREEN_MIN, YELLOW_MIN
@@ -36,15 +41,11 @@ DASHBOARD_UID = "edgekit-fatigue"
 def datasource_uid(name: str) -> str:
     """A Grafana uid (<= 40 chars of [A-Za-z0-9_-]) derived from the datasource name."""
     slug = re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-")[:28] or "influxdb"
-    import hashlib
 
     return f"{slug}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
 
 
 def _influxql_target(ref_id: str, query: str, ds):
-    from grafana_foundation_sdk.cog import builder as cogbuilder
-    from grafana_foundation_sdk.cog import variants as cogvariants
-
     class InfluxQLQuery(cogvariants.Dataquery):
         def to_json(self) -> dict[str, object]:
             return {"refId": ref_id, "datasource": ds.to_json(), "query": query, "rawQuery": True,
@@ -63,13 +64,6 @@ def _influxql_target(ref_id: str, query: str, ds):
 
 def build_dashboard(datasource: str) -> dict:
     """The dashboard as a JSON-ready dict."""
-    from grafana_foundation_sdk.builders import common as cb
-    from grafana_foundation_sdk.builders import dashboard as db
-    from grafana_foundation_sdk.builders import stat, timeseries
-    from grafana_foundation_sdk.cog.encoder import JSONEncoder
-    from grafana_foundation_sdk.models import common as cm
-    from grafana_foundation_sdk.models import dashboard as dm
-
     ds = dm.DataSourceRef(type_val="influxdb", uid=datasource_uid(datasource))
 
     def zones():

@@ -21,12 +21,21 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+import json
 
 import numpy as np
 
-from edgekit.data.influx.client import InfluxClient, lp_float, lp_key, ql_ident, ql_string
+from edgekit.data.influx.client import InfluxClient
+from edgekit.data.influx.protocol import lp_float, lp_key, ql_ident, ql_string
 from edgekit.data.influx.tables import FORECAST, HRV, NS
-from edgekit.core.errors import EdgekitError
+from edgekit.core.errors import EdgekitError, InputError
+from edgekit.core.log import echo
+from edgekit.core.zones import zone_of
+from edgekit.data.clock import has_clock, no_clock_warning
+from edgekit.data.influx.read_back import newest_by_subject, recent_beats
+from edgekit.data.signal.windows import MAX_MISSING_HOURS, complete_series
+from edgekit.run.predict import model_inputs, input_warnings, load_runner, model_warnings, fmt_time
+from edgekit.tasks import task_for
 
 HOUR_NS = 3600 * NS
 HOURS = 24
@@ -34,9 +43,6 @@ HOURS = 24
 
 def read_inputs(client: InfluxClient, subjects: list[str] | None = None) -> tuple[list, list[str]]:
     """([(subject, series end ns, x (24,) filled)], refusal lines for subjects without an input)."""
-    from edgekit.data.signal.windows import MAX_MISSING_HOURS, complete_series
-
-    from edgekit.data.influx.tables import newest_by_subject
 
     newest = newest_by_subject(client, HRV, "rmssd", subjects)
     out, refused = [], []
@@ -67,12 +73,6 @@ def beat_inputs(cfg, client: InfluxClient, subjects: list[str] | None, utc_offse
     segments that reach into the last ``T + 1`` hours before the subject's newest beat (whole
     segments: cleaning works per segment, so they clean as in the whole recording). Returns
     ([(subject, X (1, T), info)], refusal lines, warning lines)."""
-    from edgekit.data.clock import has_clock, no_clock_warning
-    from edgekit.data.influx.tables import recent_beats
-    from edgekit.core.errors import InputError
-    from edgekit.run.predict import model_inputs
-    from edgekit.tasks import task_for
-
     hours = task_for(cfg.model.type).input_length(cfg.model.params)
     tables = recent_beats(client, subjects, hours + 1)
     out, refused, warnings = [], [], []
@@ -98,10 +98,6 @@ def forecast(cfg, build_dir: Path, url: str, database: str, variant: str | None 
     wearer's local clock hours (``TaskSpec.clock_hours``: hourly slots) takes it from the beats, as
     ``edgekit predict`` does (UTC ``hrv`` points cannot give local hours or the slot rule); the
     window forecaster from the hourly ``hrv`` points."""
-    from edgekit.run.predict import input_warnings, load_runner, model_warnings
-    from edgekit.tasks import task_for
-    from edgekit.core.zones import zone_of
-
     task = task_for(cfg.model.type)
     if not task.role.forecasts:
         raise EdgekitError(f"{cfg.path}: forecast needs a fatigue forecaster config, got a "
@@ -145,17 +141,13 @@ def read_forecasts(client: InfluxClient) -> list[dict]:
 
 
 def print_rows(rows: list[dict], as_json: bool, warnings: list[str] | None = None) -> None:
-    import json
-
-    from edgekit.run.predict import fmt_time
-
     if as_json:
-        print(json.dumps({"warnings": list(warnings or []),
+        echo(json.dumps({"warnings": list(warnings or []),
                           "forecasts": [dict(r, time=fmt_time(r["time_ns"] / NS)) for r in rows]}, indent=2))
         return
     w = max([len("subject")] + [len(r["subject"]) for r in rows])
-    print(f"{'subject':{w}s}  {'from (UTC)':20s}  {'score':>6s}  zone    model/variant")
+    echo(f"{'subject':{w}s}  {'from (UTC)':20s}  {'score':>6s}  zone    model/variant")
     for r in rows:
-        print(f"{r['subject']:{w}s}  {fmt_time(r['time_ns'] / NS):20s}  {r['score']:6.1f}  {r['zone']:6s}  "
+        echo(f"{r['subject']:{w}s}  {fmt_time(r['time_ns'] / NS):20s}  {r['score']:6.1f}  {r['zone']:6s}  "
               f"{r['model']}/{r['variant']}")
     sys.stdout.flush()

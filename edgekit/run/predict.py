@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from datetime import datetime, timezone
+import json
 
 import numpy as np
 
@@ -24,6 +26,7 @@ from edgekit.data.clock import utc_offset_seconds  # noqa: F401  (re-exported: e
 from edgekit.core.errors import EdgekitError
 from edgekit.tasks import TaskSpec, task_for
 from edgekit.tasks.base import model_batch, model_input, program_run
+from edgekit.data.signal.clean import clean
 from edgekit.verify.records import read_parity_record
 
 TORCH = "torch"
@@ -69,6 +72,7 @@ def load_runner(cfg, build_dir: Path, variant: str | None = None) -> Runner:
     task = task_for(cfg.model.type)
     ckpt = model_dir / "train" / "model.pt"
     if variant == TORCH:
+        # deferred: torch (and edgekit.models.checkpoint, which imports it) is heavy, and the torch-free verbs must not load it
         import torch
 
         from edgekit.models.checkpoint import load_checkpoint
@@ -94,6 +98,8 @@ def load_runner(cfg, build_dir: Path, variant: str | None = None) -> Runner:
         if not model_dir.is_dir():
             raise _not_built(package, cfg, build_dir)
         raise EdgekitError(f"{package}: not built; run 'edgekit convert --config {cfg.path}' first")
+    # deferred: the reference evaluator imports scipy.special (about 0.4 s); the torch variant and every
+    # other verb ('edgekit --help' included, through cli.run) never need it
     from edgekit.verify import ReferenceEvaluator
 
     ev = ReferenceEvaluator(package)
@@ -105,6 +111,7 @@ def load_runner(cfg, build_dir: Path, variant: str | None = None) -> Runner:
 
     meta = {}
     if ckpt.is_file():
+        # deferred: edgekit.models.checkpoint imports torch, which the torch-free verbs (hrv, data) must not load
         from edgekit.models.checkpoint import load_checkpoint
 
         meta = load_checkpoint(ckpt, task_for)[1]
@@ -112,8 +119,6 @@ def load_runner(cfg, build_dir: Path, variant: str | None = None) -> Runner:
 
 
 def _read_json(path: Path) -> dict | None:
-    import json
-
     try:
         out = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -197,8 +202,6 @@ def model_inputs(cfg, table, where: str, utc_offset: str | None = None) -> tuple
     ``utc_offset`` (``+05:30``, ``-7``, ``UTC`` or an IANA zone such as ``Asia/Kolkata``) places the
     wearer's clock hours for a task whose input is made of them (``TaskSpec.clock_hours``); a zone's
     offset is the one in force at the table's last beat. Default UTC."""
-    from edgekit.data.signal.clean import clean
-
     d = cfg.data
     task = task_for(cfg.model.type)
     res = clean(table, d.clean, d.min_rr_ms, d.max_rr_ms)
@@ -219,8 +222,6 @@ def outputs(runner: Runner, X: np.ndarray, info: list[dict]) -> list[dict]:
 
 def fmt_time(t: float) -> str:
     """ISO 8601 UTC for epoch times, else seconds since the recording's start."""
-    from datetime import datetime, timezone
-
     if t > 1e8:
         return datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     return f"{t:.1f}s"

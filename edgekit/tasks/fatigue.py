@@ -52,7 +52,7 @@ class FatigueTask(TaskSpec):
         return FatigueLSTM(self.params(raw))
 
     def examples(self, cfg):
-        from edgekit.data.pipeline import HourlySeries
+        from edgekit.data.hourly_examples import HourlySeries
 
         return HourlySeries(cfg, self.input_length(cfg.model.params))
 

@@ -40,7 +40,7 @@ class FatigueSlotsTask(FatigueTask):
         return FatigueSlotsLSTM(self.params(raw))
 
     def examples(self, cfg):
-        from edgekit.data.pipeline import HourlySlots
+        from edgekit.data.hourly_examples import HourlySlots
 
         return HourlySlots(cfg, self.input_length(cfg.model.params), self.params(cfg.model.params).min_present_hours)
 

@@ -55,7 +55,7 @@ class StrainTask(TaskSpec):
         return [str(s) for s in (meta.get("label_names") or STRAIN_LABELS)]
 
     def examples(self, cfg):
-        from edgekit.data.pipeline import BeatWindows
+        from edgekit.data.beat_examples import BeatWindows
 
         return BeatWindows(cfg, self.input_length(cfg.model.params))
 

@@ -45,7 +45,7 @@ class StrainReadingTask(StrainTask):
         return StrainReadingTransformer(self.params(raw))
 
     def examples(self, cfg):
-        from edgekit.data.pipeline import ReadingWindows
+        from edgekit.data.beat_examples import ReadingWindows
 
         return ReadingWindows(cfg, self.input_length(cfg.model.params), self.params(cfg.model.params).min_beats)
 

@@ -7,7 +7,7 @@ repository is archived (no maintainers since 2022); ``influxdb-client`` (2.x) an
 ``influxdb3-python`` need newer servers (InfluxDB 1.6 answers 404 on ``/api/v2``). So edgekit uses
 ``requests`` (well kept, already installed with edgekit's dependencies) for HTTP and does the two
 small things a client library would add itself: escaping (line protocol, InfluxQL) and exact
-time conversion. docs/influxdb.md has the schema of what edgekit writes.
+time conversion (:mod:`.protocol`). docs/influxdb.md has the schema of what edgekit writes.
 
 Credentials come only from the environment, never from configs, command lines, logs or errors:
 
@@ -22,14 +22,15 @@ A URL holding credentials (``http://user:pass@host``) is refused. Every error is
 from __future__ import annotations
 
 import json
-import math
 import os
 import time
 from collections.abc import Iterable, Iterator
-from decimal import Decimal
 from urllib.parse import urlsplit
 
+import requests
+
 from edgekit.core.errors import EdgekitError
+from edgekit.data.influx.protocol import _check_text, ql_ident
 
 BATCH_POINTS = 5000  # points per /write request
 RETRIES = 4  # attempts after the first, on connection errors and 5xx answers
@@ -44,91 +45,6 @@ ENV_TOKEN = "EDGEKIT_INFLUX_TOKEN"
 
 class InfluxError(EdgekitError):
     """The server refused, failed or could not be reached (one line, no credentials)."""
-
-
-# ---------------------------------------------------------------------------------------------
-# escaping
-
-
-def _check_text(what: str, value: str) -> str:
-    if not isinstance(value, str) or not value:
-        raise EdgekitError(f"{what} must be a non-empty string")
-    if any(ord(c) < 32 or ord(c) == 127 for c in value):
-        raise EdgekitError(f"{what} {value[:40]!r} holds a control character (newline, tab, ...)")
-    return value
-
-
-def lp_measurement(name: str) -> str:
-    """A measurement name for line protocol: commas and spaces backslash-escaped."""
-    _check_text("measurement", name)
-    return name.replace(",", "\\,").replace(" ", "\\ ")
-
-
-def lp_key(value: str) -> str:
-    """A tag key, tag value or field key for line protocol: ``,``, ``=``, space escaped.
-
-    A trailing backslash would escape the separator after it, so it is refused.
-    """
-    _check_text("tag or field", value)
-    if value.endswith("\\"):
-        raise EdgekitError(f"tag or field {value[:40]!r} ends with a backslash")
-    return value.replace(",", "\\,").replace("=", "\\=").replace(" ", "\\ ")
-
-
-def lp_string(value: str) -> str:
-    """A string field value: double-quoted, ``"`` and ``\\`` escaped."""
-    if "\n" in value or "\r" in value:
-        raise EdgekitError(f"string field {value[:40]!r} holds a newline")
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def lp_float(x: float) -> str:
-    """A float field value at full precision (repr round-trips exactly); NaN/inf are refused."""
-    x = float(x)
-    if not math.isfinite(x):
-        raise EdgekitError(f"field value {x} is not finite (line protocol cannot store it)")
-    return repr(x)
-
-
-def ql_ident(name: str) -> str:
-    """An InfluxQL identifier: double-quoted, ``"`` and ``\\`` backslash-escaped."""
-    _check_text("identifier", name)
-    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def ql_string(value: str) -> str:
-    """An InfluxQL string literal: single-quoted, ``'`` and ``\\`` backslash-escaped."""
-    _check_text("string", value)
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def ql_or_equal(key: str, values: Iterable[str]) -> str:
-    """``("key" = 'a' OR "key" = 'b')`` for a tag filter."""
-    parts = [f"{ql_ident(key)} = {ql_string(v)}" for v in values]
-    return "(" + " OR ".join(parts) + ")" if parts else "false"
-
-
-# ---------------------------------------------------------------------------------------------
-# time: float seconds <-> integer nanoseconds, exact through the decimal form
-
-
-def seconds_to_ns(t: float) -> int:
-    """Unix seconds (float) -> integer ns, from the shortest decimal that round-trips ``t``.
-
-    ``ns_to_seconds(seconds_to_ns(t)) == t`` whenever ``repr(t)`` has at most 9 decimals (every
-    epoch time of the 21st century: a float64 near 1.7e9 s resolves 2.4e-7 s); finer digits are
-    rounded to the nanosecond (half to even).
-    """
-    if not math.isfinite(t):
-        raise EdgekitError(f"timestamp {t} is not finite")
-    return int((Decimal(repr(float(t))) * 1_000_000_000).to_integral_value())
-
-
-def ns_to_seconds(ns: int) -> float:
-    """Integer ns -> float seconds, correctly rounded (the inverse of :func:`seconds_to_ns`)."""
-    sign = "-" if ns < 0 else ""
-    q, r = divmod(abs(int(ns)), 1_000_000_000)
-    return float(f"{sign}{q}.{r:09d}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -195,8 +111,6 @@ class InfluxClient:
 
     def __init__(self, url: str, database: str, *, retries: int | None = None, backoff_s: float | None = None,
                  timeout_s: float | None = None) -> None:
-        import requests
-
         self.url = check_url(url)
         self.where = display_url(self.url)
         self.database = _check_text("database", database)
@@ -253,8 +167,6 @@ class InfluxClient:
     # -- HTTP with retries --------------------------------------------------------------------
 
     def _request(self, method: str, path: str, what: str, **kw):
-        import requests
-
         delay = self.backoff_s
         last = ""
         for attempt in range(self.retries + 1):
@@ -340,8 +252,6 @@ class InfluxClient:
             resp.close()
 
     def _parse(self, resp) -> list[dict]:
-        import requests
-
         merged: dict[tuple, dict] = {}
         n = 0
         try:

@@ -11,8 +11,11 @@ import shutil
 import socket
 import subprocess
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
+import base64
+import json
 
 INFLUXD = shutil.which("influxd")
 
@@ -101,10 +104,6 @@ class InfluxServer:
 
     def query(self, q: str, db: str = "", auth: tuple | None = None) -> dict:
         """Run InfluxQL with plain urllib (independent of edgekit's client)."""
-        import base64
-        import json
-        import urllib.parse
-
         data = urllib.parse.urlencode({"q": q, "db": db, "epoch": "ns"}).encode()
         req = urllib.request.Request(self.url + "/query", data=data, method="POST")
         if auth:

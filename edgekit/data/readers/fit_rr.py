@@ -15,9 +15,11 @@ from datetime import datetime
 from pathlib import Path
 
 import numpy as np
+import fitdecode
 
 from edgekit.data.rr import RRTable
 from edgekit.core.errors import InputError
+from edgekit.data.readers.workouts.fit import fit_error, open_fit
 
 MAX_RR_S = 60.0  # an interval above this (0xFFFF / 1000 = 65.535 s is FIT's invalid) is a dropout
 
@@ -25,9 +27,6 @@ MAX_RR_S = 60.0  # an interval above this (0xFFFF / 1000 = 65.535 s is FIT's inv
 def read_fit_rr(path: str | Path) -> RRTable:
     """The ``hrv`` intervals of a FIT file as an RR table (module docstring); one line on bad input
     (:func:`edgekit.data.readers.workouts.fit.fit_error`) or a file without ``hrv`` messages."""
-    import fitdecode
-
-    from edgekit.data.readers.workouts.fit import fit_error, open_fit
 
     path = Path(path)
     rr: list[float | None] = []

@@ -45,6 +45,8 @@ import numpy as np
 
 from edgekit.data.rr import Flag, RRTable, read_text_file
 from edgekit.core.errors import InputError
+from edgekit.data.readers.csv_column import _find_column, _read_table
+from edgekit.data.readers.rr_chunks import _number
 
 MAX_GAP_S = 1.0  # a pause between samples longer than this splits a recording into parts
 JITTER_SAMPLES = 0.5  # sample times off an even grid by more than this many intervals: resampled
@@ -64,6 +66,7 @@ DEVICE_HR_COLUMNS = ("hrm", "heart_rate", "heartrate", "hr_bpm", "bpm")  # the d
 def _heartpy():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # heartpy imports pkg_resources (deprecation warning)
+        # deferred: HeartPy takes seconds to import; only ppg/ecg need it
         import heartpy as hp
     return hp
 
@@ -73,15 +76,11 @@ def _sample(text: str, path: Path, lineno: int) -> float:
     s = text.strip().strip('"').strip()
     if s.lower() in ("", "nan", "na", "null"):
         return float("nan")
-    from edgekit.data.readers.formats import _number
-
     return _number(s, path, lineno, "sample")
 
 
 def _values(path: Path, column: str | None, time_column: str | None, hr_column: str | None):
     """(samples, (time column name, raw times, line numbers) or None, device HR or None)."""
-    from edgekit.data.readers.formats import _find_column, _number, _read_table
-
     text = read_text_file(path)
     first = text.splitlines()[0]
     if re.search(r"[A-Za-z]", first) is None:
@@ -262,6 +261,7 @@ def _filtered(hp, x: np.ndarray, fs: float, kind: str) -> tuple[np.ndarray, floa
         sig = hp.remove_baseline_wander(x, fs)
         sig = hp.enhance_ecg_peaks(hp.scale_data(sig), fs, aggregation="median", iterations=2)
     if fs < MIN_FS_HZ:
+        # deferred: scipy.signal takes a second to import; only this path needs it
         from scipy.signal import resample_poly
 
         k = int(np.ceil(UPSAMPLE_TO_HZ / fs))

@@ -22,6 +22,9 @@ import numpy as np
 from edgekit.data.rr import COLUMNS
 from edgekit.core.errors import InputError
 from edgekit.core.fileio import atomic_path
+from edgekit.data.clock import has_clock, parse_start
+from edgekit.data.readers import formats as readers
+from edgekit.data.readers.apple_health import stream_export
 
 
 def format_rows(subject: str, segment: np.ndarray, time_s: np.ndarray, rr_ms: np.ndarray,
@@ -153,8 +156,6 @@ def ingest_apple_health(paths, out: str | Path, *, strict: bool = False) -> dict
 
     Returns ``{"rows", "segments", "records", "beats", "paths"}``. Raises InputError (and leaves
     ``out`` as it was) when any input is missing, bad or holds no RR interval."""
-    from edgekit.data.readers.apple_health import stream_export
-
     paths = [Path(p) for p in ([paths] if isinstance(paths, (str, Path)) else paths)]
     for p in paths:
         if not p.is_file():
@@ -184,9 +185,6 @@ def ingest_recordings(paths, out: str | Path, fmt: str, *, subjects: list[str] |
     file stems). Returns ``{"rows", "segments"}``; raises InputError (``out`` left as it was) when any
     input is missing, bad or holds no RR interval. ``start`` (ISO 8601) places recordings without a
     clock on it, as :func:`readers.read` does."""
-    from edgekit.data.readers import formats as readers
-    from edgekit.data.clock import has_clock, parse_start
-
     start_s = parse_start(start) if start is not None else None
     files = [Path(p) for p in ([paths] if isinstance(paths, (str, Path)) else paths)]
     names = readers.subject_names(files, subjects)

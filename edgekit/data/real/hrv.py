@@ -23,6 +23,9 @@ import numpy as np
 
 from edgekit.data.real.manifest import RealSet, Recording
 from edgekit.data.rr import ARTIFACT_MASK, RRTable
+from edgekit.data.readers import formats as readers
+from edgekit.data.signal.clean import clean
+from edgekit.data.signal.windows import reading_windows
 
 READING_S = 60.0  # a watch background reading lasts about one minute
 READING_SLACK_S = 2.0  # ... a reading may run this much longer (its last beat), as watch readings of 55-65 s do
@@ -73,8 +76,6 @@ class Readings:
 
 def read_recording(rec: Recording) -> RRTable:
     """The recording's beats, read by its edgekit reader with the manifest's options."""
-    from edgekit.data.readers import formats as readers
-
     opts = dict(rec.read)
     return readers.read([rec.path], rec.format, subjects=[rec.id], **opts)
 
@@ -105,9 +106,6 @@ def split_readings(table: RRTable, reading_s: float = READING_S) -> RRTable:
 def load_readings(real_set: RealSet, n_slots: int, min_beats: int, max_artifact_pct: float,
                   clean_method: str = "kubios", min_rr_ms: float = 300.0, max_rr_ms: float = 2000.0) -> Readings:
     """Every recording of ``real_set`` cut into one-minute readings and made into reading windows."""
-    from edgekit.data.signal.clean import clean
-    from edgekit.data.signal.windows import reading_windows
-
     cols: dict[str, list] = {k: [] for k in ("X", "n_beats", "recording", "person", "source", "profile", "split",
                                              "start_s", "hour", "state", "stress", "adult", "mean_hr")}
     counts = {"readings": 0, "too_short_or_artifacts": 0}

@@ -19,11 +19,13 @@ from pathlib import Path
 import numpy as np
 
 from edgekit.data.real.manifest import RealSet, Recording, load_set
+from edgekit.core.errors import InputError
+from edgekit.data.readers import formats as readers
+from edgekit.data.signal.clean import clean
+from edgekit.data.signal.features import all_features
 
 
 def _read(rec: Recording):
-    from edgekit.data.readers import formats as readers
-
     opts = dict(rec.read)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -31,9 +33,6 @@ def _read(rec: Recording):
 
 
 def _hr_rmssd(table) -> tuple[float, float]:
-    from edgekit.data.signal.clean import clean
-    from edgekit.data.signal.features import all_features
-
     res = clean(table)
     f = all_features(res.table, res.n_corrected)
     return 60000.0 / float(np.mean(res.table.rr_ms)), float(f["rmssd_ms"])
@@ -41,8 +40,6 @@ def _hr_rmssd(table) -> tuple[float, float]:
 
 def evaluate_recording(real: RealSet, rec: Recording) -> dict:
     """One PPG recording against its reference (module docstring); ``error`` when it cannot be read."""
-    from edgekit.core.errors import InputError
-
     row: dict = {"id": rec.id, "split": rec.split, "profile": rec.profile, "person": rec.person}
     try:
         table = _read(rec)

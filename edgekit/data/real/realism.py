@@ -28,6 +28,12 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
+
+from edgekit.data.real.hrv import split_readings
+from edgekit.data.signal.clean import clean
+from edgekit.data.signal.windows import reading_windows
+from edgekit.data.synth import cohort as synth
 
 FEATURES = ("mean_rr_ms", "sdnn_ms", "rmssd_ms", "pnn50", "sd1_sd2", "sign_change", "dfa_alpha1", "sampen")
 FEATURE_TITLES = {"mean_rr_ms": "mean RR (ms)", "sdnn_ms": "SDNN (ms)", "rmssd_ms": "RMSSD (ms)", "pnn50": "pNN50",
@@ -136,10 +142,10 @@ def domain_auc(F_real: np.ndarray, groups_real: list, F_sim: np.ndarray, groups_
     """Out-of-fold ROC AUC of a gradient-boosting classifier telling real (1) from simulated (0) readings,
     folds grouped by person (``StratifiedGroupKFold``); also each feature's own AUC (real vs simulated,
     0.5 = same distribution) and the medians. ``groups_*``: the person of each reading."""
+    # deferred: scikit-learn takes seconds to import; only this path needs it
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import StratifiedGroupKFold
-    from threadpoolctl import threadpool_limits
 
     F = np.vstack([F_real, F_sim])
     y = np.concatenate([np.ones(len(F_real), int), np.zeros(len(F_sim), int)])
@@ -176,11 +182,6 @@ def simulated_readings(profiles: list[str] | tuple[str, ...], subjects: int, day
     data stage does), made as the real ones are (:func:`edgekit.data.real.hrv.split_readings` into
     one-minute readings, cleaning, reading windows). Returns ``X`` (K, n_slots), per reading its
     ``subject``, state ``label`` index and recording ``profile`` name."""
-    from edgekit.data.synth import cohort as synth
-    from edgekit.data.signal.clean import clean
-    from edgekit.data.real.hrv import split_readings
-    from edgekit.data.signal.windows import reading_windows
-
     cohort = synth.generate(subjects, days, seed, recordings=list(profiles))
     raw = cohort.table
     table = split_readings(raw)

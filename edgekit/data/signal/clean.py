@@ -12,6 +12,7 @@ Methods (``--clean``):
 
 Everything is vectorised with NumPy across all segments of a table at once; the only Python loops
 run over artifact *candidates* (a few per hundred beats) or over segments that need interpolation.
+The rolling quantiles are :mod:`.rolling`'s, the corrections applied by :mod:`.corrections`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from edgekit.data.rr import ARTIFACT_MASK, THRESHOLD_EPS_MS, Flag, RRTable, segment_bounds
+from edgekit.data.signal.rolling import _row_segment_limits, rolling_quantiles
+from edgekit.data.signal.corrections import _apply, _interpolate
 
 # Lipponen & Tarvainen (2019) constants.
 ALPHA = 5.2  # threshold = ALPHA * quartile deviation
@@ -34,9 +37,6 @@ EXTRA_TOL = 0.25  # missed/extra: the split/merged interval within 25 % of the l
 ECT_MIN_DIFF = 0.3  # an ectopic pair's two intervals differ by >= 30 % of the local median
 
 METHODS = ("kubios", "malik", "none")
-# rows per block in the rolling-quantile kernel: a block of 91-wide windows (~3 MB) is gathered,
-# sorted and read while it is in cache; 65 536-row blocks (~47 MB) were 25 % slower, same values
-_CHUNK = 4_096
 
 
 @dataclass
@@ -51,66 +51,6 @@ class CleanResult:
     @property
     def n_corrected(self) -> int:
         return int(sum(self.counts.values()))
-
-
-# --------------------------------------------------------------------------------------------
-# Segment-aware rolling statistics
-# --------------------------------------------------------------------------------------------
-
-
-def _row_segment_limits(segment: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    b = segment_bounds(segment)
-    lengths = np.diff(b)
-    start = np.repeat(b[:-1], lengths)
-    end = np.repeat(b[1:], lengths)
-    return start, end
-
-
-def rolling_quantiles(values: np.ndarray, start: np.ndarray, end: np.ndarray, half: int,
-                      qs: tuple[float, ...], valid: np.ndarray | None = None) -> list[np.ndarray]:
-    """Quantiles of ``values`` over the window [j-half, j+half] clipped to row j's segment.
-
-    Quantiles use linear interpolation between order statistics (NumPy's default ``linear``
-    method): position p = q * (n - 1) in the sorted window of its n valid values. ``valid``
-    (optional bool mask) excludes rows from every window. Rows whose window holds no valid value
-    get NaN. ``start``/``end`` give each row's segment [start, end).
-    """
-    n = len(values)
-    out = [np.full(n, np.nan) for _ in qs]
-    if n == 0:
-        return out
-    ok_all = np.ones(n, bool) if valid is None else np.asarray(valid, bool)
-    width = 2 * half + 1
-    # Lay segments out with `half` +inf separators so a plain sliding window never crosses one.
-    seg_no = np.cumsum(np.concatenate([[0], start[1:] != start[:-1]]))
-    pos = np.arange(n) + (seg_no + 1) * half
-    padded = np.full(n + (int(seg_no[-1]) + 2) * half, np.inf)
-    padded[pos] = np.where(ok_all, values, np.inf)
-    view = np.lib.stride_tricks.sliding_window_view(padded, width)
-    inval = np.concatenate([[0], np.cumsum(~ok_all)])
-    j = np.arange(n)
-    lo_i = np.maximum(j - half, start)
-    hi_i = np.minimum(j + half + 1, end)
-    cnt_all = (hi_i - lo_i) - (inval[hi_i] - inval[lo_i])
-    for a in range(0, n, _CHUNK):
-        b = min(n, a + _CHUNK)
-        w = view[pos[a:b] - half]  # gathered copy (rows, width)
-        cnt = cnt_all[a:b]
-        w.sort(axis=1)  # +inf (outside the segment / invalid) sorts last
-        r = np.arange(b - a)
-        has = cnt > 0
-        cm1 = np.maximum(cnt - 1, 0)
-        for k, q in enumerate(qs):
-            p = q * cm1
-            lo = np.floor(p).astype(np.int64)
-            hi = np.minimum(lo + 1, cm1)
-            frac = p - lo
-            vlo = w[r, lo]
-            vhi = w[r, hi]
-            with np.errstate(invalid="ignore"):
-                res = vlo + frac * (vhi - vlo)
-            out[k][a:b] = np.where(has, res, np.nan)
-    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -238,79 +178,6 @@ def _resolve(det: Detection, n: int) -> list[tuple[int, int, str, int]]:
             events.append((a, b, kind, int(kk)))
     events.sort()
     return events
-
-
-_KIND_FLAG = {
-    "ectopic": Flag.ECTOPIC,
-    "missed": Flag.MISSED,
-    "extra": Flag.EXTRA,
-    "long_short": Flag.LONG_SHORT,
-}
-
-
-def _apply(table: RRTable, events: list[tuple[int, int, str, int]]) -> RRTable:
-    """Apply corrections: merge extras, split missed, then interpolate ectopic/long-short values."""
-    n = len(table)
-    if not events:
-        return table
-    rr = table.rr_ms
-    t = table.time_s
-    keep = np.ones(n, bool)
-    new_rr = rr.copy()
-    new_flags = table.flags.copy()
-    interp = np.zeros(n, bool)
-    inserts = []  # (position, rr values list, times list, flag)
-    for a, b, kind, k in events:
-        f = int(_KIND_FLAG[kind])
-        if kind == "extra":
-            new_rr[a + 1] = rr[a] + rr[a + 1]  # merged interval ends at the later beat
-            new_flags[a + 1] |= f
-            keep[a] = False
-        elif kind == "missed":
-            part = rr[a] / k
-            new_rr[a] = part
-            new_flags[a] |= f
-            # k-1 inserted beats before beat a, evenly spaced
-            times = [t[a] - (k - i) * part / 1000.0 for i in range(1, k)]
-            inserts.append((a, [part] * (k - 1), times, f | int(Flag.INSERTED)))
-        else:
-            new_flags[a:b] |= f
-            interp[a:b] = True
-    out_rr, out_t, out_f, out_s, out_seg, out_interp = (new_rr, t.copy(), new_flags, table.subject,
-                                                         table.segment, interp)
-    if inserts:
-        pos = np.concatenate([[p] * len(v) for p, v, _, _ in inserts]).astype(np.int64)
-        vals = np.concatenate([v for _, v, _, _ in inserts])
-        tim = np.concatenate([tt for _, _, tt, _ in inserts])
-        fl = np.concatenate([[f] * len(v) for _, v, _, f in inserts]).astype(np.int64)
-        out_rr = np.insert(out_rr, pos, vals)
-        out_t = np.insert(out_t, pos, tim)
-        out_f = np.insert(out_f, pos, fl)
-        out_s = np.insert(out_s, pos, out_s[pos])
-        out_seg = np.insert(out_seg, pos, out_seg[pos])
-        out_interp = np.insert(out_interp, pos, False)
-        keep = np.insert(keep, pos, True)
-    res = RRTable(out_s[keep], out_seg[keep], out_t[keep], out_rr[keep], out_f[keep])
-    interp_mask = out_interp[keep]
-    if interp_mask.any():
-        _interpolate(res, interp_mask)
-    return res
-
-
-def _interpolate(table: RRTable, mask: np.ndarray) -> None:
-    """Replace masked rr values by linear interpolation in beat index between the nearest unmasked
-    beats of the same segment (held constant beyond the first/last unmasked beat)."""
-    b = table.segment_bounds()
-    seg_idx = np.searchsorted(b, np.flatnonzero(mask), side="right") - 1
-    for s in np.unique(seg_idx):
-        lo, hi = b[s], b[s + 1]
-        mk = mask[lo:hi]
-        good = np.flatnonzero(~mk)
-        if len(good) == 0:
-            continue
-        bad = np.flatnonzero(mk)
-        seg_rr = table.rr_ms[lo:hi]
-        seg_rr[bad] = np.interp(bad.astype(np.float64), good.astype(np.float64), seg_rr[good])
 
 
 def correct_kubios(table: RRTable, passes: int = 2) -> tuple[RRTable, dict]:

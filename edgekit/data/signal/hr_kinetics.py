@@ -3,7 +3,6 @@
 HR responds to effort like a first-order system (Hunt & Fankhauser 2016: gain ≈ 24 bpm per m/s,
 time constant ≈ 58 s on a treadmill). Effort is grade-adjusted speed: speed × C(i)/C(0) with
 Minetti et al. (2002)'s energy cost of running on a gradient i (J/kg/m, valid for |i| ≤ 0.45)::
-
     C(i) = 155.4 i^5 − 30.4 i^4 − 43.3 i^3 + 46.3 i^2 + 19.5 i + 3.6
 
 The model ``hr[t] = hr0 + gain · s[t]``, ``s[t] = s[t−1] + (1 − exp(−dt/τ)) (u[t] − s[t−1])`` with
@@ -58,6 +57,7 @@ class Kinetics:
 
 def fit(speed_mps: np.ndarray, grade: np.ndarray, hr_bpm: np.ndarray, step_s: float) -> Kinetics:
     """Least-squares fit on windows (n, T) of one person; NaN HR steps are ignored."""
+    # deferred: scipy.optimize takes a second to import; only this path needs it
     from scipy.optimize import least_squares
 
     speed_mps, grade, hr_bpm = (np.atleast_2d(np.asarray(a, np.float64)) for a in (speed_mps, grade, hr_bpm))

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from edgekit.data.rr import ARTIFACT_MASK, RRTable, segment_bounds
+from edgekit.data.rr import ARTIFACT_MASK, RRTable, segment_bounds, ARTIFACT_MASK as _MASK
 
 MIN_HOUR_DIFFS = 30
 MAX_MISSING_HOURS = 2
@@ -164,8 +164,6 @@ def reading_windows(table: RRTable, n_slots: int, min_beats: int, max_artifact_p
     Returns (X (W, n_slots) float64, segment index (of the first beat) per window, first row, beats
     per window, n_excluded).
     """
-    from edgekit.data.rr import ARTIFACT_MASK as _MASK
-
     flagged = (table.flags & _MASK) != 0
     seg_index = np.searchsorted(segment_bounds(table.segment), np.arange(len(table)), side="right") - 1
     rows, segs, starts, lens = [], [], [], []

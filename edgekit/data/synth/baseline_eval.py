@@ -27,6 +27,9 @@ import numpy as np
 
 from edgekit import STRAIN_LABELS
 from edgekit.data.signal import baseline as bl
+from edgekit.data.signal.clean import clean
+from edgekit.data.synth import cohort as synth
+from edgekit.data.synth.cohort import EPOCH0, RECORDINGS
 
 HEALTHY = STRAIN_LABELS.index("healthy")
 BURNOUT = STRAIN_LABELS.index("burnout_risk")
@@ -63,6 +66,7 @@ def cohen_kappa(a, b) -> float | None:
 
 
 def spearman(x, y) -> float | None:
+    # deferred: scipy.stats takes a second to import; only this path needs it
     from scipy.stats import spearmanr
 
     x, y = np.asarray(x, float), np.asarray(y, float)
@@ -148,8 +152,6 @@ def subject_days(cohort, res, window: str = bl.DEFAULT_WINDOW, max_artifact_pct:
 
 
 def synth_epoch() -> float:
-    from edgekit.data.synth.cohort import EPOCH0
-
     return EPOCH0
 
 
@@ -170,8 +172,6 @@ def _model_pick(sub, day, in_win, k: int) -> np.ndarray:
 
 def summarize(days: dict, profiles=None) -> dict:
     """Agreement figures per recording profile (and ``all``) of :func:`subject_days` arrays."""
-    from edgekit.data.synth.cohort import RECORDINGS
-
     out = {}
     for k, name in [(None, "all")] + list(enumerate(RECORDINGS)):
         sel = np.ones(len(days["kind"]), bool) if k is None else days["kind"] == k
@@ -228,9 +228,6 @@ def measure(subjects: int = 24, days: int = 42, seed: int = 11, profiles=("watch
             max_artifact_pct: float = bl.MAX_ARTIFACT_PCT, n_slots: int = 128, max_model_readings: int = 12) -> dict:
     """Simulate a SYNTHETIC cohort with ``profiles``, read it as a device would and summarize the
     baseline's agreement with the simulated state per profile (:func:`summarize`)."""
-    from edgekit.data.synth import cohort as synth
-    from edgekit.data.signal.clean import clean
-
     kw = {"recordings": list(profiles)} if synth.check_recordings(list(profiles)) else {}
     days_cols: dict[str, list] = {}
     for chunk in synth.iter_cohort(subjects, days, seed, chunk_subjects=8, **kw):

@@ -3,6 +3,9 @@
 Everything this module produces is simulated. The model, its parameters and their sources are
 described in docs/synthetic_cohort.md; keep the two in step.
 
+Recording profiles: :mod:`.recordings`; the spectral RR model, the clock and the :class:`Cohort`
+record: :mod:`.rr_model`.
+
 Outline
 -------
 - Each subject has its own baselines (heart rate, RMSSD scale, LF/HF balance, breathing rate, sleep
@@ -20,16 +23,15 @@ Outline
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 import numpy as np
 
-from edgekit import STRAIN_LABELS
-from edgekit.data.rr import Flag, RRTable
+from edgekit.data.rr import RRTable
+from edgekit.data.synth.rr_model import Cohort, EPOCH0, L_BEATS, SEGMENT_S, _inject, _spectral_rr
+from edgekit.data.synth.recordings import RECORDINGS  # noqa: F401 - re-exported: the profiles iter_cohort accepts
+from edgekit.data.synth.recordings import _AMBULATORY_SEED, _iter_recordings, check_recordings
+from edgekit.data.synth import ambulatory
 
-EPOCH0 = 1704067200.0  # 2024-01-01T00:00:00Z: day 0 of every synthetic cohort
-SEGMENT_S = 150.0  # length of an hourly spot measurement
-L_BEATS = 384  # generation grid (beats) per segment; enough for HR up to 150 bpm
 
 # State parameters (index = STRAIN_LABELS): see docs/synthetic_cohort.md for sources.
 R_TARGET = np.array([0.92, 0.72, 0.56])  # latent recovery the overnight recharge pulls towards
@@ -59,57 +61,6 @@ PROFILES = {
     "population": {},
     "atypical": {"hr0": 80.0, "rmssd0": 17.0, "type": "variable"},
 }
-
-
-@dataclass
-class Cohort:
-    """A synthetic cohort: beats (with injected artifacts), ground truth and labels."""
-
-    table: RRTable  # segment k = one spot measurement; subject ids "S000", ...
-    truth: np.ndarray  # per beat: Flag.ECTOPIC / MISSED / EXTRA of the injected artifact, else 0
-    clean_rr: list  # per segment: the RR series before artifact injection (ms)
-    seg_label: np.ndarray  # per segment: state index into STRAIN_LABELS
-    seg_subject: np.ndarray  # per segment: subject index
-    seg_hour: np.ndarray  # per segment: absolute hour index since EPOCH0
-    score: np.ndarray  # (subjects, hours): 100 * latent recovery R(t) at each hour
-    day_state: np.ndarray  # (subjects, days)
-    subject_ids: np.ndarray  # (subjects,) names used in the table, row order of the arrays below
-    wake_hour: np.ndarray  # (subjects,): hour of day the subject wakes up
-    readiness: np.ndarray  # (subjects, days + 1): 100 * R at each wake-up (day d at d*24 + wake)
-    label_names: tuple = STRAIN_LABELS
-    # recording profiles (RECORDINGS): per segment the kind of recording (index into RECORDINGS),
-    # per subject its profile; None = every segment an hourly spot measurement (the default cohort)
-    seg_kind: np.ndarray | None = None
-    subject_recording: np.ndarray | None = None
-    recording_stats: dict | None = None  # counts of the schedule (readings made, lost to motion, ...)
-
-    def segment_kinds(self) -> np.ndarray:
-        """Per segment: index into RECORDINGS (all 0 = spot for the default cohort)."""
-        return self.seg_kind if self.seg_kind is not None else np.zeros(len(self.seg_label), np.int64)
-
-    def subject_recordings(self) -> np.ndarray:
-        """Per subject: its recording profile, index into RECORDINGS."""
-        if self.subject_recording is not None:
-            return self.subject_recording
-        return np.zeros(len(self.subject_ids), np.int64)
-
-    def physiological_day(self, hour_abs: np.ndarray, subject: np.ndarray) -> np.ndarray:
-        """Day index of the physiological day (hours before waking belong to the previous day)."""
-        hour_abs = np.asarray(hour_abs)
-        day = hour_abs // 24 - ((hour_abs % 24) < self.wake_hour[subject])
-        return np.clip(day, 0, self.day_state.shape[1] - 1)
-
-    def beat_fatigue_score(self) -> np.ndarray:
-        """Per beat of ``table``: the fatigue score in force (issued at the last wake-up at or
-        before the beat's clock hour), NaN before the first wake-up."""
-        seg = self.table.segment
-        sub = self.seg_subject[seg]
-        hour = self.seg_hour[seg]
-        day = (hour - self.wake_hour[sub]) // 24
-        ok = day >= 0
-        out = np.full(len(seg), np.nan)
-        out[ok] = self.readiness[sub[ok], day[ok]]
-        return out
 
 
 def _subject_params(rng: np.random.Generator, n: int) -> dict:
@@ -160,73 +111,6 @@ def _trajectories(rng, p: dict, n_sub: int, days: int):
             r = (1 - KAPPA) * evening + KAPPA * target + rng.normal(0.0, 0.03)
         r_hour[s] = np.interp(np.arange(hours) + 0.5, knots_t, knots_r)
     return day_state, np.clip(r_hour, 0.0, 1.0), np.clip(morning, 0.0, 1.0)
-
-
-def _spectral_rr(gens, mean_rr_ms, rmssd_ms, lfhf, lf_hz, hf_hz, white_ms, length: int = L_BEATS):
-    """McSharry et al. (2003) bimodal-spectrum RR series on a beat grid, one row per segment.
-
-    ``gens``: the generators of the ``coef_re``, ``coef_im`` and ``white`` phases (see _PHASES);
-    ``length``: beats of the grid (recording profiles other than spot need longer grids)."""
-    L_BEATS = length  # noqa: N806 - the grid length (module default for the hourly spot grid)
-    n = len(mean_rr_ms)
-    k = np.arange(L_BEATS // 2 + 1)
-    fb = k / L_BEATS  # cycles per beat
-    mu_s = mean_rr_ms / 1000.0
-    f_hz = fb[None, :] / mu_s[:, None]
-
-    def shape(fc, width):
-        g = np.exp(-0.5 * ((f_hz - fc[:, None]) / width) ** 2)
-        g[:, 0] = 0.0
-        return g / g.sum(axis=1, keepdims=True)
-
-    g_lf = shape(lf_hz, 0.012)
-    g_hf = shape(hf_hz, 0.02)
-    one_minus_cos = 1.0 - np.cos(2 * np.pi * fb)[None, :]
-    c_lf = (g_lf * one_minus_cos).sum(axis=1)
-    c_hf = (g_hf * one_minus_cos).sum(axis=1)
-    # RMSSD^2 = 2 (P_lf c_lf + P_hf c_hf + white^2)
-    p_hf = np.maximum(rmssd_ms**2 / 2.0 - white_ms**2, 1.0) / (lfhf * c_lf + c_hf)
-    p_lf = lfhf * p_hf
-    spec = p_lf[:, None] * g_lf + p_hf[:, None] * g_hf  # variance per frequency bin
-    coef = (gens["coef_re"].normal(size=spec.shape) + 1j * gens["coef_im"].normal(size=spec.shape)) \
-        * np.sqrt(spec / 2.0)
-    x = np.fft.irfft(coef, n=L_BEATS, axis=1) * L_BEATS
-    x += gens["white"].normal(0.0, 1.0, x.shape) * white_ms[:, None]
-    return mean_rr_ms[:, None] + x
-
-
-def _inject(rng, rr: np.ndarray, rate: float):
-    """Inject artifacts into one segment; returns (rr list, truth flag list)."""
-    n = len(rr)
-    out = rr.tolist()
-    truth = [0] * n
-    n_ev = rng.binomial(max(n - 6, 0), rate)
-    if n_ev == 0:
-        return out, truth
-    pos = np.sort(rng.choice(np.arange(2, n - 3), size=min(n_ev, (n - 5) // 4), replace=False))
-    # keep events at least 4 beats apart
-    keep, last = [], -10
-    for q in pos.tolist():
-        if q - last >= 4:
-            keep.append(q)
-            last = q
-    for q in reversed(keep):  # from the end, so earlier indices stay valid
-        kind = rng.integers(3)
-        if kind == 0:  # ectopic: premature beat with compensatory pause
-            delta = rng.uniform(0.2, 0.4) * out[q]
-            out[q] -= delta
-            out[q + 1] += delta
-            truth[q] = truth[q + 1] = int(Flag.ECTOPIC)
-        elif kind == 1:  # missed: two intervals merged
-            out[q] = out[q] + out[q + 1]
-            del out[q + 1]
-            del truth[q + 1]
-            truth[q] = int(Flag.MISSED)
-        else:  # extra: one interval split in two
-            a = rng.uniform(0.3, 0.7) * out[q]
-            out[q:q + 1] = [a, out[q] - a]
-            truth[q:q + 1] = [int(Flag.EXTRA), int(Flag.EXTRA)]
-    return out, truth
 
 
 def _apply_profile(p: dict, profile: dict | str | None) -> dict:
@@ -316,8 +200,6 @@ def iter_cohort(subjects: int = 48, days: int = 14, seed: int = 7, artifacts: bo
         p = _apply_profile(_subject_params(rng, subjects), profile)
         day_state, r_hour, morning = _trajectories(rng, p, subjects, days)
     else:  # recording profiles: the all-day ambulatory physiology, from generators of its own
-        from edgekit.data.synth import ambulatory
-
         p = _apply_profile(ambulatory.subject_params(seed, subjects), profile)
         day_state, r_hour, morning = _trajectories(np.random.default_rng([seed, _AMBULATORY_SEED]), p, subjects, days)
     hours = days * 24
@@ -401,225 +283,10 @@ def iter_cohort(subjects: int = 48, days: int = 14, seed: int = 7, artifacts: bo
         )
 
 
-
 # ---------------------------------------------------------------------------------------------
 # Recording profiles: how each subject's heart is recorded (docs/synthetic_cohort.md "Recording
 # profiles"). The physiology (baselines, states, recovery, per-hour HR/RMSSD/LF-HF model) is the
 # same for every profile; only when and how long beats are recorded, and the artifact rates, differ.
-
-RECORDINGS = ("spot", "watch", "breathe", "strap")
-SPOT, WATCH, BREATHE, STRAP = range(4)
-
-SPOT_S = SEGMENT_S  # spot: one 150 s measurement in every clock hour
-WATCH_READING_S = (55.0, 65.0)  # watch background reading length (about one minute)
-WATCH_GAP_AWAKE_H = (2.0, 5.0)  # hours between background readings while awake
-WATCH_GAP_ASLEEP_H = (1.0, 2.5)  # ... and while asleep (denser at night)
-WATCH_EXERCISE_DAY_P = 0.5  # days with an exercise bout (no readings during it)
-WATCH_EXERCISE_H = (0.5, 1.5)  # its length
-WATCH_OFF_WRIST_P = 0.8  # days with a charging hour off the wrist (no readings)
-WATCH_MOTION_SKIP_P = 0.15  # awake readings lost to motion outside exercise
-WATCH_ARTIFACT = (0.15, (0.04, 0.12), (0.0, 0.03))  # P(heavy), heavy rate range, normal rate range
-BREATHE_DAY_P = 3.0 / 7.0  # Breathe/Reflect sessions: about 3 a week
-BREATHE_S = (60.0, 300.0)  # 1-5 min
-BREATHE_RESP_HZ = 7.0 / 60.0  # paced breathing at the app's default 7 breaths/min
-BREATHE_LN_RMSSD = 0.3  # slow paced breathing raises RSA amplitude
-STRAP_SESSION_DAY_P = 5.0 / 7.0  # a 30-60 min chest-strap session on 5 days of 7 (seated, awake)
-STRAP_SESSION_MIN = (30.0, 60.0)
-STRAP_NIGHT_P = 2.0 / 7.0  # an overnight chest-strap recording on 2 nights of 7
-STRAP_ARTIFACT = (0.03, (0.02, 0.06), (0.0, 0.005))
-SPOT_ARTIFACT = (0.05, (0.03, 0.10), (0.0, 0.015))
-_RECORDING_SEED = 0x5EC0  # separates the recording generators from the cohort's main generator
-_AMBULATORY_SEED = 0xA6C  # the day states and recovery of a cohort of recording profiles
-
-
-def check_recordings(recordings) -> list[str] | None:
-    """Validated profile names; None for the default hourly spot cohort (None, [] or only spot)."""
-    if recordings is None:
-        return None
-    if isinstance(recordings, str):
-        recordings = [recordings]
-    names = [str(r) for r in recordings]
-    bad = [r for r in names if r not in RECORDINGS]
-    if bad:
-        raise ValueError(f"unknown recording profile(s) {bad}; known: {', '.join(RECORDINGS)}")
-    if not names or all(r == "spot" for r in names):
-        return None
-    return names
-
-
-def assign_recordings(recordings, subjects: int, seed: int) -> np.ndarray:
-    """Per subject the index into RECORDINGS of its profile: the listed profiles in turn over a
-    seeded permutation of the subjects (balanced: counts differ by at most one), deterministic."""
-    names = check_recordings(recordings)
-    if names is None:
-        return np.zeros(subjects, np.int64)
-    order = np.random.default_rng([seed, _RECORDING_SEED]).permutation(subjects)
-    out = np.zeros(subjects, np.int64)
-    out[order] = [RECORDINGS.index(names[i % len(names)]) for i in range(subjects)]
-    return out
-
-
-def _asleep(p: dict, s: int, hour_abs: int) -> bool:
-    hod = hour_abs % 24
-    return bool(hod >= p["sleep"][s] or hod < p["wake"][s])
-
-
-def _plan(rng, p: dict, s: int, kind: int, days: int, stats: dict) -> list[tuple[float, float, int]]:
-    """Recordings of one subject: (start s since EPOCH0, duration s, kind), in time order."""
-    total = days * 86400.0
-    w, sl = int(p["wake"][s]), int(p["sleep"][s])
-    out: list[tuple[float, float, int]] = []
-    if kind == SPOT:
-        starts = rng.uniform(0, 3600 - SPOT_S - 60, days * 24)
-        return [(h * 3600.0 + float(starts[h]), SPOT_S, SPOT) for h in range(days * 24)]
-    if kind in (WATCH, BREATHE):
-        blocked = []  # (start, end) s: exercise and charging (no readings)
-        for d in range(days):
-            if rng.random() < WATCH_EXERCISE_DAY_P:
-                a = (d * 24 + rng.uniform(w + 1, sl - 2)) * 3600.0
-                blocked.append((a, a + rng.uniform(*WATCH_EXERCISE_H) * 3600.0, "exercise"))
-            if rng.random() < WATCH_OFF_WRIST_P:
-                a = (d * 24 + rng.uniform(w, sl - 1)) * 3600.0
-                blocked.append((a, a + 3600.0, "off_wrist"))
-        t = rng.uniform(0.0, 2.0) * 3600.0
-        while True:
-            dur = rng.uniform(*WATCH_READING_S)
-            if t + dur > total:
-                break
-            asleep = _asleep(p, s, int(t // 3600))
-            why = next((b[2] for b in blocked if b[0] - dur < t < b[1]), None)
-            if why is None and not asleep and rng.random() < WATCH_MOTION_SKIP_P:
-                why = "motion"
-            if why is None:
-                out.append((t, dur, WATCH))
-            else:
-                stats[f"watch_lost_{why}"] = stats.get(f"watch_lost_{why}", 0) + 1
-            t += rng.uniform(*(WATCH_GAP_ASLEEP_H if asleep else WATCH_GAP_AWAKE_H)) * 3600.0
-        if kind == BREATHE:
-            for d in range(days):
-                if rng.random() < BREATHE_DAY_P:
-                    a = (d * 24 + rng.uniform(w + 0.5, sl - 0.5)) * 3600.0
-                    dur = rng.uniform(*BREATHE_S)
-                    # a session replaces background readings that would overlap it
-                    out = [r for r in out if r[0] + r[1] < a or r[0] > a + dur]
-                    out.append((a, dur, BREATHE))
-    elif kind == STRAP:
-        for d in range(days):
-            if rng.random() < STRAP_SESSION_DAY_P:
-                a = (d * 24 + rng.uniform(w + 0.5, sl - 1.5)) * 3600.0
-                out.append((a, rng.uniform(*STRAP_SESSION_MIN) * 60.0, STRAP))
-            if d + 1 < days and rng.random() < STRAP_NIGHT_P:
-                a = (d * 24 + sl + 0.25) * 3600.0
-                b = ((d + 1) * 24 + w - 0.25) * 3600.0
-                out.append((a, b - a, STRAP))
-    out.sort()
-    return out
-
-
-def _record(rng, p, s, start, dur, kind, state_of_hour, r_hour, artifacts: bool):
-    """Beats of one recording: (rr with artifacts, truth flags, clean rr). Long recordings are
-    simulated hour block by hour block, each with its hour's physiology (:mod:`edgekit.data.synth.ambulatory`);
-    the recording's nuisance factors (beat-level noise, device timing resolution) are drawn once."""
-    from edgekit.data.synth import ambulatory
-
-    nz = ambulatory.recording_nuisance(rng)
-    still = kind in (BREATHE, STRAP)  # paced breathing and seated strap sessions: no activity
-    pieces = []
-    t = start
-    end = start + dur
-    while t < end - 1e-9:
-        h = int(t // 3600)
-        b_end = min(end, (h + 1) * 3600.0)
-        asleep = _asleep(p, s, h)
-        bp = ambulatory.block_params(rng, p, s, asleep, int(state_of_hour[h]), float(r_hour[s, h]),
-                                     breathe=(BREATHE_RESP_HZ, BREATHE_LN_RMSSD) if kind == BREATHE else None,
-                                     still=still)
-        need = (b_end - t) * 1000.0
-        length = 1 << int(np.ceil(np.log2(max(64.0, 1.2 * need / 300.0))))
-        rr = np.clip(ambulatory.rr_block(rng, bp, nz, length), 320.0, 1900.0)
-        nb = int((np.cumsum(rr) <= need).sum())
-        pieces.append(rr[:nb])
-        t = b_end
-    clean_rr = ambulatory.quantize(np.concatenate(pieces), nz["resolution_ms"]) if pieces else np.zeros(0)
-    heavy_p, hi, lo = {WATCH: WATCH_ARTIFACT, BREATHE: WATCH_ARTIFACT, STRAP: STRAP_ARTIFACT}.get(kind, SPOT_ARTIFACT)
-    rate = rng.uniform(*hi) if rng.random() < heavy_p else rng.uniform(*lo)
-    if artifacts and len(clean_rr) > 8:
-        out, truth = _inject(rng, clean_rr, rate)
-    else:
-        out, truth = clean_rr.tolist(), [0] * len(clean_rr)
-    return np.asarray(out, float), np.asarray(truth, np.int64), clean_rr
-
-
-def _iter_recordings(names, p, day_state, r_hour, subjects, days, seed, artifacts, chunk_subjects, subj_ids,
-                     score, readiness):
-    """iter_cohort for a cohort of recording profiles: plans first (per-segment arrays are the whole
-    cohort's), then the beats a chunk of subjects at a time, each subject from its own generator."""
-    kinds = assign_recordings(names, subjects, seed)
-    hours = days * 24
-    stats: dict = {}
-    plans, rngs = [], []
-    for s in range(subjects):
-        rng = np.random.default_rng([seed, _RECORDING_SEED, s])
-        plans.append(_plan(rng, p, s, int(kinds[s]), days, stats))
-        rngs.append(rng)
-    hour_abs = np.arange(hours)
-    states = []
-    for s in range(subjects):
-        day = np.clip(hour_abs // 24 - ((hour_abs % 24) < p["wake"][s]), 0, days - 1)
-        states.append(day_state[s, day])
-    seg_subject = np.array([s for s in range(subjects) for _ in plans[s]], np.int64)
-    seg_start = np.array([r[0] for pl in plans for r in pl], float)
-    seg_kind = np.array([r[2] for pl in plans for r in pl], np.int64)
-    seg_hour = (seg_start // 3600).astype(np.int64)
-    seg_label = np.array([states[s][h] for s, h in zip(seg_subject.tolist(), seg_hour.tolist())], np.int64)
-    first = np.concatenate([[0], np.cumsum([len(pl) for pl in plans])])
-    for k, name in enumerate(RECORDINGS):
-        stats[f"subjects_{name}"] = int((kinds == k).sum())
-        stats[f"recordings_{name}"] = int((seg_kind == k).sum())
-    for s0 in range(0, subjects, chunk_subjects):
-        s1 = min(subjects, s0 + chunk_subjects)
-        cols_rr, cols_truth, clean, seg_ids, times = [], [], [], [], []
-        for s in range(s0, s1):
-            for j, (start, dur, kind) in enumerate(plans[s]):
-                out, truth, c = _record(rngs[s], p, s, start, dur, kind, states[s], r_hour, artifacts)
-                if len(out) == 0:
-                    continue
-                cols_rr.append(out)
-                cols_truth.append(truth)
-                clean.append(c)
-                seg_ids.append(np.full(len(out), first[s] + j, np.int64))
-                times.append(EPOCH0 + start + np.cumsum(out) / 1000.0)
-        all_rr = np.concatenate(cols_rr) if cols_rr else np.zeros(0)
-        seg = np.concatenate(seg_ids) if seg_ids else np.zeros(0, np.int64)
-        table = RRTable(subj_ids[seg_subject[seg]], seg, np.concatenate(times) if times else np.zeros(0), all_rr,
-                        np.zeros(len(all_rr), np.int64),
-                        meta={"synthetic": True, "seed": seed, "recordings": list(names)})
-        yield Cohort(
-            table=table,
-            truth=np.concatenate(cols_truth) if cols_truth else np.zeros(0, np.int64),
-            clean_rr=clean,
-            seg_label=seg_label,
-            seg_subject=seg_subject,
-            seg_hour=seg_hour,
-            score=score,
-            subject_ids=subj_ids,
-            wake_hour=p["wake"].astype(np.int64),
-            readiness=readiness,
-            day_state=day_state,
-            seg_kind=seg_kind,
-            subject_recording=kinds,
-            recording_stats=dict(stats),
-        )
-
-
-def reading_sdnn(table: RRTable) -> dict[int, float]:
-    """Per segment (reading): SDNN (ms, ddof 1) of its beats as recorded — the value Apple Health
-    stores with each background reading (HKQuantityTypeIdentifierHeartRateVariabilitySDNN)."""
-    from edgekit.data.rr import segment_bounds
-
-    b = segment_bounds(table.segment)
-    return {int(table.segment[a]): float(np.std(table.rr_ms[a:e], ddof=1)) if e - a > 1 else float("nan")
-            for a, e in zip(b[:-1].tolist(), b[1:].tolist())}
 
 
 def generate(subjects: int = 48, days: int = 14, seed: int = 7, artifacts: bool = True,

@@ -19,12 +19,14 @@ from __future__ import annotations
 import numpy as np
 
 from edgekit.data.signal.windows import (MIN_READING_BEATS, MIN_SLOT_DIFFS, beat_windows, complete_series,
-                                  hourly_rmssd, hourly_slots, reading_windows)
+                                         hourly_rmssd, hourly_slots, reading_windows, reading_units)
+from edgekit.data.signal.clean import clean
+from edgekit.data.splits import split_by_subject
+from edgekit.data.synth import cohort as synth
+from edgekit.data.synth.cohort import EPOCH0, RECORDINGS
 
 
 def epoch_hour() -> int:
-    from edgekit.data.synth.cohort import EPOCH0
-
     return int(EPOCH0 // 3600)
 
 
@@ -94,8 +96,6 @@ class Coverage:
         """Flags of a cleaned table of recorded data (files, InfluxDB), recording kind -1 ("recorded":
         the kind of a real reading is not known). Readings are :func:`~edgekit.data.signal.windows.reading_units`;
         ``wakeups``: (subject, local end hour e) of each forecast the data stage made an example at."""
-        from edgekit.data.signal.windows import reading_units
-
         t = table
         units = reading_units(t)
         unit_of = np.full(len(t), -1, np.int64)
@@ -144,8 +144,6 @@ class Coverage:
 
 def summarize(arrays: dict, subjects=None) -> dict:
     """Per profile (and "all"): counts and coverage fractions, for ``subjects`` (indices) or all."""
-    from edgekit.data.synth.cohort import RECORDINGS
-
     r_sub, w_sub = arrays["cov_r_subject"], arrays["cov_w_subject"]
     r_in = np.ones(len(r_sub), bool) if subjects is None else np.isin(r_sub, subjects)
     w_in = np.ones(len(w_sub), bool) if subjects is None else np.isin(w_sub, subjects)
@@ -181,9 +179,6 @@ def measure(subjects: int, days: int, seed: int, profiles, clean_method: str = "
     """Simulate a cohort with ``profiles``, clean it chunk by chunk and summarize coverage, for the
     held-out (test) subjects of the train stage's subject split (``heldout`` = val fraction, test
     fraction, train seed) and for all subjects."""
-    from edgekit.data.synth import cohort as synth
-    from edgekit.data.signal.clean import clean
-
     cov = Coverage(min_beats=min_beats, today_max_artifact_pct=max_artifact_pct,
                    max_artifact_pct=max_artifact_pct if reading_max_artifact_pct is None else reading_max_artifact_pct)
     kw = {"recordings": profiles} if synth.check_recordings(profiles) else {}
@@ -195,8 +190,6 @@ def measure(subjects: int, days: int, seed: int, profiles, clean_method: str = "
            "max_artifact_pct_today": max_artifact_pct, "max_artifact_pct_reading": cov.max_artifact_pct,
            "all_subjects": summarize(arrays)}
     if heldout is not None:
-        from edgekit.data.splits import split_by_subject
-
         test = split_by_subject(np.arange(subjects), heldout[0], heldout[1], heldout[2])["test"]
         out["heldout_subjects"] = summarize(arrays, test)
         out["n_heldout"] = int(len(test))

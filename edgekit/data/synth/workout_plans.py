@@ -31,6 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from edgekit.data.signal.hr_kinetics import MINETTI, minetti_cost
+
 KINDS = ("easy", "long", "tempo", "intervals", "hills", "run_walk", "trail")
 KIND_P = (0.30, 0.12, 0.12, 0.12, 0.10, 0.12, 0.12)  # the population's mix (design choice)
 RUN_WALKER_KIND_P = (0.25, 0.08, 0.05, 0.04, 0.03, 0.45, 0.10)  # runners who often run/walk
@@ -107,8 +109,6 @@ def plan(kind: str, v_t: float, rng: np.random.Generator, *, easy: float = 0.74,
                 add(rec_s, 0.0 if standing else rng.uniform(0.45, 0.6) * v_t)
         add(rng.uniform(8, 12) * 60, around(easy - 0.08, 0.04))
     elif kind == "hills":
-        from edgekit.data.signal.hr_kinetics import MINETTI, minetti_cost
-
         add(rng.uniform(12, 18) * 60, around(easy - 0.04, 0.04))
         reps = int(rng.integers(6, 11))
         g = rng.uniform(0.05, 0.10)

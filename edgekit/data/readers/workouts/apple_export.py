@@ -14,7 +14,7 @@ from typing import IO
 
 import numpy as np
 
-from edgekit.data.readers.apple_health import parse_apple_date
+from edgekit.data.readers.apple_records import parse_apple_date
 from edgekit.data.readers.workouts.common import (
     WorkoutSet,
     _nonneg,

@@ -7,6 +7,8 @@ import math
 from datetime import datetime
 from pathlib import Path
 
+import fitdecode
+
 from edgekit.data.readers.workouts.common import _Points, _utc_iso, _workout
 from edgekit.data.workouts import Workout
 from edgekit.core.errors import InputError
@@ -25,8 +27,6 @@ def read_fit(path: str | Path, *, runner: str = "") -> Workout:
     truncated file or a message fitdecode cannot parse (with its byte offset), a record without a
     timestamp or whose timestamp goes backwards (with the record's number, 1-based).
     """
-    import fitdecode
-
     path = Path(path)
     pts = _Points()
     sport = None
@@ -99,8 +99,6 @@ def open_fit(path: Path):
     """A ``fitdecode.FitReader`` of ``path`` that checks the CRC and parses strictly, for a ``with``
     inside a ``try`` whose exceptions go through :func:`fit_error`; a missing, irregular or empty file
     is refused first with its own one line."""
-    import fitdecode
-
     if not path.is_file():
         raise InputError(f"{path}: file not found" if not path.exists() else f"{path}: not a regular file")
     if path.stat().st_size == 0:
@@ -113,8 +111,6 @@ def fit_error(path: Path, exc: Exception) -> InputError:
     """The one line for an exception met while decoding a FIT file with ``fitdecode`` (its byte where
     fitdecode knows it): not a FIT file or a bad header, a CRC mismatch, a truncated file, a malformed
     message, an OS error, or anything hostile bytes make fitdecode raise."""
-    import fitdecode
-
     if isinstance(exc, InputError):  # already one line (open_fit's file checks)
         return exc
     if isinstance(exc, fitdecode.FitHeaderError):

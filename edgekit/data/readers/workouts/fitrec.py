@@ -10,6 +10,9 @@ import math
 import re
 from pathlib import Path
 from typing import Iterable, Iterator
+from collections import deque
+from concurrent.futures import ProcessPoolExecutor
+import multiprocessing
 
 import numpy as np
 
@@ -235,10 +238,6 @@ def _batches(lines: Iterable[tuple[int, str]], n: int) -> Iterator[list[tuple[in
 
 
 def _fitrec_parallel(name, lines, emit, workers: int, batch_lines: int) -> Iterator[Workout]:
-    import multiprocessing
-    from collections import deque
-    from concurrent.futures import ProcessPoolExecutor
-
     # spawn: the caller may hold threads (torch, a DataLoader) that fork would copy mid-state
     ctx = multiprocessing.get_context("spawn")
     pending: deque = deque()
