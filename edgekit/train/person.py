@@ -34,10 +34,8 @@ from edgekit.core.fileio import sha256_file, write_json
 from edgekit.core.layout import ModelLayout
 from edgekit.core.log import get_logger
 from edgekit.data.signal import hr_kinetics
-from edgekit.models.checkpoint import load_checkpoint
 from edgekit.tasks import task_for
 from edgekit.tasks.activity import regression_metrics
-from edgekit.train.fit import Split, _predict, fit, load_windows, seed_everything
 
 log = get_logger(__name__)
 
@@ -63,6 +61,9 @@ def choose_person(arrays: dict[str, np.ndarray], candidates: np.ndarray) -> tupl
 def evaluate_person(model: Any, task: Any, arrays: dict[str, np.ndarray], test_subjects: np.ndarray,
                     cfg: Any, labels: list[str]) -> dict[str, Any]:
     """The scenario above, for the population ``model`` (not modified). Returns its figures."""
+    # deferred on purpose: fit and the checkpoint reader import torch, and the CLI imports this module
+    # torch-free (edgekit hrv, edgekit data run without torch)
+    from edgekit.train.fit import Split, _predict, fit  # noqa: PLC0415
     choice = choose_person(arrays, test_subjects)
     if choice is None:
         return {"skipped": "no held-out runner has workouts both in and before their newest year"}
@@ -152,6 +153,9 @@ def run(cfg: Any, build_dir, now: Any = None) -> dict[str, Any]:
     ``build/<model>/person/person.json`` (the figures under ``result``, the UTC date of the run, the
     checkpoint's SHA-256 and the :func:`config_fingerprint`). Not part of ``edgekit build``: it trains
     two more models (a person-only LSTM and a fine-tuned copy), which cost the package build 20-40 s."""
+    from edgekit.models.checkpoint import load_checkpoint  # noqa: PLC0415  (torch: see evaluate_person)
+    from edgekit.train.fit import load_windows, seed_everything  # noqa: PLC0415
+
     task = task_for(cfg.model.type)
     if not task.person_evaluation:
         raise EdgekitError(f"{cfg.path}: a {task.title} has no person scenario (edgekit evaluate --person applies "
