@@ -127,7 +127,7 @@ def program_stats(mlpackage: str | Path) -> dict[str, Any]:
     ``lstm``/``gru``/``rnn`` T × B × (elements of every weight matrix); ``scaled_dot_product_attention``
     2 × B × L × S × E. Element-wise and normalization ops count as 0 MACs.
     """
-    from edgekit.export.convert import import_coremltools
+    from edgekit.export.runtime import import_coremltools
 
     ct = import_coremltools()
     path = Path(mlpackage)
@@ -362,7 +362,7 @@ def inference_section(build: Path, models: list[str], quick: bool) -> tuple[list
     import onnxruntime as ort
     import torch
 
-    from edgekit.train.fit import load_checkpoint
+    from edgekit.models.checkpoint import load_checkpoint
     from edgekit.tasks import task_for
 
     rows, notes, detail = [], [], {}
@@ -370,7 +370,7 @@ def inference_section(build: Path, models: list[str], quick: bool) -> tuple[list
     torch.set_num_threads(1)
     for model in models:
         md = build / model
-        module, meta = load_checkpoint(md / "train" / "model.pt")
+        module, meta = load_checkpoint(md / "train" / "model.pt", task_for)
         cfg = module.config
         task = task_for(meta.get("model_type"))
         _, length, channels = task.input_shape(cfg.to_dict())
@@ -476,12 +476,13 @@ def inference_section(build: Path, models: list[str], quick: bool) -> tuple[list
 
 
 def size_section(build: Path, models: list[str]) -> list[dict]:
-    from edgekit.train.fit import load_checkpoint
+    from edgekit.models.checkpoint import load_checkpoint
+    from edgekit.tasks import task_for
 
     rows = []
     for model in models:
         md = build / model
-        module, _ = load_checkpoint(md / "train" / "model.pt")
+        module, _ = load_checkpoint(md / "train" / "model.pt", task_for)
         params = int(sum(p.numel() for p in module.parameters()))
         for pkg in sorted((md / "coreml").glob("*.mlpackage"),
                           key=lambda p: list(NOMINAL_BITS).index(p.stem) if p.stem in NOMINAL_BITS else 99):

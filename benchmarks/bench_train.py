@@ -114,7 +114,9 @@ def model_throughput(build: Path, model: str, quick: bool) -> dict[str, Any] | N
     from edgekit.config.load import load_config
     from edgekit.tasks import task_for
     from edgekit.tasks.base import model_batch
+    from edgekit.core.errors import EdgekitError
     from edgekit.train.fit import load_windows, seed_everything
+    from edgekit.train.records import read_train_record
 
     model_dir = build / model
     try:
@@ -168,11 +170,11 @@ def model_throughput(build: Path, model: str, quick: bool) -> dict[str, Any] | N
            "gemm_same_shapes_s": gemm_s, "gemm_same_shapes_gflops": flops / gemm_s / 1e9 if gemm_s else None,
            "distinct_shapes": len(shapes)}
     try:
-        metrics = json.loads((model_dir / "train" / "metrics.json").read_text())
+        record = read_train_record(model_dir)
         stamp = json.loads((model_dir / ".stamps" / "train.json").read_text())
-        out["build_samples_per_s"] = metrics["n_windows"]["train"] * metrics["epochs_run"] / float(stamp["seconds"])
+        out["build_samples_per_s"] = record.n_windows["train"] * record.epochs_run / float(stamp["seconds"])
         out["build_train_s"] = float(stamp["seconds"])
-    except (OSError, ValueError, KeyError, TypeError, ZeroDivisionError):
+    except (EdgekitError, OSError, ValueError, KeyError, TypeError, ZeroDivisionError):
         pass
     return out
 

@@ -21,7 +21,7 @@ from edgekit.config.load import load_config
 from edgekit.export import convert
 from edgekit.tasks import task_for
 from edgekit.tasks.strain import _beats
-from edgekit.train.fit import save_checkpoint
+from edgekit.models.checkpoint import save_checkpoint
 
 REPO = Path(__file__).resolve().parent.parent
 torch.set_num_threads(1)  # batch-1 graphs; two OpenMP threads spin (10× slower) on a loaded 2-core box

@@ -15,7 +15,7 @@ from edgekit import INPUT_NAME
 from edgekit.core.fileio import sha256_tree
 from edgekit.core.log import configure
 from edgekit.export import convert
-from edgekit.export.convert import CLASS_LABEL_OUTPUT, CLASS_PROBS_OUTPUT, SCORE_OUTPUT
+from edgekit.export.coreml import CLASS_LABEL_OUTPUT, CLASS_PROBS_OUTPUT, SCORE_OUTPUT
 from edgekit.export.quantize import VARIANTS, uncompressed_weights
 from edgekit.mil.batched import BatchedEvaluator, Unbatchable, batchable
 from edgekit.mil.evaluator import ReferenceEvaluator

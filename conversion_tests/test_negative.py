@@ -14,7 +14,8 @@ import torch
 from edgekit.core.errors import EdgekitError, GateError
 from edgekit.core.fileio import sha256_tree
 from edgekit.mil.evaluator import ReferenceEvaluator
-from edgekit.train.fit import load_checkpoint, save_checkpoint
+from edgekit.models.checkpoint import load_checkpoint, save_checkpoint
+from edgekit.tasks import task_for
 from edgekit.verify import parity
 
 pytestmark = [pytest.mark.filterwarnings("ignore::RuntimeWarning"),  # random weight bytes hold NaN/inf
@@ -126,7 +127,7 @@ def test_drifted_model_fails_the_named_gate(copy_build):
     """A checkpoint that differs from what was converted: fp32 parity names the figure."""
     cfg, dst = copy_build("hrv_transformer", ["fp32"])
     ckpt = dst / "hrv_transformer" / "train" / "model.pt"
-    model, meta = load_checkpoint(ckpt)
+    model, meta = load_checkpoint(ckpt, task_for)
     with torch.no_grad():
         model.head.bias.add_(torch.tensor([0.5, -0.5, 0.0]))
     save_checkpoint(ckpt, model, meta)

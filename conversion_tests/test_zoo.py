@@ -9,7 +9,7 @@ from torch import nn
 
 from edgekit import INPUT_NAME
 from edgekit.core.errors import EdgekitError
-from edgekit.export.convert import SCORE_OUTPUT, save_mlpackage, to_coreml
+from edgekit.export.coreml import SCORE_OUTPUT, save_mlpackage, to_coreml
 from edgekit.mil.batched import BatchedEvaluator, Unbatchable, batchable
 from edgekit.tasks import task_for
 from edgekit.tasks.strain import _beats

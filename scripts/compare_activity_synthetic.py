@@ -48,9 +48,10 @@ def predictor(model_dir: Path):
     """(run(x (T, 3)) -> (T,), has_state) of a checkpoint, as its edgekit version predicted."""
     import torch
 
-    from edgekit.train.fit import load_checkpoint
+    from edgekit.models.checkpoint import load_checkpoint
+    from edgekit.tasks import task_for
 
-    model, meta = load_checkpoint(model_dir / "train" / "model.pt")
+    model, meta = load_checkpoint(model_dir / "train" / "model.pt", task_for)
     stateful = "calibration" in meta["model_config"]
     T = int(meta["model_config"]["window_steps"])
 

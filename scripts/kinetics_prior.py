@@ -124,9 +124,10 @@ def main(argv=None) -> int:
 
     from edgekit.data.real.manifest import load_set
     from edgekit.tasks import activity_real as ar
-    from edgekit.train.fit import load_checkpoint
+    from edgekit.models.checkpoint import load_checkpoint
+    from edgekit.tasks import task_for
 
-    model, _ = load_checkpoint(args.model_dir / "train" / "model.pt")
+    model, _ = load_checkpoint(args.model_dir / "train" / "model.pt", task_for)
 
     def lstm(x3):
         with torch.no_grad():

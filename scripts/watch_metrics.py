@@ -21,7 +21,8 @@ def main() -> int:
     from edgekit.pipeline.build import run_data_stage, run_stage
     from edgekit.config.load import load_config
     from edgekit.tasks import task_for
-    from edgekit.train.fit import _predict, load_checkpoint, load_windows
+    from edgekit.models.checkpoint import load_checkpoint
+    from edgekit.train.fit import _predict, load_windows
 
     ap = argparse.ArgumentParser()
     ap.add_argument("config")
@@ -43,7 +44,7 @@ def main() -> int:
         fresh.model.name = cfg.name + f"_fresh{args.fresh_seed}"
         run_data_stage(fresh, out)
         arrays = load_windows(out / fresh.model.name / "data" / "windows.npz")
-        model, meta = load_checkpoint(out / cfg.name / "train" / "model.pt")
+        model, meta = load_checkpoint(out / cfg.name / "train" / "model.pt", task_for)
         task = task_for(cfg.model.type)
         labels = task.labels(meta)
         ids = np.unique(arrays["subject"])

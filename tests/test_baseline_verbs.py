@@ -50,8 +50,8 @@ def _tiny_reading_model(root: Path) -> Path:
     import torch
 
     from edgekit.config.load import load_config
+    from edgekit.models.checkpoint import save_checkpoint
     from edgekit.tasks import task_for
-    from edgekit.train.fit import save_checkpoint
 
     (root / "configs").mkdir(parents=True, exist_ok=True)
     cfg_path = root / "configs" / "hrv_reading.toml"

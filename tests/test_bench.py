@@ -183,14 +183,18 @@ def test_data_rows_normalise_result_dicts() -> None:
 @pytest.fixture(scope="module")
 def converted(tmp_path_factory) -> Path:
     """A fake build whose hrv_lstm has a real ONNX export and real fp32 / int8 Core ML programs."""
-    from edgekit.export.convert import coreml_kwargs, example_input, save_mlpackage, to_coreml, to_onnx
+    from edgekit.export.convert import example_input
+    from edgekit.export.coreml import save_mlpackage, to_coreml
+    from edgekit.export.onnx_export import to_onnx
+    from edgekit.export.variants import coreml_kwargs
     from edgekit.export.quantize import compress_weights
-    from edgekit.train.fit import load_checkpoint
+    from edgekit.models.checkpoint import load_checkpoint
+    from edgekit.tasks import task_for
 
     root = tmp_path_factory.mktemp("benchconv")
     make_build(root)
     md = root / "build" / "hrv_lstm"
-    module, meta = load_checkpoint(md / "train" / "model.pt")
+    module, meta = load_checkpoint(md / "train" / "model.pt", task_for)
     example = example_input("fatigue_lstm", module)
     to_onnx(module, example, md / "onnx" / "model.onnx")
     for p in (md / "coreml").glob("*.mlpackage"):

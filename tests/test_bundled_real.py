@@ -41,7 +41,7 @@ def test_bundled_classifier_variant_keeps_the_calibrated_labels(bundled_build):
     from edgekit.config.load import load_config
     from edgekit.data.real.hrv import load_readings
     from edgekit.data.real.manifest import load_set
-    from edgekit.package.variants import select_variant
+    from edgekit.verify.selection import select_variant
     from edgekit.run.predict import load_runner
 
     import tomllib

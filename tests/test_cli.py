@@ -81,7 +81,7 @@ def test_stage_skips_when_up_to_date_and_reruns_on_change(tmp_path, capsys):
 
 def test_report_fingerprint_covers_the_package_budget(tmp_path):
     """B2: the report reads max_kb from edgekit.toml, so editing it must re-run the report."""
-    from edgekit.pipeline.build import _stage_fingerprint
+    from edgekit.pipeline.stamps import _stage_fingerprint
 
     (tmp_path / "configs").mkdir()
     cfg_path = tmp_path / "configs" / "hrv_lstm.toml"
@@ -98,9 +98,9 @@ def test_report_fingerprint_covers_the_package_budget(tmp_path):
 
 def test_code_hash_ignores_benchmarks():
     """Editing a benchmark must not retrain every model: benchmarks live outside the package."""
-    from edgekit.pipeline import build
+    from edgekit.pipeline import stamps as build
 
-    pkg = Path(build.__file__).parent.parent  # edgekit/ (build lives in edgekit/pipeline/)
+    pkg = Path(build.__file__).parent.parent  # edgekit/ (stamps lives in edgekit/pipeline/)
     assert not any(p.name.startswith("bench") for p in pkg.rglob("*.py"))
     bench = pkg.parent / "benchmarks" / "bench.py"
     assert bench.is_file()

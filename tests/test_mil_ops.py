@@ -12,7 +12,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from edgekit.export.convert import import_coremltools, quiet
+from edgekit.export.runtime import import_coremltools, quiet
 from edgekit.core.errors import EdgekitError
 from edgekit.verify import ReferenceEvaluator
 
@@ -603,7 +603,7 @@ def test_constexpr_affine_dequantize_per_tensor(tmp_path):
 def test_mixed_precision_palette_program(tmp_path):
     """compress_weights(palette4, keep_int8=input layer): a LUT and an int8 tensor in one program, as
     the convert stage emits them, evaluated like torch with the same decompressed weights."""
-    from edgekit.export.convert import save_mlpackage, to_coreml
+    from edgekit.export.coreml import save_mlpackage, to_coreml
     from edgekit.export.quantize import compress_weights, select_layers
 
     torch.manual_seed(0)

@@ -18,6 +18,7 @@ import pytest
 
 from edgekit.core.errors import EdgekitError
 from edgekit.core.fileio import sha256_file, sha256_tree
+from edgekit.export.records import ConvertRecord, OnnxExport, VariantBuild, write_convert_record
 from edgekit.package import (
     doc_text,
     load_package_config,
@@ -29,6 +30,8 @@ from edgekit.package import (
     swift_string,
     unique_identifiers,
 )
+from edgekit.train.records import TrainRecord, write_train_records
+from edgekit.verify.records import CheckRecord, OnnxParity, ParityRecord, VariantParity, write_parity_record
 
 HOSTILE_LABELS = ['he said "hi"', "back\\slash \\(x)", "naïve 😀 ü", "class", "self", "1st", "", "line\nbreak",
                   "rawValue", "\u202egnp.exe", "*/ /* `tick`"]
@@ -150,9 +153,11 @@ def make_model(root: Path, build: Path, name: str, model_type: str, *, labels: l
     cfg.write_text("\n".join(lines) + "\n", encoding="utf-8")
     mdir = build / name
     _write_checkpoint(mdir / "train" / "model.pt", model_type, params, labels)
-    (mdir / "train" / "metrics.json").write_text(json.dumps(
-        {**({"accuracy": 0.912, "macro_f1": 0.897} if role == "classifier" else {"mae": 6.3, "baseline_mae": 9.1}),
-         **(metrics or {})}))
+    headline = {"accuracy": 0.912, "macro_f1": 0.897} if role == "classifier" else {"mae": 6.3, "baseline_mae": 9.1}
+    write_train_records(mdir / "train", TrainRecord.from_json({
+        "model": name, "model_type": model_type, "split": "test (held-out subjects)", "n_windows": {"test": 5},
+        "best_epoch": 1, "epochs_run": 1, "test": dict(headline), "synthetic_data": False, "data_source": "files",
+        **headline, **(metrics or {})}))
     rng = np.random.default_rng(0)
     if role == "regressor":
         X = np.stack([3 + rng.normal(0, 0.3, (5, length)), rng.normal(0, 0.02, (5, length)),
@@ -175,18 +180,26 @@ def make_model(root: Path, build: Path, name: str, model_type: str, *, labels: l
         weights.parent.mkdir(parents=True, exist_ok=True)
         weights.write_bytes(b"\0" * sizes[variant])
         # the schema edgekit.verify.parity writes
-        check = {"name": "top1_agreement" if role == "classifier" else "fp32_output",
-                 "figure": "agreement", "value": 1.0 if ok else 0.8, "tolerance": 0.99,
-                 "comparison": ">=", "backend": "reference-evaluator", "passed": ok}
-        variants[variant] = {"path": f"coreml/{variant}.mlpackage", "sha256": sha256_tree(dest),
-                             "bytes": sizes[variant], "passed": ok, "checks": [check],
-                             "max_abs_diff": 0.004 if role == "classifier" else 0.2,
-                             **({"accuracy": 0.9, "top1_agreement": 1.0} if role == "classifier" else {"mae": 6.5})}
-    (coreml / "convert.json").write_text(json.dumps({"variants": {v: {"bytes": sizes[v]} for v in passed}}))
-    (mdir / "verify").mkdir(parents=True, exist_ok=True)
-    (mdir / "verify" / "parity.json").write_text(json.dumps({
-        "model": name, "checkpoint_sha256": sha256_file(mdir / "train" / "model.pt"), "variants": variants,
-        "passed": all(passed.values())}))
+        check = CheckRecord(name="top1_agreement" if role == "classifier" else "fp32_output", figure="agreement",
+                            value=1.0 if ok else 0.8, tolerance=0.99, comparison=">=", backend="reference-evaluator",
+                            passed=ok)
+        figures = {"max_abs_diff": 0.004 if role == "classifier" else 0.2,
+                   **({"accuracy": 0.9, "top1_agreement": 1.0} if role == "classifier" else {"mae": 6.5})}
+        variants[variant] = VariantParity(path=f"coreml/{variant}.mlpackage", backend="reference-evaluator",
+                                          passed=ok, checks=[check], sha256=sha256_tree(dest), bytes=sizes[variant],
+                                          figures=figures)
+    ckpt_sha = sha256_file(mdir / "train" / "model.pt")
+    write_convert_record(mdir, ConvertRecord(
+        model=name, model_type=model_type, minimum_deployment_target="iOS17",
+        onnx=OnnxExport(path="onnx/model.onnx", bytes=0, opset=17, sha256="0" * 64), checkpoint_sha256=ckpt_sha,
+        variants={v: VariantBuild(path=f"coreml/{v}.mlpackage", method="copied", bytes_total=sizes[v], weight_bytes=0,
+                                  params=0, params_compressed=0, bits_per_param=0.0, sha256=variants[v].sha256)
+                  for v in passed},
+        fp16_policy=None))
+    write_parity_record(mdir, ParityRecord(
+        model=name, model_type=model_type, fixtures="none", fixture_count=0, test_set=None, test_windows=0,
+        checkpoint_sha256=ckpt_sha, backends=["torch"], onnx=OnnxParity(passed=True, checks=[]), variants=variants,
+        passed=all(passed.values())))
     return cfg
 
 
@@ -408,13 +421,14 @@ def test_task_specs_declare_their_swift_input():
 def test_watch_models_carry_their_encoding_and_coverage(tmp_path):
     """The catalog and the generated preprocessing carry each model's declared encoding (with its
     params' minimum); the README states each call's coverage per profile from metrics.json."""
+    from edgekit.config.load import load_config
     from edgekit.package import _model_context, load_package_config
 
     toml, build = make_watch_project(tmp_path)
     pkg = load_package_config(toml)
     ctx = {}
     for entry in pkg.models:
-        m, _ = _model_context(entry, build, set())
+        m, _ = _model_context(entry, load_config(entry.config), build, set())
         ctx[m.name] = m
     assert ctx["hrv_reading"].swift_encoding == ".reading(minBeats: 45)"
     assert ctx["hrv_slots"].swift_encoding == ".hourlySlots(minPresentHours: 2)"

@@ -14,7 +14,7 @@ import pytest
 from edgekit.config.load import load_config
 from edgekit.core.errors import EdgekitError
 from edgekit.report import REPORT_FILES, run, write_build_summary
-from edgekit.report.collect import resolve_source
+from edgekit.report.sources import resolve_source
 from test_report_fixtures import make_build
 
 MODELS = ("hrv_transformer", "hrv_lstm")
@@ -139,7 +139,8 @@ def _verify_figures(cfg, variant: str, seed: int) -> dict:
     synthetic torch / Core ML outputs on a synthetic held-out test set."""
     import numpy as np
 
-    from edgekit.verify.parity import Outputs, variant_checks
+    from edgekit.verify.backends import Outputs
+    from edgekit.verify.gates import variant_checks
 
     rng = np.random.default_rng(seed)
     classifier = cfg.model.type == "strain_transformer"

@@ -76,9 +76,9 @@ def make_model(root: Path, name: str, *, failing: tuple[str, ...] = ("palette4",
     import torch
 
     from edgekit.config.load import load_config
-    from edgekit.core.fileio import sha256_tree
+    from edgekit.core.fileio import sha256_file, sha256_tree
+    from edgekit.models.checkpoint import save_checkpoint
     from edgekit.tasks import task_for
-    from edgekit.train.fit import save_checkpoint
 
     cfg = load_config(root / "configs" / f"{name}.toml")
     classifier = cfg.model.type == "strain_transformer"
@@ -103,7 +103,8 @@ def make_model(root: Path, name: str, *, failing: tuple[str, ...] = ("palette4",
                    for e in range(1, 11)]
     metrics = {"model": name, "model_type": cfg.model.type, "split": "test (held-out subjects)",
                "n_subjects": {"train": 8, "val": 2, "test": 2}, "n_windows": {"train": 900, "val": 200, "test": 300},
-               "best_epoch": 9, "epochs_run": len(history), "params": params, "test": test, "val": test}
+               "best_epoch": 9, "epochs_run": len(history), "params": params, "test": test, "val": test,
+               "synthetic_data": True, "data_source": "synthetic", "warnings": []}
     metrics.update({k: v for k, v in test.items() if k in ("accuracy", "macro_f1", "mae", "baseline_mae")})
     _write(md / "train" / "metrics.json", metrics)
     _write(md / "train" / "history.json", {"model": name, "best_epoch": 9, "epochs": history})
@@ -162,14 +163,19 @@ def make_model(root: Path, name: str, *, failing: tuple[str, ...] = ("palette4",
                       if k in ("max_abs_diff", "accuracy", "accuracy_drop", "macro_f1", "top1_agreement", "mae",
                                "mae_drift")})
         par_variants[v] = entry
+    ckpt_sha = sha256_file(md / "train" / "model.pt")
     _write(md / "coreml" / "convert.json", {"model": name, "model_type": cfg.model.type, "variants": conv_variants,
-                                            "onnx": {"path": "onnx/model.onnx", "bytes": 1000}})
+                                            "minimum_deployment_target": "iOS17", "checkpoint_sha256": ckpt_sha,
+                                            "fp16_policy": None,
+                                            "onnx": {"path": "onnx/model.onnx", "bytes": 1000, "opset": 17,
+                                                     "sha256": "cd" * 32}})
     onnx_check = {"name": "onnx", "figure": "max |Δ| onnxruntime vs torch (fixtures)", "value": onnx_diff,
                   "tolerance": 1e-5, "comparison": "<=", "backend": "onnxruntime", "passed": True}
     failures = [f"{v} failed" for v, e in par_variants.items() if not e["passed"]]
     _write(md / "verify" / "parity.json", {
         "model": name, "model_type": cfg.model.type, "fixtures": f"{name}.json", "fixture_count": 10,
-        "test_set": "train/test_set.npz", "backends": ["torch", "onnxruntime", backend],
+        "test_set": "train/test_set.npz", "test_windows": 300 if classifier else 240, "checkpoint_sha256": ckpt_sha,
+        "backends": ["torch", "onnxruntime", backend],
         "onnx": {"sha256": "cd" * 32, "checks": [onnx_check], "passed": True, "max_abs_diff": onnx_diff},
         "variants": par_variants, "passed": not failures, "failures": failures})
     if with_stamps:

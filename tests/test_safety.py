@@ -428,22 +428,27 @@ def test_missing_data_input_fails_before_any_stage(tmp_path):
 
 def test_training_warnings_name_their_figures():
     from edgekit.train.fit import training_warnings
+    from edgekit.train.records import TrainRecord
 
-    weak = {
-        "n_subjects": {"train": 3, "val": 1, "test": 1},
-        "n_windows": {"train": 400, "val": 100, "test": 61},
-        "best_epoch": 2, "epochs_run": 11,
-        "test": {"n": 61, "recall": {"healthy": 0.9, "strained": 0.2, "burnout_risk": 0.8},
-                 "labels": ["healthy", "strained", "burnout_risk"],
-                 "confusion": [[20, 1, 1], [10, 3, 2], [1, 2, 21]]},
-    }
+    def record(**fields) -> TrainRecord:  # the train record with what these cases leave out
+        return TrainRecord(**{"model": "m", "model_type": "strain_transformer", "split": "test", "n_windows": {},
+                              "best_epoch": 0, "epochs_run": 0, "test": {}, "synthetic_data": True, **fields})
+
+    weak = record(
+        n_subjects={"train": 3, "val": 1, "test": 1},
+        n_windows={"train": 400, "val": 100, "test": 61},
+        best_epoch=2, epochs_run=11,
+        test={"n": 61, "recall": {"healthy": 0.9, "strained": 0.2, "burnout_risk": 0.8},
+              "labels": ["healthy", "strained", "burnout_risk"],
+              "confusion": [[20, 1, 1], [10, 3, 2], [1, 2, 21]]},
+    )
     text = " | ".join(training_warnings(weak))
     for needle in ("only 1 subject", "only 61 windows", "epoch was 2 of 11", "'strained' is barely recognised"):
         assert needle in text, text
-    strong = {"n_subjects": {"test": 10}, "n_windows": {"test": 2000}, "best_epoch": 18, "epochs_run": 26,
-              "test": {"n": 2000, "mae": 6.9, "baseline_mae": 10.2}}
+    strong = record(n_subjects={"test": 10}, n_windows={"test": 2000}, best_epoch=18, epochs_run=26,
+                    test={"n": 2000, "mae": 6.9, "baseline_mae": 10.2})
     assert training_warnings(strong) == []
-    worse = {"test": {"mae": 6.5, "baseline_mae": 6.1}}
+    worse = record(test={"mae": 6.5, "baseline_mae": 6.1})
     assert "no better than the persistence baseline" in training_warnings(worse)[0]
 
 

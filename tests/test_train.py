@@ -12,7 +12,9 @@ import torch
 
 from edgekit.config.load import ConfigError, load_config
 from edgekit.core.errors import EdgekitError
-from edgekit.train.fit import classification_metrics, load_checkpoint, run, split_by_subject
+from edgekit.models.checkpoint import load_checkpoint
+from edgekit.tasks import task_for
+from edgekit.train.fit import classification_metrics, run, split_by_subject
 
 TINY_TRANSFORMER = """
 [model]
@@ -105,7 +107,7 @@ def test_different_seed_gives_different_weights(tiny):
 def test_checkpoint_round_trip_and_outputs(tiny):
     cfg, build = tiny()
     run(cfg, build)
-    model, meta = load_checkpoint(build / "tiny_tf/train/model.pt")
+    model, meta = load_checkpoint(build / "tiny_tf/train/model.pt", task_for)
     assert meta["label_names"] == ["healthy", "strained", "burnout_risk"]
     assert meta["normalization"]["rr_mean_ms"] == pytest.approx(float(model.rr_mean_ms))
     x = torch.full((1, 32, 1), 800.0)
@@ -120,7 +122,7 @@ def test_corrupt_checkpoint_is_one_line_error(tmp_path):
     bad = tmp_path / "model.pt"
     bad.write_bytes(b"not a checkpoint")
     with pytest.raises(EdgekitError, match="model.pt"):
-        load_checkpoint(bad)
+        load_checkpoint(bad, task_for)
 
 
 def test_missing_windows_is_clear(tiny, tmp_path):

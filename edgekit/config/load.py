@@ -15,6 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from edgekit.core.errors import EdgekitError
+from edgekit.data.clock import utc_offset_seconds
+from edgekit.data.influx.client import check_url
+from edgekit.data.synth.cohort import RECORDINGS
 from edgekit.tasks import TASKS
 
 # Core ML variants edgekit can make (edgekit/export/quantize.py), in report order.
@@ -253,8 +256,6 @@ def _validate(cfg: ModelConfig) -> None:
         raise ConfigError(f"{p}: data.inputs must list files when data.source = 'files'")
     if not all(isinstance(x, str) and x for x in d.inputs):
         raise ConfigError(f"{p}: data.inputs must be a list of file paths (strings)")
-    from edgekit.data.clock import utc_offset_seconds
-
     try:
         utc_offset_seconds(d.utc_offset, what="data.utc_offset")
     except EdgekitError as exc:
@@ -338,8 +339,6 @@ def _validate(cfg: ModelConfig) -> None:
 
 
 def _validate_profiles(p: Path, d: DataSection) -> None:
-    from edgekit.data.synth.cohort import RECORDINGS
-
     if not d.profiles or not all(isinstance(x, str) for x in d.profiles):
         raise ConfigError(f"{p}: data.profiles must be a non-empty list of profile names, e.g. [\"watch\", \"spot\"]")
     bad = [x for x in d.profiles if x not in RECORDINGS]
@@ -352,8 +351,6 @@ def _validate_profiles(p: Path, d: DataSection) -> None:
 
 
 def _validate_influx(p: Path, d: DataSection) -> None:
-    from edgekit.data.influx.client import check_url
-
     try:
         check_url(d.url, f"{p}: data.url")
     except EdgekitError as exc:

@@ -278,6 +278,26 @@ def write_json(target: str | Path, obj: Any) -> None:
     write_text(target, dumps_strict(obj, indent=2) + "\n")
 
 
+def read_json_object(path: str | Path, what: str) -> dict[str, Any]:
+    """A JSON object written by a stage (``what`` names it in errors), or a one-line :class:`EdgekitError`
+    naming the file: missing, unreadable, not valid JSON, or not an object."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise EdgekitError(f"{path}: {what} not found; run the earlier stages first (edgekit build)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise EdgekitError(f"{path}: unreadable {what}: {(str(exc).strip().splitlines() or [type(exc).__name__])[0]}"
+                           ) from None
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise EdgekitError(f"{path}: {what} is not valid JSON: {str(exc).splitlines()[0]}") from None
+    if not isinstance(doc, dict):
+        raise EdgekitError(f"{path}: {what} is not a JSON object")
+    return doc
+
+
 def dumps_strict(obj: Any, indent: int | None = 2) -> str:
     """Strict JSON (RFC 8259): NaN and ±inf become ``null``; NumPy scalars/arrays and paths are
     converted. ``json.dumps`` alone writes ``NaN``, which ``JSON.parse`` rejects."""

@@ -1,394 +1,34 @@
-"""Convert a trained model to a Core ML ML program and to ONNX (the ``convert`` stage).
+"""The ``convert`` stage: a trained model to ONNX and to its Core ML variants.
 
-* :func:`to_coreml` — torch module → ``ct.models.MLModel`` (ML program, fixed-shape float32 input
-  ``rr_sequence``). Capture by ``torch.export`` + ``run_decompositions({})`` where that converts
-  (the plain-op Transformer), ``torch.jit.trace`` otherwise (the LSTM).
-* :func:`to_onnx` — torch module → ONNX file, opset ≥ 17, checked.
-* :func:`save_mlpackage` — write an ``.mlpackage`` atomically and byte-deterministically.
+Modules of the export layer, imports going down the list: this stage; :mod:`~edgekit.export.variants`
+(every variant of one model); :mod:`~edgekit.export.quantize` (weight and activation compression);
+:mod:`~edgekit.export.coreml` and :mod:`~edgekit.export.onnx_export` (one conversion each);
+:mod:`~edgekit.export.runtime` (quiet coremltools, torch threads) and :mod:`~edgekit.export.records`
+(``coreml/convert.json``).
+
 * :func:`run` — the stage: ``train/model.pt`` → ``onnx/model.onnx``, ``coreml/<variant>.mlpackage``
   for every ``convert.variants``, ``coreml/convert.json``.
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
-import json
-import logging
-import re
 import shutil
-import uuid
-import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 import edgekit
-from edgekit import INPUT_NAME
-from edgekit.core.errors import EdgekitError
-from edgekit.core.fileio import atomic_path, claim_build_dir, sha256_file, sha256_tree, write_json
+from edgekit.core.fileio import claim_build_dir, sha256_file
+from edgekit.core.layout import ModelLayout
 from edgekit.core.log import get_logger
+from edgekit.export.onnx_export import ONNX_OPSET, to_onnx
+from edgekit.export.records import ConvertRecord, OnnxExport, write_convert_record
+from edgekit.export.runtime import torch_threads
+from edgekit.export.variants import build_variants
+from edgekit.models.checkpoint import load_checkpoint
 from edgekit.tasks import task_for
 
 log = get_logger(__name__)
-
-CLASS_LABEL_OUTPUT = "classLabel"
-CLASS_PROBS_OUTPUT = "classLabel_probs"
-SCORE_OUTPUT = "fatigue_score"
-ONNX_OPSET = 17
-
-# coremltools user-defined metadata that is not a function of the checkpoint (wall clock)
-_VOLATILE_METADATA = ("com.github.apple.coremltools.conversion_date",)
-_MANIFEST_NAMESPACE = uuid.UUID("6f1d5e2a-5d0c-4a53-9a6e-1f0e8c2b7a41")
-
-
-@contextlib.contextmanager
-def quiet() -> Iterator[None]:
-    """Silence coremltools' progress bars, version warnings and logging during a call."""
-    loggers = [logging.getLogger(n) for n in ("coremltools", "torch", "onnxscript", "torch.onnx")]
-    levels = [lg.level for lg in loggers]
-    for lg in loggers:
-        lg.setLevel(logging.ERROR)
-    sink = io.StringIO()
-    try:
-        with warnings.catch_warnings(), contextlib.redirect_stderr(sink), contextlib.redirect_stdout(sink):
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        for lg, lvl in zip(loggers, levels):
-            lg.setLevel(lvl)
-
-
-@contextlib.contextmanager
-def torch_threads(n: int = 1) -> Iterator[None]:
-    """Run torch with ``n`` intra-op threads, restoring the previous count afterwards.
-
-    Conversion and verification run batch-1 graphs where extra threads only spin: on a loaded
-    2-core box two OpenMP threads made the convert stage up to 10× slower than one.
-    """
-    import torch  # noqa: PLC0415
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
-def import_coremltools():
-    """Import coremltools quietly (it warns about untested torch versions on import)."""
-    with quiet():
-        import coremltools as ct  # noqa: PLC0415
-
-    return ct
-
-
-# --------------------------------------------------------------------------------------------
-# capture
-
-
-def _unsupported_ops(messages: list[str]) -> list[str]:
-    ops: set[str] = set()
-    for msg in messages:
-        ops.update(re.findall(r"(?:convert function for op|Unsupported op|op) '([\w.:]+)'", msg))
-        ops.update(re.findall(r"aten::\w+|aten\.\w+", msg))
-    return sorted(ops)
-
-
-def _fp16_selector(keep_fp32: tuple[str, ...]):
-    """``op_selector`` for ct's FP16ComputePrecision: which ops compute in fp16.
-
-    Ops that only transform the raw-millisecond input (``rr_sequence`` → normalization: sub, mul,
-    log, clip, slice, concat, reshape …) stay fp32 up to the first op with weights (linear, conv,
-    matmul, recurrent): fp16 has 0.5–1 ms resolution between 512 and 2048 ms, so the successive
-    differences of RR intervals (ΔRR, a few ms) would lose most of their digits. Op types in
-    ``keep_fp32`` stay fp32 everywhere.
-    """
-    weighted = {"linear", "conv", "matmul", "einsum", "lstm", "gru", "rnn", "conv_transpose"}
-    raw: set[str] = set()
-
-    def selector(op: Any) -> bool:
-        if op.op_type in keep_fp32:
-            return False
-        live = []
-        for value in op.inputs.values():
-            for var in value if isinstance(value, (list, tuple)) else [value]:
-                if getattr(var, "val", None) is None or var.op is None:
-                    live.append(var)
-        names = [v.name for v in live]
-        from_input = bool(names) and all(v.op is None or v.name in raw for v in live)
-        if from_input and op.op_type not in weighted:
-            raw.update(o.name for o in op.outputs)
-            return False
-        return True
-
-    return selector
-
-
-def _convert(ct: Any, program: Any, example_shape: tuple, precision: str, *, classifier_labels, target,
-             output_name, keep_fp32: tuple[str, ...], input_name: str = INPUT_NAME,
-             state: tuple[str, str, tuple] | None = None) -> Any:
-    if precision == "fp32":
-        compute = ct.precision.FLOAT32
-    elif precision == "fp16":
-        compute = ct.transform.FP16ComputePrecision(op_selector=_fp16_selector(keep_fp32))
-    elif precision == "fp16-full":
-        compute = ct.precision.FLOAT16
-    else:
-        raise EdgekitError(f"unknown precision {precision!r}; expected fp32, fp16 or fp16-full")
-    inputs = [ct.TensorType(name=input_name, shape=example_shape, dtype=np.float32)]
-    if state is not None:  # the recurrent state: optional, zeros (the start of a run) when not given
-        inputs.append(ct.TensorType(name=state[0], shape=state[2], dtype=np.float32,
-                                    default_value=np.zeros(state[2], np.float32)))
-    kwargs: dict[str, Any] = {
-        "inputs": inputs,
-        "minimum_deployment_target": target,
-        "convert_to": "mlprogram",
-        "compute_precision": compute,
-        "skip_model_load": True,
-    }
-    if classifier_labels:
-        kwargs["classifier_config"] = ct.ClassifierConfig(
-            list(classifier_labels), predicted_feature_name=CLASS_LABEL_OUTPUT
-        )
-    else:
-        kwargs["outputs"] = [ct.TensorType(name=output_name)] + ([ct.TensorType(name=state[1])] if state else [])
-    return ct.convert(program, **kwargs)
-
-
-def _deployment_target(ct: Any, name: str) -> Any:
-    target = getattr(ct.target, name, None)
-    if target is None:
-        known = [n for n in dir(ct.target) if n.startswith(("iOS", "macOS", "watchOS"))]
-        raise EdgekitError(f"unknown minimum_deployment_target {name!r}; known: {', '.join(known)}")
-    return target
-
-
-class Capture:
-    """The captures of one module on one example input, shared by its conversions (fp32, fp16, …).
-
-    ``torch.export`` + ``run_decompositions`` does not depend on the precision and takes seconds
-    (2-3 s CPU for the default models); ``ct.convert`` reads the ExportedProgram without changing it,
-    so every conversion of the module can start from the one program (the packages are
-    byte-identical to fresh exports). A capture whose program the converter refused is not tried
-    again: whether the Core ML frontend supports the captured ops (the LSTM's exported ``lstm`` node:
-    "Unsupported fx node") does not depend on the precision either. The TorchScript trace is cheap
-    and made anew for each conversion.
-    """
-
-    def __init__(self, module: Any, example: Any) -> None:
-        import torch  # noqa: PLC0415
-
-        self.module = module.eval()
-        parts = tuple(example) if isinstance(example, (tuple, list)) else (example,)
-        self.examples = tuple(torch.as_tensor(e, dtype=torch.float32) for e in parts)
-        self.example = self.examples[0]  # the model input (a second one is the recurrent state)
-        self.failed: dict[str, str] = {}  # capture -> its first error
-        self._exported: Any = None
-
-    def program(self, capture: str) -> Any:
-        import torch  # noqa: PLC0415
-
-        if capture == "export":
-            if self._exported is None:
-                self._exported = torch.export.export(self.module, self.examples).run_decompositions({})
-            return self._exported
-        return torch.jit.trace(self.module, self.examples if len(self.examples) > 1 else self.example,
-                               check_trace=False)
-
-
-def to_coreml(module: Any, example: Any, precision: str = "fp32", *, classifier_labels: list[str] | None = None,
-              metadata: Mapping[str, Any] | None = None, minimum_deployment_target: str = "iOS17",
-              output_name: str = SCORE_OUTPUT, keep_fp32: tuple[str, ...] = (), input_name: str = INPUT_NAME,
-              state_names: tuple[str, str] | None = None, capture: Capture | None = None) -> Any:
-    """Convert ``module`` (eval mode) to a Core ML ML program.
-
-    ``example``: float32 tensor of the fixed input shape, e.g. (1, 128, 1) RR ms. ``precision``:
-    ``fp32``; ``fp16`` (fp16 compute except the raw-ms input normalization, see
-    :func:`_fp16_selector`); ``fp16-full`` (everything fp16, for measurement). A classifier
-    (``classifier_labels``) gets Core ML classifier outputs ``classLabel`` (top label) and
-    ``classLabel_probs`` (label → probability); otherwise the single output is ``output_name``.
-    ``metadata``: see :func:`apply_metadata`. ``capture``: a :class:`Capture` of ``module`` and
-    ``example`` shared with the module's other conversions (default: captured for this call only).
-    ``state_names`` = (input, output): a model with recurrent state (``example`` = (input, state),
-    ``module(input, state)`` → (output, state after)) gets the state as a second, optional input
-    (zeros when not given) and the state after the window as a second output.
-    Raises :class:`EdgekitError` naming the unsupported ops when neither capture converts.
-    """
-    import torch  # noqa: PLC0415
-
-    ct = import_coremltools()
-    target = _deployment_target(ct, minimum_deployment_target)
-    cap = capture if capture is not None else Capture(module, example)
-    shape = tuple(cap.example.shape)
-    state = None
-    if state_names is not None:
-        if len(cap.examples) != 2:
-            raise EdgekitError("a model with state converts from an example (input, state)")
-        state = (state_names[0], state_names[1], tuple(cap.examples[1].shape))
-    errors: list[str] = []
-    mlmodel = None
-    for how in ("export", "trace"):
-        if how in cap.failed:
-            errors.append(cap.failed[how])
-            continue
-        try:
-            with quiet(), torch.no_grad():
-                program = cap.program(how)
-                mlmodel = _convert(ct, program, shape, precision, classifier_labels=classifier_labels,
-                                   input_name=input_name, state=state,
-                                   target=target, output_name=output_name, keep_fp32=keep_fp32)
-            break
-        except EdgekitError:
-            raise
-        except Exception as exc:  # capture/conversion failures come in many types
-            cap.failed[how] = f"{how}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-            errors.append(cap.failed[how])
-    if mlmodel is None:
-        ops = _unsupported_ops(errors)
-        detail = f"unsupported op(s) {', '.join(ops)}" if ops else "; ".join(errors)
-        raise EdgekitError(f"cannot convert {type(module).__name__} to Core ML ({detail})")
-    mlmodel.user_defined_metadata["edgekit.capture"] = how
-    apply_metadata(mlmodel._spec, metadata or {})
-    return mlmodel
-
-
-# --------------------------------------------------------------------------------------------
-# metadata and deterministic packages
-
-
-def apply_metadata(spec: Any, metadata: Mapping[str, Any]) -> None:
-    """Write metadata into a Model spec.
-
-    Keys ``author``, ``license``, ``version``, ``short_description`` fill the standard fields;
-    ``input_description`` describes the (first) input, ``input_description.<name>`` a named one;
-    ``output_description.<name>`` an output;
-    every other key becomes a user-defined string. Wall-clock keys coremltools adds are removed.
-    """
-    desc = spec.description
-    std = desc.metadata
-    for key in _VOLATILE_METADATA:
-        if key in std.userDefined:
-            del std.userDefined[key]
-    for key, value in metadata.items():
-        if key == "author":
-            std.author = str(value)
-        elif key == "license":
-            std.license = str(value)
-        elif key == "version":
-            std.versionString = str(value)
-        elif key == "short_description":
-            std.shortDescription = str(value)
-        elif key == "input_description":
-            for feature in desc.input[:1]:  # the model input (a second one is the recurrent state)
-                feature.shortDescription = str(value)
-        elif key.startswith("input_description."):
-            name = key.split(".", 1)[1]
-            for feature in desc.input:
-                if feature.name == name:
-                    feature.shortDescription = str(value)
-        elif key.startswith("output_description."):
-            name = key.split(".", 1)[1]
-            for feature in desc.output:
-                if feature.name == name:
-                    feature.shortDescription = str(value)
-        else:
-            std.userDefined[key] = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
-
-
-def save_mlpackage(mlmodel: Any, target: str | Path, metadata: Mapping[str, Any] | None = None) -> Path:
-    """Save ``mlmodel`` to ``target`` (``.mlpackage``) atomically with deterministic bytes.
-
-    coremltools writes random item identifiers into ``Manifest.json``, a conversion date into the
-    metadata and a debug-handle map; edgekit derives identifiers from the item paths, drops the
-    volatile metadata and the debug map, and serializes the spec deterministically.
-    """
-    from coremltools.proto import Model_pb2  # noqa: PLC0415
-
-    target = Path(target)
-    with atomic_path(target, suffix=".mlpackage") as tmp:
-        with quiet():
-            mlmodel.save(str(tmp))
-        for extra in tmp.glob("*.json"):
-            if extra.name != "Manifest.json":
-                extra.unlink()
-        manifest_path = tmp / "Manifest.json"
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        ids = {}
-        entries = {}
-        for old_id, entry in manifest["itemInfoEntries"].items():
-            new_id = str(uuid.uuid5(_MANIFEST_NAMESPACE, entry["path"])).upper()
-            ids[old_id] = new_id
-            entries[new_id] = entry
-        manifest["itemInfoEntries"] = dict(sorted(entries.items()))
-        manifest["rootModelIdentifier"] = ids[manifest["rootModelIdentifier"]]
-        manifest_path.write_text(json.dumps(manifest, indent=4, sort_keys=True) + "\n", encoding="utf-8")
-        root = manifest["itemInfoEntries"][manifest["rootModelIdentifier"]]
-        model_file = tmp / "Data" / root["path"]
-        spec = Model_pb2.Model()
-        spec.ParseFromString(model_file.read_bytes())
-        apply_metadata(spec, metadata or {})
-        model_file.write_bytes(spec.SerializeToString(deterministic=True))
-    return target
-
-
-# --------------------------------------------------------------------------------------------
-# ONNX
-
-
-def to_onnx(module: Any, example: Any, path: str | Path, *, output_name: str | None = None,
-            opset: int = ONNX_OPSET, input_name: str = INPUT_NAME, state_names: tuple[str, str] | None = None) -> Path:
-    """Export ``module`` to ONNX at ``path`` (opset ≥ 17, input ``input_name``), checked by onnx.checker.
-    With ``state_names`` (input, output) and ``example`` = (input, state): the state is a second input
-    and output, as in :func:`to_coreml`.
-
-    The dynamo exporter is tried first, the TorchScript exporter if it fails. Written atomically.
-    """
-    import onnx  # noqa: PLC0415
-    import torch  # noqa: PLC0415
-
-    if opset < 17:
-        raise EdgekitError(f"ONNX opset {opset} too old; edgekit needs >= 17")
-    module = module.eval()
-    parts = tuple(example) if isinstance(example, (tuple, list)) else (example,)
-    args = tuple(torch.as_tensor(e, dtype=torch.float32) for e in parts)
-    input_names, output_names_extra = [input_name], []
-    if state_names is not None:
-        input_names.append(state_names[0])
-        output_names_extra.append(state_names[1])
-    if output_name is None:
-        output_name = CLASS_PROBS_OUTPUT if hasattr(module, "logits") else SCORE_OUTPUT
-    path = Path(path)
-    errors = []
-    with atomic_path(path, suffix=".onnx") as tmp:
-        for dynamo in (True, False):
-            try:
-                with quiet(), torch.no_grad():
-                    torch.onnx.export(module, args, str(tmp), input_names=input_names,
-                                      output_names=[output_name] + output_names_extra, opset_version=opset, dynamo=dynamo,
-                                      external_data=False)
-                break
-            except Exception as exc:  # exporter failures come in many types
-                errors.append(f"{'dynamo' if dynamo else 'torchscript'}: {str(exc).splitlines()[0] if str(exc) else exc!r}")
-                for leftover in tmp.parent.glob(tmp.name + "*"):
-                    leftover.unlink()
-        else:
-            raise EdgekitError(f"cannot export {type(module).__name__} to ONNX ({'; '.join(errors)})")
-        model = onnx.load(str(tmp))
-        try:
-            onnx.checker.check_model(model, full_check=True)
-        except Exception as exc:  # onnx.checker.ValidationError and friends
-            raise EdgekitError(f"{path}: ONNX check failed: {str(exc).splitlines()[0]}") from None
-        version = max((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), default=0)
-        if version < 17:
-            raise EdgekitError(f"{path}: exported with opset {version}, edgekit needs >= 17")
-        model.doc_string = ""
-        model.producer_version = model.producer_version  # keep exporter stamp; no timestamps in ONNX
-        tmp.write_bytes(model.SerializeToString(deterministic=True))
-    return path
 
 
 # --------------------------------------------------------------------------------------------
@@ -419,65 +59,6 @@ def example_input(model_type: str, module: Any) -> Any:
     return task_for(model_type).example_input(module)
 
 
-def coreml_kwargs(model_type: str, meta: Mapping[str, Any]) -> dict[str, Any]:
-    """The outputs ``to_coreml`` declares for this model type (classifier labels or a score name)."""
-    return task_for(model_type).coreml_outputs(meta)
-
-
-def package_stats(path: Path) -> dict[str, Any]:
-    """Bytes of a package and of its weight blob; parameters and storage bits per parameter.
-
-    Parameters: every float tensor of ≥ 2 elements the program holds (dense consts and outputs of
-    decompression ops); scalars (normalization constants, op arguments) and all-zero tensors
-    (recurrent initial states) are not counted. Stored
-    bits count each stored element at its type's width (int8 8, uint4 4 …, packed LUT indices as
-    bytes), excluding blob headers and alignment.
-    """
-    from edgekit.mil.evaluator import ReferenceEvaluator  # noqa: PLC0415
-    from edgekit.mil.program import dtype_bits  # noqa: PLC0415
-
-    ev = ReferenceEvaluator(path)
-    prog = ev.program
-    # all-zero tensors (recurrent initial states) are not parameters
-    zero = {name for name, v in ev._static.items() if isinstance(v, np.ndarray) and v.dtype.kind == "f"
-            and v.size > 1 and not np.any(v)}
-    weights = path / "Data" / "com.apple.CoreML" / "weights" / "weight.bin"
-    by_name = {name: op for op in prog.operations for name, _ in op.outputs}
-    consumed: set[str] = set()
-    params = compressed = stored_bits = 0
-
-    def bits(ttype: Any) -> int:
-        return int(np.prod(ttype.shape or ())) * dtype_bits(ttype.dtype)
-
-    for op in prog.operations:  # decompression ops: their outputs are compressed parameters
-        if not op.type.startswith("constexpr_") or op.outputs[0][0] in zero:
-            continue
-        n = int(np.prod(op.outputs[0][1].shape))
-        params += n
-        compressed += n
-        stored_bits += sum(bits(t) for k, t in op.attribute_types.items() if k != "name" and t.kind == "tensor")
-        for bindings in op.inputs.values():
-            for kind, ref in bindings:
-                if kind == "var" and ref in by_name and by_name[ref].type == "const":
-                    consumed.add(ref)
-                    stored_bits += bits(by_name[ref].outputs[0][1])
-    for op in prog.operations:
-        if op.type != "const" or op.outputs[0][0] in consumed or op.outputs[0][0] in zero:
-            continue
-        ttype = op.outputs[0][1]
-        if ttype.kind != "tensor" or ttype.np_dtype.kind != "f" or int(np.prod(ttype.shape or ())) < 2:
-            continue
-        params += int(np.prod(ttype.shape))
-        stored_bits += bits(ttype)
-    return {
-        "bytes_total": sum(f.stat().st_size for f in path.rglob("*") if f.is_file()),
-        "weight_bytes": weights.stat().st_size if weights.is_file() else 0,
-        "params": params,
-        "params_compressed": compressed,
-        "bits_per_param": round(stored_bits / params, 3) if params else 0.0,
-        "sha256": sha256_tree(path),
-    }
-
 
 def run(cfg: Any, build_dir: Path) -> dict:
     """The convert stage: checkpoint → ONNX + one ``.mlpackage`` per variant + ``convert.json``."""
@@ -486,17 +67,15 @@ def run(cfg: Any, build_dir: Path) -> dict:
 
 
 def _run(cfg: Any, build_dir: Path) -> dict:
-    from edgekit.export import quantize  # noqa: PLC0415
-    from edgekit.train.fit import load_checkpoint  # noqa: PLC0415
-
     model_dir = claim_build_dir(build_dir) / cfg.name  # edgekit's build dir: its .mlpackages may be replaced
-    module, meta = load_checkpoint(model_dir / "train" / "model.pt")
+    layout = ModelLayout(model_dir)
+    module, meta = load_checkpoint(layout.checkpoint, task_for)
     model_type = meta.get("model_type", cfg.model.type)
     task = task_for(model_type)
     example = task.example_inputs(module)  # (input,) or, with recurrent state, (input, state)
     module = task.export_module(module)
     state_names = (task.state_input, task.state_output) if task.state_input else None
-    onnx_path = to_onnx(module, example if len(example) > 1 else example[0], model_dir / "onnx" / "model.onnx",
+    onnx_path = to_onnx(module, example if len(example) > 1 else example[0], layout.onnx,
                         output_name=task.onnx_output, input_name=task.input_name, state_names=state_names)
     base_md = describe(model_type, cfg, meta)
     coreml_dir = model_dir / "coreml"
@@ -504,20 +83,15 @@ def _run(cfg: Any, build_dir: Path) -> dict:
     for stale in coreml_dir.glob("*.mlpackage"):
         if stale.stem not in cfg.convert.variants:
             shutil.rmtree(stale)
-    built = quantize.build_variants(module, example if len(example) > 1 else example[0], model_type, cfg, meta,
-                                    base_md, coreml_dir)
-    summary = {
-        "model": cfg.name,
-        "model_type": model_type,
-        "minimum_deployment_target": cfg.convert.minimum_deployment_target,
-        "onnx": {"path": "onnx/model.onnx", "bytes": onnx_path.stat().st_size, "opset": ONNX_OPSET,
-                 "sha256": sha256_file(onnx_path)},
-        "checkpoint_sha256": sha256_file(model_dir / "train" / "model.pt"),
-        "variants": built["variants"],
-        "fp16_policy": built.get("fp16_policy"),
-    }
-    write_json(coreml_dir / "convert.json", summary)
-    for name, entry in built["variants"].items():
-        log.info(f"  {name:9s} {entry['bytes_total'] / 1024:8.1f} KB  weights {entry['weight_bytes'] / 1024:7.1f} KB  "
-              f"{entry['bits_per_param']:5.2f} bits/param")
-    return summary
+    variants, fp16_policy = build_variants(module, example if len(example) > 1 else example[0], model_type, cfg, meta, base_md,
+                           coreml_dir)
+    record = ConvertRecord(
+        model=cfg.name, model_type=model_type, minimum_deployment_target=cfg.convert.minimum_deployment_target,
+        onnx=OnnxExport(path=layout.relative(layout.onnx), bytes=onnx_path.stat().st_size, opset=ONNX_OPSET,
+                        sha256=sha256_file(onnx_path)),
+        checkpoint_sha256=sha256_file(layout.checkpoint), variants=variants, fp16_policy=fp16_policy)
+    write_convert_record(model_dir, record)
+    for name, entry in variants.items():
+        log.info(f"  {name:9s} {entry.bytes_total / 1024:8.1f} KB  weights {entry.weight_bytes / 1024:7.1f} KB  "
+                 f"{entry.bits_per_param:5.2f} bits/param")
+    return record.to_json()

@@ -22,7 +22,7 @@ Swift only through the escaping filters of :mod:`edgekit.package.swift_text` (:f
 :func:`swift_identifier`, :func:`doc_text`), so any label yields valid Swift.
 
 Modules, one concern each (imports go down this list): :mod:`~edgekit.package.swift_text` (Swift and
-Markdown literals), :mod:`~edgekit.package.config` (``edgekit.toml``), :mod:`~edgekit.package.variants`
+Markdown literals), :mod:`~edgekit.package.config` (``edgekit.toml``), :mod:`~edgekit.verify.selection`
 (the verified variant to ship), :mod:`~edgekit.package.context` (what the templates know about each
 model; each model's role is its task spec's, :mod:`edgekit.tasks.roles`) and, independent of it,
 :mod:`~edgekit.package.fixtures` (the test fixtures, one module per document),
@@ -61,7 +61,7 @@ from edgekit.package.swift_text import (
     swift_string,
     unique_identifiers,
 )
-from edgekit.package.variants import (
+from edgekit.verify.selection import (
     VARIANT_ORDER,
     VariantChoice,
     read_model_spec,

@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from edgekit.config.load import load_config
+from edgekit.config.load import ModelConfig
 from edgekit.core.errors import EdgekitError
+from edgekit.core.fileio import read_json_object
 from edgekit.package.config import PackageModel
 from edgekit.package.swift_text import (
     SWIFT_RESERVED,
@@ -22,10 +23,12 @@ from edgekit.package.swift_text import (
     swift_identifier,
     unique_identifiers,
 )
-from edgekit.package.variants import _read_json, read_model_spec, select_variant
 from edgekit.tasks import task_for
 from edgekit.tasks.real import load_real
 from edgekit.tasks.roles import ROLES, Role, role_named, swift_encoding
+from edgekit.train.records import TRAIN_RECORD, TrainRecord, read_train_record
+from edgekit.verify.records import VariantParity
+from edgekit.verify.selection import read_model_spec, select_variant
 
 #: Recording profiles of the synthetic cohort (``edgekit.data.synth.cohort.RECORDINGS``, docs/synthetic_cohort.md)
 #: in plain words, in the order the package README lists them.
@@ -153,25 +156,10 @@ def coverage_rows(task: Any, metrics: dict) -> list[dict]:
     return rows
 
 
-def _first_number(d: Any, *keys: str) -> float | None:
-    """The first finite number found under any of ``keys`` in ``d`` or its nested dicts (BFS)."""
-    queue = [d]
-    while queue:
-        cur = queue.pop(0)
-        if not isinstance(cur, dict):
-            continue
-        for k in keys:
-            v = cur.get(k)
-            if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v):
-                return float(v)
-        queue.extend(v for v in cur.values() if isinstance(v, dict))
-    return None
-
-
-def _tolerance(variant: str, parity_entry: dict, role: Role) -> float:
+def _tolerance(variant: str, parity_entry: VariantParity, role: Role) -> float:
     """Tolerance of device predictions vs torch for the bundled variant (:meth:`Role.tolerance` of the
     measured difference of the verified program, when verify recorded it)."""
-    return role.tolerance(variant, _first_number(parity_entry, "max_abs_diff", "max_abs_diff_torch", "max_diff", "linf"))
+    return role.tolerance(variant, parity_entry.figure("max_abs_diff"))
 
 
 def real_rows(model_dir: Path) -> list[dict]:
@@ -187,13 +175,14 @@ def real_rows(model_dir: Path) -> list[dict]:
     return out
 
 
-def trained_on_text(metrics: dict, model_dir: Path) -> str:
+def trained_on_text(record: TrainRecord | None, model_dir: Path) -> str:
     """What the model was trained on: metrics.json ``synthetic_data``/``data_source`` (the train stage
     writes them), else the data stage's summary.json."""
-    synthetic, source = metrics.get("synthetic_data"), metrics.get("data_source")
-    if synthetic is None:
+    if record is not None:
+        synthetic, source = record.synthetic_data, record.data_source
+    else:
         p = model_dir / "data" / "summary.json"
-        summary = _read_json(p, "data summary") if p.is_file() else {}
+        summary = read_json_object(p, "data summary") if p.is_file() else {}
         synthetic, source = summary.get("synthetic"), summary.get("source")
     if synthetic:
         return "SYNTHETIC data"
@@ -201,32 +190,37 @@ def trained_on_text(metrics: dict, model_dir: Path) -> str:
     return names.get(source, str(source or "unknown"))
 
 
-def _accuracy_text(role: Role, metrics: dict, parity_entry: dict, synthetic: bool = False) -> str:
+def _accuracy_text(role: Role, record: TrainRecord | None, parity_entry: VariantParity,
+                   synthetic: bool = False) -> str:
     held = "held-out SYNTHETIC test subjects" if synthetic else "held-out test subjects"
+
+    def trained(name: str) -> float | None:  # a held-out figure of the fp32 model (train/metrics.json)
+        return record.figure(name) if record is not None else None
+
     if role.has_labels:
-        acc = _first_number(parity_entry, "accuracy", "variant_accuracy", "coreml_accuracy")
+        acc = parity_entry.figure("accuracy")
         src = f"bundled variant, {held}"
         if acc is None:
-            acc = _first_number(metrics, "accuracy")
+            acc = trained("accuracy")
             src = f"fp32 model, {held}"
-        f1 = _first_number(metrics, "macro_f1")
+        f1 = trained("macro_f1")
         parts = []
         if acc is not None:
             parts.append(f"accuracy {acc * 100:.1f} % ({src})" if acc <= 1 else f"accuracy {acc:.1f} % ({src})")
         if f1 is not None:
             parts.append(f"macro-F1 {f1:.3f} (fp32)")
-        agree = _first_number(parity_entry, "top1_agreement", "agreement")
+        agree = parity_entry.figure("top1_agreement")
         if agree is not None:
             parts.append(f"top-1 agreement with fp32 {agree * 100:.1f} %")
         return "; ".join(parts) or "not measured"
     unit = role.unit
-    mae = _first_number(parity_entry, "mae", "variant_mae", "coreml_mae")
+    mae = parity_entry.figure("mae")
     src = "bundled variant"
     if mae is None:
-        mae = _first_number(metrics, "mae")
+        mae = trained("mae")
         src = "fp32 model"
-    base = _first_number(metrics, "baseline_mae")
-    zone = _first_number(metrics, "zone_accuracy")
+    base = trained("baseline_mae")
+    zone = trained("zone_accuracy")
     parts = []
     if mae is not None:
         parts.append(f"MAE {mae:.2f} {unit} ({src}, {held})")
@@ -237,15 +231,15 @@ def _accuracy_text(role: Role, metrics: dict, parity_entry: dict, synthetic: boo
     return "; ".join(parts) or "not measured"
 
 
-def _model_context(entry: PackageModel, build_dir: Path, used: set[str]) -> tuple[ModelContext, Any]:
-    cfg = load_config(entry.config)
+def _model_context(entry: PackageModel, cfg: ModelConfig, build_dir: Path, used: set[str]
+                   ) -> tuple[ModelContext, Any]:
     task = task_for(cfg.model.type)
     role = task.role
     model_dir = build_dir / cfg.name
     choice = select_variant(cfg.name, model_dir, entry.max_kb)
     spec = read_model_spec(choice.path)
-    metrics_path = model_dir / "train" / "metrics.json"
-    metrics = _read_json(metrics_path, "training metrics") if metrics_path.exists() else {}
+    record = read_train_record(model_dir) if (model_dir / TRAIN_RECORD).exists() else None
+    metrics = record.to_json() if record is not None else {}  # as written (coverage, per_profile, …)
 
     inputs = spec["inputs"]
     state_size = 0
@@ -294,7 +288,7 @@ def _model_context(entry: PackageModel, build_dir: Path, used: set[str]) -> tupl
     used.add(ident)
     resource = resource_name(cfg.name)
     units = entry.compute_units or task.compute_units
-    trained = trained_on_text(metrics if isinstance(metrics, dict) else {}, model_dir)
+    trained = trained_on_text(record, model_dir)
     ctx = ModelContext(
         name=cfg.name,
         type=cfg.model.type,
@@ -315,9 +309,8 @@ def _model_context(entry: PackageModel, build_dir: Path, used: set[str]) -> tupl
         probabilities_output=prob_out,
         label_output=label_out,
         score_output=score_out,
-        metrics=metrics if isinstance(metrics, dict) else {},
-        accuracy_text=_accuracy_text(role, metrics if isinstance(metrics, dict) else {}, choice.parity,
-                                     trained == "SYNTHETIC data"),
+        metrics=metrics,
+        accuracy_text=_accuracy_text(role, record, choice.parity, trained == "SYNTHETIC data"),
         trained_on=trained,
         tolerance=_tolerance(choice.variant, choice.parity, role),
         author=spec["author"] or cfg.convert.author,
@@ -330,7 +323,7 @@ def _model_context(entry: PackageModel, build_dir: Path, used: set[str]) -> tupl
         context_minutes=float(cfg.data.context_minutes) if role.workout_grid else None,
         encoding=task.swift_input,
         encoding_value=task.swift_input_value(cfg.model.params),
-        coverage=coverage_rows(task, metrics if isinstance(metrics, dict) else {}),
+        coverage=coverage_rows(task, metrics),
         state_input=task.state_input, state_output=task.state_output, state_size=state_size,
         real=real_rows(model_dir),
     )
@@ -366,9 +359,9 @@ def _labels(cfg, model_dir: Path, spec: dict, ud: dict, pkg: Path) -> list[str]:
     ckpt = model_dir / "train" / "model.pt"
     if ckpt.is_file():
         # the checkpoint reader imports torch: deferred on purpose (the package layer imports without it)
-        from edgekit.train.fit import load_checkpoint  # noqa: PLC0415
+        from edgekit.models.checkpoint import load_checkpoint  # noqa: PLC0415
 
-        _, meta = load_checkpoint(ckpt)
+        _, meta = load_checkpoint(ckpt, task_for)
         labels = [str(x) for x in meta.get("label_names") or []]
     if not labels:
         labels = list(spec["labels"])

@@ -15,6 +15,7 @@ import jinja2
 
 import edgekit
 from edgekit import STRAIN_LABELS
+from edgekit.config.load import ModelConfig, load_config
 from edgekit.core.errors import EdgekitError
 from edgekit.core.fileio import atomic_path, claim_build_dir
 from edgekit.core.zones import GREEN_MIN, YELLOW_MIN
@@ -152,20 +153,24 @@ def _edgekit_version() -> str:
     return edgekit.__version__
 
 
-def run_package(package_config_path: Path, build_dir: Path) -> dict:
+def run_package(package_config_path: Path, build_dir: Path, *, package: PackageConfig | None = None,
+                configs: list[ModelConfig] | None = None) -> dict:
     """The package stage: select, verify-check, render ``<build_dir>/ios/<name>/`` atomically.
 
+    ``package``/``configs``: ``edgekit.toml`` and its models' configs (in its order) when the caller
+    loaded them already (``edgekit build``); read from ``package_config_path`` otherwise.
     Returns a JSON-able summary: per model the bundled variant, its bytes and why it was chosen.
     """
-    pkg = load_package_config(package_config_path)
+    pkg = package if package is not None else load_package_config(package_config_path)
+    cfgs = configs if configs is not None else [load_config(entry.config) for entry in pkg.models]
     build_dir = Path(build_dir)
     used: set[str] = set()
     models: list[ModelContext] = []
     extras = []
     by_role: dict[str, str] = {}
     seen_names: set[str] = set()
-    for entry in pkg.models:
-        ctx, (cfg, choice) = _model_context(entry, build_dir, used)
+    for entry, model_cfg in zip(pkg.models, cfgs, strict=True):
+        ctx, (cfg, choice) = _model_context(entry, model_cfg, build_dir, used)
         if ctx.name in seen_names:
             raise EdgekitError(f"{pkg.path}: model {ctx.name!r} listed twice")
         seen_names.add(ctx.name)

@@ -6,6 +6,9 @@ file, plots embedded) and the PNG plots. Nothing is re-measured: byte counts are
 accuracy and parity figures from ``train/metrics.json`` and ``verify/parity.json``.
 
 ``write_build_summary(cfgs, build_dir)`` writes ``build/report.md`` over every model of a build.
+
+The modules that gather and draw a report are imported when a report is made, on purpose: they bring
+torch (the checkpoint's parameter count) and matplotlib, which reading a report does not need.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import Any
 from edgekit.config.load import ModelConfig
 from edgekit.core.errors import EdgekitError
 from edgekit.core.fileio import atomic_path, claim_build_dir, write_text
+from edgekit.report.sources import read_json
 
 REPORT_FILES = ("report.json", "report.md", "report.html")
 
@@ -47,8 +51,6 @@ def run(cfg: ModelConfig, build_dir: Path) -> dict[str, Any]:
 
 
 def load_report(build_dir: Path, model: str) -> dict[str, Any]:
-    from edgekit.report.collect import read_json
-
     path = Path(build_dir) / model / "report" / "report.json"
     doc = read_json(path, "model report")
     if not isinstance(doc, dict) or not isinstance(doc.get("variants"), list):

@@ -7,7 +7,9 @@ from typing import Any
 
 from edgekit.config.load import ModelConfig
 from edgekit.core.errors import EdgekitError
-from edgekit.report.collect import STAGE_ORDER, bundled_on_disk, read_json, stage_times
+from edgekit.report.environment import STAGE_ORDER, stage_times
+from edgekit.report.packaging import bundled_on_disk
+from edgekit.report.sources import read_json
 from edgekit.report.text import backend_text, kb, md_table, num, pct, real_goal_text, yes_no
 from edgekit.tasks.roles import role_named
 

@@ -27,6 +27,7 @@ from edgekit.core.errors import EdgekitError
 from edgekit.tasks import TaskSpec, task_for
 from edgekit.tasks.base import model_batch, model_input, program_run
 from edgekit.data.signal.clean import clean
+from edgekit.verify.records import read_parity_record
 
 TORCH = "torch"
 
@@ -71,14 +72,14 @@ def load_runner(cfg, build_dir: Path, variant: str | None = None) -> Runner:
     task = task_for(cfg.model.type)
     ckpt = model_dir / "train" / "model.pt"
     if variant == TORCH:
-        # deferred: torch (and edgekit.train.fit, which imports it) is heavy, and the torch-free verbs must not load it
+        # deferred: torch (and edgekit.models.checkpoint, which imports it) is heavy, and the torch-free verbs must not load it
         import torch
 
-        from edgekit.train.fit import load_checkpoint
+        from edgekit.models.checkpoint import load_checkpoint
 
         if not ckpt.is_file():
             raise _not_built(ckpt, cfg, build_dir)
-        model, meta = load_checkpoint(ckpt)
+        model, meta = load_checkpoint(ckpt, task_for)
         if meta.get("model_type") != cfg.model.type:
             raise EdgekitError(f"{model_dir / 'train' / 'model.pt'}: a {meta.get('model_type')} checkpoint, but "
                                f"{cfg.path} is a {cfg.model.type} config")
@@ -110,10 +111,10 @@ def load_runner(cfg, build_dir: Path, variant: str | None = None) -> Runner:
 
     meta = {}
     if ckpt.is_file():
-        # deferred: edgekit.train.fit imports torch, which the torch-free verbs (hrv, data) must not load
-        from edgekit.train.fit import load_checkpoint
+        # deferred: edgekit.models.checkpoint imports torch, which the torch-free verbs (hrv, data) must not load
+        from edgekit.models.checkpoint import load_checkpoint
 
-        meta = load_checkpoint(ckpt)[1]
+        meta = load_checkpoint(ckpt, task_for)[1]
     return Runner(cfg.name, cfg.model.type, variant, fn_ml, meta, model_dir)
 
 
@@ -136,14 +137,16 @@ def model_warnings(runner: Runner) -> list[str]:
         out.append(f"{runner.name} was trained on SYNTHETIC data (simulated RR, no real people): its answers "
                    f"demonstrate the pipeline and are not a health assessment")
     if runner.variant != TORCH and runner.model_dir is not None:
-        parity = _read_json(runner.model_dir / "verify" / "parity.json")
-        entry = ((parity or {}).get("variants") or {}).get(runner.variant)
+        try:
+            entry = read_parity_record(runner.model_dir).variants.get(runner.variant)
+        except EdgekitError:  # missing or unreadable: not verified
+            entry = None
         if entry is None:
             out.append(f"variant {runner.variant} of {runner.name} has not been verified (no entry in "
                        f"{runner.model_dir / 'verify' / 'parity.json'}; run 'edgekit verify'): its answers are "
                        f"unchecked against the torch model")
-        elif not entry.get("passed", False):
-            failed = [c.get("name", "?") for c in entry.get("checks", []) if not c.get("passed", True)]
+        elif not entry.passed:
+            failed = [c.name for c in entry.checks if not c.passed]
             out.append(f"variant {runner.variant} of {runner.name} FAILED its parity gate"
                        + (f" ({', '.join(failed)})" if failed else "") + ": it is not packaged, and its answers may "
                        "differ from the verified model's")

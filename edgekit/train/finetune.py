@@ -19,24 +19,20 @@ import numpy as np
 import edgekit
 from edgekit.config.load import ModelConfig
 from edgekit.core.errors import EdgekitError
-from edgekit.core.fileio import sha256_file, write_json
+from edgekit.core.fileio import sha256_file
+from edgekit.core.layout import ModelLayout
 from edgekit.core.log import get_logger, plural
+from edgekit.data.pipeline import run as build_windows
+from edgekit.models.checkpoint import load_checkpoint
 from edgekit.tasks import task_for
+from edgekit.train.fit import (Split, data_summary, evaluate, fit, load_windows, seed_everything,
+                               training_warnings, write_outputs)
+from edgekit.train.records import TrainRecord, write_train_records
 
 log = get_logger(__name__)
 
 TRAIN_SHARE, VAL_SHARE = 0.60, 0.15
 LR_FACTOR = 0.3  # fine-tuning learning rate = population lr × this
-
-
-def _summary(model_dir: Path) -> dict:
-    """The person's data summary (``data/summary.json``), or {}."""
-    import json
-
-    try:
-        return json.loads((model_dir / "data" / "summary.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
 
 
 def personal_config(cfg: ModelConfig, data: list[Path], data_format: str | None) -> ModelConfig:
@@ -83,18 +79,14 @@ def chronological_split(n: int, group: np.ndarray | None = None) -> dict[str, np
 
 
 def finetune(cfg: ModelConfig, build_dir: Path, init_from: Path, data: list[Path], data_format: str | None) -> dict[str, Any]:
-    from edgekit.data.pipeline import run as build_windows
-    from edgekit.train.fit import (Split, evaluate, fit, load_checkpoint, load_windows, seed_everything, training_warnings,
-                               write_outputs)
-
     person = personal_config(cfg, data, data_format)
-    population, meta = load_checkpoint(init_from)
+    population, meta = load_checkpoint(init_from, task_for)
     if meta["model_type"] != cfg.model.type:
         raise EdgekitError(f"{init_from}: a {meta['model_type']} checkpoint, but the config is {cfg.model.type}")
     task = task_for(cfg.model.type)
     build_windows(person, build_dir, task.examples(person))
     model_dir = Path(build_dir) / person.name
-    windows_path = model_dir / "data" / "windows.npz"
+    windows_path = ModelLayout(model_dir).windows
     arrays = load_windows(windows_path)
     if "y" not in arrays or len(arrays["y"]) != len(arrays["X"]):
         raise EdgekitError(f"{windows_path}: the person's data has no labels to fine-tune on")
@@ -113,7 +105,7 @@ def finetune(cfg: ModelConfig, build_dir: Path, init_from: Path, data: list[Path
     labels = list(meta.get("label_names") or [])
     seed_everything(cfg.train.seed, cfg.train.threads)
     before = evaluate(population, task, test, labels)
-    model, _ = load_checkpoint(init_from)
+    model, _ = load_checkpoint(init_from, task_for)
     history, best_epoch = fit(
         model, task, train, val, cfg, labels,
         epochs=min(cfg.train.epochs, 30), lr=cfg.train.lr * LR_FACTOR, desc=f"fine-tune {cfg.name}",
@@ -123,38 +115,34 @@ def finetune(cfg: ModelConfig, build_dir: Path, init_from: Path, data: list[Path
     baseline_name, baseline_value = task.personal_baseline(train, test, labels, after)
     better = task.better
     accepted = better(after[key], before[key]) and (baseline_value is None or better(after[key], baseline_value))
-    metrics = {
-        "model": person.name,
-        "model_type": cfg.model.type,
-        "init_from": str(init_from),
-        "split": "chronological: last 25 % of the person's windows held out",
-        "n_windows": {k: int(len(v)) for k, v in ids.items()},
-        "best_epoch": best_epoch,
-        "epochs_run": len(history),
-        "synthetic_data": bool(_summary(model_dir).get("synthetic")),
-        "population_test": before,
-        "test": after,
-        key: after[key],
-        f"population_{key}": before[key],
-        "baseline": baseline_name,
-        f"baseline_{key}": baseline_value,
-        "accepted": accepted,
-        "decision": ("personal model written: it beats the population model and the baseline on the "
-                     "person's held-out windows") if accepted else
-                    ("personal model NOT written: it does not beat both the population model and the "
-                     "baseline on the person's held-out windows; keep using the population model"),
-    }
+    record = TrainRecord(
+        model=person.name, model_type=cfg.model.type, split="chronological: last 25 % of the person's windows held out",
+        n_windows={k: int(len(v)) for k, v in ids.items()}, best_epoch=best_epoch, epochs_run=len(history),
+        test=after, synthetic_data=bool(data_summary(model_dir).get("synthetic")),
+        extra={
+            "init_from": str(init_from),
+            "population_test": before,
+            key: after[key],
+            f"population_{key}": before[key],
+            "baseline": baseline_name,
+            f"baseline_{key}": baseline_value,
+            "accepted": accepted,
+            "decision": ("personal model written: it beats the population model and the baseline on the "
+                         "person's held-out windows") if accepted else
+                        ("personal model NOT written: it does not beat both the population model and the "
+                         "baseline on the person's held-out windows; keep using the population model"),
+        })
     summary = (f"held-out {key} ({'higher' if task.higher_is_better else 'lower'} is better): population {before[key]:.3f}, "
                f"{baseline_name} {baseline_value:.3f}, personal {after[key]:.3f}" if baseline_value is not None else
                f"held-out {key}: population {before[key]:.3f}, personal {after[key]:.3f}")
-    metrics["warnings"] = training_warnings(metrics)
-    for w in metrics["warnings"]:
+    record.warnings = training_warnings(record)
+    for w in record.warnings:
         log.warning(f"[{person.name}] warning: {w}")
     train_dir = model_dir / "train"
     if not accepted:
         # An earlier personal model in this (edgekit-made) directory would now contradict the metrics.
         (train_dir / "model.pt").unlink(missing_ok=True)
-        write_json(train_dir / "metrics.json", metrics)
+        write_train_records(train_dir, record)
         raise EdgekitError(f"[{person.name}] {summary} — fine-tuning did not beat both; the personal model "
                            f"was not written (keep {init_from}); metrics in {train_dir / 'metrics.json'}")
     new_meta = dict(meta)
@@ -164,9 +152,9 @@ def finetune(cfg: ModelConfig, build_dir: Path, init_from: Path, data: list[Path
         edgekit_version=edgekit.__version__,
         init_from_fingerprint=sha256_file(init_from),
         # the population model's training data stays in the weights
-        synthetic_data=bool(meta.get("synthetic_data")) or metrics["synthetic_data"],
+        synthetic_data=bool(meta.get("synthetic_data")) or record.synthetic_data,
         data_source=f"fine-tuned on {person.data.source}",
     )
-    write_outputs(train_dir, model, new_meta, metrics, history, best_epoch, test)
+    write_outputs(train_dir, model, new_meta, record, history, test)
     log.info(f"[{person.name}] {summary} → personal model written to {train_dir / 'model.pt'}")
     return {key: after[key], f"population_{key}": before[key], f"baseline_{key}": baseline_value, "accepted": True}

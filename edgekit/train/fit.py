@@ -11,7 +11,7 @@ equal share of every global batch, gradients are averaged, and rank 0 writes the
 
 from __future__ import annotations
 
-import io
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,17 +19,23 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.distributed as dist
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+from tqdm import tqdm
 
 import edgekit
 from edgekit.config.load import ModelConfig
 from edgekit.core.errors import EdgekitError
 from edgekit.core.fileio import atomic_path, sha256_file, write_json
+from edgekit.core.layout import ModelLayout
 from edgekit.core.log import get_logger, plural, progress_disabled
 from edgekit.data.splits import split_by_subject  # noqa: F401  (re-exported)
+from edgekit.models.checkpoint import load_checkpoint, save_checkpoint
 from edgekit.tasks import TaskSpec, task_for
 from edgekit.tasks.base import model_batch
 from edgekit.tasks.metrics import classification_metrics, forecast_metrics  # noqa: F401  (re-exported)
+from edgekit.train.records import HEADLINE_FIGURES, TrainHistory, TrainRecord, write_train_records
 
 log = get_logger(__name__)
 
@@ -85,60 +91,14 @@ def _take(arrays: dict[str, np.ndarray], subject_ids: np.ndarray) -> Split:
 
 
 # ---------------------------------------------------------------------------------------------
-# metrics
-
-
-# ---------------------------------------------------------------------------------------------
-# checkpoints
-
-
-def save_checkpoint(path: Path, model: nn.Module, meta: dict[str, Any]) -> None:
-    payload = dict(meta)
-    payload["state_dict"] = {k: v.detach().clone() for k, v in model.state_dict().items()}
-    buf = io.BytesIO()
-    torch.save(payload, buf)
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(buf.getvalue())
-
-
-def load_checkpoint(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
-    """Load ``train/model.pt`` → (model in eval mode, meta without the state dict)."""
-    path = Path(path)
-    if not path.is_file():
-        raise EdgekitError(f"{path}: checkpoint not found; run the train stage first")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises many types for corrupt files
-        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise EdgekitError(f"{path}: not a readable edgekit checkpoint: {reason}") from None
-    if not isinstance(payload, dict) or "state_dict" not in payload or "model_type" not in payload:
-        raise EdgekitError(f"{path}: not an edgekit checkpoint (missing model_type/state_dict)")
-    try:
-        model = task_for(payload["model_type"]).build_model(payload["model_config"])
-    except (ValueError, EdgekitError) as exc:
-        raise EdgekitError(f"{path}: {exc}") from None
-    try:
-        model.load_state_dict(payload["state_dict"])
-    except RuntimeError as exc:
-        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise EdgekitError(f"{path}: weights do not match the model config: {reason}") from None
-    model.eval()
-    meta = {k: v for k, v in payload.items() if k != "state_dict"}
-    return model, meta
-
-
-# ---------------------------------------------------------------------------------------------
 # training loop
 
 
-def write_outputs(
-    out: Path, model: nn.Module, meta: dict[str, Any], metrics: dict[str, Any],
-    history: list[dict[str, Any]], best_epoch: int, test: Split,
-) -> None:
+def write_outputs(out: Path, model: nn.Module, meta: dict[str, Any], record: TrainRecord, history: list[dict[str, Any]],
+                  test: Split) -> None:
     """Write a training run's files: model.pt, metrics.json, history.json, test_set.npz."""
     save_checkpoint(out / "model.pt", model, meta)
-    write_json(out / "metrics.json", metrics)
-    write_json(out / "history.json", {"model": meta["model_name"], "best_epoch": best_epoch, "epochs": history})
+    write_train_records(out, record, TrainHistory(meta["model_name"], record.best_epoch, history))
     test_arrays = {"X": test.X, "y": test.y, "subject": test.subjects}
     if test.y_today is not None:
         test_arrays["y_today"] = test.y_today
@@ -174,8 +134,6 @@ def _distributed() -> tuple[int, int]:
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1:
         return 0, 1
-    import torch.distributed as dist
-
     if not dist.is_initialized():
         backend = "nccl" if torch.cuda.is_available() else "gloo"
         dist.init_process_group(backend=backend)
@@ -200,10 +158,8 @@ def _predict(model: nn.Module, X: np.ndarray, batch: int = 512) -> np.ndarray:
 
 def data_summary(model_dir: Path) -> dict[str, Any]:
     """``build/<model>/data/summary.json`` (what the model was trained on), or {} when absent."""
-    import json
-
     try:
-        return json.loads((Path(model_dir) / "data" / "summary.json").read_text(encoding="utf-8"))
+        return json.loads(ModelLayout(Path(model_dir)).data_summary.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
 
@@ -219,7 +175,7 @@ def input_presence(task: TaskSpec, X: np.ndarray) -> dict[str, Any] | None:
             "median": float(np.median(p))}
 
 
-def training_warnings(metrics: dict[str, Any]) -> list[str]:
+def training_warnings(record: TrainRecord) -> list[str]:
     """Plain-language warnings that a training result is weak or uncertain, each naming its figure.
 
     Raised when the held-out test set is tiny (< 3 subjects or < 100 windows), the best validation
@@ -228,14 +184,14 @@ def training_warnings(metrics: dict[str, Any]) -> list[str]:
     better than persistence.
     """
     out: list[str] = []
-    test = metrics.get("test", {})
-    n_subj = (metrics.get("n_subjects") or {}).get("test")
-    n_win = (metrics.get("n_windows") or {}).get("test", test.get("n"))
+    test = record.test
+    n_subj = (record.n_subjects or {}).get("test")
+    n_win = (record.n_windows or {}).get("test", test.get("n"))
     if n_subj is not None and n_subj < WARN_MIN_TEST_SUBJECTS:
         out.append(f"the held-out test set has only {n_subj} subject(s): its metrics say little about new people")
     if n_win is not None and n_win < WARN_MIN_TEST_WINDOWS:
         out.append(f"the held-out test set has only {plural(n_win, 'window')}: its metrics are uncertain")
-    best, run_ = metrics.get("best_epoch"), metrics.get("epochs_run")
+    best, run_ = record.best_epoch, record.epochs_run
     if best and run_ and run_ > best and best <= max(1, WARN_EARLY_EPOCH_FRACTION * run_):
         out.append(f"the best validation epoch was {best} of {run_}: the model stopped improving early "
                    f"(too little data, or a learning rate too high)")
@@ -269,8 +225,6 @@ def fit(
     desc: str = "train",
 ) -> tuple[list[dict[str, Any]], int]:
     """Train in place; restores the best validation state. Returns (history, best epoch)."""
-    from tqdm import tqdm
-
     t = cfg.train
     epochs = epochs or t.epochs
     lr = lr or t.lr
@@ -280,8 +234,6 @@ def fit(
     augment = task.augmenter(cfg)  # None: every epoch trains on X as it is
     train_module: nn.Module = model
     if world > 1:
-        from torch.nn.parallel import DistributedDataParallel
-
         train_module = DistributedDataParallel(model)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=t.weight_decay)
     steps_per_epoch = max(1, -(-len(X) // t.batch_size))
@@ -334,8 +286,8 @@ def fit(
 def run(cfg: ModelConfig, build_dir: Path, init_from: Path | None = None) -> dict[str, Any]:
     """The train stage (from ``init_from``'s weights when given; fine-tuning on one person's files
     is :func:`edgekit.train.finetune.finetune`)."""
-    model_dir = Path(build_dir) / cfg.name
-    windows_path = model_dir / "data" / "windows.npz"
+    layout = ModelLayout.of(build_dir, cfg.name)
+    model_dir, windows_path = layout.root, layout.windows
     if not windows_path.is_file():
         raise EdgekitError(f"{windows_path}: windows not found; run the data stage first: edgekit data windows "
                            f"--config {cfg.path} (or edgekit build --config {cfg.path}: every stage)"
@@ -357,7 +309,7 @@ def run(cfg: ModelConfig, build_dir: Path, init_from: Path | None = None) -> dic
         )
 
     if init_from is not None:
-        model, init_meta = load_checkpoint(init_from)
+        model, init_meta = load_checkpoint(init_from, task_for)
         if init_meta["model_type"] != model_type:
             raise EdgekitError(f"{init_from}: a {init_meta['model_type']} checkpoint, config wants {model_type}")
         normalization = init_meta["normalization"]
@@ -368,29 +320,22 @@ def run(cfg: ModelConfig, build_dir: Path, init_from: Path | None = None) -> dic
     calibration = task.calibrate(cfg, model, lambda X: _predict(model, np.asarray(X, np.float32)), val, labels)
 
     rank, _ = _distributed()
-    metrics = {
-        "model": cfg.name,
-        "model_type": model_type,
-        "split": "test (held-out subjects)",
-        "n_subjects": {k: int(len(v)) for k, v in splits_ids.items()},
-        "n_windows": {"train": len(train.X), "val": len(val.X), "test": len(test.X)},
-        "best_epoch": best_epoch,
-        "epochs_run": len(history),
-        "params": int(sum(p.numel() for p in model.parameters())),
-        "test": evaluate(model, task, test, labels),
-        "val": evaluate(model, task, val, labels),
-    }
-    metrics.update({k: v for k, v in metrics["test"].items() if k in ("accuracy", "macro_f1", "mae", "baseline_mae", "zone_accuracy")})
-    metrics.update(task.heldout_report(lambda X: _predict(model, X.astype(np.float32)), arrays, splits_ids["test"],
-                                       labels))
-    if calibration is not None:
-        metrics["calibration"] = calibration
+    test_figures = evaluate(model, task, test, labels)
+    val_figures = evaluate(model, task, val, labels)
+    extra = {k: v for k, v in test_figures.items() if k in HEADLINE_FIGURES}
+    extra.update(task.heldout_report(lambda X: _predict(model, X.astype(np.float32)), arrays, splits_ids["test"],
+                                     labels))
     summary = data_summary(model_dir)
-    metrics["synthetic_data"] = bool(summary.get("synthetic"))
-    metrics["data_source"] = summary.get("source", cfg.data.source)
-    metrics["warnings"] = training_warnings(metrics)
+    record = TrainRecord(
+        model=cfg.name, model_type=model_type, split="test (held-out subjects)",
+        n_subjects={k: int(len(v)) for k, v in splits_ids.items()},
+        n_windows={"train": len(train.X), "val": len(val.X), "test": len(test.X)},
+        best_epoch=best_epoch, epochs_run=len(history), params=int(sum(p.numel() for p in model.parameters())),
+        test=test_figures, val=val_figures, calibration=calibration, synthetic_data=bool(summary.get("synthetic")),
+        data_source=summary.get("source", cfg.data.source), extra=extra)
+    record.warnings = training_warnings(record)
     if rank == 0:
-        for w in metrics["warnings"]:
+        for w in record.warnings:
             log.warning(f"[{cfg.name}] warning: {w}")
     if rank == 0:
         meta = {
@@ -402,14 +347,13 @@ def run(cfg: ModelConfig, build_dir: Path, init_from: Path | None = None) -> dic
             "edgekit_version": edgekit.__version__,
             "seed": t.seed,
             "model_name": cfg.name,
-            "synthetic_data": metrics["synthetic_data"],
-            "data_source": metrics["data_source"],
+            "synthetic_data": record.synthetic_data,
+            "data_source": record.data_source,
         }
         presence = input_presence(task, train.X)
         if presence is not None:
             meta["input_presence"] = presence
-        write_outputs(model_dir / "train", model, meta, metrics, history, best_epoch, test)
-        write_json(model_dir / "train" / "split.json", {k: v.tolist() for k, v in splits_ids.items()})
-    return {k: metrics[k] for k in ("params", "best_epoch") } | {
-        k: metrics[k] for k in ("accuracy", "macro_f1", "mae", "baseline_mae") if k in metrics
-    }
+        write_outputs(layout.train_dir, model, meta, record, history, test)
+        write_json(layout.split, {k: v.tolist() for k, v in splits_ids.items()})
+    return {"params": record.params, "best_epoch": record.best_epoch} | {
+        k: extra[k] for k in ("accuracy", "macro_f1", "mae", "baseline_mae") if k in extra}

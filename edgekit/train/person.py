@@ -20,12 +20,21 @@ more models. The report shows its last run, with the run's date and config finge
 from __future__ import annotations
 
 import copy
+import datetime
+import hashlib
+import json
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from edgekit.data.signal import hr_kinetics
+import edgekit
+from edgekit.core.errors import EdgekitError
+from edgekit.core.fileio import sha256_file, write_json
+from edgekit.core.layout import ModelLayout
 from edgekit.core.log import get_logger
+from edgekit.data.signal import hr_kinetics
+from edgekit.tasks import task_for
 from edgekit.tasks.activity import regression_metrics
 
 log = get_logger(__name__)
@@ -52,8 +61,9 @@ def choose_person(arrays: dict[str, np.ndarray], candidates: np.ndarray) -> tupl
 def evaluate_person(model: Any, task: Any, arrays: dict[str, np.ndarray], test_subjects: np.ndarray,
                     cfg: Any, labels: list[str]) -> dict[str, Any]:
     """The scenario above, for the population ``model`` (not modified). Returns its figures."""
-    from edgekit.train.fit import Split, _predict, fit
-
+    # deferred on purpose: fit and the checkpoint reader import torch, and the CLI imports this module
+    # torch-free (edgekit hrv, edgekit data run without torch)
+    from edgekit.train.fit import Split, _predict, fit  # noqa: PLC0415
     choice = choose_person(arrays, test_subjects)
     if choice is None:
         return {"skipped": "no held-out runner has workouts both in and before their newest year"}
@@ -133,12 +143,6 @@ PERSON_JSON = "person/person.json"  # under build/<model>/: the last run of the 
 def config_fingerprint(cfg: Any, checkpoint: Any, windows: Any) -> str:
     """SHA-256 of what the scenario depends on: the model, data and train sections of ``cfg``, the
     checkpoint and windows file bytes, and the edgekit version (the report shows its first 12 digits)."""
-    import hashlib
-    import json
-
-    import edgekit
-    from edgekit.core.fileio import sha256_file
-
     parts = {"config": cfg.section_dict("model", "data", "train"), "checkpoint": sha256_file(checkpoint),
              "windows": sha256_file(windows), "edgekit": edgekit.__version__}
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
@@ -149,23 +153,17 @@ def run(cfg: Any, build_dir, now: Any = None) -> dict[str, Any]:
     ``build/<model>/person/person.json`` (the figures under ``result``, the UTC date of the run, the
     checkpoint's SHA-256 and the :func:`config_fingerprint`). Not part of ``edgekit build``: it trains
     two more models (a person-only LSTM and a fine-tuned copy), which cost the package build 20-40 s."""
-    import datetime
-    import json
-    from pathlib import Path
-
-    from edgekit.core.errors import EdgekitError
-    from edgekit.core.fileio import sha256_file, write_json
-    from edgekit.tasks import task_for
-    from edgekit.train.fit import load_checkpoint, load_windows, seed_everything
+    from edgekit.models.checkpoint import load_checkpoint  # noqa: PLC0415  (torch: see evaluate_person)
+    from edgekit.train.fit import load_windows, seed_everything  # noqa: PLC0415
 
     task = task_for(cfg.model.type)
     if not task.person_evaluation:
         raise EdgekitError(f"{cfg.path}: a {task.title} has no person scenario (edgekit evaluate --person applies "
                            f"to the activity model)")
     model_dir = Path(build_dir) / cfg.name
-    ckpt, windows, split_path = (model_dir / "train" / "model.pt", model_dir / "data" / "windows.npz",
-                                 model_dir / "train" / "split.json")
-    model, meta = load_checkpoint(ckpt)
+    layout = ModelLayout(model_dir)
+    ckpt, windows, split_path = layout.checkpoint, layout.windows, layout.split
+    model, meta = load_checkpoint(ckpt, task_for)
     arrays = load_windows(windows)
     try:
         split = json.loads(split_path.read_text(encoding="utf-8"))

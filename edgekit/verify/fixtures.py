@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from edgekit import INPUT_NAME
+from edgekit.config.load import load_config
 from edgekit.core.errors import EdgekitError
 from edgekit.core.fileio import write_text
 from edgekit.core.log import get_logger
@@ -123,8 +124,6 @@ def load(path: Path | Traversable, length: int) -> tuple[list[str], np.ndarray]:
 
 def main(argv: list[str] | None = None) -> None:
     """Write ``edgekit/fixtures/<model>.json`` (the shipped defaults) for the default model configs."""
-    from edgekit.config.load import load_config
-
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("configs", nargs="*", default=["configs/hrv_transformer.toml", "configs/hrv_lstm.toml"])
     ap.add_argument("--out", default="edgekit/fixtures")
