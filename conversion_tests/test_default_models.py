@@ -16,7 +16,8 @@ from edgekit.core.fileio import sha256_tree
 from edgekit.core.log import configure
 from edgekit.export import convert
 from edgekit.export.coreml import CLASS_LABEL_OUTPUT, CLASS_PROBS_OUTPUT, SCORE_OUTPUT
-from edgekit.export.quantize import VARIANTS, uncompressed_weights
+from edgekit.config.load import VARIANTS
+from edgekit.export.quantize import uncompressed_weights
 from edgekit.mil.batched import BatchedEvaluator, Unbatchable, batchable
 from edgekit.mil.evaluator import ReferenceEvaluator
 from edgekit.mil.program import load_spec

@@ -14,7 +14,8 @@ from edgekit.config.load import ConfigError, load_config
 from edgekit.core.errors import EdgekitError
 from edgekit.models.checkpoint import load_checkpoint
 from edgekit.tasks import task_for
-from edgekit.train.fit import classification_metrics, run, split_by_subject
+from edgekit.tasks.metrics import classification_metrics
+from edgekit.train.fit import run, split_by_subject
 
 TINY_TRANSFORMER = """
 [model]

@@ -42,7 +42,6 @@ from typing import Any
 
 import numpy as np
 
-from edgekit.config.load import VARIANTS  # noqa: F401  (re-exported: the one list of variants)
 from edgekit.core.errors import EdgekitError
 from edgekit.export.runtime import import_coremltools, quiet
 from edgekit.mil.evaluator import ReferenceEvaluator

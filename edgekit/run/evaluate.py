@@ -19,7 +19,7 @@ from edgekit.core.fileio import atomic_path
 from edgekit.core.log import get_logger
 from edgekit.run.predict import load_runner
 from edgekit.tasks import task_for
-from edgekit.tasks.real import REAL_JSON, RealEvaluation
+from edgekit.tasks.real import RealEvaluation
 
 log = get_logger(__name__)
 

@@ -25,7 +25,7 @@ import numpy as np
 from edgekit.data.clock import utc_offset_seconds  # noqa: F401  (re-exported: edgekit.run.predict.utc_offset_seconds)
 from edgekit.core.errors import EdgekitError
 from edgekit.tasks import TaskSpec, task_for
-from edgekit.tasks.base import model_batch, model_input, program_run
+from edgekit.tasks.base import model_batch, program_run
 from edgekit.data.signal.clean import clean
 from edgekit.verify.records import read_parity_record
 

@@ -34,7 +34,6 @@ from edgekit.data.splits import split_by_subject  # noqa: F401  (re-exported)
 from edgekit.models.checkpoint import load_checkpoint, save_checkpoint
 from edgekit.tasks import TaskSpec, task_for
 from edgekit.tasks.base import model_batch
-from edgekit.tasks.metrics import classification_metrics, forecast_metrics  # noqa: F401  (re-exported)
 from edgekit.train.records import HEADLINE_FIGURES, TrainHistory, TrainRecord, write_train_records
 
 log = get_logger(__name__)
