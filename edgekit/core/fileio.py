@@ -25,13 +25,15 @@ import os
 import shutil
 import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from edgekit.core.errors import EdgekitError
+
+T = TypeVar("T")
 
 OWNER_MARK = ".edgekit-owned"  # file in every directory edgekit creates and may later replace
 BUILD_MARK = ".edgekit-build"  # file at the root of an edgekit build directory (--out of build verbs)
@@ -296,6 +298,17 @@ def read_json_object(path: str | Path, what: str) -> dict[str, Any]:
     if not isinstance(doc, dict):
         raise EdgekitError(f"{path}: {what} is not a JSON object")
     return doc
+
+
+def read_record(path: str | Path, what: str, kind: str, stage: str, parse: Callable[[dict[str, Any]], T]) -> T:
+    """A stage record: the JSON object at ``path`` (:func:`read_json_object`) through ``parse`` (the
+    record's ``from_json``). A document without the record's fields is a one-line
+    :class:`EdgekitError` naming the file, the ``kind`` of record and the ``stage`` to re-run."""
+    doc = read_json_object(path, what)
+    try:
+        return parse(doc)
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise EdgekitError(f"{path}: not an edgekit {kind} (bad or missing {exc}); re-run {stage}") from None
 
 
 def dumps_strict(obj: Any, indent: int | None = 2) -> str:

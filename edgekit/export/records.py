@@ -8,8 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from edgekit.core.errors import EdgekitError
-from edgekit.core.fileio import read_json_object, write_json
+from edgekit.core.fileio import read_record, write_json
 from edgekit.core.layout import RELATIVE
 
 CONVERT_RECORD = RELATIVE.convert_record  # under build/<model>/
@@ -89,10 +88,5 @@ def write_convert_record(model_dir: Path, record: ConvertRecord) -> None:
 def read_convert_record(model_dir: Path) -> ConvertRecord:
     """Read ``build/<model>/coreml/convert.json``; a missing or malformed file is a one-line
     :class:`EdgekitError` naming it."""
-    path = Path(model_dir) / CONVERT_RECORD
-    doc = read_json_object(path, "conversion report")
-    try:
-        return ConvertRecord.from_json(doc)
-    except (KeyError, TypeError, AttributeError) as exc:
-        raise EdgekitError(f"{path}: not an edgekit conversion report (bad or missing {exc}); re-run convert"
-                           ) from None
+    return read_record(Path(model_dir) / CONVERT_RECORD, "conversion report", "conversion report", "convert",
+                       ConvertRecord.from_json)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from edgekit.core.errors import EdgekitError
-from edgekit.core.fileio import read_json_object, write_json
+from edgekit.core.fileio import read_json_object, read_record, write_json
 from edgekit.core.layout import RELATIVE
 
 TRAIN_RECORD = RELATIVE.train_record  # under build/<model>/
@@ -95,12 +95,8 @@ def write_train_records(train_dir: Path, record: TrainRecord, history: TrainHist
 def read_train_record(model_dir: Path) -> TrainRecord:
     """Read ``build/<model>/train/metrics.json``; a missing or malformed file is a one-line
     :class:`EdgekitError` naming it."""
-    path = Path(model_dir) / TRAIN_RECORD
-    doc = read_json_object(path, "training metrics")
-    try:
-        return TrainRecord.from_json(doc)
-    except (KeyError, TypeError) as exc:
-        raise EdgekitError(f"{path}: not an edgekit training record (bad or missing {exc}); re-run train") from None
+    return read_record(Path(model_dir) / TRAIN_RECORD, "training metrics", "training record", "train",
+                       TrainRecord.from_json)
 
 
 def read_train_history(model_dir: Path) -> TrainHistory:

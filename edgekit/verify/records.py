@@ -9,8 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from edgekit.core.errors import EdgekitError
-from edgekit.core.fileio import read_json_object, write_json
+from edgekit.core.fileio import read_record, write_json
 from edgekit.core.layout import RELATIVE
 
 PARITY_RECORD = RELATIVE.parity_record  # under build/<model>/
@@ -142,10 +141,5 @@ def write_parity_record(model_dir: Path, record: ParityRecord) -> None:
 def read_parity_record(model_dir: Path) -> ParityRecord:
     """Read ``build/<model>/verify/parity.json``; a missing or malformed file is a one-line
     :class:`EdgekitError` naming it."""
-    path = Path(model_dir) / PARITY_RECORD
-    doc = read_json_object(path, "verification report")
-    try:
-        return ParityRecord.from_json(doc)
-    except (KeyError, TypeError, AttributeError) as exc:
-        raise EdgekitError(f"{path}: not an edgekit verification report (bad or missing {exc}); re-run verify"
-                           ) from None
+    return read_record(Path(model_dir) / PARITY_RECORD, "verification report", "verification report", "verify",
+                       ParityRecord.from_json)
