@@ -4,6 +4,7 @@ the evaluate stage computes them (edgekit.tasks.activity_real), printed. For com
 build of an older commit whose model has no state (before issue 23):
 
     PYTHONPATH=. python scripts/activity_real_figures.py --model build/hr_activity [--diagnose] [--json out.json]
+        [--context-minutes 5]
 
 A model with state reads each run at once (its state carried window to window, as ``edgekit
 predict`` of this checkout does); a model without state is predicted as its own version did:
@@ -52,6 +53,9 @@ def main(argv=None) -> int:
     ap.add_argument("--model", type=Path, required=True, help="a built model directory (train/model.pt)")
     ap.add_argument("--set", type=Path, default=Path("realdata/runs"), help="the real set (default realdata/runs)")
     ap.add_argument("--json", type=Path, help="write the evaluation here")
+    ap.add_argument("--context-minutes", type=float, default=5.0,
+                    help="minutes of recorded HR given as context; every column is scored after them (default 5, "
+                         "issue 23's goals)")
     ap.add_argument("--diagnose", action="store_true",
                     help="also: how much of the error with context is the runner's level (a constant offset)")
     a = ap.parse_args(argv)
@@ -62,8 +66,8 @@ def main(argv=None) -> int:
         return np.where(valid, run(x), np.nan)
 
     rs = load_set(a.set)
-    runs, warnings = score_set(rs, predict_run)
-    ev = evaluation(rs, runs, warnings)
+    runs, warnings = score_set(rs, predict_run, context_minutes=a.context_minutes)
+    ev = evaluation(rs, runs, warnings, context_minutes=a.context_minutes)
     print(f"== {a.model} ({'state carried' if stateful else 'windows from zeros'}; real)")
     for g in ev.goals:
         print(f"  [{'met' if g.met else 'MISSED'}] {g.split}: {g.name}: {g.value:.2f} (goal {g.target})")

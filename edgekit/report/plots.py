@@ -53,7 +53,7 @@ def pareto(report: dict) -> bytes | None:
             ax.axvline(max_kb, color=FAIL, lw=0.8, ls="-.", label=f"budget {max_kb:g} KB")
         ax.set_xscale("log")
         ax.set_xlabel("package size on disk (KB, log scale)")
-        ax.set_ylabel("held-out accuracy" if classifier else "held-out MAE (score points, lower is better)")
+        ax.set_ylabel("held-out accuracy" if classifier else f"held-out MAE ({role.unit}, lower is better)")
         ax.set_title(f"{report['model']}: size vs {'accuracy' if classifier else 'MAE'} per variant")
         from matplotlib.lines import Line2D  # noqa: PLC0415  (deferred: edgekit.report.plot_style)
 

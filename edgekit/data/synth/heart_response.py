@@ -45,7 +45,9 @@ SLOW_FALL_RATIO = 2.5  # design choice, calibrated on the tune runners' stops: H
 TAU_VAGAL_S = 10.0  # non-delayed fast component (phase I, vagal withdrawal: Fagraeus & Linnarsson 1976)
 SC_GAIN_BPM_PER_MPS = 10.0  # slow component: bpm per m/s of effort above v_T (design choice)
 TAU_SC_S = 240.0  # its time constant: it emerges over minutes (Jones et al. 2011)
-DRIFT_BPM_PER_MIN = 0.35  # cardiac drift rate at 100 % of the heart-rate reserve (design choice)
+DRIFT_BPM_PER_MIN = 0.7  # cardiac drift rate at 100 % of the heart-rate reserve: HR +10 % from min 15 to 60 at
+# ~60 % HRR, as reported for prolonged moderate exercise (Coyle & Gonzalez-Alonso 2001; Wingo et al. 2012: more in
+# the heat); chosen over 0.35 / 0.5 / 1.05 on the tune runners of realdata/runs (docs/synthetic_workouts.md, "Drift")
 DRIFT_ONSET_S = 600.0  # drift starts after ~10 min of exercise (Coyle & Gonzalez-Alonso 2001)
 TAU_DRIFT_S = 3600.0  # drift saturates / recovers with this time constant (design choice)
 SATURATION_KNEE = 0.9  # share of the heart-rate reserve above which HR bends towards HRmax (design choice)
