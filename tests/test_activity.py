@@ -7,6 +7,8 @@ import json
 import numpy as np
 import pytest
 
+from helpers import REPO
+
 from edgekit.train import person as person_eval
 from edgekit.pipeline.build import run_stage
 from edgekit.config.load import load_config
@@ -422,14 +424,12 @@ def test_a_pause_is_predicted_with_hr_recovery(bundled_build):
     The bundled model is judged, not a small one trained here: a 24-unit model of 8 epochs on 16 runners
     was off by a median of 1-16 bpm at this step depending on its training seed, and by -12 to +18 with
     8-16 epochs (measured when the simulator's drift doubled); the bundled model by 5 (synthetic)."""
-    from pathlib import Path
-
     from edgekit.data.signal.workout_grid import to_grid
     from edgekit.data.synth.workouts import generate_runner
     from edgekit.run.predict import load_runner
     from edgekit.models.workout_run import predict_grid
 
-    cfg = load_config(Path(__file__).resolve().parent.parent / "configs" / "hr_activity.toml")
+    cfg = load_config(REPO / "configs" / "hr_activity.toml")
     if not (bundled_build / cfg.model.name / "train" / "model.pt").is_file():
         pytest.skip(f"{bundled_build}: no bundled {cfg.model.name} model")
     runner = load_runner(cfg, bundled_build)
